@@ -1,0 +1,25 @@
+# DailyDigest. `make demo` and `make test` are all a fresh machine needs.
+export PATH := /opt/swift/usr/bin:$(PATH)
+SWIFT ?= swift
+
+.PHONY: demo test build release bench clean
+
+demo: ## Install what is missing, build, and run a whole night's send into var/demo/outbox
+	@scripts/setup
+	@$(SWIFT) build
+	@scripts/demo .build/debug/digest
+
+test: ## Install the test servers (smtp-sink, aiosmtpd) and run the whole test suite
+	@scripts/setup --test
+	@$(SWIFT) build --build-tests
+	@$(SWIFT) test --skip-build --parallel --num-workers 2
+
+build:
+	@$(SWIFT) build
+
+release:
+	@scripts/setup
+	@$(SWIFT) build -c release
+
+clean:
+	rm -rf .build var

@@ -1,0 +1,230 @@
+import Foundation
+
+extension Configuration {
+    /// The environment variable naming the config file when `--config` is not given.
+    public static let environmentVariable = "DIGEST_CONFIG"
+
+    /// Which file to read: `explicit` (from `--config`), else `$DIGEST_CONFIG`, else `./config.json`.
+    public static func resolvePath(explicit: String?, environment: [String: String]) -> String {
+        if let explicit, !explicit.isEmpty { return explicit }
+        if let fromEnvironment = environment[environmentVariable], !fromEnvironment.isEmpty { return fromEnvironment }
+        return "config.json"
+    }
+
+    /// Reads and validates the file at `path`.
+    ///
+    /// Relative paths inside the file resolve against the file's own folder, so the same file
+    /// works from cron, from `make`, or from any working directory.
+    public static func load(path: String) throws(ConfigurationError) -> Configuration {
+        let url = URL(fileURLWithPath: path)
+        let data: Data
+        do {
+            data = try Data(contentsOf: url)
+        } catch {
+            let reason = FileManager.default.fileExists(atPath: url.path) ? "cannot be read" : "does not exist"
+            throw ConfigurationError(
+                file: path, key: "",
+                message: "the configuration file \(reason) (give one with --config or $\(environmentVariable); "
+                    + "config.example.json is a working start)")
+        }
+        return try parse(data, file: path, folder: url.deletingLastPathComponent().path)
+    }
+
+    /// Validates configuration JSON; `folder` anchors relative paths.
+    public static func parse(_ data: Data, file: String, folder: String) throws(ConfigurationError) -> Configuration {
+        do {
+            return try ConfigurationParser(file: file, folder: folder).parse(data)
+        } catch let error as ConfigurationError {
+            throw error
+        } catch {
+            throw ConfigurationError(file: file, key: "", message: "\(error)")
+        }
+    }
+}
+
+private struct ConfigurationParser {
+    let file: String
+    let folder: String
+
+    func fail(_ key: String, _ message: String) -> any Error {
+        ConfigurationError(file: file, key: key, message: message)
+    }
+
+    func parse(_ data: Data) throws -> Configuration {
+        let json: JSONValue
+        do {
+            json = try JSONValue.parse(data)
+        } catch {
+            throw ConfigurationError(file: file, key: "", message: "not valid JSON: \(error.message)")
+        }
+        var root = try JSONObjectReader(json, path: "", fail: fail)
+        guard var siteReader = try root.object("site") else { throw fail("site", "is required (an object)") }
+        let site = try parseSite(&siteReader)
+        let database = resolve(try root.requiredString("database"))
+        let templates = resolve(try root.string("templates") ?? "templates")
+        var digestReader = try root.object("digest") ?? JSONObjectReader(.object([:]), path: "digest", fail: fail)
+        let digest = try parseDigest(&digestReader)
+        guard var mailReader = try root.object("mail") else { throw fail("mail", "is required (an object)") }
+        let mail = try parseMail(&mailReader)
+        var webReader = try root.object("web") ?? JSONObjectReader(.object([:]), path: "web", fail: fail)
+        let web = try parseWeb(&webReader)
+        let feeds = try parseFeeds(try root.array("feeds") ?? [])
+        try root.finish()
+        return Configuration(
+            file: file, site: site, database: database, templates: templates, digest: digest, mail: mail, web: web,
+            feeds: feeds)
+    }
+
+    private func resolve(_ path: String) -> String {
+        if path.hasPrefix("/") { return path }
+        return URL(fileURLWithPath: folder).appendingPathComponent(path).standardizedFileURL.path
+    }
+
+    private func parseSite(_ reader: inout JSONObjectReader) throws -> Configuration.Site {
+        let name = try reader.requiredString("name")
+        let url = try reader.requiredString("url")
+        guard url.hasPrefix("https://") || url.hasPrefix("http://"), URL(string: url)?.host != nil else {
+            throw reader.error("url", "expected an http(s) URL such as \"https://news.example\", found \"\(url)\"")
+        }
+        let zoneName = try reader.string("timeZone") ?? "UTC"
+        guard let timeZone = TimeZone(identifier: zoneName) else {
+            throw reader.error("timeZone", "expected an IANA time zone such as \"Asia/Amman\", found \"\(zoneName)\"")
+        }
+        let language = try reader.string("language") ?? "en"
+        let direction = try reader.string("direction") ?? "ltr"
+        guard direction == "ltr" || direction == "rtl" else {
+            throw reader.error("direction", "expected \"ltr\" or \"rtl\", found \"\(direction)\"")
+        }
+        try reader.finish()
+        return .init(name: name, url: url, timeZone: timeZone, language: language, direction: direction)
+    }
+
+    private func parseDigest(_ reader: inout JSONObjectReader) throws -> Configuration.Digest {
+        let sendHour = try reader.integer("sendHour", in: 0...23) ?? 6
+        let windowHours = try reader.integer("windowHours", in: 1...720) ?? 24
+        var sections: [Configuration.Section] = []
+        let sectionValues =
+            try reader.array("sections") ?? [
+                .object(["kind": .string("story"), "title": .string("Top stories"), "count": .number(10)]),
+                .object(["kind": .string("post"), "title": .string("Blog posts"), "count": .number(5)]),
+            ]
+        if sectionValues.isEmpty { throw reader.error("sections", "expected at least one section") }
+        for (index, value) in sectionValues.enumerated() {
+            var section = try JSONObjectReader(value, path: reader.keyPath("sections[\(index)]"), fail: fail)
+            guard let kind = try section.choice("kind", as: ItemKind.self) else {
+                throw section.error("kind", "is required (\"story\" or \"post\")")
+            }
+            if sections.contains(where: { $0.kind == kind }) {
+                throw section.error("kind", "\"\(kind.rawValue)\" already has a section")
+            }
+            let title = try section.requiredString("title")
+            let count = try section.integer("count", in: 1...100) ?? 10
+            try section.finish()
+            sections.append(.init(kind: kind, title: title, count: count))
+        }
+        let minVotes = try reader.integer("minVotes", in: 0...Int(Int32.max)) ?? 0
+        let skipWhenEmpty = try reader.bool("skipWhenEmpty") ?? true
+        let summaryLimit = try reader.integer("summaryLimit", in: 0...5000) ?? 320
+        try reader.finish()
+        return .init(
+            sendHour: sendHour, windowHours: windowHours, sections: sections, minVotes: minVotes,
+            skipWhenEmpty: skipWhenEmpty, summaryLimit: summaryLimit)
+    }
+
+    private func parseMail(_ reader: inout JSONObjectReader) throws -> Configuration.Mail {
+        let from = try reader.requiredString("from")
+        do {
+            _ = try Mailbox(parsing: from)
+        } catch {
+            throw reader.error("from", "expected a mailbox such as \"News <digest@news.example>\": \(error)")
+        }
+        let replyTo = try reader.string("replyTo")
+        if let replyTo {
+            do { _ = try Mailbox(parsing: replyTo) } catch {
+                throw reader.error("replyTo", "expected a mailbox: \(error)")
+            }
+        }
+        guard let transport = try reader.choice("transport", as: Configuration.Transport.self) else {
+            throw reader.error("transport", "is required (\"smtp\" or \"maildir\")")
+        }
+        let maildir = resolve(try reader.string("maildir") ?? "var/outbox")
+        let unsubscribeMailto = try reader.string("unsubscribeMailto")
+        if let unsubscribeMailto, (try? EmailAddress(unsubscribeMailto)) == nil {
+            throw reader.error("unsubscribeMailto", "expected an email address, found \"\(unsubscribeMailto)\"")
+        }
+        var smtp: Configuration.SMTP?
+        if var smtpReader = try reader.object("smtp") {
+            smtp = try parseSMTP(&smtpReader)
+        }
+        if transport == .smtp && smtp == nil {
+            throw reader.error("smtp", "is required when mail.transport is \"smtp\"")
+        }
+        try reader.finish()
+        return .init(
+            from: from, replyTo: replyTo, transport: transport, maildir: maildir,
+            unsubscribeMailto: unsubscribeMailto, smtp: smtp)
+    }
+
+    private func parseSMTP(_ reader: inout JSONObjectReader) throws -> Configuration.SMTP {
+        let url = try reader.requiredString("url")
+        guard url.hasPrefix("smtp://") || url.hasPrefix("smtps://"), URL(string: url)?.host != nil else {
+            throw reader.error("url", "expected smtp://HOST[:PORT] or smtps://HOST[:PORT], found \"\(url)\"")
+        }
+        let tls = try reader.choice("tls", as: Configuration.TLSMode.self) ?? .required
+        if url.hasPrefix("smtps://") && tls == .off {
+            throw reader.error("tls", "cannot be \"off\" with an smtps:// URL (implicit TLS)")
+        }
+        let username = try reader.string("username").flatMap { $0.isEmpty ? nil : $0 }
+        let passwordEnv = try reader.string("passwordEnv").flatMap { $0.isEmpty ? nil : $0 }
+        if let passwordEnv, passwordEnv.contains(where: { !($0.isLetter || $0.isNumber || $0 == "_") }) {
+            throw reader.error("passwordEnv", "expected the NAME of an environment variable, found \"\(passwordEnv)\"")
+        }
+        let connections = try reader.integer("connections", in: 1...64) ?? 4
+        let maxPerSecond = try reader.number("maxPerSecond", in: 0...1_000_000) ?? 0
+        let timeoutSeconds = try reader.number("timeoutSeconds", in: 0.1...3600) ?? 30
+        let caFile = try reader.string("caFile").flatMap { $0.isEmpty ? nil : resolve($0) }
+        if let caFile, !FileManager.default.isReadableFile(atPath: caFile) {
+            throw reader.error("caFile", "expected a readable PEM file, but \(caFile) cannot be read")
+        }
+        let maxAttempts = try reader.integer("maxAttempts", in: 1...20) ?? 3
+        try reader.finish()
+        return .init(
+            url: url, tls: tls, username: username, passwordEnv: passwordEnv, connections: connections,
+            maxPerSecond: maxPerSecond, timeoutSeconds: timeoutSeconds, caFile: caFile, maxAttempts: maxAttempts)
+    }
+
+    private func parseWeb(_ reader: inout JSONObjectReader) throws -> Configuration.Web {
+        let host = try reader.string("host") ?? "127.0.0.1"
+        let port = try reader.integer("port", in: 1...65535) ?? 8080
+        let baseURL = try reader.string("baseURL") ?? "http://\(host):\(port)"
+        guard baseURL.hasPrefix("https://") || baseURL.hasPrefix("http://"), URL(string: baseURL)?.host != nil else {
+            throw reader.error("baseURL", "expected the public http(s) URL of `digest serve`, found \"\(baseURL)\"")
+        }
+        let secretEnv = try reader.string("secretEnv") ?? "DIGEST_SECRET"
+        let adminTokenEnv = try reader.string("adminTokenEnv") ?? "DIGEST_ADMIN_TOKEN"
+        try reader.finish()
+        return .init(
+            host: host, port: port, baseURL: String(baseURL.trimmingSuffix("/")), secretEnv: secretEnv,
+            adminTokenEnv: adminTokenEnv)
+    }
+
+    private func parseFeeds(_ values: [JSONValue]) throws -> [Configuration.Feed] {
+        try values.enumerated().map { index, value in
+            var reader = try JSONObjectReader(value, path: "feeds[\(index)]", fail: fail)
+            let url = try reader.requiredString("url")
+            let kind = try reader.choice("kind", as: ItemKind.self) ?? .story
+            let votesElement = try reader.string("votesElement")
+            try reader.finish()
+            let resolved = url.contains("://") ? url : "file://" + resolve(url)
+            return .init(url: resolved, kind: kind, votesElement: votesElement)
+        }
+    }
+}
+
+extension String {
+    func trimmingSuffix(_ suffix: Character) -> Substring {
+        var result = self[...]
+        while result.last == suffix { result = result.dropLast() }
+        return result
+    }
+}

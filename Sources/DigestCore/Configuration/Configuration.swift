@@ -1,0 +1,110 @@
+import Foundation
+
+/// The whole of a DailyDigest configuration file, validated.
+///
+/// Paths are already resolved against the folder of the file they came from.
+public struct Configuration: Sendable, Equatable {
+    public struct Site: Sendable, Equatable {
+        public var name: String
+        public var url: String
+        public var timeZone: TimeZone
+        /// BCP 47 language tag written into the HTML `lang` attribute.
+        public var language: String
+        /// `ltr` or `rtl`, written into the HTML `dir` attribute.
+        public var direction: String
+    }
+
+    public struct Section: Sendable, Equatable {
+        public var kind: ItemKind
+        public var title: String
+        public var count: Int
+    }
+
+    public struct Digest: Sendable, Equatable {
+        /// Local hour (0–23) at which an edition closes and, by default, readers receive it.
+        public var sendHour: Int
+        public var windowHours: Int
+        public var sections: [Section]
+        public var minVotes: Int
+        public var skipWhenEmpty: Bool
+        /// Longest summary, in characters, kept in a digest; longer ones are cut at a word.
+        public var summaryLimit: Int
+    }
+
+    public enum Transport: String, Sendable, Equatable, CaseIterable {
+        case smtp
+        case maildir
+    }
+
+    public enum TLSMode: String, Sendable, Equatable, CaseIterable {
+        case required
+        case optional
+        case off
+    }
+
+    public struct SMTP: Sendable, Equatable {
+        public var url: String
+        public var tls: TLSMode
+        public var username: String?
+        /// Name of the environment variable holding the password, never the password itself.
+        public var passwordEnv: String?
+        public var connections: Int
+        /// 0 means no cap.
+        public var maxPerSecond: Double
+        public var timeoutSeconds: Double
+        public var caFile: String?
+        /// How many times one message is tried before it is left `deferred` for the next run.
+        public var maxAttempts: Int
+
+        public init(
+            url: String, tls: TLSMode = .optional, username: String? = nil, passwordEnv: String? = nil,
+            connections: Int = 1, maxPerSecond: Double = 0, timeoutSeconds: Double = 30, caFile: String? = nil,
+            maxAttempts: Int = 3
+        ) {
+            self.url = url
+            self.tls = tls
+            self.username = username
+            self.passwordEnv = passwordEnv
+            self.connections = connections
+            self.maxPerSecond = maxPerSecond
+            self.timeoutSeconds = timeoutSeconds
+            self.caFile = caFile
+            self.maxAttempts = maxAttempts
+        }
+    }
+
+    public struct Mail: Sendable, Equatable {
+        public var from: String
+        public var replyTo: String?
+        public var transport: Transport
+        public var maildir: String
+        /// Mailbox for `List-Unsubscribe: <mailto:…>`; omitted when nil.
+        public var unsubscribeMailto: String?
+        public var smtp: SMTP?
+    }
+
+    public struct Web: Sendable, Equatable {
+        public var host: String
+        public var port: Int
+        public var baseURL: String
+        public var secretEnv: String
+        public var adminTokenEnv: String
+    }
+
+    public struct Feed: Sendable, Equatable {
+        public var url: String
+        public var kind: ItemKind
+        /// Element holding a vote count in each entry (for example `slash:comments`); nil means 0 votes.
+        public var votesElement: String?
+    }
+
+    /// The file this configuration was read from.
+    public var file: String
+    public var site: Site
+    public var database: String
+    public var templates: String
+    public var digest: Digest
+    public var mail: Mail
+    public var web: Web
+    public var feeds: [Feed]
+}

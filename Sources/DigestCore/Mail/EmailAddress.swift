@@ -1,0 +1,159 @@
+/// A validated, normalized email address: `local@domain`, domain lower-cased.
+///
+/// Accepts what a subscription form should: an ASCII local part (RFC 5322 dot-atom), a domain
+/// with at least one dot (internationalized labels allowed) or an IP literal, within the
+/// RFC 5321 limits (64 octets local part, 255 domain, 254 in all).
+public struct EmailAddress: Sendable, Hashable, Comparable, CustomStringConvertible, Codable {
+    public let localPart: String
+    /// Lower-cased; may contain non-ASCII labels (see `asciiDomain` for the wire form).
+    public let domain: String
+
+    public var description: String { "\(localPart)@\(domain)" }
+
+    /// The address with the domain in its ASCII (IDNA "xn--") form, as SMTP and headers need it.
+    public var ascii: String { "\(localPart)@\(asciiDomain)" }
+
+    public var asciiDomain: String {
+        if domain.hasPrefix("[") { return domain }
+        return domain.split(separator: ".", omittingEmptySubsequences: false)
+            .map { label in label.allSatisfy(\.isASCII) ? String(label) : "xn--" + Punycode.encode(String(label)) }
+            .joined(separator: ".")
+    }
+
+    public init(_ text: String) throws(EmailAddressError) {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        if trimmed.isEmpty { throw .init(address: text, reason: "is empty") }
+        if let bad = trimmed.unicodeScalars.first(where: { $0.properties.generalCategory == .control || $0 == " " }) {
+            let name = bad == "\r" || bad == "\n" ? "a line break" : bad == " " ? "a space" : "a control character"
+            throw .init(address: text, reason: "contains \(name)")
+        }
+        let parts = trimmed.split(separator: "@", omittingEmptySubsequences: false)
+        guard parts.count == 2 else {
+            throw .init(address: text, reason: parts.count < 2 ? "has no @" : "has more than one @")
+        }
+        let local = String(parts[0])
+        let domain = String(parts[1]).lowercased()
+        if local.isEmpty { throw .init(address: text, reason: "has nothing before the @") }
+        if local.utf8.count > 64 { throw .init(address: text, reason: "local part is longer than 64 octets") }
+        if !local.allSatisfy(\.isASCII) {
+            throw .init(address: text, reason: "local part must be ASCII")
+        }
+        if local.hasPrefix(".") || local.hasSuffix(".") || local.contains("..") {
+            throw .init(address: text, reason: "local part has a misplaced dot")
+        }
+        if let bad = local.first(where: { !Self.atext.contains($0) && $0 != "." }) {
+            throw .init(address: text, reason: "local part contains \"\(bad)\"")
+        }
+        try Self.validateDomain(domain, address: text)
+        self.localPart = local
+        self.domain = domain
+        if ascii.utf8.count > 254 { throw .init(address: text, reason: "is longer than 254 octets") }
+    }
+
+    public static func < (lhs: Self, rhs: Self) -> Bool { lhs.description < rhs.description }
+
+    public init(from decoder: any Decoder) throws {
+        let text = try decoder.singleValueContainer().decode(String.self)
+        try self.init(text)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(description)
+    }
+
+    private static let atext = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!#$%&'*+/=?^_`{|}~-")
+
+    private static func validateDomain(_ domain: String, address: String) throws(EmailAddressError) {
+        if domain.isEmpty { throw .init(address: address, reason: "has no domain after the @") }
+        if domain.hasPrefix("[") {
+            guard domain.hasSuffix("]") else { throw .init(address: address, reason: "has an unclosed IP literal") }
+            let inner = domain.dropFirst().dropLast()
+            if inner.hasPrefix("ipv6:") {
+                let hex = inner.dropFirst(5)
+                guard hex.contains(":"), hex.allSatisfy({ $0.isHexDigit || $0 == ":" || $0 == "." }) else {
+                    throw .init(address: address, reason: "has an invalid IPv6 literal")
+                }
+                return
+            }
+            let octets = inner.split(separator: ".", omittingEmptySubsequences: false)
+            guard octets.count == 4, octets.allSatisfy({ Int($0).map { (0...255).contains($0) } == true && $0.count <= 3 })
+            else { throw .init(address: address, reason: "has an invalid IPv4 literal") }
+            return
+        }
+        let labels = domain.split(separator: ".", omittingEmptySubsequences: false)
+        guard labels.count >= 2 else { throw .init(address: address, reason: "domain has no dot") }
+        for label in labels {
+            if label.isEmpty { throw .init(address: address, reason: "domain has an empty label") }
+            let ascii = label.allSatisfy(\.isASCII) ? String(label) : "xn--" + Punycode.encode(String(label))
+            if ascii.utf8.count > 63 { throw .init(address: address, reason: "domain label is longer than 63 octets") }
+            if label.hasPrefix("-") || label.hasSuffix("-") {
+                throw .init(address: address, reason: "domain label starts or ends with a hyphen")
+            }
+            if let bad = label.first(where: { !($0.isLetter || $0.isNumber || $0 == "-") }) {
+                throw .init(address: address, reason: "domain contains \"\(bad)\"")
+            }
+        }
+        if labels.last!.allSatisfy(\.isNumber) {
+            throw .init(address: address, reason: "domain ends in a number (use [1.2.3.4] for an IP address)")
+        }
+        if domain.utf8.count > 255 { throw .init(address: address, reason: "domain is longer than 255 octets") }
+    }
+}
+
+/// Why an address was refused, with the address as given.
+public struct EmailAddressError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var address: String
+    public var reason: String
+    public var description: String { "invalid email address \"\(address.debugEscaped)\": \(reason)" }
+}
+
+/// A display name and an address, as in `"The Courier" <digest@courier.example>`.
+public struct Mailbox: Sendable, Equatable, CustomStringConvertible {
+    public var name: String?
+    public var address: EmailAddress
+
+    public init(name: String?, address: EmailAddress) {
+        self.name = name
+        self.address = address
+    }
+
+    /// Parses `addr`, `<addr>`, `Name <addr>` or `"Name" <addr>`.
+    public init(parsing text: String) throws(EmailAddressError) {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        if let open = trimmed.lastIndex(of: "<"), trimmed.hasSuffix(">") {
+            let address = String(trimmed[trimmed.index(after: open)..<trimmed.index(before: trimmed.endIndex)])
+            var name = trimmed[..<open].trimmingCharacters(in: .whitespaces)
+            if name.hasPrefix("\""), name.hasSuffix("\""), name.count >= 2 { name = String(name.dropFirst().dropLast()) }
+            if name.contains(where: { $0 == "\r" || $0 == "\n" }) {
+                throw EmailAddressError(address: text, reason: "display name contains a line break")
+            }
+            self.init(name: name.isEmpty ? nil : name, address: try EmailAddress(address))
+        } else {
+            self.init(name: nil, address: try EmailAddress(trimmed))
+        }
+    }
+
+    public var description: String { name.map { "\($0) <\(address)>" } ?? address.description }
+}
+
+extension String {
+    /// The text with CR, LF and other controls shown as escapes, for error messages.
+    var debugEscaped: String {
+        var result = ""
+        for scalar in unicodeScalars {
+            switch scalar {
+            case "\r": result += "\\r"
+            case "\n": result += "\\n"
+            case "\t": result += "\\t"
+            default:
+                if scalar.properties.generalCategory == .control {
+                    result += "\\u{\(String(scalar.value, radix: 16))}"
+                } else {
+                    result.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        return result
+    }
+}

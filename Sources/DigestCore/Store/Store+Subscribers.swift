@@ -1,0 +1,187 @@
+import Foundation
+import GRDB
+
+/// What a subscriber command changed or refused.
+public struct SubscriberError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// One row of a subscriber CSV that was not imported.
+public struct RejectedRow: Sendable, Equatable, CustomStringConvertible {
+    public var line: Int
+    public var reason: String
+    public var description: String { "line \(line): \(reason)" }
+}
+
+/// The outcome of `subscribers import`.
+public struct SubscriberImportResult: Sendable, Equatable {
+    public var imported = 0
+    /// Rows whose address was already on the list; left as they were.
+    public var existing = 0
+    public var rejected: [RejectedRow] = []
+}
+
+extension Store {
+    /// Adds a new subscriber; an address already on the list is refused with its status.
+    @discardableResult
+    public func addSubscriber(_ subscriber: Subscriber) throws -> Subscriber {
+        try pool.write { db in
+            if let existing = try Subscriber.filter(Column("email") == subscriber.email.description).fetchOne(db) {
+                throw SubscriberError("\(subscriber.email) is already on the list (status: \(existing.status.rawValue))")
+            }
+            var subscriber = subscriber
+            try subscriber.insert(db)
+            return subscriber
+        }
+    }
+
+    public func subscriber(email: EmailAddress) throws -> Subscriber? {
+        try pool.read { db in try Subscriber.filter(Column("email") == email.description).fetchOne(db) }
+    }
+
+    public func subscriber(id: Int64) throws -> Subscriber? {
+        try pool.read { db in try Subscriber.fetchOne(db, key: id) }
+    }
+
+    /// Saves every field of an existing subscriber.
+    public func update(_ subscriber: Subscriber) throws {
+        try pool.write { db in try subscriber.update(db) }
+    }
+
+    /// All subscribers, optionally of one status, by email. Streams: `body` sees one at a time.
+    public func forEachSubscriber(status: SubscriberStatus? = nil, _ body: (Subscriber) throws -> Void) throws {
+        try pool.read { db in
+            var request = Subscriber.order(Column("email"))
+            if let status { request = request.filter(Column("status") == status) }
+            let cursor = try request.fetchCursor(db)
+            while let subscriber = try cursor.next() { try body(subscriber) }
+        }
+    }
+
+    public func subscriberCount(status: SubscriberStatus? = nil) throws -> Int {
+        try pool.read { db in
+            var request = Subscriber.all()
+            if let status { request = request.filter(Column("status") == status) }
+            return try request.fetchCount(db)
+        }
+    }
+
+    /// Deletes a subscriber and their delivery history; false when the address is not on the list.
+    public func removeSubscriber(email: EmailAddress) throws -> Bool {
+        try pool.write { db in try Subscriber.filter(Column("email") == email.description).deleteAll(db) > 0 }
+    }
+
+    /// Imports `email,name,…` CSV text: each bad row is reported, the good ones are inserted in
+    /// one transaction. Known columns: email (required), name, format, timeZone, sections
+    /// (`story;post`), deliveryHour. Addresses already on the list are left as they are.
+    public func importSubscribers(csv text: String, confirmed: Bool, now: Date = Date()) throws -> SubscriberImportResult {
+        let records = CSV.parse(text)
+        guard let header = records.first else { throw SubscriberError("the CSV file is empty (expected a header row email,name,…)") }
+        let columns = header.fields.map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+        let known = ["email", "name", "format", "timezone", "sections", "deliveryhour"]
+        guard let emailColumn = columns.firstIndex(of: "email") else {
+            throw SubscriberError("line \(header.line): the header has no \"email\" column (expected email,name,…)")
+        }
+        if let unknown = columns.first(where: { !known.contains($0) }) {
+            throw SubscriberError("line \(header.line): unknown column \"\(unknown)\" (known: email, name, format, timeZone, sections, deliveryHour)")
+        }
+        func column(_ name: String, _ fields: [String]) -> String? {
+            guard let index = columns.firstIndex(of: name), index < fields.count else { return nil }
+            let value = fields[index].trimmingCharacters(in: .whitespaces)
+            return value.isEmpty ? nil : value
+        }
+        var result = SubscriberImportResult()
+        var subscribers: [(line: Int, subscriber: Subscriber)] = []
+        var seen: [String: Int] = [:]
+        for record in records.dropFirst() {
+            if record.fields.allSatisfy({ $0.trimmingCharacters(in: .whitespaces).isEmpty }) { continue }
+            do {
+                guard record.fields.count <= columns.count else {
+                    throw SubscriberError("has \(record.fields.count) fields, the header has \(columns.count)")
+                }
+                let email = try EmailAddress(emailColumn < record.fields.count ? record.fields[emailColumn] : "")
+                if let first = seen[email.description] { throw SubscriberError("\(email) is also on line \(first)") }
+                seen[email.description] = record.line
+                let subscriber = try Subscriber.validated(
+                    email: email, name: column("name", record.fields), format: column("format", record.fields),
+                    timeZone: column("timezone", record.fields), sections: column("sections", record.fields),
+                    deliveryHour: column("deliveryhour", record.fields), confirmed: confirmed, now: now)
+                subscribers.append((record.line, subscriber))
+            } catch {
+                result.rejected.append(RejectedRow(line: record.line, reason: "\(error)"))
+            }
+        }
+        try pool.write { db in
+            let insert = try db.makeStatement(
+                sql: """
+                    INSERT INTO subscribers (email, name, status, sections, format, timeZone, deliveryHour,
+                                             createdAt, confirmedAt, bounceCount)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0)
+                    ON CONFLICT(email) DO NOTHING
+                    """)
+            for (_, s) in subscribers {
+                try insert.execute(arguments: [
+                    s.email.description, s.name, s.status, s.sections.map(\.rawValue).joined(separator: ","), s.format,
+                    s.timeZone, s.deliveryHour, s.createdAt, s.confirmedAt,
+                ])
+                if db.changesCount > 0 { result.imported += 1 } else { result.existing += 1 }
+            }
+        }
+        return result
+    }
+
+    /// Writes every subscriber as CSV (the columns `importSubscribers` reads, plus status and times).
+    public func exportSubscribers(to write: (String) throws -> Void) throws {
+        try write("email,name,status,format,timeZone,sections,deliveryHour,createdAt,confirmedAt\r\n")
+        try forEachSubscriber { s in
+            let fields = [
+                s.email.description, s.name ?? "", s.status.rawValue, s.format.rawValue, s.timeZone ?? "",
+                s.sections.map(\.rawValue).joined(separator: ";"), s.deliveryHour.map(String.init) ?? "",
+                DateParsing.iso8601String(s.createdAt), s.confirmedAt.map(DateParsing.iso8601String) ?? "",
+            ]
+            try write(fields.map(CSV.escape).joined(separator: ",") + "\r\n")
+        }
+    }
+}
+
+extension Subscriber {
+    /// Builds a subscriber from user-given text, with an error naming the field that is wrong.
+    public static func validated(
+        email: EmailAddress, name: String?, format: String?, timeZone: String?, sections: String?,
+        deliveryHour: String?, confirmed: Bool, now: Date
+    ) throws -> Subscriber {
+        let name = name?.collapsingWhitespace
+        if let name, name.count > 200 { throw SubscriberError("name is longer than 200 characters") }
+        var parsedFormat = DigestFormat.html
+        if let format {
+            guard let value = DigestFormat(rawValue: format.lowercased()) else {
+                throw SubscriberError("format must be \"html\" or \"text\", not \"\(format)\"")
+            }
+            parsedFormat = value
+        }
+        if let timeZone, TimeZone(identifier: timeZone) == nil {
+            throw SubscriberError("time zone \"\(timeZone)\" is not an IANA time zone such as \"Europe/Berlin\"")
+        }
+        var kinds: [ItemKind] = []
+        for part in (sections ?? "").split(whereSeparator: { $0 == ";" || $0 == "," || $0 == " " }) {
+            guard let kind = ItemKind(rawValue: String(part)) else {
+                throw SubscriberError("section \"\(part)\" is not \"story\" or \"post\"")
+            }
+            if !kinds.contains(kind) { kinds.append(kind) }
+        }
+        if kinds.count == ItemKind.allCases.count { kinds = [] }
+        var hour: Int?
+        if let deliveryHour {
+            guard let value = Int(deliveryHour), (0...23).contains(value) else {
+                throw SubscriberError("delivery hour must be a whole number from 0 to 23, not \"\(deliveryHour)\"")
+            }
+            hour = value
+        }
+        return Subscriber(
+            email: email, name: name?.isEmpty == true ? nil : name, status: confirmed ? .active : .pending,
+            sections: kinds, format: parsedFormat, timeZone: timeZone, deliveryHour: hour, createdAt: now,
+            confirmedAt: confirmed ? now : nil)
+    }
+}

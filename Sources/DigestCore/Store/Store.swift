@@ -1,0 +1,151 @@
+import Foundation
+import GRDB
+
+/// The one doorway to the database: opens it in WAL mode, runs the named migrations, and owns
+/// every SQL statement the rest of the program needs.
+public final class Store: Sendable {
+    let pool: DatabasePool
+    /// Where the database lives, for messages.
+    public let path: String
+
+    /// Opens (creating if needed) the database at `path` and brings its schema up to date.
+    public init(path: String) throws(StoreError) {
+        self.path = path
+        do {
+            try FileManager.default.createDirectory(
+                at: URL(fileURLWithPath: path).deletingLastPathComponent(), withIntermediateDirectories: true)
+            var configuration = GRDB.Configuration()
+            configuration.busyMode = .timeout(10)
+            configuration.prepareDatabase { db in
+                // WAL + NORMAL: a commit survives a process crash; only an OS crash may lose the last ones.
+                try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            }
+            pool = try DatabasePool(path: path, configuration: configuration)
+            try Self.migrator.migrate(pool)
+        } catch {
+            throw StoreError(path: path, underlying: error)
+        }
+    }
+
+    /// Names of the migrations applied to this database, oldest first.
+    public func appliedMigrations() throws -> [String] {
+        try pool.read { db in try Self.migrator.appliedMigrations(db) }
+    }
+
+    /// Every migration ever shipped, by name, in order. Append only: never edit or reorder one.
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1-items") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE items (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        kind TEXT NOT NULL CHECK (kind IN ('story', 'post')),
+                        title TEXT NOT NULL,
+                        url TEXT NOT NULL UNIQUE,
+                        summary TEXT NOT NULL DEFAULT '',
+                        author TEXT,
+                        imageURL TEXT,
+                        publishedAt DATETIME NOT NULL,
+                        votes INTEGER NOT NULL DEFAULT 0 CHECK (votes >= 0),
+                        updatedAt DATETIME NOT NULL
+                    );
+                    CREATE INDEX items_by_kind_published ON items (kind, publishedAt);
+                    """)
+        }
+        migrator.registerMigration("v1-subscribers") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE subscribers (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        email TEXT NOT NULL UNIQUE,
+                        name TEXT,
+                        status TEXT NOT NULL CHECK (status IN ('pending', 'active', 'unsubscribed', 'bounced')),
+                        sections TEXT NOT NULL DEFAULT '',
+                        format TEXT NOT NULL DEFAULT 'html' CHECK (format IN ('html', 'text')),
+                        timeZone TEXT,
+                        deliveryHour INTEGER CHECK (deliveryHour BETWEEN 0 AND 23),
+                        createdAt DATETIME NOT NULL,
+                        confirmedAt DATETIME,
+                        unsubscribedAt DATETIME,
+                        bounceCount INTEGER NOT NULL DEFAULT 0,
+                        lastConfirmationAt DATETIME
+                    );
+                    CREATE INDEX subscribers_by_status ON subscribers (status, timeZone, deliveryHour);
+                    """)
+        }
+        migrator.registerMigration("v1-editions-deliveries") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE editions (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        date TEXT NOT NULL UNIQUE,
+                        windowStart DATETIME NOT NULL,
+                        cutoff DATETIME NOT NULL,
+                        createdAt DATETIME NOT NULL
+                    );
+                    CREATE TABLE edition_items (
+                        editionID INTEGER NOT NULL REFERENCES editions(id) ON DELETE CASCADE,
+                        position INTEGER NOT NULL,
+                        itemID INTEGER NOT NULL,
+                        kind TEXT NOT NULL,
+                        title TEXT NOT NULL,
+                        url TEXT NOT NULL,
+                        summary TEXT NOT NULL,
+                        author TEXT,
+                        imageURL TEXT,
+                        publishedAt DATETIME NOT NULL,
+                        votes INTEGER NOT NULL,
+                        PRIMARY KEY (editionID, position)
+                    );
+                    CREATE TABLE deliveries (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        editionID INTEGER NOT NULL REFERENCES editions(id),
+                        subscriberID INTEGER NOT NULL REFERENCES subscribers(id) ON DELETE CASCADE,
+                        status TEXT NOT NULL
+                            CHECK (status IN ('queued', 'sending', 'sent', 'deferred', 'failed', 'skipped')),
+                        attempts INTEGER NOT NULL DEFAULT 0,
+                        messageID TEXT NOT NULL,
+                        itemIDs TEXT NOT NULL DEFAULT '',
+                        lastReply TEXT,
+                        queuedAt DATETIME NOT NULL,
+                        updatedAt DATETIME NOT NULL,
+                        nextAttemptAt DATETIME,
+                        sentAt DATETIME,
+                        claimedBy TEXT,
+                        UNIQUE (editionID, subscriberID)
+                    );
+                    CREATE INDEX deliveries_by_status ON deliveries (status, nextAttemptAt);
+                    CREATE INDEX deliveries_by_subscriber ON deliveries (subscriberID, editionID);
+                    """)
+        }
+        migrator.registerMigration("v1-runs-locks") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE runs (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        startedAt DATETIME NOT NULL,
+                        finishedAt DATETIME,
+                        command TEXT NOT NULL,
+                        summary TEXT NOT NULL DEFAULT '{}',
+                        exitStatus INTEGER
+                    );
+                    CREATE TABLE locks (
+                        name TEXT PRIMARY KEY,
+                        owner TEXT NOT NULL,
+                        pid INTEGER NOT NULL,
+                        host TEXT NOT NULL,
+                        expiresAt DATETIME NOT NULL
+                    );
+                    """)
+        }
+        return migrator
+    }
+}
+
+/// A database that cannot be opened, migrated, read or written, with its path.
+public struct StoreError: Error, CustomStringConvertible {
+    public var path: String
+    public var underlying: any Error
+    public var description: String { "database \(path): \(underlying)" }
+}

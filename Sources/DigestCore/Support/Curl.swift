@@ -1,0 +1,257 @@
+import Foundation
+internal import CCurl
+
+// The one file that imports CCurl. Everything else speaks `CurlEasy` and Swift types.
+
+/// libcurl's global state, set up once per process before the first handle.
+///
+/// "This function is not thread safe. You must not call it when any other thread in the
+/// program is running" — https://curl.se/libcurl/c/curl_global_init.html
+/// Swift's lazy globals run their initializer exactly once, guarded, before first use.
+private let curlGlobal: CURLcode = curl_global_init(Int(CURL_GLOBAL_DEFAULT))
+
+/// A libcurl result code with libcurl's own words and the detail from the error buffer.
+struct CurlError: Error, CustomStringConvertible {
+    var code: Int
+    var message: String
+    var description: String { message }
+
+    /// Connection-level failures that a fresh connection or a later try may cure.
+    var isTransient: Bool {
+        switch CURLcode(UInt32(code)) {
+        case CURLE_COULDNT_CONNECT, CURLE_COULDNT_RESOLVE_HOST, CURLE_OPERATION_TIMEDOUT, CURLE_SEND_ERROR,
+            CURLE_RECV_ERROR, CURLE_GOT_NOTHING, CURLE_SSL_CONNECT_ERROR, CURLE_PARTIAL_FILE,
+            CURLE_WEIRD_SERVER_REPLY, CURLE_AGAIN:
+            true
+        default: false
+        }
+    }
+
+    var isTimeout: Bool { CURLcode(UInt32(code)) == CURLE_OPERATION_TIMEDOUT }
+    var isConnectFailure: Bool { CURLcode(UInt32(code)) == CURLE_COULDNT_CONNECT }
+}
+
+/// Owns one `CURL *` easy handle; freed in `deinit` on every path.
+///
+/// A handle is not thread-safe: one thread at a time. "You must never share the same handle
+/// in multiple threads." — https://curl.se/libcurl/c/threadsafe.html
+final class CurlEasy {
+    fileprivate let handle: UnsafeMutableRawPointer
+    /// libcurl writes into this while the handle lives, so it must not move: allocated, not an Array.
+    private let errorBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
+    private var lists: [UnsafeMutablePointer<curl_slist>] = []
+
+    init() {
+        _ = curlGlobal
+        guard let handle = curl_easy_init() else { fatalError("curl_easy_init failed: out of memory") }
+        self.handle = handle
+        errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
+        _ = dd_setopt_pointer(handle, CURLOPT_ERRORBUFFER, errorBuffer)
+        // Signals are no use to a threaded program; timeouts then rely on the threaded resolver.
+        _ = dd_setopt_long(handle, CURLOPT_NOSIGNAL, 1)
+    }
+
+    deinit {
+        curl_easy_cleanup(handle)
+        errorBuffer.deallocate()
+        for list in lists { curl_slist_free_all(list) }
+    }
+
+    /// The version string of the linked libcurl, e.g. "libcurl/7.88.1 OpenSSL/3.0.x …".
+    static var version: String { String(cString: curl_version()) }
+
+    // MARK: Options
+
+    /// Options the program sets, as Swift values; the raw numbers stay in this file.
+    struct Option {
+        fileprivate let raw: CURLoption
+        static let url = Option(raw: CURLOPT_URL)
+        static let verbose = Option(raw: CURLOPT_VERBOSE)
+        static let upload = Option(raw: CURLOPT_UPLOAD)
+        static let inFileSize = Option(raw: CURLOPT_INFILESIZE_LARGE)
+        static let mailFrom = Option(raw: CURLOPT_MAIL_FROM)
+        static let mailRecipients = Option(raw: CURLOPT_MAIL_RCPT)
+        static let useSSL = Option(raw: CURLOPT_USE_SSL)
+        static let username = Option(raw: CURLOPT_USERNAME)
+        static let password = Option(raw: CURLOPT_PASSWORD)
+        static let caInfo = Option(raw: CURLOPT_CAINFO)
+        static let sslVerifyPeer = Option(raw: CURLOPT_SSL_VERIFYPEER)
+        static let sslVerifyHost = Option(raw: CURLOPT_SSL_VERIFYHOST)
+        static let connectTimeoutMilliseconds = Option(raw: CURLOPT_CONNECTTIMEOUT_MS)
+        static let timeoutMilliseconds = Option(raw: CURLOPT_TIMEOUT_MS)
+        static let followLocation = Option(raw: CURLOPT_FOLLOWLOCATION)
+        static let maxRedirects = Option(raw: CURLOPT_MAXREDIRS)
+        static let acceptEncoding = Option(raw: CURLOPT_ACCEPT_ENCODING)
+        static let httpHeader = Option(raw: CURLOPT_HTTPHEADER)
+        static let userAgent = Option(raw: CURLOPT_USERAGENT)
+        static let maxFileSize = Option(raw: CURLOPT_MAXFILESIZE_LARGE)
+        static let protocolsString = Option(raw: CURLOPT_PROTOCOLS_STR)
+        static let redirectProtocolsString = Option(raw: CURLOPT_REDIR_PROTOCOLS_STR)
+        static let failOnError = Option(raw: CURLOPT_FAILONERROR)
+    }
+
+    /// Values of `Option.useSSL`. https://curl.se/libcurl/c/CURLOPT_USE_SSL.html
+    enum TLSUse: Int {
+        case none = 0  // CURLUSESSL_NONE
+        case tryTLS = 1  // CURLUSESSL_TRY
+        case all = 3  // CURLUSESSL_ALL
+    }
+
+    func set(_ option: Option, _ value: Int) throws(CurlError) {
+        try check(dd_setopt_long(handle, option.raw, value))
+    }
+
+    func set(_ option: Option, _ value: Bool) throws(CurlError) {
+        try check(dd_setopt_long(handle, option.raw, value ? 1 : 0))
+    }
+
+    func setLarge(_ option: Option, _ value: Int64) throws(CurlError) {
+        try check(dd_setopt_off(handle, option.raw, curl_off_t(value)))
+    }
+
+    /// "The application does not have to keep the string around after setting this option."
+    /// — https://curl.se/libcurl/c/curl_easy_setopt.html (strings are copied by libcurl).
+    func set(_ option: Option, _ value: String?) throws(CurlError) {
+        if let value {
+            try check(dd_setopt_string(handle, option.raw, value))
+        } else {
+            try check(dd_setopt_pointer(handle, option.raw, nil))
+        }
+    }
+
+    /// Lists are not copied by libcurl, so this handle keeps them until it is freed.
+    func set(_ option: Option, list: [String]) throws(CurlError) {
+        var head: UnsafeMutablePointer<curl_slist>? = nil
+        for entry in list { head = curl_slist_append(head, entry) }
+        if let head { lists.append(head) }
+        try check(dd_setopt_slist(handle, option.raw, head))
+    }
+
+    // MARK: Transfers
+
+    /// Runs one transfer, streaming `upload` (if any) to the server and collecting what it
+    /// returns. The server's protocol lines (replies, headers) go to `onHeaderLine`.
+    ///
+    /// Blocks the calling thread: call it from a thread of its own, never from the Swift
+    /// concurrency pool.
+    func perform(
+        upload: UnsafeRawBufferPointer? = nil, collectBody: Bool = false, onHeaderLine: ((Substring) -> Void)? = nil
+    ) -> Result<TransferResult, CurlError> {
+        let context = TransferContext(upload: upload, collectBody: collectBody, onHeaderLine: onHeaderLine)
+        let unmanaged = Unmanaged.passRetained(context)
+        defer { unmanaged.release() }
+        let pointer = unmanaged.toOpaque()
+        errorBuffer[0] = 0
+        _ = dd_setopt_pointer(handle, CURLOPT_READDATA, pointer)
+        _ = dd_setopt_data_callback(handle, CURLOPT_READFUNCTION, upload == nil ? nil : curlRead)
+        _ = dd_setopt_pointer(handle, CURLOPT_WRITEDATA, pointer)
+        _ = dd_setopt_data_callback(handle, CURLOPT_WRITEFUNCTION, curlWrite)
+        if onHeaderLine != nil {
+            // SMTP replies reach the program only through the debug callback (CURLINFO_HEADER_IN).
+            _ = dd_setopt_long(handle, CURLOPT_VERBOSE, 1)
+            _ = dd_setopt_pointer(handle, CURLOPT_DEBUGDATA, pointer)
+            _ = dd_setopt_debug_callback(handle, curlDebug)
+        } else {
+            _ = dd_setopt_long(handle, CURLOPT_VERBOSE, 0)
+        }
+        let code = curl_easy_perform(handle)
+        var responseCode = 0
+        _ = dd_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &responseCode)
+        if code != CURLE_OK {
+            return .failure(error(code, responseCode: responseCode))
+        }
+        var effective: UnsafeMutablePointer<CChar>? = nil
+        _ = dd_getinfo_string(handle, CURLINFO_EFFECTIVE_URL, &effective)
+        return .success(
+            TransferResult(
+                responseCode: responseCode, body: context.body,
+                effectiveURL: effective.map { String(cString: $0) }))
+    }
+
+    /// The reply code of the last transfer (SMTP or HTTP), 0 when none arrived.
+    var lastResponseCode: Int {
+        var value = 0
+        _ = dd_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &value)
+        return value
+    }
+
+    /// How many new connections this handle has opened in its last transfer.
+    var newConnections: Int {
+        var value = 0
+        _ = dd_getinfo_long(handle, CURLINFO_NUM_CONNECTS, &value)
+        return value
+    }
+
+    private func check(_ code: CURLcode) throws(CurlError) {
+        if code != CURLE_OK { throw error(code, responseCode: 0) }
+    }
+
+    private func error(_ code: CURLcode, responseCode: Int) -> CurlError {
+        let detail = String(cString: errorBuffer)
+        let summary = String(cString: curl_easy_strerror(code))
+        let message = detail.isEmpty || detail == summary ? summary : "\(summary): \(detail)"
+        return CurlError(code: Int(code.rawValue), message: message)
+    }
+}
+
+/// What a finished transfer produced.
+struct TransferResult {
+    var responseCode: Int
+    var body: [UInt8]
+    var effectiveURL: String?
+}
+
+/// State shared with the C callbacks of one transfer, passed as their `userdata`.
+private final class TransferContext {
+    let upload: UnsafeRawBufferPointer?
+    var offset = 0
+    let collectBody: Bool
+    var body: [UInt8] = []
+    let onHeaderLine: ((Substring) -> Void)?
+
+    init(upload: UnsafeRawBufferPointer?, collectBody: Bool, onHeaderLine: ((Substring) -> Void)?) {
+        self.upload = upload
+        self.collectBody = collectBody
+        self.onHeaderLine = onHeaderLine
+    }
+}
+
+/// "size_t read_callback(char *buffer, size_t size, size_t nitems, void *userdata); … Your function
+/// must then return the actual number of bytes that it stored in that memory area. Returning 0
+/// will signal end-of-file" — https://curl.se/libcurl/c/CURLOPT_READFUNCTION.html
+private let curlRead: dd_data_callback = { buffer, size, count, userdata in
+    guard let buffer, let userdata else { return 0 }
+    let context = Unmanaged<TransferContext>.fromOpaque(userdata).takeUnretainedValue()
+    guard let upload = context.upload, let base = upload.baseAddress else { return 0 }
+    let length = min(size * count, upload.count - context.offset)
+    if length > 0 {
+        UnsafeMutableRawPointer(buffer).copyMemory(from: base + context.offset, byteCount: length)
+        context.offset += length
+    }
+    return length
+}
+
+/// "Your callback should return the number of bytes actually taken care of."
+/// — https://curl.se/libcurl/c/CURLOPT_WRITEFUNCTION.html
+private let curlWrite: dd_data_callback = { buffer, size, count, userdata in
+    let length = size * count
+    guard let buffer, let userdata else { return length }
+    let context = Unmanaged<TransferContext>.fromOpaque(userdata).takeUnretainedValue()
+    if context.collectBody {
+        context.body.append(contentsOf: UnsafeRawBufferPointer(start: buffer, count: length))
+    }
+    return length
+}
+
+/// CURLINFO_HEADER_IN carries what the server sent in the protocol (SMTP replies, HTTP headers).
+/// "The callback function must return 0." — https://curl.se/libcurl/c/CURLOPT_DEBUGFUNCTION.html
+private let curlDebug: dd_debug_callback = { _, type, data, size, userdata in
+    guard type == CURLINFO_HEADER_IN, let data, let userdata else { return 0 }
+    let context = Unmanaged<TransferContext>.fromOpaque(userdata).takeUnretainedValue()
+    let bytes = UnsafeRawBufferPointer(start: data, count: size)
+    let text = String(decoding: bytes, as: UTF8.self)
+    for line in text.split(whereSeparator: { $0 == "\r\n" || $0 == "\n" || $0 == "\r" }) {
+        context.onHeaderLine?(line)
+    }
+    return 0
+}

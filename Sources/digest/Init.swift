@@ -1,0 +1,17 @@
+import ArgumentParser
+import DigestCore
+
+extension DigestCommand {
+    struct Init: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Create the database, or bring an existing one up to date. Safe to run again.")
+
+        @OptionGroup var options: ConfigOptions
+
+        func run() async throws {
+            let (configuration, store) = try options.open()
+            let migrations = try store.appliedMigrations()
+            print("database \(configuration.database) is ready (\(migrations.count) migrations applied)")
+        }
+    }
+}

@@ -1,0 +1,161 @@
+import ArgumentParser
+import DigestCore
+import Foundation
+
+extension DigestCommand {
+    struct Subscribers: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Add, list, remove, import and export subscribers.",
+            subcommands: [Add.self, List.self, Remove.self, ImportCSV.self, Export.self])
+    }
+}
+
+extension DigestCommand.Subscribers {
+    struct Add: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Add one subscriber.",
+            discussion: """
+                Without --confirmed the subscriber is `pending` and receives nothing until they
+                confirm; with it they are `active` at once (use it only for addresses that asked).
+                """)
+
+        @OptionGroup var options: ConfigOptions
+        @Argument(help: "The email address.") var email: String
+        @Option(help: "Display name, used in the greeting and the To header.") var name: String?
+        @Option(help: "IANA time zone such as Europe/Berlin (default: the site's).") var timezone: String?
+        @Option(help: "Delivery hour 0–23 in the reader's time zone (default: digest.sendHour).") var hour: Int?
+        @Option(help: "html or text.") var format: String?
+        @Option(help: "Sections to receive, e.g. story,post (default: all).") var sections: String?
+        @Flag(help: "Make the subscriber active without double opt-in.") var confirmed = false
+
+        func run() async throws {
+            let (_, store) = try options.open()
+            let address = try EmailAddress(email)
+            let subscriber = try Subscriber.validated(
+                email: address, name: name, format: format, timeZone: timezone, sections: sections,
+                deliveryHour: hour.map(String.init), confirmed: confirmed, now: Date())
+            let added = try store.addSubscriber(subscriber)
+            print("added \(added.email) (\(added.status.rawValue))")
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List subscribers, by email.")
+
+        @OptionGroup var options: ConfigOptions
+        @Option(help: "Only this status: pending, active, unsubscribed or bounced.") var status: SubscriberStatus?
+        @Flag(help: "One JSON array of objects instead of a table.") var json = false
+
+        func run() async throws {
+            let (_, store) = try options.open()
+            if json {
+                // Streamed element by element so a large list never sits in memory whole.
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+                encoder.dateEncodingStrategy = .iso8601
+                var first = true
+                print("[", terminator: "")
+                try store.forEachSubscriber(status: status) { subscriber in
+                    let data = try encoder.encode(SubscriberJSON(subscriber))
+                    print(first ? "\n  " : ",\n  ", terminator: "")
+                    print(String(decoding: data, as: UTF8.self), terminator: "")
+                    first = false
+                }
+                print(first ? "]" : "\n]")
+            } else {
+                var count = 0
+                try store.forEachSubscriber(status: status) { s in
+                    count += 1
+                    let name = s.name.map { " \"\($0)\"" } ?? ""
+                    print("\(s.email)\(name)  \(s.status.rawValue)  \(s.format.rawValue)  \(s.timeZone ?? "-")")
+                }
+                printError("\(count) subscriber\(count == 1 ? "" : "s")")
+            }
+        }
+    }
+
+    struct Remove: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Delete a subscriber and their delivery history.",
+            discussion: "To keep the history, let them unsubscribe instead.")
+
+        @OptionGroup var options: ConfigOptions
+        @Argument(help: "The email address.") var email: String
+
+        func run() async throws {
+            let (_, store) = try options.open()
+            let address = try EmailAddress(email)
+            guard try store.removeSubscriber(email: address) else {
+                throw CommandFailure("\(address) is not on the list")
+            }
+            print("removed \(address)")
+        }
+    }
+
+    struct ImportCSV: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "import",
+            abstract: "Import subscribers from a CSV file with a header row.",
+            discussion: """
+                Columns: email (required), name, format (html|text), timeZone, sections (story;post),
+                deliveryHour. Each bad row is reported with its line; the good rows are imported in one
+                transaction. Addresses already on the list are left unchanged.
+                """)
+
+        @OptionGroup var options: ConfigOptions
+        @Argument(help: "The CSV file.") var file: String
+        @Flag(help: "Import as active (they asked elsewhere) instead of pending.") var confirmed = false
+
+        func run() async throws {
+            let (_, store) = try options.open()
+            let text: String
+            do {
+                text = try String(contentsOfFile: file, encoding: .utf8)
+            } catch {
+                throw CommandFailure("\(file): cannot be read as UTF-8 text")
+            }
+            let result = try store.importSubscribers(csv: text, confirmed: confirmed)
+            for row in result.rejected { printError("\(file): \(row)") }
+            print("\(file): \(result.imported) imported, \(result.existing) already on the list, \(result.rejected.count) rejected")
+            if !result.rejected.isEmpty { throw ExitCode.failure }
+        }
+    }
+
+    struct Export: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Write every subscriber as CSV to standard output.")
+
+        @OptionGroup var options: ConfigOptions
+
+        func run() async throws {
+            let (_, store) = try options.open()
+            try store.exportSubscribers { line in FileHandle.standardOutput.write(Data(line.utf8)) }
+        }
+    }
+}
+
+/// The JSON shape of `subscribers list --json`: a stable contract for scripts.
+struct SubscriberJSON: Encodable {
+    var email: String
+    var name: String?
+    var status: String
+    var format: String
+    var timeZone: String?
+    var deliveryHour: Int?
+    var sections: [String]
+    var createdAt: Date
+    var confirmedAt: Date?
+
+    init(_ s: Subscriber) {
+        email = s.email.description
+        name = s.name
+        status = s.status.rawValue
+        format = s.format.rawValue
+        timeZone = s.timeZone
+        deliveryHour = s.deliveryHour
+        sections = s.sections.isEmpty ? ItemKind.allCases.map(\.rawValue) : s.sections.map(\.rawValue)
+        createdAt = s.createdAt
+        confirmedAt = s.confirmedAt
+    }
+}
+
+extension SubscriberStatus: ExpressibleByArgument {}

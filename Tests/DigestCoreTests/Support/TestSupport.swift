@@ -1,0 +1,66 @@
+import Foundation
+import Testing
+
+@testable import DigestCore
+
+/// A fresh folder under the system temp directory, removed when the value is released.
+final class TemporaryDirectory: @unchecked Sendable {
+    let path: String
+
+    init(_ label: String = "digest") {
+        path = NSTemporaryDirectory() + "\(label)-\(UUID().uuidString.prefix(8))"
+        try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    }
+
+    deinit { try? FileManager.default.removeItem(atPath: path) }
+
+    func file(_ name: String) -> String { path + "/" + name }
+
+    @discardableResult
+    func write(_ name: String, _ text: String) -> String {
+        let file = file(name)
+        try! FileManager.default.createDirectory(
+            atPath: (file as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try! text.write(toFile: file, atomically: true, encoding: .utf8)
+        return file
+    }
+}
+
+enum Fixtures {
+    /// The repository's root folder, found from this source file.
+    static let repositoryRoot: String = {
+        var url = URL(fileURLWithPath: #filePath)
+        while url.path != "/" {
+            url.deleteLastPathComponent()
+            if FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) {
+                return url.path
+            }
+        }
+        fatalError("Package.swift not found above \(#filePath)")
+    }()
+
+    /// A working configuration (the example file) with its database in `directory`.
+    static func configuration(in directory: TemporaryDirectory, edit: (inout [String: Any]) -> Void = { _ in }) throws
+        -> Configuration
+    {
+        let example = try Data(contentsOf: URL(fileURLWithPath: repositoryRoot + "/config.example.json"))
+        var json = try JSONSerialization.jsonObject(with: example) as! [String: Any]
+        json["database"] = directory.file("digest.sqlite")
+        json["templates"] = repositoryRoot + "/templates"
+        var mail = json["mail"] as! [String: Any]
+        mail["maildir"] = directory.file("outbox")
+        json["mail"] = mail
+        edit(&json)
+        let data = try JSONSerialization.data(withJSONObject: json, options: [.prettyPrinted, .sortedKeys])
+        let file = directory.file("config.json")
+        try data.write(to: URL(fileURLWithPath: file))
+        return try Configuration.load(path: file)
+    }
+
+    /// A store in a fresh file in `directory`.
+    static func store(in directory: TemporaryDirectory) throws -> Store {
+        try Store(path: directory.file("digest.sqlite"))
+    }
+
+    static func date(_ text: String) -> Date { DateParsing.iso8601(text)! }
+}
