@@ -1,0 +1,19 @@
+/// A way to deliver messages: SMTP through libcurl, or files in a Maildir.
+public protocol MailTransport: Sendable {
+    /// How many connections may be open (messages in flight) at once.
+    var connections: Int { get }
+
+    /// Opens the state of one connection. A connection is used by one thread at a time and
+    /// sends messages one after another, reusing its session.
+    func makeConnection() throws -> any MailConnection
+}
+
+/// One connection (an SMTP session, or a Maildir writer). Not thread-safe: one thread at a time.
+public protocol MailConnection: AnyObject {
+    /// Sends one message and blocks until the server's final reply (or a failure). Never throws:
+    /// every failure is classified as transient or permanent.
+    func send(_ message: MailMessage) -> SendOutcome
+
+    /// Whether the connection is still worth reusing; after a transient failure a pool replaces it.
+    var isUsable: Bool { get }
+}
