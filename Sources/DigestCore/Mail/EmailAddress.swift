@@ -125,7 +125,7 @@ public struct Mailbox: Sendable, Equatable, CustomStringConvertible {
             let address = String(trimmed[trimmed.index(after: open)..<trimmed.index(before: trimmed.endIndex)])
             var name = trimmed[..<open].trimmingCharacters(in: .whitespaces)
             if name.hasPrefix("\""), name.hasSuffix("\""), name.count >= 2 { name = String(name.dropFirst().dropLast()) }
-            if name.contains(where: { $0 == "\r" || $0 == "\n" }) {
+            if name.unicodeScalars.contains(where: { $0 == "\r" || $0 == "\n" }) {
                 throw EmailAddressError(address: text, reason: "display name contains a line break")
             }
             self.init(name: name.isEmpty ? nil : name, address: try EmailAddress(address))

@@ -102,8 +102,10 @@ extension Store {
                     throw SubscriberError("has \(record.fields.count) fields, the header has \(columns.count)")
                 }
                 let email = try EmailAddress(emailColumn < record.fields.count ? record.fields[emailColumn] : "")
-                if let first = seen[email.description] { throw SubscriberError("\(email) is also on line \(first)") }
-                seen[email.description] = record.line
+                // Matches the database's case-insensitive uniqueness of addresses.
+                let key = email.description.lowercased()
+                if let first = seen[key] { throw SubscriberError("\(email) is also on line \(first)") }
+                seen[key] = record.line
                 let subscriber = try Subscriber.validated(
                     email: email, name: column("name", record.fields), format: column("format", record.fields),
                     timeZone: column("timezone", record.fields), sections: column("sections", record.fields),

@@ -58,7 +58,7 @@ public final class Store: Sendable {
                 sql: """
                     CREATE TABLE subscribers (
                         id INTEGER PRIMARY KEY AUTOINCREMENT,
-                        email TEXT NOT NULL UNIQUE,
+                        email TEXT NOT NULL UNIQUE COLLATE NOCASE,
                         name TEXT,
                         status TEXT NOT NULL CHECK (status IN ('pending', 'active', 'unsubscribed', 'bounced')),
                         sections TEXT NOT NULL DEFAULT '',

@@ -1,0 +1,4 @@
+import Testing
+import DigestWeb
+
+@Suite struct WebPlaceholderTests {}
