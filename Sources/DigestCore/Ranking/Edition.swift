@@ -1,0 +1,78 @@
+import Foundation
+
+/// The frozen selection of one day: every send of that day (other time zones, retries, crash
+/// recovery) uses exactly these ranked candidates, whatever happens to the items afterwards.
+public struct Edition: Sendable, Equatable {
+    /// nil until the edition is stored (a preview of a day not yet frozen).
+    public var id: Int64?
+    public var date: Day
+    public var windowStart: Date
+    public var cutoff: Date
+    /// Every candidate, in rank order within each kind.
+    public var candidates: [EditionItem]
+
+    public init(id: Int64?, date: Day, windowStart: Date, cutoff: Date, candidates: [EditionItem]) {
+        self.id = id
+        self.date = date
+        self.windowStart = windowStart
+        self.cutoff = cutoff
+        self.candidates = candidates
+    }
+
+    /// Candidates of one kind, best first.
+    public func candidates(of kind: ItemKind) -> [EditionItem] { candidates.filter { $0.kind == kind } }
+}
+
+/// A copy of an item as it stood when its edition was frozen.
+public struct EditionItem: Sendable, Equatable, Hashable {
+    public var itemID: Int64
+    public var kind: ItemKind
+    public var title: String
+    public var url: String
+    public var summary: String
+    public var author: String?
+    public var imageURL: String?
+    public var publishedAt: Date
+    public var votes: Int
+
+    public init(_ item: Item) {
+        itemID = item.id ?? 0
+        kind = item.kind
+        title = item.title
+        url = item.url
+        summary = item.summary
+        author = item.author
+        imageURL = item.imageURL
+        publishedAt = item.publishedAt
+        votes = item.votes
+    }
+
+    public init(
+        itemID: Int64, kind: ItemKind, title: String, url: String, summary: String, author: String?, imageURL: String?,
+        publishedAt: Date, votes: Int
+    ) {
+        self.itemID = itemID
+        self.kind = kind
+        self.title = title
+        self.url = url
+        self.summary = summary
+        self.author = author
+        self.imageURL = imageURL
+        self.publishedAt = publishedAt
+        self.votes = votes
+    }
+}
+
+/// What one reader gets from an edition: their sections, each filled from the candidates.
+public struct DigestSelection: Sendable, Equatable, Hashable {
+    public struct Section: Sendable, Equatable, Hashable {
+        public var kind: ItemKind
+        public var title: String
+        public var items: [EditionItem]
+    }
+
+    public var sections: [Section]
+
+    public var isEmpty: Bool { sections.allSatisfy { $0.items.isEmpty } }
+    public var itemIDs: [Int64] { sections.flatMap { $0.items.map(\.itemID) } }
+}

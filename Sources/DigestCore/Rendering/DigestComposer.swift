@@ -1,0 +1,130 @@
+import Foundation
+import Synchronization
+
+/// Turns an edition into each reader's message: select, render (once per distinct selection),
+/// personalize by substitution, build MIME. Safe to call from several sender threads.
+public final class DigestComposer: Sendable {
+    public let configuration: Configuration
+    let templates: DigestTemplates
+    let signer: LinkSigner
+    let ranker: Ranker
+    let from: Mailbox
+    let replyTo: Mailbox?
+    private let cache = Mutex<[CacheKey: RenderedDigest]>([:])
+    /// Distinct selections kept rendered; readers mostly share a handful.
+    static let cacheLimit = 256
+
+    struct CacheKey: Hashable {
+        var selection: DigestSelection
+        var date: Day
+        var hasName: Bool
+    }
+
+    public init(configuration: Configuration, templates: DigestTemplates, signer: LinkSigner) throws {
+        self.configuration = configuration
+        self.templates = templates
+        self.signer = signer
+        ranker = Ranker(digest: configuration.digest, timeZone: configuration.site.timeZone)
+        from = try Mailbox(parsing: configuration.mail.from)
+        replyTo = try configuration.mail.replyTo.map { try Mailbox(parsing: $0) }
+    }
+
+    /// The reader's share of `edition`, leaving out what they already received.
+    public func selection(for subscriber: Subscriber, in edition: Edition, alreadyReceived: Set<Int64>) -> DigestSelection {
+        ranker.select(from: edition, wants: subscriber.wants, alreadyReceived: alreadyReceived)
+    }
+
+    /// The Message-ID of `subscriber`'s copy of edition `date`: the same on every try, so a
+    /// re-send after a crash is recognisable as the same message.
+    public func messageID(date: Day, subscriberID: Int64) -> String {
+        let compact = date.description.replacingOccurrences(of: "-", with: "")
+        let fingerprint = signer.fingerprint("\(date)|\(subscriberID)")
+        return "<digest.\(compact).\(subscriberID).\(fingerprint)@\(from.address.asciiDomain)>"
+    }
+
+    public func unsubscribeURL(for subscriber: Subscriber) -> String {
+        link("unsubscribe", signer.token(.unsubscribe, subscriberID: subscriber.id ?? 0, email: subscriber.email))
+    }
+
+    public func preferencesURL(for subscriber: Subscriber) -> String {
+        link("preferences", signer.token(.preferences, subscriberID: subscriber.id ?? 0, email: subscriber.email))
+    }
+
+    private func link(_ path: String, _ token: String) -> String { "\(configuration.web.baseURL)/\(path)?token=\(token)" }
+
+    /// The complete message for `subscriber`, dated `now`.
+    public func compose(selection: DigestSelection, date: Day, subscriber: Subscriber, now: Date) throws -> ComposedDigest {
+        let name = subscriber.name ?? ""
+        let rendered = rendered(selection, date: date, hasName: !name.isEmpty)
+        let unsubscribe = unsubscribeURL(for: subscriber)
+        let values: [PersonalizedText.Field: String] = [
+            .name: name, .email: subscriber.email.description, .unsubscribeURL: unsubscribe,
+            .preferencesURL: preferencesURL(for: subscriber),
+        ]
+        let subject = rendered.subject.fill(values)
+        let text = rendered.text.fill(values)
+        let html = subscriber.format == .html ? rendered.html.fill(values.mapValues(HTMLEscaping.escape)) : nil
+        let messageID = messageID(date: date, subscriberID: subscriber.id ?? 0)
+        var listUnsubscribe = [unsubscribe]
+        if let mailto = configuration.mail.unsubscribeMailto {
+            listUnsubscribe.append("mailto:\(mailto)?subject=unsubscribe")
+        }
+        let builder = MessageBuilder(
+            from: from, to: Mailbox(name: subscriber.name, address: subscriber.email), replyTo: replyTo,
+            subject: subject, date: now, messageID: messageID, listID: listID, listUnsubscribe: listUnsubscribe,
+            oneClickUnsubscribe: true, text: text, html: html)
+        let data = try builder.build()
+        return ComposedDigest(
+            subject: subject, text: text, html: html,
+            message: MailMessage(sender: from.address, recipient: subscriber.email, messageID: messageID, data: data),
+            itemIDs: selection.itemIDs, isEmpty: selection.isEmpty)
+    }
+
+    /// `List-Id` (RFC 2919): the site's name and a list identifier under the sender's domain.
+    var listID: String { "\(configuration.site.name) <digest.\(from.address.asciiDomain)>" }
+
+    private func rendered(_ selection: DigestSelection, date: Day, hasName: Bool) -> RenderedDigest {
+        let key = CacheKey(selection: selection, date: date, hasName: hasName)
+        if let cached = cache.withLock({ $0[key] }) { return cached }
+        let rendered = render(selection, date: date, hasName: hasName)
+        cache.withLock { cache in
+            if cache.count >= Self.cacheLimit { cache.removeAll(keepingCapacity: true) }
+            cache[key] = rendered
+        }
+        return rendered
+    }
+
+    private func render(_ selection: DigestSelection, date: Day, hasName: Bool) -> RenderedDigest {
+        let reader = DigestView.Reader(
+            name: PersonalizedText.placeholder(.name), hasName: hasName, email: PersonalizedText.placeholder(.email))
+        let links = DigestView.Links(
+            unsubscribe: PersonalizedText.placeholder(.unsubscribeURL),
+            preferences: PersonalizedText.placeholder(.preferencesURL))
+        var view = DigestView(selection: selection, date: date, configuration: configuration, reader: reader, links: links)
+        // One line, whatever the template or the titles hold: a subject can never add a header.
+        view.subject = templates.render(view, "subject.txt").collapsingWhitespace
+        let text = TextWrapping.wrap(templates.render(view, "digest.txt").trimmingCharacters(in: .newlines) + "\n")
+        let html = templates.render(view, "digest.html")
+        return RenderedDigest(
+            subject: PersonalizedText(view.subject), text: PersonalizedText(text), html: PersonalizedText(html))
+    }
+}
+
+enum HTMLEscaping {
+    /// The five characters that matter in HTML text and quoted attributes.
+    static func escape(_ text: String) -> String {
+        var result = ""
+        result.reserveCapacity(text.utf8.count)
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "&": result += "&amp;"
+            case "<": result += "&lt;"
+            case ">": result += "&gt;"
+            case "\"": result += "&quot;"
+            case "'": result += "&#39;"
+            default: result.unicodeScalars.append(scalar)
+            }
+        }
+        return result
+    }
+}

@@ -1,0 +1,51 @@
+import Foundation
+
+/// What `digest preview` and the admin page show: the digest one reader would get for a date,
+/// built exactly as `send` builds it, without writing anything.
+public struct DigestPreview: Sendable {
+    public let composer: DigestComposer
+    public let store: Store
+
+    public init(composer: DigestComposer, store: Store) {
+        self.composer = composer
+        self.store = store
+    }
+
+    /// The reader shown when no subscriber is named.
+    public static func sampleReader() -> Subscriber {
+        Subscriber(id: 0, email: try! EmailAddress("reader@example.com"), name: "Sample Reader", status: .active)
+    }
+
+    /// The next edition to close after `now`: tonight's digest.
+    public func upcomingDate(now: Date) -> Day {
+        let ranker = composer.ranker
+        let today = Day(now, in: ranker.timeZone)
+        return ranker.cutoff(for: today) > now ? today : today.adding(days: 1)
+    }
+
+    /// `subscriber`'s digest for `date` (default: the upcoming edition), as `send` would build it now.
+    public func digest(date: Day?, subscriber email: EmailAddress?, now: Date) throws -> (Edition, ComposedDigest) {
+        let date = date ?? upcomingDate(now: now)
+        let edition = try composer.ranker.edition(for: date, store: store, freeze: false, now: now)
+        var subscriber = Self.sampleReader()
+        var received: Set<Int64> = []
+        if let email {
+            guard let found = try store.subscriber(email: email) else {
+                throw SubscriberError("\(email) is not a subscriber (see `digest subscribers list`)")
+            }
+            subscriber = found
+            received = try store.receivedItemIDs(
+                subscriberID: found.id!, before: date, since: composer.ranker.lookbackStart(for: date))
+        }
+        let selection = composer.selection(for: subscriber, in: edition, alreadyReceived: received)
+        return (edition, try composer.compose(selection: selection, date: date, subscriber: subscriber, now: now))
+    }
+}
+
+extension Ranker {
+    /// The earliest edition whose items a reader may already have received that can still fall
+    /// in `date`'s window.
+    public func lookbackStart(for date: Day) -> Day {
+        date.adding(days: -(digest.windowHours + 23) / 24 - 1)
+    }
+}

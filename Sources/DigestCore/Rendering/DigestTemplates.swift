@@ -1,0 +1,46 @@
+import Foundation
+import Mustache
+
+/// The user's templates folder, loaded and checked once: `digest.html.mustache`,
+/// `digest.txt.mustache` and `subject.txt.mustache`.
+public struct DigestTemplates: Sendable {
+    static let required = ["digest.html", "digest.txt", "subject.txt"]
+
+    let library: MustacheLibrary
+    public let folder: String
+
+    /// Loads every template of `folder`; a syntax error names the file and line.
+    public init(folder: String) async throws(TemplateError) {
+        self.folder = folder
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw TemplateError(file: folder, line: nil, message: "the templates folder does not exist (config key `templates`)")
+        }
+        do {
+            library = try await MustacheLibrary(directory: folder)
+        } catch let error as MustacheLibrary.ParserError {
+            throw TemplateError(
+                file: error.filename, line: error.context.lineNumber,
+                message: "\(error.error) near \"\(error.context.line.trimmingCharacters(in: .whitespaces))\"")
+        } catch {
+            throw TemplateError(file: folder, line: nil, message: "\(error)")
+        }
+        for name in Self.required where library.getTemplate(named: name) == nil {
+            throw TemplateError(file: "\(folder)/\(name).mustache", line: nil, message: "is missing")
+        }
+    }
+
+    func render(_ view: DigestView, _ name: String) -> String {
+        library.render(view, withTemplate: name) ?? ""
+    }
+}
+
+/// A template that cannot be used: which file, which line, what is wrong.
+public struct TemplateError: Error, Sendable, CustomStringConvertible {
+    public var file: String
+    public var line: Int?
+    public var message: String
+    public var description: String {
+        line.map { "\(file):\($0): \(message)" } ?? "\(file): \(message)"
+    }
+}

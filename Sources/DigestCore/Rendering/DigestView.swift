@@ -1,0 +1,107 @@
+import Foundation
+
+/// The one view model both the text and the HTML templates render. Field names are the
+/// template contract (see templates/README.md).
+struct DigestView {
+    struct Site {
+        var name: String
+        var url: String
+        var language: String
+        var direction: String
+    }
+
+    struct Reader {
+        var name: String
+        var hasName: Bool
+        var email: String
+    }
+
+    struct Links {
+        var unsubscribe: String
+        var preferences: String
+    }
+
+    struct ItemView {
+        var rank: Int
+        var title: String
+        var url: String
+        var summary: String?
+        var author: String?
+        var votes: Int
+        var votesLabel: String
+        var imageURL: String?
+    }
+
+    struct SectionView {
+        var kind: String
+        var title: String
+        var titleUppercased: String
+        var items: [ItemView]
+    }
+
+    var site: Site
+    var date: String
+    var subject: String
+    var preheader: String
+    var reader: Reader
+    var links: Links
+    var sections: [SectionView]
+    var hasItems: Bool
+    var itemCount: Int
+    /// For the subject template: the best item's title, and how many more the digest holds.
+    var topTitle: String?
+    var moreCount: Int?
+}
+
+extension DigestView {
+    init(
+        selection: DigestSelection, date: Day, configuration: Configuration, reader: Reader, links: Links,
+        subject: String = ""
+    ) {
+        let locale = Locale(identifier: configuration.site.language)
+        site = Site(
+            name: configuration.site.name, url: configuration.site.url, language: configuration.site.language,
+            direction: configuration.site.direction)
+        self.date = Self.format(date, locale: locale)
+        self.subject = subject
+        self.reader = reader
+        self.links = links
+        let limit = configuration.digest.summaryLimit
+        sections = selection.sections.filter { !$0.items.isEmpty }.map { section in
+            SectionView(
+                kind: section.kind.rawValue, title: section.title,
+                titleUppercased: section.title.uppercased(with: locale),
+                items: section.items.enumerated().map { index, item in
+                    ItemView(
+                        rank: index + 1, title: item.title, url: item.url,
+                        summary: item.summary.isEmpty || limit == 0 ? nil : Self.cap(item.summary, limit),
+                        author: item.author?.isEmpty == false ? item.author : nil, votes: item.votes,
+                        votesLabel: item.votes == 1 ? "1 reader voted" : "\(item.votes) readers voted",
+                        imageURL: item.imageURL)
+                })
+        }
+        let all = selection.sections.flatMap(\.items)
+        itemCount = all.count
+        hasItems = !all.isEmpty
+        topTitle = all.max { ($0.votes, $1.publishedAt) < ($1.votes, $0.publishedAt) }?.title
+        moreCount = all.count > 1 ? all.count - 1 : nil
+        let titles = all.prefix(3).map(\.title).joined(separator: " · ")
+        preheader = all.isEmpty ? "Nothing new today." : String(titles.prefix(140))
+    }
+
+    /// "Tuesday, 24 November 2026", in the site's language.
+    static func format(_ day: Day, locale: Locale) -> String {
+        let noon = day.instant(hour: 12, in: TimeZone(identifier: "UTC")!)
+        var style = Date.FormatStyle(date: .complete, time: .omitted, locale: locale)
+        style.timeZone = TimeZone(identifier: "UTC")!
+        return noon.formatted(style)
+    }
+
+    /// Cuts `text` to at most `limit` characters at a word boundary, adding an ellipsis.
+    static func cap(_ text: String, _ limit: Int) -> String {
+        guard text.count > limit else { return text }
+        let prefix = text.prefix(limit)
+        let cut = prefix.lastIndex(of: " ").map { prefix[..<$0] } ?? prefix
+        return cut.trimmingCharacters(in: .whitespacesAndNewlines.union(.punctuationCharacters)) + "…"
+    }
+}

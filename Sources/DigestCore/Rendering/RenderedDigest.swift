@@ -1,0 +1,27 @@
+/// One selection rendered through the templates, not yet personalized: shared by every reader
+/// who gets the same items.
+struct RenderedDigest: Sendable {
+    var subject: PersonalizedText
+    var text: PersonalizedText
+    var html: PersonalizedText
+}
+
+/// A digest ready for one reader: the exact subject, bodies and wire bytes.
+public struct ComposedDigest: Sendable {
+    public var subject: String
+    public var text: String
+    /// nil for readers who asked for plain text only.
+    public var html: String?
+    public var message: MailMessage
+    /// Items included, in order: recorded in the ledger as "already received".
+    public var itemIDs: [Int64]
+    public var isEmpty: Bool
+    /// Gmail clips messages above about 102 KB; warn before that.
+    public static let sizeWarningBytes = 100 * 1024
+
+    public var warnings: [String] {
+        message.data.count > Self.sizeWarningBytes
+            ? ["the message is \(message.data.count / 1024) KB: Gmail clips messages above about 102 KB"]
+            : []
+    }
+}

@@ -1,0 +1,240 @@
+import Foundation
+import GRDB
+
+/// A delivery row as a worker sees it: which edition, which reader, how often tried.
+public struct ClaimedDelivery: Sendable {
+    public var id: Int64
+    public var editionID: Int64
+    public var attempts: Int
+    public var subscriber: Subscriber
+}
+
+/// The ledger's status of one (edition, subscriber) pair.
+public enum DeliveryStatus: String, Sendable, Codable, CaseIterable, DatabaseValueConvertible {
+    case queued, sending, sent, deferred, failed, skipped
+}
+
+/// One row of the ledger, for reports and `digest deliveries`.
+public struct DeliveryRecord: Sendable, Codable, Equatable, FetchableRecord {
+    public var id: Int64
+    public var editionDate: String
+    public var email: String
+    public var status: DeliveryStatus
+    public var attempts: Int
+    public var messageID: String
+    public var lastReply: String?
+    public var updatedAt: Date
+}
+
+extension Store {
+    /// Queues edition `editionID` for the active readers of one (time zone, hour) group who have
+    /// no delivery of this or a later edition. INSERT-or-ignore: re-running queues nothing twice.
+    /// `zone`/`hour` nil queues every active reader (an explicit `send --date`).
+    @discardableResult
+    public func queueDeliveries(
+        editionID: Int64, date: Day, zone: (timeZone: String, hour: Int, siteZone: String, sendHour: Int)?, now: Date
+    ) throws -> Int {
+        try pool.write { db in
+            if let zone {
+                try db.execute(
+                    sql: """
+                        INSERT OR IGNORE INTO deliveries (editionID, subscriberID, status, messageID, queuedAt, updatedAt)
+                        SELECT ?, s.id, 'queued', '', ?, ? FROM subscribers s
+                        WHERE s.status = 'active'
+                          AND coalesce(s.timeZone, ?) = ? AND coalesce(s.deliveryHour, ?) = ?
+                          AND NOT EXISTS (
+                              SELECT 1 FROM deliveries d JOIN editions e ON e.id = d.editionID
+                              WHERE d.subscriberID = s.id AND e.date >= ?)
+                        """,
+                    arguments: [
+                        editionID, now, now, zone.siteZone, zone.timeZone, zone.sendHour, zone.hour, date.description,
+                    ])
+            } else {
+                try db.execute(
+                    sql: """
+                        INSERT OR IGNORE INTO deliveries (editionID, subscriberID, status, messageID, queuedAt, updatedAt)
+                        SELECT ?, s.id, 'queued', '', ?, ? FROM subscribers s WHERE s.status = 'active'
+                        """,
+                    arguments: [editionID, now, now])
+            }
+            return db.changesCount
+        }
+    }
+
+    /// The distinct (time zone, delivery hour) pairs of active readers, defaults applied.
+    public func activeDeliveryGroups(siteZone: String, sendHour: Int) throws -> [(timeZone: String, hour: Int)] {
+        try pool.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT DISTINCT coalesce(timeZone, ?) AS zone, coalesce(deliveryHour, ?) AS hour
+                    FROM subscribers WHERE status = 'active'
+                    """,
+                arguments: [siteZone, sendHour]
+            ).map { ($0["zone"], $0["hour"]) }
+        }
+    }
+
+    /// Rows left `sending` by a run that died: put back in the queue. Safe only while holding
+    /// the run lock. Their messages may have been in flight (at most one per connection).
+    @discardableResult
+    public func requeueAbandoned(now: Date) throws -> Int {
+        try pool.write { db in
+            try db.execute(
+                sql: "UPDATE deliveries SET status = 'queued', claimedBy = NULL, updatedAt = ? WHERE status = 'sending'",
+                arguments: [now])
+            return db.changesCount
+        }
+    }
+
+    /// Deferred rows of editions older than `cutoffDate` are given up as failed: nothing is
+    /// retried forever, and the reason stays in the ledger.
+    @discardableResult
+    public func expireDeferred(before cutoffDate: Day, now: Date) throws -> Int {
+        try pool.write { db in
+            try db.execute(
+                sql: """
+                    UPDATE deliveries SET status = 'failed', updatedAt = ?,
+                        lastReply = 'gave up: still deferred after the edition expired; last reply: ' || coalesce(lastReply, '-')
+                    WHERE status = 'deferred' AND editionID IN (SELECT id FROM editions WHERE date < ?)
+                    """,
+                arguments: [now, cutoffDate.description])
+            return db.changesCount
+        }
+    }
+
+    /// Claims up to `limit` queued rows, and deferred rows whose retry time has come, for `run`.
+    public func claimDeliveries(run: String, limit: Int, now: Date) throws -> [ClaimedDelivery] {
+        try pool.write { db in
+            let ids = try Int64.fetchAll(
+                db,
+                sql: """
+                    UPDATE deliveries SET status = 'sending', claimedBy = ?, updatedAt = ?
+                    WHERE id IN (
+                        SELECT id FROM deliveries
+                        WHERE status = 'queued' OR (status = 'deferred' AND nextAttemptAt <= ?)
+                        ORDER BY id LIMIT ?)
+                    RETURNING id
+                    """,
+                arguments: [run, now, now, limit])
+            guard !ids.isEmpty else { return [] }
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT d.id AS deliveryID, d.editionID, d.attempts, s.* FROM deliveries d
+                    JOIN subscribers s ON s.id = d.subscriberID
+                    WHERE d.id IN (\(ids.map { _ in "?" }.joined(separator: ","))) ORDER BY d.id
+                    """,
+                arguments: StatementArguments(ids))
+            return try rows.map { row in
+                ClaimedDelivery(
+                    id: row["deliveryID"], editionID: row["editionID"], attempts: row["attempts"],
+                    subscriber: try Subscriber(row: row))
+            }
+        }
+    }
+
+    /// Records the outcome of one delivery right after the server's reply. A permanent failure
+    /// counts a hard bounce; `bounceLimit` of them in a row marks the reader `bounced`.
+    public func recordDelivery(
+        id: Int64, subscriberID: Int64, outcome: SendOutcome, attempts: Int, messageID: String, itemIDs: [Int64],
+        retryAt: Date?, bounceLimit: Int, now: Date
+    ) throws {
+        try pool.write { db in
+            switch outcome {
+            case .sent(let reply):
+                try db.execute(
+                    sql: """
+                        UPDATE deliveries SET status = 'sent', attempts = attempts + ?, lastReply = ?, messageID = ?,
+                            itemIDs = ?, sentAt = ?, updatedAt = ?, nextAttemptAt = NULL, claimedBy = NULL WHERE id = ?
+                        """,
+                    arguments: [attempts, reply, messageID, itemIDs.map(String.init).joined(separator: ","), now, now, id])
+                try db.execute(
+                    sql: "UPDATE subscribers SET bounceCount = 0 WHERE id = ? AND bounceCount > 0", arguments: [subscriberID])
+            case .transient(let reason):
+                try db.execute(
+                    sql: """
+                        UPDATE deliveries SET status = 'deferred', attempts = attempts + ?, lastReply = ?, messageID = ?,
+                            nextAttemptAt = ?, updatedAt = ?, claimedBy = NULL WHERE id = ?
+                        """,
+                    arguments: [attempts, reason, messageID, retryAt ?? now, now, id])
+            case .permanent(let reason):
+                try db.execute(
+                    sql: """
+                        UPDATE deliveries SET status = 'failed', attempts = attempts + ?, lastReply = ?, messageID = ?,
+                            updatedAt = ?, claimedBy = NULL WHERE id = ?
+                        """,
+                    arguments: [attempts, reason, messageID, now, id])
+                try db.execute(
+                    sql: """
+                        UPDATE subscribers SET bounceCount = bounceCount + 1,
+                            status = CASE WHEN bounceCount + 1 >= ? AND status = 'active' THEN 'bounced' ELSE status END
+                        WHERE id = ?
+                        """,
+                    arguments: [bounceLimit, subscriberID])
+            }
+        }
+    }
+
+    /// Marks a claimed row skipped (nothing new for the reader, or they left meanwhile).
+    public func skipDelivery(id: Int64, reason: String, now: Date) throws {
+        try pool.write { db in
+            try db.execute(
+                sql: "UPDATE deliveries SET status = 'skipped', lastReply = ?, updatedAt = ?, claimedBy = NULL WHERE id = ?",
+                arguments: [reason, now, id])
+        }
+    }
+
+    /// The edition with this id (for workers resolving claimed rows).
+    public func edition(id: Int64) throws -> Edition? {
+        try pool.read { db in
+            guard let date = try String.fetchOne(db, sql: "SELECT date FROM editions WHERE id = ?", arguments: [id])
+                .flatMap(Day.init)
+            else { return nil }
+            return try Self.fetchEdition(db, date: date)
+        }
+    }
+
+    /// Ledger rows, newest first, optionally of one edition date and/or status.
+    public func deliveries(date: Day? = nil, status: DeliveryStatus? = nil, limit: Int = 1000) throws -> [DeliveryRecord] {
+        try pool.read { db in
+            var conditions: [String] = []
+            var arguments: StatementArguments = []
+            if let date {
+                conditions.append("e.date = ?")
+                arguments += [date.description]
+            }
+            if let status {
+                conditions.append("d.status = ?")
+                arguments += [status]
+            }
+            let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+            return try DeliveryRecord.fetchAll(
+                db,
+                sql: """
+                    SELECT d.id, e.date AS editionDate, s.email, d.status, d.attempts, d.messageID, d.lastReply, d.updatedAt
+                    FROM deliveries d JOIN editions e ON e.id = d.editionID JOIN subscribers s ON s.id = d.subscriberID
+                    \(filter) ORDER BY d.id DESC LIMIT ?
+                    """,
+                arguments: arguments + [limit])
+        }
+    }
+
+    /// How many ledger rows are in each status.
+    public func deliveryCounts() throws -> [DeliveryStatus: Int] {
+        try pool.read { db in
+            var counts: [DeliveryStatus: Int] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT status, count(*) AS n FROM deliveries GROUP BY status") {
+                counts[row["status"]] = row["n"]
+            }
+            return counts
+        }
+    }
+
+    /// Rows still waiting (queued or deferred), across all editions.
+    public func pendingDeliveryCount() throws -> Int {
+        try pool.read { db in
+            try Int.fetchOne(db, sql: "SELECT count(*) FROM deliveries WHERE status IN ('queued', 'deferred', 'sending')") ?? 0
+        }
+    }
+}

@@ -1,0 +1,114 @@
+import Crypto
+import Foundation
+
+/// What a signed link lets its holder do. Part of the signed text, so a token for one purpose
+/// never works for another.
+public enum TokenPurpose: String, Sendable, CaseIterable {
+    case confirm
+    case unsubscribe
+    case preferences
+}
+
+/// Signs and checks the tokens in confirm, unsubscribe and preferences links:
+/// `ID.EXPIRY.MAC`, where MAC is HMAC-SHA256 over purpose, subscriber id, email and expiry with
+/// a secret from the environment. No server-side state; changing the secret revokes every link.
+public struct LinkSigner: Sendable {
+    private let key: SymmetricKey
+
+    /// The secret must be long enough to resist guessing.
+    public static let minimumSecretLength = 16
+
+    public init(secret: String) throws(LinkSignerError) {
+        guard secret.utf8.count >= Self.minimumSecretLength else {
+            throw LinkSignerError.secretTooShort(Self.minimumSecretLength)
+        }
+        key = SymmetricKey(data: Data(secret.utf8))
+    }
+
+    /// Reads the secret from the environment variable `name` (from `web.secretEnv`).
+    public init(environmentVariable name: String, environment: [String: String]) throws(LinkSignerError) {
+        guard let secret = environment[name], !secret.isEmpty else { throw LinkSignerError.missingSecret(name) }
+        do {
+            try self.init(secret: secret)
+        } catch {
+            throw LinkSignerError.secretTooShortIn(name, Self.minimumSecretLength)
+        }
+    }
+
+    /// A token for `purpose`; `expires` nil means it never expires (unsubscribe must always work).
+    public func token(_ purpose: TokenPurpose, subscriberID: Int64, email: EmailAddress, expires: Date? = nil) -> String {
+        let expiry = expires.map { Int64($0.timeIntervalSince1970) } ?? 0
+        let mac = HMAC<SHA256>.authenticationCode(for: signed(purpose, subscriberID, email, expiry), using: key)
+        return "\(subscriberID).\(expiry).\(Base64URL.encode(Data(mac)))"
+    }
+
+    /// The subscriber id a token names, before it is checked (to look the subscriber up).
+    public static func subscriberID(in token: String) -> Int64? {
+        token.split(separator: ".", maxSplits: 1).first.flatMap { Int64($0) }
+    }
+
+    /// Whether `token` was made by this secret for this purpose, subscriber and address, and has
+    /// not expired. The MAC comparison is constant-time.
+    public func verify(_ token: String, purpose: TokenPurpose, subscriberID: Int64, email: EmailAddress, now: Date) -> TokenCheck {
+        let parts = token.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 3, let id = Int64(parts[0]), let expiry = Int64(parts[1]), id == subscriberID,
+            let mac = Base64URL.decode(String(parts[2])), mac.count == SHA256.byteCount
+        else { return .invalid }
+        let valid = HMAC<SHA256>.isValidAuthenticationCode(
+            mac, authenticating: signed(purpose, id, email, expiry), using: key)
+        guard valid else { return .invalid }
+        if expiry != 0 && Double(expiry) < now.timeIntervalSince1970 { return .expired }
+        return .valid
+    }
+
+    /// A short keyed hash for values that must be stable but unguessable (Message-IDs).
+    public func fingerprint(_ text: String, length: Int = 12) -> String {
+        let mac = HMAC<SHA256>.authenticationCode(for: Data(("fingerprint\n" + text).utf8), using: key)
+        return String(Data(mac).map { String(format: "%02x", $0) }.joined().prefix(length))
+    }
+
+    private func signed(_ purpose: TokenPurpose, _ id: Int64, _ email: EmailAddress, _ expiry: Int64) -> Data {
+        Data("dailydigest\n\(purpose.rawValue)\n\(id)\n\(email.description.lowercased())\n\(expiry)".utf8)
+    }
+}
+
+/// The result of checking a token.
+public enum TokenCheck: Sendable, Equatable {
+    case valid
+    case expired
+    case invalid
+}
+
+public enum LinkSignerError: Error, Sendable, Equatable, CustomStringConvertible {
+    case missingSecret(String)
+    case secretTooShort(Int)
+    case secretTooShortIn(String, Int)
+
+    public var description: String {
+        switch self {
+        case .missingSecret(let name):
+            "the environment variable \(name) (web.secretEnv) is not set: it holds the secret that signs "
+                + "unsubscribe, confirm and preferences links (e.g. export \(name)=$(openssl rand -hex 32))"
+        case .secretTooShort(let length): "the link-signing secret must be at least \(length) characters"
+        case .secretTooShortIn(let name, let length):
+            "the secret in \(name) (web.secretEnv) must be at least \(length) characters"
+        }
+    }
+}
+
+/// Base64 with the URL-safe alphabet and no padding (RFC 4648 §5), for tokens in links.
+enum Base64URL {
+    static func encode(_ data: Data) -> String {
+        data.base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-")
+            .replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+    }
+
+    static func decode(_ text: String) -> Data? {
+        guard text.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }) else { return nil }
+        var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        while base64.count % 4 != 0 { base64 += "=" }
+        return Data(base64Encoded: base64)
+    }
+}

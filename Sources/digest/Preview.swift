@@ -1,0 +1,51 @@
+import ArgumentParser
+import DigestCore
+import Foundation
+
+extension DigestCommand {
+    struct Preview: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show tonight's digest exactly as `send` would build it, without sending or recording anything.",
+            discussion: """
+                --format eml writes the whole message (headers, text and HTML parts) byte for byte;
+                html and text write the personalized bodies. Without --subscriber a sample reader is used.
+                Warns on standard error when the message is over 100 KB (Gmail clips at about 102 KB).
+                """)
+
+        enum Format: String, ExpressibleByArgument, CaseIterable {
+            case html, text, eml
+        }
+
+        @OptionGroup var options: ConfigOptions
+        @Option(help: "Edition date YYYY-MM-DD (default: the next edition to close).") var date: Day?
+        @Option(help: "Preview the digest of this subscriber (already-received items left out).") var subscriber: String?
+        @Option(help: "html, text or eml.") var format: Format = .html
+        @Option(help: "Write to this file instead of standard output.") var out: String?
+
+        func run() async throws {
+            let (configuration, store) = try options.open()
+            let composer = try await DigestComposer.make(configuration: configuration)
+            let preview = DigestPreview(composer: composer, store: store)
+            let email = try subscriber.map { try EmailAddress($0) }
+            let (edition, digest) = try preview.digest(date: date, subscriber: email, now: Date())
+            let bytes: [UInt8] =
+                switch format {
+                case .eml: digest.message.data
+                case .text: Array(digest.text.utf8)
+                case .html: Array((digest.html ?? "").utf8)
+                }
+            if format == .html && digest.html == nil { printError("note: this reader gets plain text only; showing nothing for html (try --format text)") }
+            if let out {
+                try Data(bytes).write(to: URL(fileURLWithPath: out))
+                printError("wrote \(out) (\(bytes.count) bytes; edition \(edition.date), \(digest.itemIDs.count) items, message \(digest.message.data.count) bytes)")
+            } else {
+                FileHandle.standardOutput.write(Data(bytes))
+            }
+            for warning in digest.warnings { printError("warning: \(warning)") }
+        }
+    }
+}
+
+extension Day: ExpressibleByArgument {
+    public init?(argument: String) { self.init(argument) }
+}

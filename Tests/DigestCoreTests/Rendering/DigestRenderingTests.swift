@@ -1,0 +1,160 @@
+import Foundation
+import Testing
+
+@testable import DigestCore
+
+@Suite struct DigestRenderingTests {
+    let directory = TemporaryDirectory("render")
+    static let secret = "golden-secret-0123456789abcdef"
+    static let now = Fixtures.date("2026-11-24T03:00:00Z")
+    static let date = Day("2026-11-24")!
+
+    /// A store with the example items, a composer over the real templates, and one reader.
+    func setUp(name: String? = "Salma Haddad", format: DigestFormat = .html) async throws
+        -> (Store, DigestComposer, Subscriber)
+    {
+        let configuration = try Fixtures.configuration(in: directory)
+        let store = try Store(path: configuration.database)
+        try store.upsert(
+            try ItemRecordParser.parse(
+                Data(contentsOf: URL(fileURLWithPath: Fixtures.repositoryRoot + "/examples/items.json")), source: "items"),
+            now: Self.now)
+        let composer = try await DigestComposer.make(
+            configuration: configuration, environment: [configuration.web.secretEnv: Self.secret])
+        let subscriber = try store.addSubscriber(
+            Subscriber(email: try EmailAddress("salma@example.com"), name: name, status: .active, format: format))
+        return (store, composer, subscriber)
+    }
+
+    func compose(_ store: Store, _ composer: DigestComposer, _ subscriber: Subscriber) throws -> ComposedDigest {
+        let edition = try composer.ranker.edition(for: Self.date, store: store, freeze: false, now: Self.now)
+        let selection = composer.selection(for: subscriber, in: edition, alreadyReceived: [])
+        return try composer.compose(selection: selection, date: Self.date, subscriber: subscriber, now: Self.now)
+    }
+
+    @Test func goldenTextHTMLAndEML() async throws {
+        let (store, composer, subscriber) = try await setUp()
+        let digest = try compose(store, composer, subscriber)
+        try Golden.check(Array(digest.text.utf8), "digest.txt")
+        try Golden.check(Array(try #require(digest.html).utf8), "digest.html")
+        try Golden.check(digest.message.data, "digest.eml")
+    }
+
+    @Test func textIsWrappedAt72WithLinksWrittenOut() async throws {
+        let (store, composer, subscriber) = try await setUp()
+        let digest = try compose(store, composer, subscriber)
+        for line in digest.text.split(separator: "\n") where !line.contains("://") {
+            #expect(line.count <= 72, "too long: \(line)")
+        }
+        #expect(digest.text.contains("   https://courier.example/news/2026/11/23/"))
+        #expect(digest.text.contains("Unsubscribe: http://127.0.0.1:8080/unsubscribe?token="))
+        #expect(digest.text.contains("Hello Salma Haddad,"))
+        #expect(digest.text.contains("TOP STORIES"))
+        #expect(digest.text.contains("184 readers voted"))
+    }
+
+    @Test func htmlHasLanguageDirectionPreheaderAndNoExternalRequirements() async throws {
+        let (store, composer, subscriber) = try await setUp()
+        let html = try #require(try compose(store, composer, subscriber).html)
+        #expect(html.contains("<html lang=\"en\" dir=\"ltr\""))
+        #expect(html.contains("display:none;max-height:0"))  // hidden preheader
+        #expect(html.contains("prefers-color-scheme: dark"))
+        #expect(!html.contains("<img"))  // readable with images off: nothing depends on an image
+        #expect(!html.contains("<script"))
+    }
+
+    @Test func sizeStaysFarBelowGmailClipping() async throws {
+        let (store, composer, subscriber) = try await setUp()
+        let digest = try compose(store, composer, subscriber)
+        #expect(digest.message.data.count < 60 * 1024)
+        #expect(digest.warnings.isEmpty)
+    }
+
+    @Test func readersWithoutANameAndTextOnlyReaders() async throws {
+        let (store, composer, _) = try await setUp()
+        let anonymous = try store.addSubscriber(
+            Subscriber(email: try EmailAddress("anon@example.com"), status: .active, format: .text))
+        let digest = try compose(store, composer, anonymous)
+        #expect(digest.text.contains("Hello, here is what readers liked most."))
+        #expect(digest.html == nil)
+        let wire = String(decoding: digest.message.data, as: UTF8.self)
+        #expect(!wire.contains("text/html"))
+    }
+
+    @Test func linksAreSignedPerReaderAndVerify() async throws {
+        let (store, composer, subscriber) = try await setUp()
+        let digest = try compose(store, composer, subscriber)
+        let url = composer.unsubscribeURL(for: subscriber)
+        #expect(digest.text.contains(url))
+        let token = String(url.split(separator: "=").last!)
+        let signer = try LinkSigner(secret: Self.secret)
+        #expect(signer.verify(token, purpose: .unsubscribe, subscriberID: subscriber.id!, email: subscriber.email, now: Self.now) == .valid)
+        #expect(signer.verify(token, purpose: .preferences, subscriberID: subscriber.id!, email: subscriber.email, now: Self.now) == .invalid)
+        // The same reader and edition always get the same Message-ID.
+        #expect(composer.messageID(date: Self.date, subscriberID: subscriber.id!) == digest.message.messageID)
+        #expect(digest.message.messageID.hasPrefix("<digest.20261124.\(subscriber.id!)."))
+    }
+
+    @Test func hostileTitlesNamesAndSummariesAreEscapedNeverInjected() async throws {
+        let (store, composer, _) = try await setUp()
+        try store.upsert(
+            [
+                ItemDraft(
+                    kind: .story, title: "<script>alert('x')</script> & \"quotes\"\r\nBcc: victim@example.com",
+                    url: "https://n.example/evil?a=1&b=\"2\"", summary: "<img src=x onerror=alert(1)> summary",
+                    author: "Mallory\r\nX-Injected: yes", publishedAt: Fixtures.date("2026-11-23T12:00:00Z"), votes: 10_000),
+                ItemDraft(
+                    kind: .story, title: String(repeating: "Very long title ", count: 80), url: "https://n.example/long",
+                    publishedAt: Fixtures.date("2026-11-23T12:00:00Z"), votes: 9_000),
+                ItemDraft(
+                    kind: .story, title: "مرحبا بالعالم 👋🏽 עברית", url: "https://n.example/rtl",
+                    publishedAt: Fixtures.date("2026-11-23T12:00:00Z"), votes: 8_000),
+            ], now: Self.now)
+        let evil = try store.addSubscriber(
+            Subscriber(email: try EmailAddress("evil@example.com"), name: "Eve <b>\"\r\nBcc: x@example.com", status: .active))
+        let digest = try compose(store, composer, evil)
+        let html = try #require(digest.html)
+        #expect(!html.contains("<script>alert"))
+        #expect(html.contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;quotes&quot;"))
+        #expect(!html.contains("<img src=x"))
+        #expect(html.contains("href=\"https://n.example/evil?a=1&amp;b=&quot;2&quot;\""))
+        #expect(html.contains("Hello Eve &lt;b&gt;&quot; Bcc: x@example.com,"))
+        // The subject (top title) and To name are single header lines: no injected header appears.
+        let wire = String(decoding: digest.message.data, as: UTF8.self)
+        let headerBlock = wire.components(separatedBy: "\r\n\r\n")[0]
+        let headerNames = headerBlock.components(separatedBy: "\r\n").filter { !$0.hasPrefix(" ") && !$0.hasPrefix("\t") }
+            .map { String($0.prefix { $0 != ":" }) }
+        #expect(!headerNames.contains("Bcc"))
+        #expect(!headerNames.contains("X-Injected"))
+        #expect(digest.subject.contains("<script>"))  // the subject is plain text, shown as such
+        #expect(!digest.subject.contains("\n") && !digest.subject.contains("\r"))
+        // Long titles wrap in text; RTL and emoji survive.
+        #expect(digest.text.contains("مرحبا بالعالم 👋🏽 עברית"))
+        for line in digest.text.split(separator: "\n") where !line.contains("://") { #expect(line.count <= 72) }
+        for line in wire.components(separatedBy: "\r\n") { #expect(line.utf8.count <= 998) }
+    }
+
+    @Test func templateErrorsNameFileAndLine() async throws {
+        let folder = TemporaryDirectory("templates")
+        for name in ["digest.txt", "subject.txt"] {
+            folder.write("\(name).mustache", "ok {{site.name}}\n")
+        }
+        folder.write("digest.html.mustache", "<p>\n{{#sections}}\n<b>{{title}}</b>\n{{/items}}\n")
+        await #expect {
+            try await DigestTemplates(folder: folder.path)
+        } throws: { error in
+            let error = error as! TemplateError
+            return error.file.hasSuffix("digest.html.mustache") && error.line == 4
+        }
+        let missing = TemporaryDirectory("templates-missing")
+        missing.write("digest.txt.mustache", "x")
+        await #expect { try await DigestTemplates(folder: missing.path) } throws: { "\($0)".contains("is missing") }
+    }
+
+    @Test func missingSecretIsAClearError() async throws {
+        let configuration = try Fixtures.configuration(in: directory)
+        await #expect {
+            try await DigestComposer.make(configuration: configuration, environment: [:])
+        } throws: { "\($0)".contains("DIGEST_SECRET") }
+    }
+}
