@@ -39,9 +39,13 @@ public enum SendOutcome: Sendable, Equatable {
 public struct DeliveryResult: Sendable, Equatable {
     public var outcome: SendOutcome
     public var attempts: Int
+    /// The failure lies in the configuration (credentials, TLS), not with this recipient: a ledger should
+    /// leave the message deferred and never count it as a bounce, whatever the outcome says.
+    public var isConfigurationFailure: Bool
 
-    public init(outcome: SendOutcome, attempts: Int) {
+    public init(outcome: SendOutcome, attempts: Int, isConfigurationFailure: Bool = false) {
         self.outcome = outcome
         self.attempts = attempts
+        self.isConfigurationFailure = isConfigurationFailure
     }
 }

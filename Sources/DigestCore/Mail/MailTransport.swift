@@ -16,4 +16,13 @@ public protocol MailConnection: AnyObject {
 
     /// Whether the connection is still worth reusing; after a transient failure a pool replaces it.
     var isUsable: Bool { get }
+
+    /// Set after a failure that every later message would meet as well (wrong password, STARTTLS
+    /// required but not offered, a certificate that does not verify): a pool stops sending when it
+    /// sees one, and the text says what to fix. Nil when the last send had no such problem.
+    var configurationProblem: String? { get }
+}
+
+extension MailConnection {
+    public var configurationProblem: String? { nil }
 }

@@ -29,6 +29,23 @@ struct CurlError: Error, CustomStringConvertible {
 
     var isTimeout: Bool { CURLcode(UInt32(code)) == CURLE_OPERATION_TIMEDOUT }
     var isConnectFailure: Bool { CURLcode(UInt32(code)) == CURLE_COULDNT_CONNECT }
+
+    /// "CURLE_LOGIN_DENIED (67) The remote server denied curl to login"
+    /// — https://curl.se/libcurl/c/libcurl-errors.html
+    var isLoginDenied: Bool { CURLcode(UInt32(code)) == CURLE_LOGIN_DENIED }
+
+    /// With `CURLUSESSL_ALL`: "Require SSL for all communication or fail with CURLE_USE_SSL_FAILED."
+    /// — https://curl.se/libcurl/c/CURLOPT_USE_SSL.html
+    var isTLSNotAvailable: Bool { CURLcode(UInt32(code)) == CURLE_USE_SSL_FAILED }
+
+    /// "CURLE_PEER_FAILED_VERIFICATION (60) The remote server's SSL certificate or SSH fingerprint was
+    /// deemed not OK." — https://curl.se/libcurl/c/libcurl-errors.html (also a CA file that cannot be read).
+    var isCertificateProblem: Bool {
+        switch CURLcode(UInt32(code)) {
+        case CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CACERT_BADFILE, CURLE_SSL_CERTPROBLEM: true
+        default: false
+        }
+    }
 }
 
 /// Owns one `CURL *` easy handle; freed in `deinit` on every path.
@@ -39,7 +56,9 @@ final class CurlEasy {
     fileprivate let handle: UnsafeMutableRawPointer
     /// libcurl writes into this while the handle lives, so it must not move: allocated, not an Array.
     private let errorBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
-    private var lists: [UnsafeMutablePointer<curl_slist>] = []
+    /// The list last set for each option; replaced (and the old one freed) when the option is set again,
+    /// so a handle reused for thousands of messages does not accumulate one list per message.
+    private var lists: [UInt32: UnsafeMutablePointer<curl_slist>] = [:]
 
     init() {
         _ = curlGlobal
@@ -54,7 +73,7 @@ final class CurlEasy {
     deinit {
         curl_easy_cleanup(handle)
         errorBuffer.deallocate()
-        for list in lists { curl_slist_free_all(list) }
+        for list in lists.values { curl_slist_free_all(list) }
     }
 
     /// The version string of the linked libcurl, e.g. "libcurl/7.88.1 OpenSSL/3.0.x …".
@@ -88,6 +107,7 @@ final class CurlEasy {
         static let protocolsString = Option(raw: CURLOPT_PROTOCOLS_STR)
         static let redirectProtocolsString = Option(raw: CURLOPT_REDIR_PROTOCOLS_STR)
         static let failOnError = Option(raw: CURLOPT_FAILONERROR)
+        static let maxConnects = Option(raw: CURLOPT_MAXCONNECTS)
     }
 
     /// Values of `Option.useSSL`. https://curl.se/libcurl/c/CURLOPT_USE_SSL.html
@@ -119,12 +139,16 @@ final class CurlEasy {
         }
     }
 
-    /// Lists are not copied by libcurl, so this handle keeps them until it is freed.
+    /// Lists are not copied by libcurl, so this handle keeps the current list of each option until the
+    /// option is set again or the handle is freed. "libcurl does not copy the list, it needs to be kept
+    /// around until after the transfer has completed." — https://curl.se/libcurl/c/CURLOPT_MAIL_RCPT.html
     func set(_ option: Option, list: [String]) throws(CurlError) {
         var head: UnsafeMutablePointer<curl_slist>? = nil
         for entry in list { head = curl_slist_append(head, entry) }
-        if let head { lists.append(head) }
-        try check(dd_setopt_slist(handle, option.raw, head))
+        let result = dd_setopt_slist(handle, option.raw, head)
+        if let previous = lists.removeValue(forKey: option.raw.rawValue) { curl_slist_free_all(previous) }
+        if let head { lists[option.raw.rawValue] = head }
+        try check(result)
     }
 
     // MARK: Transfers

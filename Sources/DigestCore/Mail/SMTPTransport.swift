@@ -1,0 +1,184 @@
+import Foundation
+
+/// Delivers over SMTP through libcurl: `smtp://` with STARTTLS per `tls`, or implicit TLS with
+/// `smtps://`, AUTH when a username is configured, peer and host verification always on.
+///
+/// Each connection owns one libcurl easy handle and reuses it for every message it sends, so libcurl
+/// keeps one SMTP session (one TCP/TLS connection) open across messages instead of one per message.
+public struct SMTPTransport: MailTransport {
+    public let settings: Configuration.SMTP
+    public var connections: Int { settings.connections }
+    /// Read from the environment once, when the transport is made; never logged.
+    private let password: String?
+
+    /// Reads the password from the environment variable named by `settings.passwordEnv` when a
+    /// username is set, and fails with an error naming that variable when it is missing.
+    public init(settings: Configuration.SMTP, environment: [String: String] = ProcessInfo.processInfo.environment)
+        throws(MailTransportError)
+    {
+        self.settings = settings
+        if let username = settings.username {
+            guard let variable = settings.passwordEnv else {
+                throw MailTransportError(
+                    .missingPassword,
+                    "mail.smtp.username is \"\(username)\" but mail.smtp.passwordEnv names no environment variable "
+                        + "to read the password from")
+            }
+            guard let value = environment[variable], !value.isEmpty else {
+                throw MailTransportError(
+                    .missingPassword,
+                    "the SMTP password for user \"\(username)\" is read from the environment variable \(variable), "
+                        + "which is not set (mail.smtp.passwordEnv)")
+            }
+            password = value
+        } else {
+            password = nil
+        }
+    }
+
+    public func makeConnection() throws -> any MailConnection {
+        do {
+            return try SMTPConnection(settings: settings, password: password)
+        } catch {
+            throw MailTransportError(.connectionSetup, "cannot prepare an SMTP connection to \(settings.url): \(error)")
+        }
+    }
+}
+
+/// One SMTP session: a libcurl easy handle whose connection cache keeps the session open between
+/// transfers. Used by one thread at a time.
+final class SMTPConnection: MailConnection {
+    private let easy = CurlEasy()
+    private let settings: Configuration.SMTP
+    private let host: String
+    private(set) var isUsable = true
+    private(set) var configurationProblem: String?
+
+    init(settings: Configuration.SMTP, password: String?) throws(CurlError) {
+        self.settings = settings
+        host = URL(string: settings.url)?.host ?? settings.url
+        try easy.set(.url, settings.url)
+        // "CURLUSESSL_TRY: Try using SSL, proceed as normal otherwise. … CURLUSESSL_ALL: Require SSL for all
+        // communication or fail with CURLE_USE_SSL_FAILED." — https://curl.se/libcurl/c/CURLOPT_USE_SSL.html
+        // With smtps:// the whole session is TLS from the first byte, whatever this option says.
+        let use: CurlEasy.TLSUse =
+            switch settings.tls {
+            case .required: .all
+            case .optional: .tryTLS
+            case .off: .none
+            }
+        try easy.set(.useSSL, use.rawValue)
+        // Verification is never turned off: a test server gets a CA file instead.
+        try easy.set(.sslVerifyPeer, true)
+        // "When CURLOPT_SSL_VERIFYHOST is 2, that certificate must indicate that the server is the server to
+        // which you meant to connect" — https://curl.se/libcurl/c/CURLOPT_SSL_VERIFYHOST.html
+        try easy.set(.sslVerifyHost, 2)
+        if let caFile = settings.caFile { try easy.set(.caInfo, caFile) }
+        if let username = settings.username {
+            try easy.set(.username, username)
+            try easy.set(.password, password ?? "")
+        }
+        let milliseconds = max(1, Int((settings.timeoutSeconds * 1000).rounded()))
+        try easy.set(.connectTimeoutMilliseconds, milliseconds)
+        // "Pass a long as parameter containing timeout - the maximum time in milliseconds that you allow the
+        // libcurl transfer operation to take." — https://curl.se/libcurl/c/CURLOPT_TIMEOUT_MS.html
+        // One transfer is one message (MAIL, RCPT, DATA), so this bounds each message.
+        try easy.set(.timeoutMilliseconds, milliseconds)
+        // One session per connection: a handle never needs a second cached connection.
+        try easy.set(.maxConnects, 1)
+        try easy.set(.upload, true)
+    }
+
+    func send(_ message: MailMessage) -> SendOutcome {
+        configurationProblem = nil
+        do {
+            // "Pass a pointer to a null-terminated string as parameter. This should be used to specify the
+            // sender's email address when sending SMTP mail with libcurl. … the address should be enclosed in
+            // angle brackets" — https://curl.se/libcurl/c/CURLOPT_MAIL_FROM.html
+            try easy.set(.mailFrom, "<\(message.sender.ascii)>")
+            try easy.set(.mailRecipients, list: ["<\(message.recipient.ascii)>"])
+            try easy.setLarge(.inFileSize, Int64(message.data.count))
+        } catch {
+            isUsable = false
+            return .transient(reason: "cannot prepare the transfer: \(error)")
+        }
+        let replies = SMTPReplyCollector()
+        let result = message.data.withUnsafeBytes { bytes in
+            easy.perform(upload: bytes, onHeaderLine: { replies.add($0) })
+        }
+        switch result {
+        case .success:
+            return .sent(reply: replies.last ?? "\(easy.lastResponseCode)")
+        case .failure(let error):
+            return classify(error, reply: replies.last, code: easy.lastResponseCode)
+        }
+    }
+
+    /// Sorts a failed transfer into transient (try again, on a fresh connection) or permanent.
+    private func classify(_ error: CurlError, reply: String?, code: Int) -> SendOutcome {
+        let replyText = reply ?? (code > 0 ? "\(code)" : nil)
+        if error.isLoginDenied {
+            isUsable = false
+            let text = "authentication failed for user \(settings.username ?? "(none)"): \(replyText ?? error.message)"
+            configurationProblem = text
+            return .permanent(reason: text)
+        }
+        if error.isTLSNotAvailable {
+            isUsable = false
+            let text =
+                "STARTTLS not offered by \(host) and mail.smtp.tls is \"required\": refusing to send in clear "
+                + "(\(error.message))"
+            configurationProblem = text
+            return .transient(reason: text)
+        }
+        if error.isCertificateProblem {
+            isUsable = false
+            let text =
+                "TLS certificate of \(host) could not be verified (\(error.message)); set mail.smtp.caFile to the "
+                + "CA that signed it"
+            configurationProblem = text
+            return .transient(reason: text)
+        }
+        // The server's own verdict wins when it gave one: 4xx try again, 5xx refused for good.
+        // "CURLINFO_RESPONSE_CODE … The stored value is zero if no server response code has been received. …
+        // also for SMTP" — https://curl.se/libcurl/c/CURLINFO_RESPONSE_CODE.html
+        if (400..<500).contains(code) {
+            isUsable = false
+            return .transient(reason: replyText ?? "\(code)")
+        }
+        if (500..<600).contains(code) {
+            // The session itself is fine after a refused recipient; libcurl reconnects if it closed it.
+            return .permanent(reason: replyText ?? "\(code)")
+        }
+        isUsable = false
+        if error.isTimeout {
+            return .transient(reason: "timed out after \(settings.timeoutSeconds)s talking to \(host): \(error.message)")
+        }
+        if error.isConnectFailure {
+            return .transient(reason: "cannot connect to \(settings.url): \(error.message)")
+        }
+        // Anything else (reset, TLS handshake, an unknown libcurl error) is left for a later try rather than
+        // blamed on the recipient.
+        return .transient(reason: "\(error.message)" + (replyText.map { " (last reply: \($0))" } ?? ""))
+    }
+}
+
+/// Keeps the last complete SMTP reply from the lines libcurl shows: "250-…" lines continue a reply,
+/// "250 …" (or a bare code) ends it. Multi-line replies are joined with " / ".
+final class SMTPReplyCollector {
+    private var pending: [String] = []
+    private(set) var last: String?
+
+    func add(_ line: Substring) {
+        let text = String(line)
+        let utf8 = Array(text.utf8.prefix(4))
+        guard utf8.count >= 3, utf8[0..<3].allSatisfy({ (0x30...0x39).contains($0) }) else { return }
+        if utf8.count == 4 && utf8[3] == UInt8(ascii: "-") {
+            pending.append(text)
+        } else {
+            pending.append(text.trimmingCharacters(in: .whitespaces))
+            last = pending.count == 1 ? pending[0] : pending.joined(separator: " / ")
+            pending = []
+        }
+    }
+}

@@ -1,0 +1,294 @@
+import Foundation
+import Logging
+
+/// Sends messages over `transport.connections` connections, each driven by a thread of its own
+/// (libcurl blocks; the Swift concurrency pool never runs a send).
+///
+/// A transient failure discards the connection (the next message opens a fresh one) and puts the
+/// message back for another try after an exponential backoff with jitter, up to `retry.maxAttempts`;
+/// a permanent failure is reported at once and the other messages carry on. A configuration problem
+/// (wrong password, STARTTLS required but missing, an unverifiable certificate) stops the run: every
+/// later message would meet it too.
+public final class SenderPool: Sendable {
+    public let transport: any MailTransport
+    public let retry: RetryPolicy
+    /// Messages per second across all connections; 0 means no cap.
+    public let maxPerSecond: Double
+    private let logger: Logger
+
+    public init(transport: any MailTransport, retry: RetryPolicy = RetryPolicy(), maxPerSecond: Double = 0, logger: Logger)
+    {
+        self.transport = transport
+        self.retry = retry
+        self.maxPerSecond = maxPerSecond
+        self.logger = logger
+    }
+
+    /// The pool for `mail`: its transport (Maildir unless `transport` is `smtp`), `smtp.maxAttempts`
+    /// tries per message and the `smtp.maxPerSecond` cap.
+    public convenience init(
+        mail: Configuration.Mail, environment: [String: String] = ProcessInfo.processInfo.environment,
+        logger: Logger
+    ) throws(MailTransportError) {
+        let transport = try mail.makeTransport(environment: environment)
+        let smtp = mail.transport == .smtp ? mail.smtp : nil
+        self.init(
+            transport: transport, retry: RetryPolicy(maxAttempts: smtp?.maxAttempts ?? 1),
+            maxPerSecond: smtp?.maxPerSecond ?? 0, logger: logger)
+    }
+
+    /// What one `run` did.
+    public struct Summary: Sendable, Equatable {
+        public var sent = 0
+        /// Still transient after the last try (the caller marks them deferred).
+        public var deferred = 0
+        public var failed = 0
+        /// Tries beyond the first, over all messages.
+        public var retries = 0
+        /// Why the run stopped early, when a configuration problem stopped it; messages not yet taken
+        /// from `next` were left there.
+        public var stoppedBecause: String?
+
+        public init() {}
+    }
+
+    /// Takes messages from `next` until it returns nil, sends them, and returns once every message
+    /// taken has its final result.
+    ///
+    /// - Parameters:
+    ///   - next: the next job and its message, or nil when there are no more. Called from the worker
+    ///     threads, one call at a time.
+    ///   - completed: called on the worker thread right after the final reply for a message (after its
+    ///     retries), so the caller can record it in its ledger before anything else is sent on that
+    ///     connection. Calls from different connections may overlap.
+    @discardableResult
+    public func run<Job: Sendable>(
+        next: @escaping @Sendable () -> (Job, MailMessage)?,
+        completed: @escaping @Sendable (Job, MailMessage, DeliveryResult) -> Void
+    ) async -> Summary {
+        let state = PoolState<Job>(
+            next: next, completed: completed, transport: transport, retry: retry,
+            limiter: maxPerSecond > 0 ? SendRateLimiter(perSecond: maxPerSecond) : nil, logger: logger)
+        let workers = max(1, transport.connections)
+        logger.info(
+            "sending", metadata: ["smtp.connections": "\(workers)", "mail.maxPerSecond": "\(maxPerSecond)"])
+        let started = Date()
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            state.onFinished = { continuation.resume() }
+            state.running = workers
+            for index in 0..<workers {
+                let thread = Thread { state.work(worker: index) }
+                thread.name = "mail-sender-\(index)"
+                thread.start()
+            }
+        }
+        let summary = state.summary
+        logger.info(
+            "sending finished",
+            metadata: [
+                "mail.sent": "\(summary.sent)", "mail.deferred": "\(summary.deferred)",
+                "mail.failed": "\(summary.failed)", "mail.retries": "\(summary.retries)",
+                "mail.seconds": "\(String(format: "%.3f", Date().timeIntervalSince(started)))",
+                "mail.stoppedBecause": "\(summary.stoppedBecause ?? "")",
+            ])
+        return summary
+    }
+}
+
+/// The shared state of one `run`: the queue of retries, the count of messages in flight, and the
+/// condition the workers wait on. Every field is guarded by `condition`.
+private final class PoolState<Job: Sendable>: @unchecked Sendable {
+    struct Pending {
+        var job: Job
+        var message: MailMessage
+        var attempts: Int
+        var last: SendOutcome
+        var due: Date
+    }
+
+    let next: @Sendable () -> (Job, MailMessage)?
+    let completed: @Sendable (Job, MailMessage, DeliveryResult) -> Void
+    let transport: any MailTransport
+    let retry: RetryPolicy
+    let limiter: SendRateLimiter?
+    let logger: Logger
+
+    let condition = NSCondition()
+    var retries: [Pending] = []
+    var exhausted = false
+    var fetching = false
+    var inFlight = 0
+    var running = 0
+    var summary = SenderPool.Summary()
+    var onFinished: (() -> Void)?
+
+    init(
+        next: @escaping @Sendable () -> (Job, MailMessage)?,
+        completed: @escaping @Sendable (Job, MailMessage, DeliveryResult) -> Void, transport: any MailTransport,
+        retry: RetryPolicy, limiter: SendRateLimiter?, logger: Logger
+    ) {
+        self.next = next
+        self.completed = completed
+        self.transport = transport
+        self.retry = retry
+        self.limiter = limiter
+        self.logger = logger
+    }
+
+    /// What a worker does next, decided under the lock.
+    enum Step {
+        case send(Pending)
+        case fetch
+        case report([Pending])
+        case finish
+    }
+
+    /// One worker thread: owns one connection for its whole life, replacing it after a transient failure.
+    func work(worker: Int) {
+        var connection: (any MailConnection)?
+        var logger = self.logger
+        logger[metadataKey: "mail.worker"] = "\(worker)"
+        loop: while true {
+            switch nextStep() {
+            case .finish:
+                break loop
+            case .report(let abandoned):
+                for item in abandoned {
+                    completed(item.job, item.message, DeliveryResult(outcome: item.last, attempts: item.attempts))
+                }
+                settle(count: abandoned.count)
+            case .fetch:
+                let item = next()
+                condition.lock()
+                fetching = false
+                if let item {
+                    inFlight += 1
+                    condition.unlock()
+                    attempt(
+                        Pending(job: item.0, message: item.1, attempts: 0, last: .transient(reason: ""), due: Date()),
+                        connection: &connection, logger: logger)
+                } else {
+                    exhausted = true
+                    condition.broadcast()
+                    condition.unlock()
+                }
+            case .send(let item):
+                attempt(item, connection: &connection, logger: logger)
+            }
+        }
+        connection = nil  // QUIT and close before the run counts as finished
+        condition.lock()
+        running -= 1
+        let last = running == 0
+        condition.broadcast()
+        condition.unlock()
+        if last { onFinished?() }
+    }
+
+    private func nextStep() -> Step {
+        condition.lock()
+        defer { condition.unlock() }
+        while true {
+            if summary.stoppedBecause != nil {
+                if !retries.isEmpty {
+                    let abandoned = retries
+                    retries = []
+                    inFlight += abandoned.count
+                    return .report(abandoned)
+                }
+                return .finish
+            }
+            let now = Date()
+            if let index = retries.indices.min(by: { retries[$0].due < retries[$1].due }) {
+                if retries[index].due <= now {
+                    inFlight += 1
+                    return .send(retries.remove(at: index))
+                }
+            }
+            if !exhausted && !fetching {
+                fetching = true
+                return .fetch
+            }
+            if exhausted && !fetching && retries.isEmpty && inFlight == 0 {
+                return .finish
+            }
+            if let earliest = retries.map(\.due).min() {
+                _ = condition.wait(until: earliest)
+            } else {
+                condition.wait()
+            }
+        }
+    }
+
+    /// Sends one try of `item` and either reports it or queues it for another try.
+    private func attempt(_ item: Pending, connection: inout (any MailConnection)?, logger: Logger) {
+        var item = item
+        item.attempts += 1
+        limiter?.acquire()
+        var problem: String?
+        let outcome: SendOutcome
+        do {
+            if connection == nil { connection = try transport.makeConnection() }
+            outcome = connection!.send(item.message)
+            problem = connection!.configurationProblem
+            if problem != nil || !connection!.isUsable { connection = nil }
+        } catch {
+            outcome = .transient(reason: "\(error)")
+            connection = nil
+        }
+        item.last = outcome
+        var metadata: Logger.Metadata = [
+            "mail.messageID": "\(item.message.messageID)", "mail.attempt": "\(item.attempts)",
+            "mail.reply": "\(outcome.text)",
+        ]
+        if case .transient = outcome, problem == nil, item.attempts < retry.maxAttempts {
+            let delay = retry.delay(afterAttempt: item.attempts)
+            item.due = Date().addingTimeInterval(delay)
+            metadata["mail.retryInSeconds"] = "\(String(format: "%.3f", delay))"
+            logger.info("transient failure, will retry on a fresh connection", metadata: metadata)
+            condition.lock()
+            summary.retries += 1
+            retries.append(item)
+            inFlight -= 1
+            condition.broadcast()
+            condition.unlock()
+            return
+        }
+        switch outcome {
+        case .sent: logger.debug("sent", metadata: metadata)
+        case .transient: logger.info("deferred after the last try", metadata: metadata)
+        case .permanent: logger.info("refused", metadata: metadata)
+        }
+        if let problem {
+            logger.info("stopping: configuration problem", metadata: ["mail.problem": "\(problem)"])
+            condition.lock()
+            if summary.stoppedBecause == nil { summary.stoppedBecause = problem }
+            condition.broadcast()
+            condition.unlock()
+        }
+        completed(
+            item.job, item.message,
+            DeliveryResult(outcome: outcome, attempts: item.attempts, isConfigurationFailure: problem != nil))
+        settle(outcome: outcome, configuration: problem != nil)
+    }
+
+    private func settle(outcome: SendOutcome, configuration: Bool) {
+        condition.lock()
+        switch outcome {
+        case .sent: summary.sent += 1
+        case .transient: summary.deferred += 1
+        case .permanent: if configuration { summary.deferred += 1 } else { summary.failed += 1 }
+        }
+        inFlight -= 1
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    private func settle(count: Int) {
+        condition.lock()
+        summary.deferred += count
+        inFlight -= count
+        condition.broadcast()
+        condition.unlock()
+    }
+}
