@@ -72,13 +72,17 @@ public final class DigestComposer: Sendable {
         let builder = MessageBuilder(
             from: from, to: Mailbox(name: subscriber.name, address: subscriber.email), replyTo: replyTo,
             subject: subject, date: now, messageID: messageID, listID: listID, listUnsubscribe: listUnsubscribe,
-            oneClickUnsubscribe: true, text: text, html: html)
+            oneClickUnsubscribe: oneClick, text: text, html: html)
         let data = try builder.build()
         return ComposedDigest(
             subject: subject, text: text, html: html,
             message: MailMessage(sender: from.address, recipient: subscriber.email, messageID: messageID, data: data),
-            itemIDs: selection.itemIDs, isEmpty: selection.isEmpty)
+            itemIDs: selection.itemIDs, isEmpty: selection.isEmpty,
+            notes: oneClick ? [] : ["web.baseURL is not https: List-Unsubscribe-Post (RFC 8058 one-click) is left out"])
     }
+
+    /// RFC 8058 one-click unsubscribe needs an https link; over plain http the header is left out.
+    var oneClick: Bool { configuration.web.baseURL.hasPrefix("https://") }
 
     /// `List-Id` (RFC 2919): the site's name and a list identifier under the sender's domain.
     var listID: String { "\(configuration.site.name) <digest.\(from.address.asciiDomain)>" }

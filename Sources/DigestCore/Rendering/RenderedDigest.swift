@@ -16,12 +16,14 @@ public struct ComposedDigest: Sendable {
     /// Items included, in order: recorded in the ledger as "already received".
     public var itemIDs: [Int64]
     public var isEmpty: Bool
+    /// Things about the configuration worth telling the person previewing.
+    public var notes: [String] = []
     /// Gmail clips messages above about 102 KB; warn before that.
     public static let sizeWarningBytes = 100 * 1024
 
     public var warnings: [String] {
-        message.data.count > Self.sizeWarningBytes
-            ? ["the message is \(message.data.count / 1024) KB: Gmail clips messages above about 102 KB"]
-            : []
+        notes
+            + (message.data.count > Self.sizeWarningBytes
+                ? ["the message is \(message.data.count / 1024) KB: Gmail clips messages above about 102 KB"] : [])
     }
 }
