@@ -1,0 +1,37 @@
+/// Why a message could not be built: the header field, the value as given, and what is wrong.
+public struct MessageBuildError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// A stable category, for callers that react differently to each.
+    public struct Code: Sendable, Hashable, CustomStringConvertible {
+        private enum Base: String, Sendable, Hashable {
+            case invalidValue = "invalid value"
+            case tooLong = "too long"
+            case missingValue = "missing value"
+        }
+
+        private let base: Base
+
+        /// Characters or syntax the field cannot carry (a line break in a URL, a bad Message-ID).
+        public static let invalidValue = Code(base: .invalidValue)
+        /// The value cannot fit on a header line of at most 998 octets.
+        public static let tooLong = Code(base: .tooLong)
+        /// Something the other fields require is absent (one-click unsubscribe without an https URL).
+        public static let missingValue = Code(base: .missingValue)
+
+        public var description: String { base.rawValue }
+    }
+
+    public var code: Code
+    /// The header field, as in `"List-Unsubscribe"`.
+    public var field: String
+    public var value: String
+    public var reason: String
+
+    public init(_ code: Code, field: String, value: String, reason: String) {
+        self.code = code
+        self.field = field
+        self.value = value
+        self.reason = reason
+    }
+
+    public var description: String { "cannot build message: \(field) \"\(value.debugEscaped)\" \(reason)" }
+}

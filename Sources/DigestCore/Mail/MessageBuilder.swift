@@ -1,0 +1,230 @@
+import Foundation
+
+/// Builds the exact bytes of one digest email (RFC 5322, MIME per RFC 2045/2046/2047).
+///
+/// - Plain text only when `html` is nil; otherwise `multipart/alternative` with text/plain
+///   first and text/html second (RFC 2046 §5.1.4: the last part is the preferred one).
+/// - Bodies are UTF-8, quoted-printable, CRLF line ends, no encoded line over 76 characters.
+/// - Headers fold at 78 characters where the values allow it and never exceed 998; non-ASCII
+///   subjects and names become RFC 2047 encoded words; addresses use their IDNA ASCII form.
+/// - The same input always gives the same bytes: the MIME boundary is derived from the
+///   Message-ID, nothing depends on the clock, the locale or the machine.
+/// - Line breaks and controls in the subject and names collapse to a space; in the Message-ID,
+///   List-Id and unsubscribe URLs (where a space would change the meaning) they are refused.
+///
+/// Dot-stuffing is left to the SMTP transport (libcurl does it).
+public struct MessageBuilder: Sendable {
+    public var from: Mailbox
+    public var to: Mailbox
+    public var replyTo: Mailbox?
+    public var subject: String
+    public var date: Date
+    /// `<id-left@id-right>`, angle brackets included.
+    public var messageID: String
+    /// RFC 2919 list identifier, with or without a description: `The Amman Courier <digest.courier.example>`.
+    public var listID: String?
+    /// RFC 2369 unsubscribe URLs (`https://…`, optionally `mailto:…`), rendered as `<a>, <b>`.
+    public var listUnsubscribe: [String]
+    /// Adds `List-Unsubscribe-Post: List-Unsubscribe=One-Click` (RFC 8058); needs an https URL.
+    public var oneClickUnsubscribe: Bool
+    /// The plain-text body; LF, CR or CRLF line ends.
+    public var text: String
+    /// The HTML body; nil for a text/plain-only message.
+    public var html: String?
+
+    public init(
+        from: Mailbox, to: Mailbox, replyTo: Mailbox? = nil, subject: String, date: Date, messageID: String,
+        listID: String? = nil, listUnsubscribe: [String] = [], oneClickUnsubscribe: Bool = false,
+        text: String, html: String? = nil
+    ) {
+        self.from = from
+        self.to = to
+        self.replyTo = replyTo
+        self.subject = subject
+        self.date = date
+        self.messageID = messageID
+        self.listID = listID
+        self.listUnsubscribe = listUnsubscribe
+        self.oneClickUnsubscribe = oneClickUnsubscribe
+        self.text = text
+        self.html = html
+    }
+
+    /// The whole message: header fields, a blank line, the body; CRLF line ends throughout.
+    public func build() throws(MessageBuildError) -> [UInt8] {
+        let textBody = QuotedPrintable.encode(text)
+        let htmlBody = html.map { QuotedPrintable.encode($0) }
+
+        var message: [UInt8] = []
+        message.reserveCapacity(2048 + textBody.count + (htmlBody?.count ?? 0))
+        try appendHeaders(to: &message)
+
+        guard let htmlBody else {
+            message += Self.textPlainHeaders
+            message += Self.crlf
+            message += textBody
+            if !textBody.isEmpty && textBody.last != 0x0A { message += Self.crlf }
+            return message
+        }
+
+        // Quoted-printable output never contains "=_" ("=" is always followed by a hex digit or
+        // CRLF), so a boundary starting with "=_" cannot occur in either encoded body.
+        let boundary = Array(Self.boundary(for: messageID).utf8)
+        var field = HeaderField("Content-Type")
+        try field.append("multipart/alternative;")
+        try field.append("boundary=\"\(Self.boundary(for: messageID))\"")
+        message += field.bytes
+        message += Self.crlf
+        for (headers, body) in [(Self.textPlainHeaders, textBody), (Self.textHTMLHeaders, htmlBody)] {
+            message += Self.dashes + boundary + Self.crlf
+            message += headers
+            message += Self.crlf
+            message += body
+            // The CRLF before a delimiter belongs to the delimiter (RFC 2046 §5.1.1).
+            message += Self.crlf
+        }
+        message += Self.dashes + boundary + Self.dashes + Self.crlf
+        return message
+    }
+
+    private func appendHeaders(to message: inout [UInt8]) throws(MessageBuildError) {
+        message += Array("Date: \(RFC5322Date.format(date))\r\n".utf8)
+
+        var fromField = HeaderField("From")
+        try fromField.appendMailbox(from)
+        message += fromField.bytes
+
+        if let replyTo {
+            var field = HeaderField("Reply-To")
+            try field.appendMailbox(replyTo)
+            message += field.bytes
+        }
+
+        var toField = HeaderField("To")
+        try toField.appendMailbox(to)
+        message += toField.bytes
+
+        var subjectField = HeaderField("Subject")
+        try subjectField.appendUnstructured(HeaderField.collapsingWhitespace(subject))
+        message += subjectField.bytes
+
+        try Self.validateMessageID(messageID)
+        var idField = HeaderField("Message-ID")
+        try idField.append(messageID)
+        message += idField.bytes
+
+        if let listID {
+            var field = HeaderField("List-Id")
+            let (phrase, identifier) = try Self.parseListID(listID)
+            if !phrase.isEmpty { try field.appendPhrase(phrase) }
+            try field.append("<\(identifier)>", value: listID)
+            message += field.bytes
+        }
+
+        if !listUnsubscribe.isEmpty {
+            var field = HeaderField("List-Unsubscribe")
+            for (index, url) in listUnsubscribe.enumerated() {
+                try Self.validateUnsubscribeURL(url)
+                try field.append("<\(url)>" + (index < listUnsubscribe.count - 1 ? "," : ""), value: url)
+            }
+            message += field.bytes
+        }
+
+        if oneClickUnsubscribe {
+            guard listUnsubscribe.contains(where: { $0.lowercased().hasPrefix("https://") }) else {
+                throw MessageBuildError(
+                    .missingValue, field: "List-Unsubscribe-Post", value: listUnsubscribe.joined(separator: ", "),
+                    reason: "needs an https URL in List-Unsubscribe (RFC 8058 §3.1)")
+            }
+            message += Array("List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n".utf8)
+        }
+
+        message += Array("MIME-Version: 1.0\r\n".utf8)
+    }
+
+    /// `=_` + 32 hex digits from two FNV-1a hashes of the Message-ID: stable across runs and
+    /// machines (unlike `Hasher`), distinct per message, 34 characters (RFC 2046 allows 70).
+    static func boundary(for messageID: String) -> String {
+        var first: UInt64 = 0xcbf2_9ce4_8422_2325
+        var second: UInt64 = 0x8422_2325_cbf2_9ce4
+        for byte in messageID.utf8 {
+            first = (first ^ UInt64(byte)) &* 0x0000_0100_0000_01B3
+            second = (second ^ UInt64(byte)) &* 0x0000_0100_0000_01B3
+        }
+        return "=_" + hex(first) + hex(second)
+    }
+
+    private static func hex(_ value: UInt64) -> String {
+        let digits = String(value, radix: 16)
+        return String(repeating: "0", count: 16 - digits.count) + digits
+    }
+
+    /// RFC 5322 §3.6.4 `msg-id`, restricted to printable ASCII: `<left@right>`.
+    static func validateMessageID(_ id: String) throws(MessageBuildError) {
+        func refuse(_ reason: String) -> MessageBuildError {
+            MessageBuildError(.invalidValue, field: "Message-ID", value: id, reason: reason)
+        }
+        guard id.hasPrefix("<"), id.hasSuffix(">"), id.utf8.count > 2 else {
+            throw refuse("must be enclosed in angle brackets, as in <id@host>")
+        }
+        let inner = id.utf8.dropFirst().dropLast()
+        if inner.contains(where: { $0 < 0x21 || $0 > 0x7E }) {
+            throw refuse("must be printable ASCII without spaces or line breaks")
+        }
+        if inner.contains(where: { $0 == UInt8(ascii: "<") || $0 == UInt8(ascii: ">") }) {
+            throw refuse("contains an angle bracket inside")
+        }
+        let parts = inner.split(separator: UInt8(ascii: "@"), omittingEmptySubsequences: false)
+        guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
+            throw refuse("must have exactly one @ with text on both sides")
+        }
+        if id.utf8.count > 900 { throw MessageBuildError(.tooLong, field: "Message-ID", value: id, reason: "is too long") }
+    }
+
+    /// Splits `Description <list.id>` (or a bare `list.id`) and checks the identifier
+    /// (RFC 2919: a dot-atom, printable ASCII).
+    static func parseListID(_ value: String) throws(MessageBuildError) -> (phrase: String, identifier: String) {
+        var phrase = ""
+        var identifier = value.trimmingCharacters(in: .whitespaces)
+        if identifier.hasSuffix(">"), let open = identifier.lastIndex(of: "<") {
+            phrase = HeaderField.collapsingWhitespace(String(identifier[..<open]))
+            identifier = String(identifier[identifier.index(after: open)..<identifier.index(before: identifier.endIndex)])
+        }
+        let labels = identifier.utf8.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false)
+        guard labels.count >= 2, labels.allSatisfy({ !$0.isEmpty && $0.allSatisfy(HeaderField.isAtext) }) else {
+            throw MessageBuildError(
+                .invalidValue, field: "List-Id", value: value,
+                reason: "needs an identifier like <digest.example.org>: dot-separated ASCII words, no spaces or line breaks")
+        }
+        if identifier.utf8.count > 255 {
+            throw MessageBuildError(.tooLong, field: "List-Id", value: value, reason: "identifier is longer than 255 octets")
+        }
+        return (phrase, identifier)
+    }
+
+    /// An unsubscribe URL must be https, http or mailto, printable ASCII without spaces or angle
+    /// brackets (RFC 2369 §2; percent-encode anything else), and fit on one header line.
+    static func validateUnsubscribeURL(_ url: String) throws(MessageBuildError) {
+        func refuse(_ reason: String, code: MessageBuildError.Code = .invalidValue) -> MessageBuildError {
+            MessageBuildError(code, field: "List-Unsubscribe", value: url, reason: reason)
+        }
+        let lowered = url.lowercased()
+        guard lowered.hasPrefix("https://") || lowered.hasPrefix("http://") || lowered.hasPrefix("mailto:") else {
+            throw refuse("must be an https:, http: or mailto: URL")
+        }
+        if url.utf8.contains(where: { $0 < 0x21 || $0 > 0x7E }) {
+            throw refuse("must be printable ASCII without spaces or line breaks (percent-encode the rest)")
+        }
+        if url.utf8.contains(where: { $0 == UInt8(ascii: "<") || $0 == UInt8(ascii: ">") }) {
+            throw refuse("contains an angle bracket")
+        }
+        if url.utf8.count > 900 { throw refuse("is longer than 900 octets", code: .tooLong) }
+    }
+
+    private static let crlf: [UInt8] = [0x0D, 0x0A]
+    private static let dashes: [UInt8] = [0x2D, 0x2D]
+    private static let textPlainHeaders = Array(
+        "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n".utf8)
+    private static let textHTMLHeaders = Array(
+        "Content-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n".utf8)
+}
