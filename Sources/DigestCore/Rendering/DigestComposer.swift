@@ -54,7 +54,8 @@ public final class DigestComposer: Sendable {
 
     /// The complete message for `subscriber`, dated `now`.
     public func compose(selection: DigestSelection, date: Day, subscriber: Subscriber, now: Date) throws -> ComposedDigest {
-        let name = subscriber.name ?? ""
+        // Names reach a header and the greeting: one line, whatever was stored.
+        let name = subscriber.name?.collapsingWhitespace ?? ""
         let rendered = rendered(selection, date: date, hasName: !name.isEmpty)
         let unsubscribe = unsubscribeURL(for: subscriber)
         let values: [PersonalizedText.Field: String] = [
@@ -70,7 +71,7 @@ public final class DigestComposer: Sendable {
             listUnsubscribe.append("mailto:\(mailto)?subject=unsubscribe")
         }
         let builder = MessageBuilder(
-            from: from, to: Mailbox(name: subscriber.name, address: subscriber.email), replyTo: replyTo,
+            from: from, to: Mailbox(name: name.isEmpty ? nil : name, address: subscriber.email), replyTo: replyTo,
             subject: subject, date: now, messageID: messageID, listID: listID, listUnsubscribe: listUnsubscribe,
             oneClickUnsubscribe: oneClick, text: text, html: html)
         let data = try builder.build()

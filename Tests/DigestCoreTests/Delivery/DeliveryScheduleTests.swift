@@ -26,10 +26,11 @@ import Testing
         -> [(edition: String, at: Date)]
     {
         var sent: [(String, Date)] = []
-        var last: Day?
         var now = Fixtures.date(start)
+        // What was due before the simulation starts counts as already delivered.
+        var last = schedule.dueEdition(at: now, timeZone: zone, hour: hour)
         for _ in 0..<hours {
-            if let date = schedule.dueEdition(at: now, timeZone: zone, hour: hour), last == nil || date > last! {
+            if let date = schedule.dueEdition(at: now, timeZone: zone, hour: hour), last.map({ date > $0 }) ?? true {
                 sent.append((date.description, now))
                 last = date
             }

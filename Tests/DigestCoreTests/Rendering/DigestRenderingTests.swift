@@ -47,7 +47,7 @@ import Testing
             #expect(line.count <= 72, "too long: \(line)")
         }
         #expect(digest.text.contains("   https://courier.example/news/2026/11/23/"))
-        #expect(digest.text.contains("Unsubscribe: http://127.0.0.1:8080/unsubscribe?token="))
+        #expect(digest.text.contains("Unsubscribe: https://courier.example/digest/unsubscribe?token="))
         #expect(digest.text.contains("Hello Salma Haddad,"))
         #expect(digest.text.contains("TOP STORIES"))
         #expect(digest.text.contains("184 readers voted"))

@@ -13,7 +13,9 @@ enum Golden {
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
             try Data(bytes).write(to: URL(fileURLWithPath: path))
             if !recording {
-                Issue.record("recorded missing golden file \(name); review it and run again", sourceLocation: sourceLocation)
+                Issue.record(
+                    Comment(rawValue: "recorded missing golden file \(name); review it and run again"),
+                    sourceLocation: sourceLocation)
             }
             return
         }
@@ -21,9 +23,9 @@ enum Golden {
         if expected != bytes {
             let actualPath = NSTemporaryDirectory() + "actual-" + name
             try Data(bytes).write(to: URL(fileURLWithPath: actualPath))
-            Issue.record(
-                "\(name) differs from the golden file; compare with: diff \(path) \(actualPath) "
-                    + "(DIGEST_RECORD_GOLDEN=1 re-records)", sourceLocation: sourceLocation)
+            let message = "\(name) differs from the golden file; compare with: diff \(path) \(actualPath) "
+                + "(DIGEST_RECORD_GOLDEN=1 re-records)"
+            Issue.record(Comment(rawValue: message), sourceLocation: sourceLocation)
         }
     }
 }
