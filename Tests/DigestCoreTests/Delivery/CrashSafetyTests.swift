@@ -1,0 +1,118 @@
+import Foundation
+import Testing
+
+@testable import DigestCore
+
+/// `digest send` as cron runs it, a real process against a real smtp-sink: killed at random
+/// moments, and started twice at once. Nothing may be lost; only messages in flight at the
+/// instant of a kill (at most one per connection) may arrive twice.
+@Suite(.serialized) struct CrashSafetyTests {
+    let directory = TemporaryDirectory("crash")
+    static let connections = 4
+    static let readers = 2_000
+    static let binary = Fixtures.repositoryRoot + "/.build/debug/digest"
+
+    /// A config file for `digest` pointing at `sink`, a database with the readers and items.
+    func prepare(sink: SMTPSinkServer) throws -> String {
+        let configuration = try Fixtures.configuration(in: directory) { json in
+            var site = json["site"] as! [String: Any]
+            site["timeZone"] = "UTC"
+            json["site"] = site
+            var mail = json["mail"] as! [String: Any]
+            mail["transport"] = "smtp"
+            var smtp = mail["smtp"] as! [String: Any]
+            smtp["url"] = sink.url
+            smtp["tls"] = "off"
+            smtp["connections"] = Self.connections
+            smtp["timeoutSeconds"] = 10
+            mail["smtp"] = smtp
+            json["mail"] = mail
+        }
+        let store = try Store(path: configuration.database)
+        try store.upsert(
+            (0..<12).map { n in
+                ItemDraft(
+                    kind: .story, title: "Story \(n)", url: "https://n.example/\(n)", summary: "Summary \(n)",
+                    publishedAt: Fixtures.date("2026-11-25T1\(n % 10):00:00Z"), votes: n * 3)
+            })
+        var csv = "email,name\n"
+        for index in 0..<Self.readers { csv += "r\(index)@example.com,Reader \(index)\n" }
+        #expect(try store.importSubscribers(csv: csv, confirmed: true).imported == Self.readers)
+        return directory.file("config.json")
+    }
+
+    func start(_ config: String, _ arguments: [String] = []) throws -> (Process, Pipe) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.binary)
+        process.arguments = ["send", "--config", config, "--now", "2026-11-26T07:00:00Z"] + arguments
+        var environment = ProcessInfo.processInfo.environment
+        environment["DIGEST_SECRET"] = "crash-test-secret-0123456789"
+        process.environment = environment
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        return (process, pipe)
+    }
+
+    func ledgerCheck(_ config: String) throws {
+        let store = try Store(path: try Configuration.load(path: config).database)
+        let rows = try store.deliveries(limit: 100_000)
+        #expect(rows.count == Self.readers)
+        #expect(rows.allSatisfy { $0.status == .sent }, "\(rows.filter { $0.status != .sent }.prefix(3))")
+    }
+
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: binary)))
+    func killedAtRandomMomentsLosesNothingAndDuplicatesOnlyInFlight() async throws {
+        let sink = try SMTPSinkServer()
+        defer { sink.stop() }
+        let config = try prepare(sink: sink)
+        var kills = 0
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<6 {
+            let (process, _) = try start(config)
+            try await Task.sleep(for: .milliseconds(Int.random(in: 150...900, using: &generator)))
+            guard process.isRunning else { break }
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            kills += 1
+        }
+        let (final, pipe) = try start(config)
+        final.waitUntilExit()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(final.terminationStatus == 0, "\(output)")
+        #expect(kills >= 1, "the send finished before any kill; raise the reader count")
+
+        let received = try sink.receivedMessages()
+        let perReader = Dictionary(grouping: received.compactMap(\.recipient), by: { $0 }).mapValues(\.count)
+        #expect(perReader.count == Self.readers, "every reader got their digest")
+        let duplicates = perReader.values.reduce(0) { $0 + ($1 - 1) }
+        #expect(perReader.values.allSatisfy { $0 <= 2 })
+        #expect(duplicates <= kills * Self.connections, "\(duplicates) duplicates after \(kills) kills")
+        // Re-sends carry the same Message-ID: the deterministic id per (edition, reader).
+        let ids = Dictionary(grouping: received, by: { $0.recipient ?? "" }).mapValues { messages in
+            Set(messages.map { String(decoding: $0.data, as: UTF8.self).components(separatedBy: "Message-ID: ").last?.prefix(60) ?? "" })
+        }
+        #expect(ids.values.allSatisfy { $0.count == 1 })
+        try ledgerCheck(config)
+    }
+
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: binary)))
+    func twoRunsStartedTogetherDeliverEachDigestOnce() async throws {
+        let sink = try SMTPSinkServer()
+        defer { sink.stop() }
+        let config = try prepare(sink: sink)
+        let (a, pipeA) = try start(config)
+        let (b, pipeB) = try start(config, ["--wait"])
+        a.waitUntilExit()
+        b.waitUntilExit()
+        let outputs = [pipeA, pipeB].map { String(decoding: $0.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self) }
+        #expect(a.terminationStatus == 0 && b.terminationStatus == 0, "\(outputs)")
+        let received = try sink.receivedMessages()
+        #expect(received.count == Self.readers)
+        #expect(Set(received.compactMap(\.recipient)).count == Self.readers)
+        // Whichever got the lock second found nothing left to send.
+        #expect(outputs.contains { $0.contains(" 0 sent") || $0.contains("another digest send is running") }, "\(outputs)")
+        try ledgerCheck(config)
+    }
+}

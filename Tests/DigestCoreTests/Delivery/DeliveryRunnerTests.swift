@@ -1,0 +1,209 @@
+import Foundation
+import Logging
+import Testing
+
+@testable import DigestCore
+
+/// The nightly run end to end, in process, against Maildir and a real smtp-sink on loopback.
+@Suite struct DeliveryRunnerTests {
+    let directory = TemporaryDirectory("runner")
+    static let secret = "runner-test-secret-0123456789"
+
+    struct Setup {
+        var configuration: Configuration
+        var store: Store
+        var composer: DigestComposer
+    }
+
+    func setUp(smtp: String? = nil, connections: Int = 2, edit: @escaping (inout [String: Any]) -> Void = { _ in }) async throws -> Setup {
+        let configuration = try Fixtures.configuration(in: directory) { json in
+            var site = json["site"] as! [String: Any]
+            site["timeZone"] = "UTC"
+            json["site"] = site
+            if let smtp {
+                var mail = json["mail"] as! [String: Any]
+                mail["transport"] = "smtp"
+                var settings = mail["smtp"] as! [String: Any]
+                settings["url"] = smtp
+                settings["tls"] = "off"
+                settings["connections"] = connections
+                settings["timeoutSeconds"] = 5
+                settings["maxAttempts"] = 2
+                mail["smtp"] = settings
+                json["mail"] = mail
+            }
+            edit(&json)
+        }
+        let store = try Store(path: configuration.database)
+        let composer = try await DigestComposer.make(
+            configuration: configuration, environment: [configuration.web.secretEnv: Self.secret])
+        return Setup(configuration: configuration, store: store, composer: composer)
+    }
+
+    func runner(_ setup: Setup, at now: Date) throws -> DeliveryRunner {
+        let pool = SenderPool(
+            transport: try setup.configuration.mail.makeTransport(environment: [:]),
+            retry: RetryPolicy(maxAttempts: 2, baseDelay: 0.01, maxDelay: 0.05), logger: Logger(label: "test"))
+        return DeliveryRunner(store: setup.store, composer: setup.composer, pool: pool, logger: Logger(label: "test"), clock: { now })
+    }
+
+    /// Items spread over the days before `through`, so every edition has something new.
+    func addItems(_ store: Store, days: Int, through last: String = "2026-11-26") throws {
+        var drafts: [ItemDraft] = []
+        for day in 0..<days {
+            let date = Day(last)!.adding(days: -day)
+            for n in 0..<4 {
+                drafts.append(
+                    ItemDraft(
+                        kind: n == 3 ? .post : .story, title: "Story \(date) #\(n)", url: "https://n.example/\(date)/\(n)",
+                        summary: "Summary \(n)", publishedAt: date.instant(hour: 2 + n, in: TimeZone(identifier: "UTC")!),
+                        votes: 10 * (n + 1)))
+            }
+        }
+        try store.upsert(drafts)
+    }
+
+    func addReaders(_ store: Store, _ count: Int, zone: String? = nil, hour: Int? = nil, prefix: String = "reader") throws {
+        var csv = "email,name,timeZone,deliveryHour\n"
+        for index in 0..<count { csv += "\(prefix)\(index)@example.com,Reader \(index),\(zone ?? ""),\(hour.map(String.init) ?? "")\n" }
+        let result = try store.importSubscribers(csv: csv, confirmed: true)
+        #expect(result.imported == count)
+    }
+
+    @Test func sendingTwiceSendsNothingTheSecondTime() async throws {
+        let sink = try SMTPSinkServer()
+        defer { sink.stop() }
+        let setup = try await setUp(smtp: sink.url)
+        try addItems(setup.store, days: 2)
+        try addReaders(setup.store, 40)
+        let now = Fixtures.date("2026-11-26T07:00:00Z")
+        let first = try await runner(setup, at: now).run(.init())
+        #expect(first.editions == ["2026-11-26"])
+        #expect(first.sent == 40 && first.deferred == 0 && first.failed == 0 && first.exitStatus == 0)
+        let second = try await runner(setup, at: now.addingTimeInterval(600)).run(.init())
+        #expect(second.sent == 0 && second.queued == 0)
+        let explicit = try await runner(setup, at: now.addingTimeInterval(900)).run(.init(date: Day("2026-11-26")!))
+        #expect(explicit.sent == 0)
+        let received = try sink.receivedMessages()
+        #expect(received.count == 40)
+        #expect(Set(received.compactMap(\.recipient)).count == 40)
+        // The ledger holds every outcome with the server's reply.
+        let ledger = try setup.store.deliveries()
+        #expect(ledger.count == 40)
+        #expect(ledger.allSatisfy { $0.status == .sent && $0.lastReply?.hasPrefix("250") == true && $0.attempts == 1 })
+        #expect(try setup.store.runs().count == 3)
+    }
+
+    @Test func readersInFourTimeZonesGetEachEditionOnceOverThreeDays() async throws {
+        let setup = try await setUp()
+        try addItems(setup.store, days: 5, through: "2026-11-27")
+        for (zone, prefix) in [("Pacific/Honolulu", "hnl"), ("UTC", "utc"), ("Europe/Moscow", "msk"), ("Pacific/Chatham", "cht")] {
+            try addReaders(setup.store, 3, zone: zone, hour: 6, prefix: prefix)
+        }
+        // Delivered up to the 23rd already: start hourly runs at the 24th 00:00Z for three days.
+        var now = Fixtures.date("2026-11-24T00:00:00Z")
+        for _ in 0..<72 {
+            _ = try await runner(setup, at: now).run(.init())
+            now += 3600
+        }
+        let ledger = try setup.store.deliveries(limit: 10_000)
+        let byReader = Dictionary(grouping: ledger, by: \.email)
+        #expect(byReader.count == 12)
+        for (email, rows) in byReader {
+            let editions = rows.map(\.editionDate)
+            #expect(Set(editions).count == editions.count, "\(email) got an edition twice: \(editions)")
+            #expect(rows.allSatisfy { $0.status == .sent })
+            #expect(editions.contains("2026-11-25") && editions.contains("2026-11-26"), "\(email): \(editions)")
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: setup.configuration.mail.maildir + "/new").count == ledger.count)
+    }
+
+    @Test func nothingNewIsSkippedAndRecorded() async throws {
+        let setup = try await setUp()
+        try addReaders(setup.store, 2)
+        let summary = try await runner(setup, at: Fixtures.date("2026-11-26T07:00:00Z")).run(.init())
+        #expect(summary.sent == 0 && summary.skipped == 2 && summary.exitStatus == 0)
+        #expect(summary.reasons["nothing new for this reader"] == 2)
+        #expect(try setup.store.deliveries().allSatisfy { $0.status == .skipped })
+    }
+
+    @Test func hardRejectsFailWithTheRepliesAndRepeatedBouncesMarkTheReader() async throws {
+        // smtp-sink answers RCPT TO with a hard 5xx for every recipient.
+        let sink = try SMTPSinkServer(flags: ["-f", "rcpt"])
+        defer { sink.stop() }
+        let setup = try await setUp(smtp: sink.url)
+        try addItems(setup.store, days: 5)
+        try addReaders(setup.store, 3)
+        for day in ["2026-11-24", "2026-11-25", "2026-11-26"] {
+            let summary = try await runner(setup, at: Fixtures.date("\(day)T07:00:00Z")).run(.init())
+            #expect(summary.failed == 3 && summary.exitStatus == 1)
+        }
+        let ledger = try setup.store.deliveries()
+        #expect(ledger.count == 9)
+        #expect(ledger.allSatisfy { $0.status == .failed && $0.lastReply?.contains("5") == true })
+        #expect(try setup.store.subscriberCount(status: .bounced) == 3)
+        // Bounced readers are no longer queued.
+        let after = try await runner(setup, at: Fixtures.date("2026-11-27T07:00:00Z")).run(.init())
+        #expect(after.queued == 0)
+    }
+
+    @Test func softRejectsAreDeferredThenDeliveredByALaterRun() async throws {
+        let port = FreePort.next()
+        var sink = try SMTPSinkServer(flags: ["-r", "rcpt"], port: port)
+        let setup = try await setUp(smtp: "smtp://127.0.0.1:\(port)")
+        try addItems(setup.store, days: 2)
+        try addReaders(setup.store, 5)
+        let now = Fixtures.date("2026-11-26T07:00:00Z")
+        let first = try await runner(setup, at: now).run(.init())
+        #expect(first.deferred == 5 && first.exitStatus == 75)
+        #expect(try setup.store.deliveries().allSatisfy { $0.status == .deferred && $0.lastReply?.hasPrefix("4") == true })
+        sink.stop()
+        sink = try SMTPSinkServer(port: port)
+        defer { sink.stop() }
+        // Too early: the backoff has not passed, nothing is retried.
+        let early = try await runner(setup, at: now.addingTimeInterval(60)).run(.init())
+        #expect(early.sent == 0)
+        let later = try await runner(setup, at: now.addingTimeInterval(3600)).run(.init())
+        #expect(later.sent == 5 && later.exitStatus == 0)
+        #expect(try sink.receivedMessages().count == 5)
+        #expect(try setup.store.deliveries().allSatisfy { $0.status == .sent && $0.attempts == 4 })
+    }
+
+    @Test func serverDownDefersEverythingAndCrashesNothing() async throws {
+        let setup = try await setUp(smtp: "smtp://127.0.0.1:\(FreePort.next())")
+        try addItems(setup.store, days: 2)
+        try addReaders(setup.store, 3)
+        let summary = try await runner(setup, at: Fixtures.date("2026-11-26T07:00:00Z")).run(.init())
+        #expect(summary.deferred == 3 && summary.exitStatus == 75)
+        #expect(try setup.store.pendingDeliveryCount() == 3)
+    }
+
+    @Test func aSecondRunWhileTheLockIsHeldLeavesCleanly() async throws {
+        let setup = try await setUp()
+        try addItems(setup.store, days: 2)
+        try addReaders(setup.store, 2)
+        let now = Fixtures.date("2026-11-26T07:00:00Z")
+        // Another live process (this one) holds the lease.
+        _ = try setup.store.acquireLock(
+            DeliveryRunner.lockName, owner: "other", pid: getpid(), host: ProcessInfo.processInfo.hostName, lease: 60,
+            now: now, isAlive: { _ in true })
+        let blocked = try await runner(setup, at: now).run(.init())
+        #expect(blocked.sent == 0 && blocked.note?.contains("another digest send is running") == true)
+        // A holder whose process is gone is replaced at once.
+        _ = try setup.store.acquireLock(
+            DeliveryRunner.lockName, owner: "dead", pid: 999_999, host: ProcessInfo.processInfo.hostName, lease: 60,
+            now: now, isAlive: { _ in true })
+        let taken = try await runner(setup, at: now).run(.init())
+        #expect(taken.sent == 2)
+    }
+
+    @Test func dryRunRendersEverythingAndWritesNothing() async throws {
+        let setup = try await setUp()
+        try addItems(setup.store, days: 2)
+        try addReaders(setup.store, 4)
+        let summary = try await runner(setup, at: Fixtures.date("2026-11-26T07:00:00Z")).run(.init(dryRun: true))
+        #expect(summary.sent == 4 && summary.dryRun)
+        #expect(try setup.store.deliveries().isEmpty)
+        #expect(try setup.store.edition(date: Day("2026-11-26")!) == nil)
+    }
+}
