@@ -7,6 +7,8 @@
 struct HeaderField {
     static let preferredLineLength = 78
     static let maximumLineLength = 998
+    /// The longest word that fits on a folded line (after its leading space) within 78.
+    static let longestPlainWord = preferredLineLength - 1
 
     let name: String
     private(set) var text: String
@@ -63,8 +65,8 @@ struct HeaderField {
             run.removeAll()
         }
         for word in text.split(separator: " ") {
-            // A plain word longer than a line can hold goes encoded too, so it can be split.
-            if EncodedWord.isNeeded(for: word) || word.utf8.count > Self.maximumLineLength - 100 {
+            // A plain word too long for a folded line goes encoded too, so it can be split.
+            if EncodedWord.isNeeded(for: word) || word.utf8.count > Self.longestPlainWord {
                 run.append(word)
             } else {
                 try flushRun()
@@ -81,6 +83,9 @@ struct HeaderField {
             return try appendEncoded(phrase)
         }
         let words = phrase.split(separator: " ")
+        if words.contains(where: { $0.utf8.count > Self.longestPlainWord }) {
+            return try appendEncoded(phrase)
+        }
         if words.allSatisfy({ $0.utf8.allSatisfy(Self.isAtext) }) {
             for word in words { try append(String(word), value: phrase) }
             return
@@ -127,12 +132,28 @@ struct HeaderField {
     /// turned into one space and the ends trimmed: how names and subjects lose line breaks
     /// instead of carrying them into the header.
     static func collapsingWhitespace(_ text: String) -> String {
+        // The common case, checked without Unicode property look-ups: printable ASCII with
+        // single inner spaces is already collapsed.
+        var previous: UInt8 = 0x20
+        var isCollapsed = true
+        for byte in text.utf8 {
+            if byte < 0x20 || byte > 0x7E || (byte == 0x20 && previous == 0x20) {
+                isCollapsed = false
+                break
+            }
+            previous = byte
+        }
+        if isCollapsed && previous != 0x20 { return text }
+
         var result = ""
         result.reserveCapacity(text.utf8.count)
         var pendingSpace = false
         for scalar in text.unicodeScalars {
-            let properties = scalar.properties
-            if properties.isWhitespace || properties.generalCategory == .control {
+            let isSpaceOrControl =
+                scalar.isASCII
+                ? scalar.value <= 0x20 || scalar.value == 0x7F
+                : scalar.properties.isWhitespace || scalar.properties.generalCategory == .control
+            if isSpaceOrControl {
                 pendingSpace = !result.isEmpty
                 continue
             }

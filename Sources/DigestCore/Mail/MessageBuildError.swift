@@ -17,15 +17,20 @@ public struct MessageBuildError: Error, Sendable, Equatable, CustomStringConvert
         /// Something the other fields require is absent (one-click unsubscribe without an https URL).
         public static let missingValue = Code(base: .missingValue)
 
+        /// The category in words, as in "invalid value".
         public var description: String { base.rawValue }
     }
 
+    /// The category of the problem.
     public var code: Code
     /// The header field, as in `"List-Unsubscribe"`.
     public var field: String
+    /// The offending value as given (shown with controls escaped in `description`).
     public var value: String
+    /// What is wrong, worded to follow the field and value.
     public var reason: String
 
+    /// Creates an error for `field`.
     public init(_ code: Code, field: String, value: String, reason: String) {
         self.code = code
         self.field = field
@@ -33,5 +38,6 @@ public struct MessageBuildError: Error, Sendable, Equatable, CustomStringConvert
         self.reason = reason
     }
 
+    /// The field, the value (controls escaped) and the reason, for logs and people.
     public var description: String { "cannot build message: \(field) \"\(value.debugEscaped)\" \(reason)" }
 }

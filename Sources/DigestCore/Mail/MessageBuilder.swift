@@ -14,10 +14,15 @@ import Foundation
 ///
 /// Dot-stuffing is left to the SMTP transport (libcurl does it).
 public struct MessageBuilder: Sendable {
+    /// The author (`From`); its display name may be any Unicode text.
     public var from: Mailbox
+    /// The one recipient (`To`).
     public var to: Mailbox
+    /// Where replies go (`Reply-To`), when not to `from`.
     public var replyTo: Mailbox?
+    /// Any text: line breaks and controls become spaces, non-ASCII becomes encoded words.
     public var subject: String
+    /// The `Date` header, written in UTC.
     public var date: Date
     /// `<id-left@id-right>`, angle brackets included.
     public var messageID: String
@@ -32,6 +37,7 @@ public struct MessageBuilder: Sendable {
     /// The HTML body; nil for a text/plain-only message.
     public var html: String?
 
+    /// Collects the parts of a message; nothing is checked until `build()`.
     public init(
         from: Mailbox, to: Mailbox, replyTo: Mailbox? = nil, subject: String, date: Date, messageID: String,
         listID: String? = nil, listUnsubscribe: [String] = [], oneClickUnsubscribe: Bool = false,

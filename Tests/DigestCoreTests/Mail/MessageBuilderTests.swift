@@ -165,6 +165,23 @@ enum Sample {
         }
     }
 
+    @Test func encodesWordsTooLongForALine() throws {
+        let url = "https://courier.example/" + String(repeating: "a", count: 100)
+        var builder = Sample.builder(subject: "Read \(url) today")
+        builder.to = Mailbox(name: String(repeating: "N", count: 2000), address: try EmailAddress("n@example.org"))
+        let message = try ParsedMessage(builder.build())
+        for line in message.headerBlock.components(separatedBy: "\r\n") { #expect(line.utf8.count <= 78) }
+        #expect(message.value("Subject")!.hasPrefix("Read =?UTF-8?Q?https"))
+        #expect(try message.decoded("Subject") == "Read \(url) today")
+        #expect(try message.decoded("To") == String(repeating: "N", count: 2000) + " <n@example.org>")
+    }
+
+    @Test func allowsAnEmptySubject() throws {
+        let message = try ParsedMessage(Sample.builder(subject: " \r\n ").build())
+        #expect(message.value("Subject") == "")
+        #expect(message.headerBlock.contains("\r\nSubject:\r\n"))
+    }
+
     @Test func quotesASCIINamesThatNeedIt() throws {
         var builder = Sample.builder()
         builder.from = Mailbox(name: "Courier, \"Daily\" \\ Edition", address: try EmailAddress("d@courier.example"))

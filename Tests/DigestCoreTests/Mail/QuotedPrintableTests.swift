@@ -72,6 +72,27 @@ import Testing
         }
     }
 
+    /// The buffer is sized from a bound; random inputs rich in the costliest bytes stay within it
+    /// and decode back to themselves.
+    @Test func capacityBoundHolds() throws {
+        var generator = SystemRandomNumberGenerator()
+        let alphabet: [[UInt8]] = [[0x61], [0x20], [0x09], [0x3D], [0x0A], [0x0D], [0x0D, 0x0A], [0x00], [0xFF],
+            Array("é".utf8), Array("ع".utf8), Array("€".utf8), Array("😀".utf8), Array("a ".utf8)]
+        for _ in 0..<500 {
+            var input: [UInt8] = []
+            let length = Int.random(in: 0..<400, using: &generator)
+            while input.count < length { input += alphabet.randomElement(using: &generator)! }
+            let output = QuotedPrintable.encode(input)
+            let bound = QuotedPrintable.worstCaseLength(input.count)
+            #expect(output.count <= bound)
+            #expect(try decodeQuotedPrintableBytes(String(decoding: output, as: UTF8.self))
+                == input.withUnsafeBufferPointer { normalizedLineEndBytes($0) })
+            for line in String(decoding: output, as: UTF8.self).components(separatedBy: "\r\n") {
+                #expect(line.utf8.count <= 76)
+            }
+        }
+    }
+
     @Test func roundTripsEveryByte() throws {
         var bytes = (0...255).map(UInt8.init)
         bytes += bytes.reversed()
@@ -105,6 +126,22 @@ import Testing
 func normalizedLineEnds(_ text: String) -> String {
     text.replacingOccurrences(of: "\r\n", with: "\n").replacingOccurrences(of: "\r", with: "\n")
         .replacingOccurrences(of: "\n", with: "\r\n")
+}
+
+/// LF, CR and CRLF all as CRLF, on bytes.
+func normalizedLineEndBytes(_ bytes: UnsafeBufferPointer<UInt8>) -> [UInt8] {
+    var result: [UInt8] = []
+    var index = 0
+    while index < bytes.count {
+        if bytes[index] == 0x0D || bytes[index] == 0x0A {
+            result += [0x0D, 0x0A]
+            index += bytes[index] == 0x0D && index + 1 < bytes.count && bytes[index + 1] == 0x0A ? 2 : 1
+        } else {
+            result.append(bytes[index])
+            index += 1
+        }
+    }
+    return result
 }
 
 /// A strict quoted-printable decoder, written apart from the encoder.
