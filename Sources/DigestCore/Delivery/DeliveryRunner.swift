@@ -233,21 +233,28 @@ public final class DeliveryRunner: Sendable {
     /// Counts who would get what, rendering every message, without sending or writing.
     private func dryRun(editions: [Edition], options: Options, now: Date, summary: inout RunSummary) throws {
         for edition in editions {
-            try store.forEachSubscriber(status: .active) { subscriber in
-                if options.date == nil {
-                    let zone = TimeZone(identifier: subscriber.timeZone ?? "") ?? composer.ranker.timeZone
-                    let hour = subscriber.deliveryHour ?? composer.ranker.digest.sendHour
-                    guard schedule.dueEdition(at: now, timeZone: zone, hour: hour) == edition.date else { return }
-                }
-                let received = try store.receivedItemIDs(
-                    subscriberID: subscriber.id!, before: edition.date, since: composer.ranker.lookbackStart(for: edition.date))
-                let selection = composer.selection(for: subscriber, in: edition, alreadyReceived: received)
-                if selection.isEmpty && composer.configuration.digest.skipWhenEmpty {
-                    summary.skipped += 1
-                    summary.reasons["nothing new for this reader", default: 0] += 1
-                } else {
-                    _ = try composer.compose(selection: selection, date: edition.date, subscriber: subscriber, now: now)
-                    summary.sent += 1
+            var lastID: Int64 = 0
+            while true {
+                let page = try store.subscribers(status: .active, afterID: lastID, limit: options.batchSize)
+                guard let last = page.last?.id else { break }
+                lastID = last
+                for subscriber in page {
+                    if options.date == nil {
+                        let zone = TimeZone(identifier: subscriber.timeZone ?? "") ?? composer.ranker.timeZone
+                        let hour = subscriber.deliveryHour ?? composer.ranker.digest.sendHour
+                        guard schedule.dueEdition(at: now, timeZone: zone, hour: hour) == edition.date else { continue }
+                    }
+                    let received = try store.receivedItemIDs(
+                        subscriberID: subscriber.id!, before: edition.date,
+                        since: composer.ranker.lookbackStart(for: edition.date))
+                    let selection = composer.selection(for: subscriber, in: edition, alreadyReceived: received)
+                    if selection.isEmpty && composer.configuration.digest.skipWhenEmpty {
+                        summary.skipped += 1
+                        summary.reasons["nothing new for this reader", default: 0] += 1
+                    } else {
+                        _ = try composer.compose(selection: selection, date: edition.date, subscriber: subscriber, now: now)
+                        summary.sent += 1
+                    }
                 }
             }
         }

@@ -60,6 +60,16 @@ extension Store {
         }
     }
 
+    /// Up to `limit` subscribers with ids above `afterID`, by id: for paging through a large
+    /// list while doing other database work between pages (a cursor cannot be held meanwhile).
+    public func subscribers(status: SubscriberStatus? = nil, afterID: Int64, limit: Int) throws -> [Subscriber] {
+        try pool.read { db in
+            var request = Subscriber.filter(Column("id") > afterID).order(Column("id")).limit(limit)
+            if let status { request = request.filter(Column("status") == status) }
+            return try request.fetchAll(db)
+        }
+    }
+
     public func subscriberCount(status: SubscriberStatus? = nil) throws -> Int {
         try pool.read { db in
             var request = Subscriber.all()

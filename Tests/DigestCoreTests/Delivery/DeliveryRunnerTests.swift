@@ -190,6 +190,7 @@ import Testing
         let blocked = try await runner(setup, at: now).run(.init())
         #expect(blocked.sent == 0 && blocked.note?.contains("another digest send is running") == true)
         // A holder whose process is gone is replaced at once.
+        try setup.store.releaseLock(DeliveryRunner.lockName, owner: "other")
         _ = try setup.store.acquireLock(
             DeliveryRunner.lockName, owner: "dead", pid: 999_999, host: ProcessInfo.processInfo.hostName, lease: 60,
             now: now, isAlive: { _ in true })
