@@ -110,7 +110,10 @@ final class SMTPConnection: MailConnection {
         case .success:
             return .sent(reply: replies.last ?? "\(easy.lastResponseCode)")
         case .failure(let error):
-            return classify(error, reply: replies.last, code: easy.lastResponseCode)
+            // After a failure libcurl closes the session with QUIT inside the same transfer, so the last
+            // line is often "221 Bye"; the reply that matters is the one libcurl reports the code of.
+            let code = easy.lastResponseCode
+            return classify(error, reply: replies.last(withCode: code) ?? replies.last, code: code)
         }
     }
 
@@ -168,6 +171,10 @@ final class SMTPConnection: MailConnection {
 final class SMTPReplyCollector {
     private var pending: [String] = []
     private(set) var last: String?
+    /// The last complete reply for each code seen in this transfer.
+    private var lastByCode: [Int: String] = [:]
+
+    func last(withCode code: Int) -> String? { lastByCode[code] }
 
     func add(_ line: Substring) {
         let text = String(line)
@@ -177,7 +184,9 @@ final class SMTPReplyCollector {
             pending.append(text)
         } else {
             pending.append(text.trimmingCharacters(in: .whitespaces))
-            last = pending.count == 1 ? pending[0] : pending.joined(separator: " / ")
+            let reply = pending.count == 1 ? pending[0] : pending.joined(separator: " / ")
+            last = reply
+            if let code = Int(String(decoding: utf8[0..<3], as: UTF8.self)) { lastByCode[code] = reply }
             pending = []
         }
     }
