@@ -113,12 +113,12 @@ final class SMTPConnection: MailConnection {
             // After a failure libcurl closes the session with QUIT inside the same transfer, so the last
             // line is often "221 Bye"; the reply that matters is the one libcurl reports the code of.
             let code = easy.lastResponseCode
-            return classify(error, reply: replies.last(withCode: code) ?? replies.last, code: code)
+            return classify(error, reply: replies.last(withCode: code) ?? replies.last, code: code, message: message)
         }
     }
 
     /// Sorts a failed transfer into transient (try again, on a fresh connection) or permanent.
-    private func classify(_ error: CurlError, reply: String?, code: Int) -> SendOutcome {
+    private func classify(_ error: CurlError, reply: String?, code: Int, message: MailMessage) -> SendOutcome {
         let replyText = reply ?? (code > 0 ? "\(code)" : nil)
         if error.isLoginDenied {
             isUsable = false
@@ -150,6 +150,18 @@ final class SMTPConnection: MailConnection {
             return .transient(reason: replyText ?? "\(code)")
         }
         if (500..<600).contains(code) {
+            // A refused MAIL FROM (or "530 Authentication required") is about the sender or the credentials,
+            // so every message would meet it: a configuration problem, not a bad recipient. libcurl words
+            // it "MAIL failed: %d" (lib/smtp.c, smtp_state_mail_resp).
+            if code == 530 || error.message.contains("MAIL failed") {
+                isUsable = false
+                let text =
+                    code == 530
+                    ? "\(host) requires authentication (set mail.smtp.username and passwordEnv): \(replyText ?? "530")"
+                    : "\(host) refused the sender <\(message.sender.ascii)>: \(replyText ?? "\(code)")"
+                configurationProblem = text
+                return .permanent(reason: text)
+            }
             // The session itself is fine after a refused recipient; libcurl reconnects if it closed it.
             return .permanent(reason: replyText ?? "\(code)")
         }

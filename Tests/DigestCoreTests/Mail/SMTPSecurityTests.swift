@@ -26,6 +26,18 @@ import Testing
         #expect(server.connectionCount == 1)
     }
 
+    @Test func implicitTLSWithSMTPSDelivers() async throws {
+        let server = try AIOSMTPDServer(implicitTLS: true, auth: ("digest", "s3cret"))
+        #expect(server.url.hasPrefix("smtps://"))
+        let settings = MailTests.smtp(
+            server.url, tls: .required, username: "digest", passwordEnv: "TEST_SMTP_PASSWORD", caFile: server.caFile)
+        let transport = try SMTPTransport(settings: settings, environment: Self.environment)
+        let messages = (0..<2).map { MailTests.message($0) }
+        let (results, summary) = await MailTests.send(messages, over: transport)
+        #expect(summary.sent == 2, "\(results)")
+        #expect(try server.receivedMessages().map(\.data) == messages.map(\.data))
+    }
+
     @Test func startTLSWithoutTheCAFailsVerificationAndStopsThePool() async throws {
         let server = try AIOSMTPDServer(tls: true, auth: ("digest", "s3cret"))
         let settings = MailTests.smtp(
@@ -59,6 +71,16 @@ import Testing
         }
         #expect(reason.hasPrefix("authentication failed for user digest: 535"), "\(reason)")
         #expect(summary.stoppedBecause == reason && summary.failed == 0 && summary.deferred == 1)
+    }
+
+    @Test func authenticationRequiredButNotConfiguredStopsThePool() async throws {
+        let server = try AIOSMTPDServer(auth: ("digest", "s3cret"))
+        let transport = try SMTPTransport(settings: MailTests.smtp(server.url, connections: 1))
+        let (results, summary) = await MailTests.send((0..<3).map { MailTests.message($0) }, over: transport)
+        let result = try #require(results[0])
+        #expect(result.isConfigurationFailure && results.count == 1)
+        #expect(result.outcome.text.contains("requires authentication"), "\(result.outcome)")
+        #expect(summary.stoppedBecause == result.outcome.text)
     }
 
     @Test func requiredTLSRefusesAServerWithoutSTARTTLS() async throws {

@@ -22,16 +22,20 @@ final class AIOSMTPDServer: @unchecked Sendable {
     private let eventsFile: String
     private let process: ChildProcess
 
-    var url: String { "smtp://127.0.0.1:\(port)" }
+    private let implicitTLS: Bool
+    var url: String { "\(implicitTLS ? "smtps" : "smtp")://127.0.0.1:\(port)" }
 
     /// - Parameters:
     ///   - tls: offer STARTTLS with a fresh self-signed certificate for 127.0.0.1 (and require it).
+    ///   - implicitTLS: speak TLS from the first byte (for `smtps://` URLs) instead of STARTTLS.
     ///   - auth: require AUTH with this user and password.
     ///   - rejectRecipients: full SMTP replies for chosen RCPT addresses, e.g. ["bad@x.test": "550 5.1.1 …"].
-    init(tls: Bool = false, auth: (user: String, password: String)? = nil, rejectRecipients: [String: String] = [:])
+    init(tls: Bool = false, implicitTLS: Bool = false, auth: (user: String, password: String)? = nil, rejectRecipients: [String: String] = [:])
         throws
     {
         port = FreePort.next()
+        self.implicitTLS = implicitTLS
+        let tls = tls || implicitTLS
         folder = TemporaryDirectory("aiosmtpd")
         messagesFolder = folder.file("messages")
         eventsFile = folder.file("events.txt")
@@ -58,7 +62,9 @@ final class AIOSMTPDServer: @unchecked Sendable {
             "port": Int(port), "messages": messagesFolder, "events": eventsFile, "reject": rejectRecipients,
             "ready": folder.file("ready"),
         ]
-        if let certificate, let key { settings["tls"] = ["cert": certificate, "key": key] }
+        if let certificate, let key {
+            settings["tls"] = ["cert": certificate, "key": key, "implicit": implicitTLS]
+        }
         if let auth { settings["auth"] = ["user": auth.user, "password": auth.password] }
         let script = folder.write("server.py", Self.script)
         let json = String(decoding: try JSONSerialization.data(withJSONObject: settings), as: UTF8.self)
@@ -149,12 +155,16 @@ final class AIOSMTPDServer: @unchecked Sendable {
         if "tls" in settings:
             context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
             context.load_cert_chain(settings["tls"]["cert"], settings["tls"]["key"])
-            options["tls_context"] = context
-            options["require_starttls"] = True
+            if settings["tls"]["implicit"]:
+                options["ssl_context"] = context
+            else:
+                options["tls_context"] = context
+                options["require_starttls"] = True
         if "auth" in settings:
             options["authenticator"] = authenticator
             options["auth_required"] = True
-            options["auth_require_tls"] = "tls" in settings
+            # aiosmtpd does not count implicit TLS as TLS for this check, so it would hide AUTH.
+            options["auth_require_tls"] = "tls" in settings and not settings["tls"]["implicit"]
         controller = CountingController(Handler(), hostname="127.0.0.1", port=settings["port"], **options)
         controller.start()
         ready = True

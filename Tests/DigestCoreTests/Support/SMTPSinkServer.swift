@@ -39,7 +39,8 @@ final class SMTPSinkServer: @unchecked Sendable {
     var url: String { "smtp://127.0.0.1:\(port)" }
 
     /// Starts `smtp-sink -u nobody -c -d DUMP/… [flags] 127.0.0.1:PORT 256` and waits until it listens.
-    init(flags: [String] = [], port: UInt16? = nil) throws {
+    /// `dump: false` leaves out `-d` (messages are counted, not kept: for throughput measurements).
+    init(flags: [String] = [], port: UInt16? = nil, dump: Bool = true) throws {
         self.port = port ?? FreePort.next()
         folder = TemporaryDirectory("smtp-sink")
         dumpFolder = folder.file("dump")
@@ -50,7 +51,7 @@ final class SMTPSinkServer: @unchecked Sendable {
         try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: folder.path)
         process = try ChildProcess(
             "/usr/sbin/smtp-sink",
-            ["-u", "nobody", "-c", "-d", dumpFolder + "/%Y%m%d%H%M%S."] + flags + ["127.0.0.1:\(self.port)", "256"],
+            ["-u", "nobody", "-c"] + (dump ? ["-d", dumpFolder + "/%Y%m%d%H%M%S."] : []) + flags + ["127.0.0.1:\(self.port)", "256"],
             output: output)
         guard FreePort.waitUntilListening(self.port) else {
             process.stop()
@@ -76,6 +77,9 @@ final class SMTPSinkServer: @unchecked Sendable {
         }
         return result
     }
+
+    /// Messages received (each "." of a transaction).
+    var messageCount: Int { counters["mesg"] ?? 0 }
 
     /// SMTP sessions (TCP connections) that have ended.
     var sessionCount: Int { counters["sess"] ?? 0 }
