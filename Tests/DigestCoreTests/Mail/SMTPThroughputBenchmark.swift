@@ -16,6 +16,7 @@ struct SMTPThroughputBenchmark {
         let (_, summary) = await MailTests.send(messages, over: transport)
         let seconds = Date().timeIntervalSince(started)
         #expect(summary.sent == messages.count)
+        sink.waitForSessions(atLeast: connections, timeout: 1)
         sink.stop()
         #expect(sink.messageCount == messages.count)
         print(

@@ -23,6 +23,7 @@ import Testing
             #expect(reply.hasPrefix("250 2.0.0"))
             #expect(result.attempts == 1)
         }
+        sink.waitForSessions(atLeast: 4)
         sink.stop()
         let received = try sink.receivedMessages()
         #expect(received.count == 1_000)
@@ -90,6 +91,7 @@ import Testing
         }
         #expect(reply.hasPrefix("250"))
         #expect(result.attempts >= 2)
+        healthy.waitForSessions(atLeast: 1)
         healthy.stop()
         #expect(try healthy.receivedMessages().map(\.data) == [SMTPSinkServer.dumpForm(of: message.data)])
         #expect(healthy.sessionCount == 1)

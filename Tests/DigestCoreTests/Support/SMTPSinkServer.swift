@@ -78,6 +78,15 @@ final class SMTPSinkServer: @unchecked Sendable {
         return result
     }
 
+    /// Waits until at least `count` sessions have ended (the server counts a session a moment after the
+    /// client has its "221" to QUIT), then returns the count. Call before `stop()` when counting sessions.
+    @discardableResult
+    func waitForSessions(atLeast count: Int, timeout: Double = 5) -> Int {
+        let deadline = Date().addingTimeInterval(timeout)
+        while sessionCount < count && Date() < deadline { Thread.sleep(forTimeInterval: 0.005) }
+        return sessionCount
+    }
+
     /// Messages received (each "." of a transaction).
     var messageCount: Int { counters["mesg"] ?? 0 }
 
