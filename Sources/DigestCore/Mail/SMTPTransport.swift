@@ -167,7 +167,8 @@ final class SMTPConnection: MailConnection {
         }
         isUsable = false
         if error.isTimeout {
-            return .transient(reason: "timed out after \(settings.timeoutSeconds)s talking to \(host): \(error.message)")
+            return .transient(
+                reason: "timed out after \(settings.timeoutSeconds)s talking to \(host): \(error.message)")
         }
         if error.isConnectFailure {
             return .transient(reason: "cannot connect to \(settings.url): \(error.message)")

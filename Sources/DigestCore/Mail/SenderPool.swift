@@ -16,8 +16,9 @@ public final class SenderPool: Sendable {
     public let maxPerSecond: Double
     private let logger: Logger
 
-    public init(transport: any MailTransport, retry: RetryPolicy = RetryPolicy(), maxPerSecond: Double = 0, logger: Logger)
-    {
+    public init(
+        transport: any MailTransport, retry: RetryPolicy = RetryPolicy(), maxPerSecond: Double = 0, logger: Logger
+    ) {
         self.transport = transport
         self.retry = retry
         self.maxPerSecond = maxPerSecond

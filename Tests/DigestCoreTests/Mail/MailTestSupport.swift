@@ -14,7 +14,8 @@ enum MailTests {
         let id = "<\(index).test@courier.example>"
         var text = "From: The Courier <digest@courier.example>\r\nTo: \(to.ascii)\r\nSubject: Digest \(index)\r\n"
         text += "Message-ID: \(id)\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n"
-        text += "Content-Transfer-Encoding: 8bit\r\n\r\nHello reader \(index) — Grüße.\r\n.a line that starts with a dot\r\n"
+        text += "Content-Transfer-Encoding: 8bit\r\n\r\n"
+        text += "Hello reader \(index) — Grüße.\r\n.a line that starts with a dot\r\n"
         var line = 0
         while text.utf8.count < size {
             text += "Line \(line) of message \(index): the quick brown fox jumps over the lazy dog.\r\n"

@@ -46,7 +46,8 @@ import Testing
         let folder = TemporaryDirectory("maildir")
         let transport = try MaildirTransport(path: folder.path, connections: 3)
         let started = Date()
-        let (_, summary) = await MailTests.send((0..<11).map { MailTests.message($0) }, over: transport, maxPerSecond: 50)
+        let (_, summary) = await MailTests.send(
+            (0..<11).map { MailTests.message($0) }, over: transport, maxPerSecond: 50)
         #expect(summary.sent == 11)
         // The first send is free, the next ten wait 20 ms each.
         #expect(Date().timeIntervalSince(started) >= 0.18)
@@ -66,9 +67,10 @@ import Testing
 
     @Test func replyCollectorKeepsTheLastCompleteReply() {
         let collector = SMTPReplyCollector()
-        for line in ["220 sink ESMTP", "250-sink", "250-PIPELINING", "250 ", "250 2.1.0 Ok", "354 End data",
-            "250 2.0.0 Ok: queued as X"]
-        {
+        for line in [
+            "220 sink ESMTP", "250-sink", "250-PIPELINING", "250 ", "250 2.1.0 Ok", "354 End data",
+            "250 2.0.0 Ok: queued as X",
+        ] {
             collector.add(Substring(line))
         }
         #expect(collector.last == "250 2.0.0 Ok: queued as X")

@@ -107,7 +107,9 @@ import Testing
         #expect(summary.sent == 5 && summary.failed == 1 && summary.retries == 0)
         #expect(results[2] == DeliveryResult(outcome: .permanent(reason: reply), attempts: 1))
         let received = try server.receivedMessages()
-        #expect(Set(received.flatMap(\.recipients)) == Set(messages.map(\.recipient.ascii)).subtracting(["gone@example.org"]))
+        #expect(
+            Set(received.flatMap(\.recipients))
+                == Set(messages.map(\.recipient.ascii)).subtracting(["gone@example.org"]))
     }
 
     @Test func missingPasswordVariableIsNamedAtCreation() throws {

@@ -19,8 +19,9 @@ struct SMTPThroughputBenchmark {
         sink.waitForSessions(atLeast: connections, timeout: 1)
         sink.stop()
         #expect(sink.messageCount == messages.count)
+        let time = String(format: "%.2f", seconds)
         print(
-            "benchmark: \(connections) connection(s): \(messages.count) × 25 KB in \(String(format: "%.2f", seconds)) s "
+            "benchmark: \(connections) connection(s): \(messages.count) × 25 KB in \(time) s "
                 + "= \(Int(Double(messages.count) / seconds)) msg/s (\(sink.sessionCount) sessions)")
     }
 }

@@ -63,7 +63,8 @@ import Testing
         let sink = try SMTPSinkServer(flags: ["-f", "RCPT"])
         let transport = try SMTPTransport(settings: MailTests.smtp(sink.url))
         let retry = RetryPolicy(maxAttempts: 3, baseDelay: 0.01, jitter: 0)
-        let (results, summary) = await MailTests.send((0..<2).map { MailTests.message($0) }, over: transport, retry: retry)
+        let (results, summary) = await MailTests.send(
+            (0..<2).map { MailTests.message($0) }, over: transport, retry: retry)
         #expect(summary.failed == 2 && summary.retries == 0)
         for result in results.values {
             #expect(result.outcome == .permanent(reason: "500 5.3.0 Error: command failed"))
@@ -129,7 +130,8 @@ import Testing
         let port = FreePort.next()
         let transport = try SMTPTransport(settings: MailTests.smtp("smtp://127.0.0.1:\(port)", connections: 2))
         let retry = RetryPolicy(maxAttempts: 2, baseDelay: 0.01, maxDelay: 0.02, jitter: 0)
-        let (results, summary) = await MailTests.send((0..<3).map { MailTests.message($0) }, over: transport, retry: retry)
+        let (results, summary) = await MailTests.send(
+            (0..<3).map { MailTests.message($0) }, over: transport, retry: retry)
         #expect(summary.deferred == 3 && summary.sent == 0)
         for result in results.values {
             #expect(result.attempts == 2)

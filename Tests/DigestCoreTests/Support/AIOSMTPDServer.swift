@@ -30,7 +30,10 @@ final class AIOSMTPDServer: @unchecked Sendable {
     ///   - implicitTLS: speak TLS from the first byte (for `smtps://` URLs) instead of STARTTLS.
     ///   - auth: require AUTH with this user and password.
     ///   - rejectRecipients: full SMTP replies for chosen RCPT addresses, e.g. ["bad@x.test": "550 5.1.1 …"].
-    init(tls: Bool = false, implicitTLS: Bool = false, auth: (user: String, password: String)? = nil, rejectRecipients: [String: String] = [:])
+    init(
+        tls: Bool = false, implicitTLS: Bool = false, auth: (user: String, password: String)? = nil,
+        rejectRecipients: [String: String] = [:]
+    )
         throws
     {
         port = FreePort.next()
@@ -92,8 +95,9 @@ final class AIOSMTPDServer: @unchecked Sendable {
             .filter { $0.hasSuffix(".json") }.sorted()
         return try names.map { name in
             let base = messagesFolder + "/" + name.dropLast(".json".count)
-            let envelope = try JSONSerialization.jsonObject(
-                with: Data(contentsOf: URL(fileURLWithPath: base + ".json"))) as! [String: Any]
+            let envelope =
+                try JSONSerialization.jsonObject(
+                    with: Data(contentsOf: URL(fileURLWithPath: base + ".json"))) as! [String: Any]
             return ReceivedMessage(
                 mailFrom: envelope["from"] as? String ?? "", recipients: envelope["to"] as? [String] ?? [],
                 data: Array(try Data(contentsOf: URL(fileURLWithPath: base + ".eml"))))

@@ -51,7 +51,9 @@ final class SMTPSinkServer: @unchecked Sendable {
         try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: folder.path)
         process = try ChildProcess(
             "/usr/sbin/smtp-sink",
-            ["-u", "nobody", "-c"] + (dump ? ["-d", dumpFolder + "/%Y%m%d%H%M%S."] : []) + flags + ["127.0.0.1:\(self.port)", "256"],
+            ["-u", "nobody", "-c"] + (dump ? ["-d", dumpFolder + "/%Y%m%d%H%M%S."] : []) + flags + [
+                "127.0.0.1:\(self.port)", "256",
+            ],
             output: output)
         guard FreePort.waitUntilListening(self.port) else {
             process.stop()
