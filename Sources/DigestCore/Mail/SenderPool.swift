@@ -162,6 +162,7 @@ private final class PoolState<Job: Sendable>: @unchecked Sendable {
                 let item = next()
                 condition.lock()
                 fetching = false
+                condition.broadcast()  // workers waiting for their turn at `next` may go on
                 if let item {
                     inFlight += 1
                     condition.unlock()
