@@ -4,9 +4,9 @@ extension Configuration.Mail {
     /// The configured transport: SMTP through libcurl when `transport` is `smtp`, otherwise the Maildir
     /// at `maildir` (the embedded default). Reads the SMTP password from the environment variable named
     /// by `smtp.passwordEnv`; a missing variable is an error that names it.
-    public func makeTransport(environment: [String: String] = ProcessInfo.processInfo.environment) throws(
-        MailTransportError
-    ) -> any MailTransport {
+    public func makeTransport(environment: [String: String] = ProcessInfo.processInfo.environment)
+        throws(MailTransportError) -> any MailTransport
+    {
         switch transport {
         case .maildir:
             return try MaildirTransport(path: maildir)

@@ -110,12 +110,15 @@ final class SMTPConnection: MailConnection {
         case .success:
             return .sent(reply: replies.last ?? "\(easy.lastResponseCode)")
         case .failure(let error):
-            return classify(error, reply: replies.last, code: easy.lastResponseCode)
+            // After a failure libcurl closes the session with QUIT inside the same transfer, so the last
+            // line is often "221 Bye"; the reply that matters is the one libcurl reports the code of.
+            let code = easy.lastResponseCode
+            return classify(error, reply: replies.last(withCode: code) ?? replies.last, code: code, message: message)
         }
     }
 
     /// Sorts a failed transfer into transient (try again, on a fresh connection) or permanent.
-    private func classify(_ error: CurlError, reply: String?, code: Int) -> SendOutcome {
+    private func classify(_ error: CurlError, reply: String?, code: Int, message: MailMessage) -> SendOutcome {
         let replyText = reply ?? (code > 0 ? "\(code)" : nil)
         if error.isLoginDenied {
             isUsable = false
@@ -147,12 +150,25 @@ final class SMTPConnection: MailConnection {
             return .transient(reason: replyText ?? "\(code)")
         }
         if (500..<600).contains(code) {
+            // A refused MAIL FROM (or "530 Authentication required") is about the sender or the credentials,
+            // so every message would meet it: a configuration problem, not a bad recipient. libcurl words
+            // it "MAIL failed: %d" (lib/smtp.c, smtp_state_mail_resp).
+            if code == 530 || error.message.contains("MAIL failed") {
+                isUsable = false
+                let text =
+                    code == 530
+                    ? "\(host) requires authentication (set mail.smtp.username and passwordEnv): \(replyText ?? "530")"
+                    : "\(host) refused the sender <\(message.sender.ascii)>: \(replyText ?? "\(code)")"
+                configurationProblem = text
+                return .permanent(reason: text)
+            }
             // The session itself is fine after a refused recipient; libcurl reconnects if it closed it.
             return .permanent(reason: replyText ?? "\(code)")
         }
         isUsable = false
         if error.isTimeout {
-            return .transient(reason: "timed out after \(settings.timeoutSeconds)s talking to \(host): \(error.message)")
+            return .transient(
+                reason: "timed out after \(settings.timeoutSeconds)s talking to \(host): \(error.message)")
         }
         if error.isConnectFailure {
             return .transient(reason: "cannot connect to \(settings.url): \(error.message)")
@@ -168,6 +184,10 @@ final class SMTPConnection: MailConnection {
 final class SMTPReplyCollector {
     private var pending: [String] = []
     private(set) var last: String?
+    /// The last complete reply for each code seen in this transfer.
+    private var lastByCode: [Int: String] = [:]
+
+    func last(withCode code: Int) -> String? { lastByCode[code] }
 
     func add(_ line: Substring) {
         let text = String(line)
@@ -177,7 +197,9 @@ final class SMTPReplyCollector {
             pending.append(text)
         } else {
             pending.append(text.trimmingCharacters(in: .whitespaces))
-            last = pending.count == 1 ? pending[0] : pending.joined(separator: " / ")
+            let reply = pending.count == 1 ? pending[0] : pending.joined(separator: " / ")
+            last = reply
+            if let code = Int(String(decoding: utf8[0..<3], as: UTF8.self)) { lastByCode[code] = reply }
             pending = []
         }
     }

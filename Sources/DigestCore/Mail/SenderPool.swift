@@ -16,8 +16,9 @@ public final class SenderPool: Sendable {
     public let maxPerSecond: Double
     private let logger: Logger
 
-    public init(transport: any MailTransport, retry: RetryPolicy = RetryPolicy(), maxPerSecond: Double = 0, logger: Logger)
-    {
+    public init(
+        transport: any MailTransport, retry: RetryPolicy = RetryPolicy(), maxPerSecond: Double = 0, logger: Logger
+    ) {
         self.transport = transport
         self.retry = retry
         self.maxPerSecond = maxPerSecond
@@ -161,6 +162,7 @@ private final class PoolState<Job: Sendable>: @unchecked Sendable {
                 let item = next()
                 condition.lock()
                 fetching = false
+                condition.broadcast()  // workers waiting for their turn at `next` may go on
                 if let item {
                     inFlight += 1
                     condition.unlock()

@@ -1,0 +1,89 @@
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Loopback ports for servers the tests start.
+enum FreePort {
+    /// A TCP port on 127.0.0.1 that the kernel just handed out and nothing listens on.
+    static func next() -> UInt16 {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        precondition(descriptor >= 0, "socket() failed")
+        defer { close(descriptor) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
+                bind(descriptor, pointer, length) == 0 && getsockname(descriptor, pointer, &length) == 0
+            }
+        }
+        precondition(bound, "bind(127.0.0.1:0) failed")
+        return UInt16(bigEndian: address.sin_port)
+    }
+
+    /// Waits until something listens on 127.0.0.1:`port`, without connecting (a probe connection would
+    /// count as a session on servers that count them). Reads the kernel's socket table.
+    static func waitUntilListening(_ port: UInt16, timeout: Double = 10) -> Bool {
+        let local = String(format: "0100007F:%04X", port)
+        let anyAddress = String(format: "00000000:%04X", port)
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if let table = try? String(contentsOfFile: "/proc/net/tcp", encoding: .utf8) {
+                for line in table.split(separator: "\n").dropFirst() {
+                    let fields = line.split(separator: " ")
+                    // sl local_address rem_address st …; st 0A is LISTEN.
+                    if fields.count > 3, fields[1] == local || fields[1] == anyAddress, fields[3] == "0A" {
+                        return true
+                    }
+                }
+            }
+            Thread.sleep(forTimeInterval: 0.01)
+        }
+        return false
+    }
+}
+
+/// A child process the tests started, killed and waited for when asked or when released.
+///
+/// SIGKILL, not SIGTERM: `Process` spawns from a dispatch worker thread whose signal mask blocks most
+/// signals, and the child inherits that mask, so smtp-sink would never see a SIGTERM.
+final class ChildProcess: @unchecked Sendable {
+    let process = Process()
+    private let lock = NSLock()
+    private var stopped = false
+
+    init(_ executable: String, _ arguments: [String], output: String) throws {
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        _ = FileManager.default.createFile(atPath: output, contents: nil)
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: output))
+        process.standardOutput = handle
+        process.standardError = handle
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+    }
+
+    func stop() {
+        lock.lock()
+        defer { lock.unlock() }
+        guard !stopped else { return }
+        stopped = true
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+    }
+
+    deinit { stop() }
+}
+
+enum TestServerError: Error, CustomStringConvertible {
+    case didNotStart(String)
+    var description: String {
+        switch self {
+        case .didNotStart(let detail): "test server did not start: \(detail)"
+        }
+    }
+}
