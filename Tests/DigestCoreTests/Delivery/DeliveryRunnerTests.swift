@@ -166,7 +166,7 @@ import Testing
         let later = try await runner(setup, at: now.addingTimeInterval(3600)).run(.init())
         #expect(later.sent == 5 && later.exitStatus == 0)
         #expect(try sink.receivedMessages().count == 5)
-        #expect(try setup.store.deliveries().allSatisfy { $0.status == .sent && $0.attempts == 4 })
+        #expect(try setup.store.deliveries().allSatisfy { $0.status == .sent && $0.attempts == 3 })
     }
 
     @Test func serverDownDefersEverythingAndCrashesNothing() async throws {

@@ -64,8 +64,12 @@ final class ChildProcess: @unchecked Sendable {
         process.standardOutput = handle
         process.standardError = handle
         process.standardInput = FileHandle.nullDevice
-        try process.run()
+        // One spawn at a time: Foundation's Process on Linux is not safe to launch from several
+        // threads at once (children were seen dying of SIGKILL right after a concurrent launch).
+        try Self.spawnLock.withLock { try process.run() }
     }
+
+    static let spawnLock = NSLock()
 
     func stop() {
         lock.lock()

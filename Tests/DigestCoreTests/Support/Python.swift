@@ -44,7 +44,7 @@ enum Python {
         process.standardOutput = output
         process.standardError = error
         process.standardInput = FileHandle.nullDevice
-        try process.run()
+        try ChildProcess.spawnLock.withLock { try process.run() }
         process.waitUntilExit()
         return Result(
             status: process.terminationStatus,

@@ -57,7 +57,9 @@ final class SMTPSinkServer: @unchecked Sendable {
             output: output)
         guard FreePort.waitUntilListening(self.port) else {
             process.stop()
-            throw TestServerError.didNotStart("smtp-sink on port \(self.port): \(outputText)")
+            let state = process.process.isRunning ? "still running" : "exited with \(process.process.terminationStatus)"
+            process.stop()
+            throw TestServerError.didNotStart("smtp-sink on port \(self.port) (\(state)): \(outputText)")
         }
     }
 
