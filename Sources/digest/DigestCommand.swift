@@ -13,6 +13,6 @@ struct DigestCommand: AsyncParsableCommand {
             `digest subscribers add`, look at tonight's mail with `digest preview`, and let cron run
             `digest send` every hour.
             """,
-        subcommands: [Init.self, Import.self, Subscribers.self]
+        subcommands: [Init.self, Import.self, Items.self, Subscribers.self, Serve.self]
     )
 }
