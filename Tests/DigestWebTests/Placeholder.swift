@@ -1,3 +1,0 @@
-import Testing
-import DigestWeb
-@Test func placeholder() { #expect(Bool(true)) }
