@@ -38,6 +38,65 @@ enum FeedEncoding {
         }
     }
 
+    /// HTML named references that XML does not know (`&nbsp;`, `&eacute;`, `&mdash;`…) as numeric ones.
+    ///
+    /// Many feeds use them unescaped; to an XML parser an undeclared entity is a fatal error, which
+    /// would refuse a whole feed over one `&nbsp;`. CDATA sections and documents that declare their
+    /// own entities are left alone.
+    static func numericHTMLEntities(_ data: Data) -> Data {
+        let bytes = [UInt8](data)
+        guard bytes.contains(UInt8(ascii: "&")), !containsSequence(bytes, "<!ENTITY") else { return data }
+        var output: [UInt8] = []
+        output.reserveCapacity(bytes.count)
+        var index = 0
+        let cdataOpen = Array("<![CDATA[".utf8), cdataClose = Array("]]>".utf8)
+        while index < bytes.count {
+            let byte = bytes[index]
+            if byte == UInt8(ascii: "<"), bytes[index...].starts(with: cdataOpen) {
+                let end = firstIndex(of: cdataClose, in: bytes, from: index + cdataOpen.count).map { $0 + 3 } ?? bytes.count
+                output.append(contentsOf: bytes[index..<end])
+                index = end
+                continue
+            }
+            if byte == UInt8(ascii: "&") {
+                var end = index + 1
+                while end < bytes.count, end - index <= 32,
+                    (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(bytes[end] | 0x20)
+                        || (end > index + 1 && (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[end]))
+                {
+                    end += 1
+                }
+                if end > index + 1, end < bytes.count, bytes[end] == UInt8(ascii: ";") {
+                    let name = String(decoding: bytes[(index + 1)..<end], as: UTF8.self)
+                    if !xmlEntities.contains(name), let scalar = HTMLText.namedEntities[name] {
+                        output.append(contentsOf: Array("&#\(scalar.value);".utf8))
+                        index = end + 1
+                        continue
+                    }
+                }
+            }
+            output.append(byte)
+            index += 1
+        }
+        return Data(output)
+    }
+
+    private static let xmlEntities: Set<String> = ["amp", "lt", "gt", "quot", "apos"]
+
+    private static func containsSequence(_ bytes: [UInt8], _ text: String) -> Bool {
+        firstIndex(of: Array(text.utf8), in: bytes, from: 0) != nil
+    }
+
+    private static func firstIndex(of needle: [UInt8], in bytes: [UInt8], from start: Int) -> Int? {
+        guard !needle.isEmpty, bytes.count >= needle.count else { return nil }
+        var index = start
+        while index <= bytes.count - needle.count {
+            if bytes[index] == needle[0], bytes[index..<(index + needle.count)].elementsEqual(needle) { return index }
+            index += 1
+        }
+        return nil
+    }
+
     private static let foundationEncodings: [String: String.Encoding] = [
         "iso-8859-2": .isoLatin2, "windows-1250": .windowsCP1250, "cp1250": .windowsCP1250,
         "windows-1251": .windowsCP1251, "cp1251": .windowsCP1251, "windows-1253": .windowsCP1253,

@@ -45,7 +45,7 @@ public struct FeedParser: Sendable {
 
     /// Parses a feed document fetched from (or read at) `url`.
     public func parse(_ data: Data, url: String) throws(FeedError) -> ParsedFeed {
-        let document = try FeedEncoding.utf8Document(data)
+        let document = FeedEncoding.numericHTMLEntities(try FeedEncoding.utf8Document(data))
         let reader = FeedReader(votesElement: votesElement, documentURL: URL(string: url))
         let parser = XMLParser(data: document)
         parser.shouldProcessNamespaces = false

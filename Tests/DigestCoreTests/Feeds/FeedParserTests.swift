@@ -242,3 +242,17 @@ import Testing
         #expect(HTMLText.plainText("line\n\n  break<br/>here") == "line break here")
     }
 }
+
+@Suite struct FeedEncodingTests {
+    @Test func undeclaredHTMLEntitiesDoNotBreakTheFeed() throws {
+        let feed = try FeedParser(kind: .story).parse(
+            Data(
+                """
+                <rss version="2.0"><channel><item><title>Caf&eacute;&nbsp;&amp;&#160;bar &mdash; ok</title>
+                <link>https://e.example/1</link><description><![CDATA[Keep &eacute; as written]]></description>
+                </item></channel></rss>
+                """.utf8), url: "https://e.example/rss")
+        #expect(feed.drafts.first?.title == "Café & bar — ok")
+        #expect(feed.drafts.first?.summary == "Keep é as written")
+    }
+}
