@@ -189,4 +189,19 @@ import Testing
         }
         #expect(try fixture.store.itemCount() == 0)
     }
+
+    @Test func overARealSocket() async throws {
+        let fixture = try WebFixture()
+        try await fixture.app(port: 0).test(.live) { client in
+            try await client.execute(
+                uri: "/api/items", method: .post, headers: authorized, body: body(itemJSON("https://a.example/live"))
+            ) { response in
+                #expect(response.status == .ok)
+            }
+            try await client.execute(uri: "/api/items", method: .get) { #expect($0.status == .unauthorized) }
+            try await client.execute(uri: "/api/items", method: .get, headers: authorized) { response in
+                #expect(array(response)?.first?["url"] as? String == "https://a.example/live")
+            }
+        }
+    }
 }

@@ -35,9 +35,12 @@ final class WebFixture: @unchecked Sendable {
     deinit { try? FileManager.default.removeItem(atPath: directory) }
 
     /// The app with the admin token set (or, with nil, the variable missing).
-    func app(token: String? = WebFixture.token) throws -> some ApplicationProtocol {
+    /// `port` 0 lets the system choose a free one, for tests over a real socket.
+    func app(token: String? = WebFixture.token, port: Int? = nil) throws -> some ApplicationProtocol {
         var environment: [String: String] = [:]
         if let token { environment[configuration.web.adminTokenEnv] = token }
+        var configuration = configuration
+        if let port { configuration.web.port = port }
         return try buildApplication(
             configuration: configuration, store: store, environment: environment, logger: Logger(label: "test"))
     }
