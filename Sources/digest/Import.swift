@@ -4,7 +4,8 @@ import DigestCore
 extension DigestCommand {
     struct Import: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Import items from JSON files, feed files and feed URLs; with no arguments, every configured feed.",
+            abstract:
+                "Import items from JSON files, feed files and feed URLs; with no arguments, every configured feed.",
             discussion: """
                 A JSON item file is an array of objects:
                   {"kind": "story"|"post", "title": "…", "url": "https://…", "summary": "…",

@@ -21,7 +21,8 @@ extension DigestCommand.Items {
 
         func validate() throws {
             if let since, DateParsing.iso8601(since) == nil {
-                throw ValidationError("--since expects an ISO 8601 time such as 2026-11-24T00:00:00Z, not \"\(since)\".")
+                throw ValidationError(
+                    "--since expects an ISO 8601 time such as 2026-11-24T00:00:00Z, not \"\(since)\".")
             }
         }
 
@@ -33,7 +34,9 @@ extension DigestCommand.Items {
             } else {
                 for item in items {
                     let date = DateParsing.iso8601String(item.publishedAt)
-                    print("\(date)  \(item.kind.rawValue)  \(String(item.votes).leftPadded(to: 5))  \(item.title)  <\(item.url)>")
+                    print(
+                        "\(date)  \(item.kind.rawValue)  \(String(item.votes).leftPadded(to: 5))  \(item.title)  <\(item.url)>"
+                    )
                 }
                 printError("\(items.count) item\(items.count == 1 ? "" : "s")")
             }

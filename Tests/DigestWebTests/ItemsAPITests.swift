@@ -15,7 +15,9 @@ import Testing
                 #expect(response.headers[.wwwAuthenticate] == "Bearer realm=\"digest\"")
                 #expect(object(response)?["error"] as? String == "an Authorization: Bearer token is required")
             }
-            for header in ["Bearer wrong", "Bearer s3cret-token-and-more", "Bearer s3cret-toke", "Basic s3cret-token", "Bearer"] {
+            for header in [
+                "Bearer wrong", "Bearer s3cret-token-and-more", "Bearer s3cret-toke", "Basic s3cret-token", "Bearer",
+            ] {
                 try await client.execute(uri: "/api/items", method: .get, headers: [.authorization: header]) {
                     #expect($0.status == .unauthorized, "\(header)")
                 }
@@ -48,13 +50,16 @@ import Testing
         let fixture = try WebFixture()
         try await fixture.app().test(.router) { client in
             try await client.execute(
-                uri: "/api/items", method: .post, headers: authorized, body: body(itemJSON("https://a.example/1", votes: 3))
+                uri: "/api/items", method: .post, headers: authorized,
+                body: body(itemJSON("https://a.example/1", votes: 3))
             ) { response in
                 #expect(response.status == .ok)
                 #expect(object(response) as? [String: Int] == ["inserted": 1, "updated": 0])
             }
-            let many = "[\(itemJSON("https://a.example/1", votes: 10)), \(itemJSON("https://a.example/2", kind: "post"))]"
-            try await client.execute(uri: "/api/items", method: .post, headers: authorized, body: body(many)) { response in
+            let many =
+                "[\(itemJSON("https://a.example/1", votes: 10)), \(itemJSON("https://a.example/2", kind: "post"))]"
+            try await client.execute(uri: "/api/items", method: .post, headers: authorized, body: body(many)) {
+                response in
                 #expect(response.status == .ok)
                 #expect(object(response) as? [String: Int] == ["inserted": 1, "updated": 1])
             }
@@ -68,7 +73,8 @@ import Testing
         try await fixture.app().test(.router) { client in
             let badURL =
                 #"[\#(itemJSON("https://a.example/1")), {"kind": "story", "title": "x", "url": "ftp://nope", "publishedAt": "2026-11-24T07:30:00Z"}]"#
-            try await client.execute(uri: "/api/items", method: .post, headers: authorized, body: body(badURL)) { response in
+            try await client.execute(uri: "/api/items", method: .post, headers: authorized, body: body(badURL)) {
+                response in
                 #expect(response.status == .unprocessableContent)
                 let reply = object(response)
                 #expect(reply?["index"] as? Int == 1)
@@ -76,27 +82,32 @@ import Testing
                 #expect((reply?["error"] as? String)?.contains("http(s) URL") == true)
             }
             let noDate = #"{"kind": "story", "title": "x", "url": "https://a.example/3"}"#
-            try await client.execute(uri: "/api/items", method: .post, headers: authorized, body: body(noDate)) { response in
+            try await client.execute(uri: "/api/items", method: .post, headers: authorized, body: body(noDate)) {
+                response in
                 #expect(response.status == .unprocessableContent)
                 #expect(object(response)?["field"] as? String == "publishedAt")
                 #expect(object(response)?["index"] as? Int == 0)
             }
             let typo =
                 #"{"kind": "story", "title": "x", "url": "https://a.example/3", "publishedAt": "2026-11-24T07:30:00Z", "vots": 3}"#
-            try await client.execute(uri: "/api/items", method: .post, headers: authorized, body: body(typo)) { response in
+            try await client.execute(uri: "/api/items", method: .post, headers: authorized, body: body(typo)) {
+                response in
                 #expect(response.status == .unprocessableContent)
                 #expect(object(response)?["field"] as? String == "vots")
             }
             let twice = "[\(itemJSON("https://a.example/1")), \(itemJSON("https://a.example/1"))]"
-            try await client.execute(uri: "/api/items", method: .post, headers: authorized, body: body(twice)) { response in
+            try await client.execute(uri: "/api/items", method: .post, headers: authorized, body: body(twice)) {
+                response in
                 #expect(response.status == .unprocessableContent)
                 #expect(object(response)?["error"] as? String == "same url as record 0")
             }
-            try await client.execute(uri: "/api/items", method: .post, headers: authorized, body: body("[{]")) { response in
+            try await client.execute(uri: "/api/items", method: .post, headers: authorized, body: body("[{]")) {
+                response in
                 #expect(response.status == .badRequest)
                 #expect((object(response)?["error"] as? String)?.hasPrefix("not valid JSON") == true)
             }
-            try await client.execute(uri: "/api/items", method: .post, headers: authorized, body: body("42")) { response in
+            try await client.execute(uri: "/api/items", method: .post, headers: authorized, body: body("42")) {
+                response in
                 #expect(response.status == .badRequest)
             }
         }
@@ -118,14 +129,16 @@ import Testing
                 #expect(object(response)?["updated"] as? Int == 1)
             }
             let batch = #"[{"url": "https://a.example/1", "add": 2}, {"url": "https://a.example/2", "add": -5}]"#
-            try await client.execute(uri: "/api/items/votes", method: .post, headers: authorized, body: body(batch)) { response in
+            try await client.execute(uri: "/api/items/votes", method: .post, headers: authorized, body: body(batch)) {
+                response in
                 #expect(response.status == .ok)
                 let items = object(response)?["items"] as? [[String: Any]]
                 #expect(items?.compactMap { $0["votes"] as? Int } == [42, 0])
             }
             // An unknown url refuses the whole batch: the first change is rolled back.
             let unknown = #"[{"url": "https://a.example/1", "add": 1}, {"url": "https://a.example/404", "votes": 1}]"#
-            try await client.execute(uri: "/api/items/votes", method: .post, headers: authorized, body: body(unknown)) { response in
+            try await client.execute(uri: "/api/items/votes", method: .post, headers: authorized, body: body(unknown)) {
+                response in
                 #expect(response.status == .notFound)
                 #expect(object(response)?["index"] as? Int == 1)
                 #expect(object(response)?["field"] as? String == "url")
@@ -182,7 +195,8 @@ import Testing
         let large = "[" + (0..<9000).map { itemJSON("https://a.example/\($0)") }.joined(separator: ",") + "]"
         #expect(large.utf8.count > 1024 * 1024)
         try await fixture.app().test(.router) { client in
-            try await client.execute(uri: "/api/items", method: .post, headers: authorized, body: body(large)) { response in
+            try await client.execute(uri: "/api/items", method: .post, headers: authorized, body: body(large)) {
+                response in
                 #expect(response.status == .contentTooLarge)
                 #expect((object(response)?["error"] as? String)?.contains("larger than") == true)
             }

@@ -35,7 +35,9 @@ public enum FeedDate {
         }
         guard let day, let month, var year = Int(tokens[2]) else { return nil }
         if tokens[2].count == 2 { year += year < 50 ? 2000 : 1900 }
-        var hour = 0, minute = 0, second = 0
+        var hour = 0
+        var minute = 0
+        var second = 0
         var offset = 0
         if tokens.count >= 4 {
             let time = tokens[3].split(separator: ":").map { Int($0) }
@@ -109,7 +111,9 @@ public enum FeedDate {
         guard let year = number(4), expect("-"), let month = number(2), expect("-"), let day = number(2) else {
             return nil
         }
-        var hour = 0, minute = 0, second = 0
+        var hour = 0
+        var minute = 0
+        var second = 0
         var offset = 0
         if index < scalars.count {
             guard expect("T") || expect("t") || expect(" ") else { return nil }

@@ -49,11 +49,13 @@ enum FeedEncoding {
         var output: [UInt8] = []
         output.reserveCapacity(bytes.count)
         var index = 0
-        let cdataOpen = Array("<![CDATA[".utf8), cdataClose = Array("]]>".utf8)
+        let cdataOpen = Array("<![CDATA[".utf8)
+        let cdataClose = Array("]]>".utf8)
         while index < bytes.count {
             let byte = bytes[index]
             if byte == UInt8(ascii: "<"), bytes[index...].starts(with: cdataOpen) {
-                let end = firstIndex(of: cdataClose, in: bytes, from: index + cdataOpen.count).map { $0 + 3 } ?? bytes.count
+                let end =
+                    firstIndex(of: cdataClose, in: bytes, from: index + cdataOpen.count).map { $0 + 3 } ?? bytes.count
                 output.append(contentsOf: bytes[index..<end])
                 index = end
                 continue

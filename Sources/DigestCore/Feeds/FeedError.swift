@@ -19,14 +19,17 @@ public struct FeedError: Error, Sendable, Equatable, CustomStringConvertible {
     /// Well-formed XML, but neither RSS nor Atom.
     public var isNotAFeed: Bool { code == .notAFeed }
 
-    static func notXML(_ detail: String) -> FeedError { FeedError(code: .notXML, message: "not well-formed XML: \(detail)") }
+    static func notXML(_ detail: String) -> FeedError {
+        FeedError(code: .notXML, message: "not well-formed XML: \(detail)")
+    }
 
     static func notAFeed(root: String) -> FeedError {
         FeedError(code: .notAFeed, message: "not an RSS or Atom feed: the root element is <\(root)>")
     }
 
     static func unsupportedEncoding(_ name: String) -> FeedError {
-        FeedError(code: .unsupportedEncoding, message: "declares the encoding \"\(name)\", which this program cannot read")
+        FeedError(
+            code: .unsupportedEncoding, message: "declares the encoding \"\(name)\", which this program cannot read")
     }
 
     static func notDecodable(_ name: String) -> FeedError {

@@ -59,9 +59,10 @@ public struct FeedFetcher: Sendable {
         public var connectTimeoutSeconds: Double
         public var maxRedirects: Int
 
-        public init(maxBytes: Int = 5 * 1024 * 1024, timeoutSeconds: Double = 30, connectTimeoutSeconds: Double = 10,
-            maxRedirects: Int = 5)
-        {
+        public init(
+            maxBytes: Int = 5 * 1024 * 1024, timeoutSeconds: Double = 30, connectTimeoutSeconds: Double = 10,
+            maxRedirects: Int = 5
+        ) {
             self.maxBytes = maxBytes
             self.timeoutSeconds = timeoutSeconds
             self.connectTimeoutSeconds = connectTimeoutSeconds

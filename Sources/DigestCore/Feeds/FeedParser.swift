@@ -56,7 +56,8 @@ public struct FeedParser: Sendable {
         // FoundationXML may return true after a fatal error; an element left open also means a cut document.
         if !ok || reader.parseError != nil || !reader.isComplete {
             let error = reader.parseError ?? parser.parserError
-            let detail = error.map { ($0 as NSError).localizedDescription } ?? "the document ends before its elements close"
+            let detail =
+                error.map { ($0 as NSError).localizedDescription } ?? "the document ends before its elements close"
             throw FeedError.notXML("line \(parser.lineNumber), column \(parser.columnNumber): \(detail)")
         }
         guard let format = reader.format else { throw FeedError.notAFeed(root: "nothing") }
@@ -75,7 +76,9 @@ public struct FeedParser: Sendable {
             }
         for (offset, entry) in reader.entries.enumerated() {
             let number = offset + 1
-            let title = entry.title.map { text in entry.titleIsHTML ? HTMLText.plainText(text) : text.collapsingWhitespace }
+            let title = entry.title.map { text in
+                entry.titleIsHTML ? HTMLText.plainText(text) : text.collapsingWhitespace
+            }
             let rawLink = (entry.link ?? entry.guidLink)?.trimmingCharacters(in: .whitespacesAndNewlines)
             let link = rawLink.flatMap { Self.resolve($0, base: entry.linkBase ?? documentBase) }
             let label = title?.isEmpty == false ? title : rawLink
@@ -95,7 +98,8 @@ public struct FeedParser: Sendable {
                 continue
             }
             if let first = seen[link] {
-                problems.append(.init(entry: number, label: label, message: "same link as entry \(first)", skipped: true))
+                problems.append(
+                    .init(entry: number, label: label, message: "same link as entry \(first)", skipped: true))
                 continue
             }
             seen[link] = number
@@ -109,12 +113,15 @@ public struct FeedParser: Sendable {
                     .init(entry: number, label: label, message: "\(why); using the fetch time", skipped: false))
             }
             let summarySource = entry.summary ?? entry.content
-            var summary = summarySource.map { text in entry.summaryIsHTML ? HTMLText.plainText(text) : text.collapsingWhitespace } ?? ""
+            var summary =
+                summarySource.map { text in entry.summaryIsHTML ? HTMLText.plainText(text) : text.collapsingWhitespace }
+                ?? ""
             if summary.count > summaryLimit { summary = String(summary.prefix(summaryLimit - 1)) + "…" }
             let author = entry.author.map(Self.authorName).flatMap { $0.isEmpty ? nil : $0 }
             let imageURL = entry.imageURL.flatMap { Self.resolve($0, base: entry.linkBase ?? documentBase) }
                 .flatMap { ItemRecordParser.isWebURL($0) ? $0 : nil }
-            let votes = entry.votes.flatMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+            let votes =
+                entry.votes.flatMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
                 .map { min(max($0, 0), Int(Int32.max)) } ?? 0
             drafts.append(
                 ItemDraft(
@@ -208,7 +215,8 @@ final class FeedReader: NSObject, XMLParserDelegate {
         let local = Self.localName(elementName)
         var base = stack.last?.base
         if let declared = attributes["xml:base"] {
-            base = URL(string: declared.trimmingCharacters(in: .whitespaces), relativeTo: base ?? documentURL)?.absoluteURL
+            base =
+                URL(string: declared.trimmingCharacters(in: .whitespaces), relativeTo: base ?? documentURL)?.absoluteURL
         }
         if stack.isEmpty {
             started = true
@@ -255,7 +263,8 @@ final class FeedReader: NSObject, XMLParserDelegate {
             }
         case "thumbnail" where elementName.hasPrefix("media:"), "content" where elementName.hasPrefix("media:"):
             if let url = attributes["url"], entry?.imageURL == nil,
-                local == "thumbnail" || attributes["medium"] == "image" || attributes["type"]?.hasPrefix("image/") == true
+                local == "thumbnail" || attributes["medium"] == "image"
+                    || attributes["type"]?.hasPrefix("image/") == true
             {
                 entry?.imageURL = url
             }

@@ -25,7 +25,8 @@ public enum HTMLText {
             }
             // A "<" not followed by a tag name, "/" or "!" is text ("a < b").
             let next = html.index(after: index)
-            guard next < html.endIndex, html[next].isLetter || html[next] == "/" || html[next] == "!" || html[next] == "?"
+            guard next < html.endIndex,
+                html[next].isLetter || html[next] == "/" || html[next] == "!" || html[next] == "?"
             else {
                 output.append(character)
                 index = next

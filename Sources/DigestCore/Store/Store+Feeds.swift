@@ -23,7 +23,8 @@ extension Store {
         try pool.read { db in
             guard let row = try Row.fetchOne(db, sql: "SELECT * FROM feed_state WHERE url = ?", arguments: [url])
             else { return nil }
-            return FeedState(url: row["url"], etag: row["etag"], lastModified: row["lastModified"], fetchedAt: row["fetchedAt"])
+            return FeedState(
+                url: row["url"], etag: row["etag"], lastModified: row["lastModified"], fetchedAt: row["fetchedAt"])
         }
     }
 

@@ -136,13 +136,15 @@ public struct ItemsAPI: Sendable {
         default:
             return .failure(
                 ResponseFailure(
-                    APIResponse.error(.badRequest, "expected an object or an array of objects, found \(json.typeName)")))
+                    APIResponse.error(.badRequest, "expected an object or an array of objects, found \(json.typeName)"))
+            )
         }
     }
 
     private var tooLarge: ResponseFailure {
         ResponseFailure(
-            APIResponse.error(.contentTooLarge, "the request body is larger than \(maxBodyBytes) bytes; send fewer items at a time"))
+            APIResponse.error(
+                .contentTooLarge, "the request body is larger than \(maxBodyBytes) bytes; send fewer items at a time"))
     }
 
     static func voteChange(_ value: JSONValue) -> Result<VoteChange, APIErrorBody> {
@@ -168,7 +170,8 @@ public struct ItemsAPI: Sendable {
         }
         let limit = Int(Int32.max)
         switch (whole("votes", 0...limit), whole("add", -limit...limit)) {
-        case (nil, nil): return .failure(.init(error: "give either \"votes\" (set) or \"add\" (increase)", field: "votes"))
+        case (nil, nil):
+            return .failure(.init(error: "give either \"votes\" (set) or \"add\" (increase)", field: "votes"))
         case (.some, .some): return .failure(.init(error: "give \"votes\" or \"add\", not both", field: "add"))
         case (.some(.failure(let error)), nil), (nil, .some(.failure(let error))): return .failure(error)
         case (.some(.success(let votes)), nil): return .success(VoteChange(url: url, .set(votes)))
@@ -182,7 +185,6 @@ struct ResponseFailure: Error {
     var response: Response
     init(_ response: Response) { self.response = response }
 }
-
 
 private struct ValidationFailure: Encodable {
     var error: String

@@ -6,9 +6,10 @@ import Testing
 @Suite struct FeedParserTests {
     let now = Fixtures.date("2026-11-24T12:00:00Z")
 
-    func parse(_ xml: String, url: String = "https://news.example/feed.xml", kind: ItemKind = .story,
-        votesElement: String? = nil) throws -> ParsedFeed
-    {
+    func parse(
+        _ xml: String, url: String = "https://news.example/feed.xml", kind: ItemKind = .story,
+        votesElement: String? = nil
+    ) throws -> ParsedFeed {
         try FeedParser(kind: kind, votesElement: votesElement, now: now).parse(Data(xml.utf8), url: url)
     }
 
@@ -159,8 +160,9 @@ import Testing
             <rss version="2.0"><channel><title>Caf
             """.utf8)
         bytes += [0xE9]
-        bytes += Array(
-            "</title><item><title>Cr".utf8) + [0xE8, 0x6D, 0x65] + Array(" br".utf8) + [0xFB, 0x6C, 0xE9, 0x65]
+        bytes +=
+            Array(
+                "</title><item><title>Cr".utf8) + [0xE8, 0x6D, 0x65] + Array(" br".utf8) + [0xFB, 0x6C, 0xE9, 0x65]
             + Array("</title><link>https://latin.example/1</link></item></channel></rss>".utf8)
         let feed = try FeedParser(kind: .story, now: now).parse(Data(bytes), url: "https://latin.example/rss")
         #expect(feed.title == "Café")
@@ -227,7 +229,9 @@ import Testing
         #expect(FeedDate.parse(text) == Fixtures.date(expected))
     }
 
-    @Test(arguments: ["", "yesterday", "2026-13-01", "31 Feb 2026 10:00 GMT", "Tue, 24 Nov 2026 25:61 GMT", "24 Nov 2026 07:30 XYZ"])
+    @Test(arguments: [
+        "", "yesterday", "2026-13-01", "31 Feb 2026 10:00 GMT", "Tue, 24 Nov 2026 25:61 GMT", "24 Nov 2026 07:30 XYZ",
+    ])
     func refuses(_ text: String) {
         #expect(FeedDate.parse(text) == nil)
     }
