@@ -73,7 +73,7 @@ public struct FeedFetcher: Sendable {
     /// Where validators are read and remembered; nil fetches unconditionally.
     public let store: Store?
     public var limits: Limits
-    public var userAgent = "DailyDigest/1.0 (feed reader; +https://github.com/dailydigest)"
+    public var userAgent = "DailyDigest/1.0 (feed reader)"
 
     public init(store: Store?, limits: Limits = Limits()) {
         self.store = store

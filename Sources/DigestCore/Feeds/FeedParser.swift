@@ -380,7 +380,9 @@ final class FeedReader: NSObject, XMLParserDelegate {
         case (.rss2, "title") where parent == "channel", (.rss1, "title") where parent == "channel":
             if feedTitle == nil { feedTitle = frame.text }
         case (.rss2, "link") where parent == "channel", (.rss1, "link") where parent == "channel":
-            if siteLink == nil { siteLink = frame.text.trimmingCharacters(in: .whitespacesAndNewlines) }
+            // Not an `atom:link rel="self"` that many RSS channels carry before their own link.
+            let text = frame.text.trimmingCharacters(in: .whitespacesAndNewlines)
+            if siteLink == nil, frame.name == "link", !text.isEmpty { siteLink = text }
         default: break
         }
     }

@@ -181,7 +181,8 @@ import Testing
     @Test func localFileFeedResolvesRelativeLinksAgainstTheSiteLink() throws {
         let feed = try parse(
             """
-            <rss version="2.0"><channel><link>https://site.example/news/</link>
+            <rss version="2.0" xmlns:atom="http://www.w3.org/2005/Atom"><channel>
+            <atom:link href="file:///elsewhere/feed.xml" rel="self"/><link>https://site.example/news/</link>
             <item><title>Relative</title><link>story?id=7</link></item></channel></rss>
             """, url: "file:///tmp/feed.xml")
         #expect(feed.drafts.first?.url == "https://site.example/news/story?id=7")
