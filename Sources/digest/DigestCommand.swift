@@ -13,6 +13,8 @@ struct DigestCommand: AsyncParsableCommand {
             `digest subscribers add`, look at tonight's mail with `digest preview`, and let cron run
             `digest send` every hour.
             """,
-        subcommands: [Init.self, Import.self, Subscribers.self, Preview.self, Send.self, Runs.self]
+        subcommands: [
+            Init.self, Import.self, Items.self, Subscribers.self, Preview.self, Send.self, Runs.self, Serve.self,
+        ]
     )
 }

@@ -4,7 +4,8 @@ import DigestCore
 extension DigestCommand {
     struct Import: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Import items (stories and blog posts) from JSON files.",
+            abstract:
+                "Import items from JSON files, feed files and feed URLs; with no arguments, every configured feed.",
             discussion: """
                 A JSON item file is an array of objects:
                   {"kind": "story"|"post", "title": "…", "url": "https://…", "summary": "…",
@@ -12,31 +13,60 @@ extension DigestCommand {
                 kind, title, url and publishedAt are required. Items are matched by url: importing a
                 file again updates titles and votes. A file with any invalid record is refused whole,
                 each bad record named with its index, line and reason; nothing of it is written.
+
+                Anything else (an XML file, any http, https or file URL) is read as an RSS 2.0, RSS 1.0 or
+                Atom feed. Entries without a title or link are reported and skipped; entries without a date
+                get the time of the fetch. A URL is fetched again only when it changed (ETag,
+                Last-Modified). A source that fails is reported and the others are still imported; the
+                exit status is non-zero when any failed.
                 """)
 
         @OptionGroup var options: ConfigOptions
 
-        @Option(help: "Kind for records that give none: story or post.")
+        @Option(help: "Kind for feed entries and JSON records that give none: story or post.")
         var kind: ItemKind?
 
-        @Argument(help: ArgumentHelp("Item files to import.", valueName: "FILE"))
+        @Option(help: ArgumentHelp("Feed element holding each entry's votes, e.g. slash:comments.", valueName: "NAME"))
+        var votesElement: String?
+
+        @Argument(help: ArgumentHelp("Item files, feed files or feed URLs.", valueName: "FILE|URL"))
         var sources: [String] = []
 
-        func validate() throws {
-            if sources.isEmpty { throw ValidationError("Name at least one item file to import.") }
-        }
-
         func run() async throws {
-            let (_, store) = try options.open()
+            let (configuration, store) = try options.open()
             let importer = ItemImporter(store: store, logger: options.logger)
+            let fetcher = FeedFetcher(store: store)
             var failed = 0
-            for source in sources {
-                do {
-                    let counts = try importer.importFile(path: source, defaultKind: kind)
-                    print("\(source): \(counts.inserted) new, \(counts.updated) updated")
-                } catch {
-                    failed += 1
-                    printError("\(error)")
+            func report(_ result: ImportReport) {
+                print(result.summary)
+                for problem in result.problems { printError("\(result.source): \(problem)") }
+            }
+            if sources.isEmpty {
+                if configuration.feeds.isEmpty {
+                    throw CommandFailure(
+                        "Name the files or URLs to import, or list feeds under \"feeds\" in \(configuration.file).")
+                }
+                for feed in configuration.feeds {
+                    do {
+                        report(try await importer.importFeed(feed, kind: kind, fetcher: fetcher))
+                    } catch {
+                        failed += 1
+                        printError("\(error)")
+                    }
+                }
+            } else {
+                for source in sources {
+                    // A URL that is also configured brings its configured kind and votes element.
+                    let configured = configuration.feeds.first { $0.url == source }
+                    do {
+                        report(
+                            try await importer.importSource(
+                                source, kind: kind ?? configured?.kind,
+                                votesElement: votesElement ?? configured?.votesElement, fetcher: fetcher))
+                    } catch {
+                        failed += 1
+                        printError("\(error)")
+                    }
                 }
             }
             if failed > 0 { throw ExitCode.failure }

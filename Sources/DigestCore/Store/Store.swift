@@ -139,6 +139,18 @@ public final class Store: Sendable {
                     );
                     """)
         }
+        migrator.registerMigration("v2-feed-state") { db in
+            // Validators of the last successful feed fetch, for conditional GET (RFC 9110 §13.1).
+            try db.execute(
+                sql: """
+                    CREATE TABLE feed_state (
+                        url TEXT PRIMARY KEY,
+                        etag TEXT,
+                        lastModified TEXT,
+                        fetchedAt DATETIME NOT NULL
+                    );
+                    """)
+        }
         return migrator
     }
 }

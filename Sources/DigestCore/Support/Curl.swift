@@ -279,3 +279,117 @@ private let curlDebug: dd_debug_callback = { _, type, data, size, userdata in
     }
     return 0
 }
+
+// MARK: - HTTP(S) and file downloads (feeds)
+//
+// Kept apart from the transfer code above so that additions for other protocols merge cleanly.
+
+/// What a finished download produced: the final response's status, headers and body.
+struct DownloadResult {
+    var responseCode: Int
+    var body: [UInt8]
+    /// Header lines of the final response only (those of redirects are dropped), without line ends.
+    var headerLines: [String]
+    var effectiveURL: String?
+
+    /// The value of the first header named `name` (case-insensitive), trimmed.
+    func header(_ name: String) -> String? {
+        let lowered = name.lowercased()
+        for line in headerLines {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            if line[..<colon].trimmingCharacters(in: .whitespaces).lowercased() == lowered {
+                return line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+            }
+        }
+        return nil
+    }
+}
+
+/// Why a download stopped before the server finished.
+enum DownloadLimit: Error {
+    case tooLarge(limit: Int)
+}
+
+extension CurlEasy {
+    /// Runs one download, collecting the body up to `maxBodyBytes` and the final response's headers.
+    ///
+    /// A body longer than the limit aborts the transfer: "If that amount differs from the amount passed
+    /// to your callback function, it signals an error condition to the library. This causes the transfer
+    /// to get aborted" — https://curl.se/libcurl/c/CURLOPT_WRITEFUNCTION.html
+    /// (`CURLOPT_MAXFILESIZE_LARGE` alone only applies when the size is announced in advance.)
+    ///
+    /// Blocks the calling thread: call it from a thread of its own, never from the Swift concurrency pool.
+    func download(maxBodyBytes: Int) -> Result<DownloadResult, any Error> {
+        let context = DownloadContext(maxBodyBytes: maxBodyBytes)
+        let unmanaged = Unmanaged.passRetained(context)
+        defer { unmanaged.release() }
+        let pointer = unmanaged.toOpaque()
+        errorBuffer[0] = 0
+        _ = dd_setopt_long(handle, CURLOPT_VERBOSE, 0)
+        _ = dd_setopt_data_callback(handle, CURLOPT_READFUNCTION, nil)
+        _ = dd_setopt_pointer(handle, CURLOPT_WRITEDATA, pointer)
+        _ = dd_setopt_data_callback(handle, CURLOPT_WRITEFUNCTION, curlDownloadWrite)
+        _ = dd_setopt_pointer(handle, CURLOPT_HEADERDATA, pointer)
+        _ = dd_setopt_data_callback(handle, CURLOPT_HEADERFUNCTION, curlDownloadHeader)
+        let code = curl_easy_perform(handle)
+        if context.exceeded { return .failure(DownloadLimit.tooLarge(limit: maxBodyBytes)) }
+        if code == CURLE_FILESIZE_EXCEEDED { return .failure(DownloadLimit.tooLarge(limit: maxBodyBytes)) }
+        if code != CURLE_OK { return .failure(error(code, responseCode: 0)) }
+        var responseCode = 0
+        _ = dd_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &responseCode)
+        var effective: UnsafeMutablePointer<CChar>? = nil
+        _ = dd_getinfo_string(handle, CURLINFO_EFFECTIVE_URL, &effective)
+        return .success(
+            DownloadResult(
+                responseCode: responseCode, body: context.body, headerLines: context.headerLines,
+                effectiveURL: effective.map { String(cString: $0) }))
+    }
+}
+
+extension CurlError {
+    /// Redirects went past the limit set with `maxRedirects`.
+    var isTooManyRedirects: Bool { CURLcode(UInt32(code)) == CURLE_TOO_MANY_REDIRECTS }
+    /// The scheme is not among those allowed with `protocolsString`.
+    var isUnsupportedProtocol: Bool { CURLcode(UInt32(code)) == CURLE_UNSUPPORTED_PROTOCOL }
+    /// A file:// URL names no readable file.
+    var isFileNotFound: Bool { CURLcode(UInt32(code)) == CURLE_FILE_COULDNT_READ_FILE }
+}
+
+/// State shared with the C callbacks of one download, passed as their `userdata`.
+private final class DownloadContext {
+    let maxBodyBytes: Int
+    var body: [UInt8] = []
+    var headerLines: [String] = []
+    var exceeded = false
+
+    init(maxBodyBytes: Int) { self.maxBodyBytes = maxBodyBytes }
+}
+
+private let curlDownloadWrite: dd_data_callback = { buffer, size, count, userdata in
+    let length = size * count
+    guard let buffer, let userdata else { return length }
+    let context = Unmanaged<DownloadContext>.fromOpaque(userdata).takeUnretainedValue()
+    if context.body.count + length > context.maxBodyBytes {
+        context.exceeded = true
+        return 0
+    }
+    context.body.append(contentsOf: UnsafeRawBufferPointer(start: buffer, count: length))
+    return length
+}
+
+/// "This callback function gets invoked by libcurl as soon as it has received header data. The header
+/// callback is called once for each header and only complete header lines are passed on to the
+/// callback." Headers of every response in a redirect chain arrive here, so a status line starts afresh.
+/// — https://curl.se/libcurl/c/CURLOPT_HEADERFUNCTION.html
+private let curlDownloadHeader: dd_data_callback = { buffer, size, count, userdata in
+    let length = size * count
+    guard let buffer, let userdata else { return length }
+    let context = Unmanaged<DownloadContext>.fromOpaque(userdata).takeUnretainedValue()
+    var bytes = UnsafeRawBufferPointer(start: buffer, count: length)[...]
+    // Trimmed as bytes: "\r\n" is one Character in Swift, so String.hasSuffix("\n") would not see it.
+    while let last = bytes.last, last == 0x0A || last == 0x0D { bytes = bytes.dropLast() }
+    let line = String(decoding: bytes, as: UTF8.self)
+    if line.hasPrefix("HTTP/") { context.headerLines = [] }
+    if !line.isEmpty { context.headerLines.append(line) }
+    return length
+}

@@ -1,0 +1,211 @@
+import DigestCore
+import Foundation
+import Hummingbird
+import Logging
+
+/// The items API, for a site that pushes its stories and vote counts instead of publishing a feed.
+///
+/// ```
+/// GET  /api/items?since=ISO8601          items, newest first, in the JSON item format
+/// POST /api/items                        one item object or an array; upsert by url
+/// POST /api/items/votes                  {"url", "votes"} or {"url", "add"}, one or an array
+/// ```
+/// Every route needs `Authorization: Bearer <token>`, the token read from `tokenVariable`.
+public struct ItemsAPI: Sendable {
+    public let store: Store
+    /// nil (the variable is not set) turns the API off: every route answers 503.
+    public let adminToken: String?
+    /// Name of the environment variable holding the token, for messages.
+    public let tokenVariable: String
+    public let logger: Logger
+    /// Longest request body accepted; a longer one gets 413.
+    public var maxBodyBytes = 1024 * 1024
+
+    public init(store: Store, adminToken: String?, tokenVariable: String, logger: Logger) {
+        self.store = store
+        self.adminToken = adminToken
+        self.tokenVariable = tokenVariable
+        self.logger = logger
+    }
+
+    /// Adds the routes under `/api/items` to `router`.
+    public func register<Context: RequestContext>(on router: Router<Context>) {
+        let group = router.group("api/items")
+            .add(middleware: BearerTokenMiddleware<Context>(token: adminToken, tokenVariable: tokenVariable))
+        group.get { request, _ in try listItems(request) }
+        group.post { request, _ in try await upsertItems(request) }
+        group.post("votes") { request, _ in try await updateVotes(request) }
+    }
+
+    // MARK: Handlers
+
+    func listItems(_ request: Request) throws -> Response {
+        var since: Date?
+        if let text = request.uri.queryParameters.get("since") {
+            guard let date = DateParsing.iso8601(text) else {
+                return APIResponse.error(
+                    .badRequest, "expected an ISO 8601 time such as 2026-11-24T00:00:00Z, found \"\(text)\"",
+                    field: "since")
+            }
+            since = date
+        }
+        return APIResponse.json(data: try ItemJSON.encode(try store.items(since: since)))
+    }
+
+    func upsertItems(_ request: Request) async throws -> Response {
+        let records: [JSONValue]
+        switch try await readRecords(request) {
+        case .success(let values): records = values
+        case .failure(let failure): return failure.response
+        }
+        var drafts: [ItemDraft] = []
+        var errors: [APIErrorBody] = []
+        var seen: [String: Int] = [:]
+        for (index, record) in records.enumerated() {
+            do {
+                let draft = try ItemRecordParser.parse(record)
+                if let first = seen[draft.url] {
+                    errors.append(.init(error: "same url as record \(first)", index: index, field: "url"))
+                    continue
+                }
+                seen[draft.url] = index
+                drafts.append(draft)
+            } catch {
+                errors.append(.init(error: error.message, index: index, field: error.field))
+            }
+        }
+        if let first = errors.first {
+            // The first error at the top level, as the API promises; every one of them under "errors".
+            return APIResponse.json(ValidationFailure(first: first, errors: errors), status: .unprocessableContent)
+        }
+        let counts = try store.upsert(drafts)
+        logger.info(
+            "items received over the API", metadata: ["inserted": "\(counts.inserted)", "updated": "\(counts.updated)"])
+        return APIResponse.json(["inserted": counts.inserted, "updated": counts.updated])
+    }
+
+    func updateVotes(_ request: Request) async throws -> Response {
+        let records: [JSONValue]
+        switch try await readRecords(request) {
+        case .success(let values): records = values
+        case .failure(let failure): return failure.response
+        }
+        var changes: [VoteChange] = []
+        for (index, record) in records.enumerated() {
+            switch Self.voteChange(record) {
+            case .success(let change): changes.append(change)
+            case .failure(let error):
+                return APIResponse.error(.unprocessableContent, error.error, index: index, field: error.field)
+            }
+        }
+        do {
+            let votes = try store.applyVotes(changes)
+            let items = zip(changes, votes).map { VoteResult(url: $0.url, votes: $1) }
+            return APIResponse.json(VoteReply(updated: items.count, items: items))
+        } catch let error as UnknownItemError {
+            return APIResponse.error(.notFound, error.description, index: error.index, field: "url")
+        }
+    }
+
+    // MARK: Reading requests
+
+    /// The body as JSON records (an object is one record), or the error response to send.
+    private func readRecords(_ request: Request) async throws -> Result<[JSONValue], ResponseFailure> {
+        if let length = request.headers[.contentLength].flatMap(Int.init), length > maxBodyBytes {
+            return .failure(tooLarge)
+        }
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.body.collect(upTo: maxBodyBytes)
+        } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
+            return .failure(tooLarge)
+        }
+        let json: JSONValue
+        do {
+            json = try JSONValue.parse(Data(buffer.readableBytesView))
+        } catch {
+            return .failure(ResponseFailure(APIResponse.error(.badRequest, "not valid JSON: \(error.message)")))
+        }
+        switch json {
+        case .array(let values):
+            if values.isEmpty {
+                return .failure(ResponseFailure(APIResponse.error(.unprocessableContent, "the array is empty")))
+            }
+            return .success(values)
+        case .object: return .success([json])
+        default:
+            return .failure(
+                ResponseFailure(
+                    APIResponse.error(.badRequest, "expected an object or an array of objects, found \(json.typeName)"))
+            )
+        }
+    }
+
+    private var tooLarge: ResponseFailure {
+        ResponseFailure(
+            APIResponse.error(
+                .contentTooLarge, "the request body is larger than \(maxBodyBytes) bytes; send fewer items at a time"))
+    }
+
+    static func voteChange(_ value: JSONValue) -> Result<VoteChange, APIErrorBody> {
+        guard case .object(let object) = value else {
+            return .failure(.init(error: "expected an object, found \(value.typeName)"))
+        }
+        if let unknown = object.keys.filter({ !["url", "votes", "add"].contains($0) }).sorted().first {
+            return .failure(.init(error: "unknown key (known keys: add, url, votes)", field: unknown))
+        }
+        guard case .string(let url)? = object["url"], !url.isEmpty else {
+            return .failure(.init(error: "is required (a string)", field: "url"))
+        }
+        func whole(_ key: String, _ range: ClosedRange<Int>) -> Result<Int, APIErrorBody>? {
+            guard let value = object[key], value != .null else { return nil }
+            guard case .number(let number) = value, number.rounded() == number, abs(number) < 1e15 else {
+                return .failure(.init(error: "expected a whole number, found \(value.typeName)", field: key))
+            }
+            guard range.contains(Int(number)) else {
+                return .failure(
+                    .init(error: "expected a whole number from \(range.lowerBound) to \(range.upperBound)", field: key))
+            }
+            return .success(Int(number))
+        }
+        let limit = Int(Int32.max)
+        switch (whole("votes", 0...limit), whole("add", -limit...limit)) {
+        case (nil, nil):
+            return .failure(.init(error: "give either \"votes\" (set) or \"add\" (increase)", field: "votes"))
+        case (.some, .some): return .failure(.init(error: "give \"votes\" or \"add\", not both", field: "add"))
+        case (.some(.failure(let error)), nil), (nil, .some(.failure(let error))): return .failure(error)
+        case (.some(.success(let votes)), nil): return .success(VoteChange(url: url, .set(votes)))
+        case (nil, .some(.success(let add))): return .success(VoteChange(url: url, .add(add)))
+        }
+    }
+}
+
+/// An error response carried through a `Result`.
+struct ResponseFailure: Error {
+    var response: Response
+    init(_ response: Response) { self.response = response }
+}
+
+private struct ValidationFailure: Encodable {
+    var error: String
+    var index: Int?
+    var field: String?
+    var errors: [APIErrorBody]
+
+    init(first: APIErrorBody, errors: [APIErrorBody]) {
+        error = first.error
+        index = first.index
+        field = first.field
+        self.errors = errors
+    }
+}
+
+private struct VoteResult: Encodable {
+    var url: String
+    var votes: Int
+}
+
+private struct VoteReply: Encodable {
+    var updated: Int
+    var items: [VoteResult]
+}

@@ -1,0 +1,33 @@
+import ArgumentParser
+import DigestCore
+import DigestWeb
+import Foundation
+
+extension DigestCommand {
+    struct Serve: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Run the web server: the items API (and the subscription pages).",
+            discussion: """
+                The items API under /api/items needs a bearer token, read from the environment variable
+                named by web.adminTokenEnv (DIGEST_ADMIN_TOKEN by default); without it the API answers 503.
+                """)
+
+        @OptionGroup var options: ConfigOptions
+        @Option(help: "Address to listen on (default: web.host).") var host: String?
+        @Option(help: "Port to listen on (default: web.port).") var port: Int?
+
+        func validate() throws {
+            if let port, !(1...65535).contains(port) { throw ValidationError("--port must be from 1 to 65535.") }
+        }
+
+        func run() async throws {
+            var (configuration, store) = try options.open()
+            if let host { configuration.web.host = host }
+            if let port { configuration.web.port = port }
+            let app = try buildApplication(
+                configuration: configuration, store: store, environment: ProcessInfo.processInfo.environment,
+                logger: options.logger)
+            try await app.runService()
+        }
+    }
+}
