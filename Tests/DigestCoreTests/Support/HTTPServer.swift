@@ -36,7 +36,7 @@ final class HTTPTestServer: @unchecked Sendable {
         let output = Pipe()
         process.standardOutput = output
         process.standardError = FileHandle.nullDevice
-        try process.run()
+        try ChildProcess.spawnLock.withLock { try process.run() }
         // The first line is "PORT <n>" once the socket listens.
         var text = ""
         while !text.contains("\n") {
