@@ -30,13 +30,14 @@ final class HTTPTestServer: @unchecked Sendable {
         self.root = root
         let script = root + "/.server.py"
         try Self.script.write(toFile: script, atomically: true, encoding: .utf8)
-        process = Process()
+        let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["python3", "-u", script, root]
         let output = Pipe()
         process.standardOutput = output
         process.standardError = FileHandle.nullDevice
         try ChildProcess.spawnLock.withLock { try process.run() }
+        self.process = process
         // The first line is "PORT <n>" once the socket listens.
         var text = ""
         while !text.contains("\n") {
