@@ -77,7 +77,10 @@ extension DigestCommand {
 final class ProgressReporter: Sendable {
     private let isTerminal = isatty(STDERR_FILENO) == 1
     private let started = Date()
-    private let last = Mutex(Date.distantPast)
+    /// Under cron the first line comes after an interval, so short runs print only the summary.
+    private let last: Mutex<Date>
+
+    init() { last = Mutex(isTerminal ? .distantPast : started) }
 
     func update(_ summary: RunSummary) {
         let now = Date()
