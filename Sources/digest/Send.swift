@@ -57,13 +57,7 @@ extension DigestCommand {
             let subscriber = try store.subscriber(email: address)
             var (_, digest) = try preview.digest(date: date, subscriber: subscriber?.email, now: now)
             if subscriber == nil { digest.message.recipient = address }
-            let message = digest.message
-            let result = Mutex<DeliveryResult?>(nil)
-            let taken = Mutex(false)
-            await pool.run(
-                next: { taken.withLock { done in defer { done = true }; return done ? nil : ((), message) } },
-                completed: { _, _, outcome in result.withLock { $0 = outcome } })
-            guard let result = result.withLock({ $0 }) else { throw CommandFailure("nothing was sent") }
+            let result = await pool.sendOne(digest.message)
             switch result.outcome {
             case .sent(let reply): print("sent to \(address): \(reply)")
             case .transient(let reason): throw CommandFailure("not sent (temporary, after \(result.attempts) tries): \(reason)")

@@ -208,3 +208,37 @@ import Testing
         #expect(try setup.store.edition(date: Day("2026-11-26")!) == nil)
     }
 }
+
+@Suite struct TestSendTests {
+    let directory = TemporaryDirectory("test-send")
+
+    @Test func oneDigestReachesAnAddressThatIsNotASubscriber() async throws {
+        let sink = try SMTPSinkServer()
+        defer { sink.stop() }
+        let configuration = try Fixtures.configuration(in: directory) { json in
+            var mail = json["mail"] as! [String: Any]
+            mail["transport"] = "smtp"
+            var smtp = mail["smtp"] as! [String: Any]
+            smtp["url"] = sink.url
+            smtp["tls"] = "off"
+            mail["smtp"] = smtp
+            json["mail"] = mail
+        }
+        let store = try Store(path: configuration.database)
+        let composer = try await DigestComposer.make(
+            configuration: configuration, environment: [configuration.web.secretEnv: "test-send-secret-0123456789"])
+        var (_, digest) = try DigestPreview(composer: composer, store: store)
+            .digest(date: Day("2026-11-24")!, subscriber: nil, now: Date())
+        digest.message.recipient = try EmailAddress("postmaster@relay.example")
+        let pool = try SenderPool(mail: configuration.mail, environment: [:], logger: Logger(label: "test"))
+        let result = await pool.sendOne(digest.message)
+        guard case .sent(let reply) = result.outcome else {
+            Issue.record("not sent: \(result.outcome)")
+            return
+        }
+        #expect(reply.hasPrefix("250"))
+        let received = try sink.receivedMessages()
+        #expect(received.map(\.recipient) == ["postmaster@relay.example"])
+        #expect(try store.deliveries().isEmpty)
+    }
+}

@@ -65,7 +65,7 @@ struct MessageBuilderPythonTests {
         var defects: [String]
     }
 
-    private func parse(_ bytes: [UInt8]) throws -> Parsed {
+    func parse(_ bytes: [UInt8]) throws -> Parsed {
         let directory = TemporaryDirectory("mime")
         let file = directory.file("message.eml")
         try Data(bytes).write(to: URL(fileURLWithPath: file))
@@ -76,7 +76,7 @@ struct MessageBuilderPythonTests {
         return try JSONDecoder().decode(Parsed.self, from: result.standardOutput)
     }
 
-    private func unixLines(_ text: String) -> String {
+    func unixLines(_ text: String) -> String {
         text.replacingOccurrences(of: "\r\n", with: "\n").replacingOccurrences(of: "\r", with: "\n")
     }
 

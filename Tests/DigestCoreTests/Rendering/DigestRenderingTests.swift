@@ -158,3 +158,39 @@ import Testing
         } throws: { "\($0)".contains("DIGEST_SECRET") }
     }
 }
+
+/// The composed digest, as a reader's mail program would see it, checked by Python's `email` package.
+@Suite(.enabled(if: Python.isAvailable, "needs python3 on PATH"))
+struct DigestIndependentParserTests {
+    let directory = TemporaryDirectory("render-python")
+
+    @Test func pythonFindsBothPartsWithTheRenderedTextAndNoDefects() async throws {
+        let configuration = try Fixtures.configuration(in: directory)
+        let store = try Store(path: configuration.database)
+        try store.upsert(
+            try ItemRecordParser.parse(
+                Data(contentsOf: URL(fileURLWithPath: Fixtures.repositoryRoot + "/examples/items.json")), source: "items"))
+        let composer = try await DigestComposer.make(
+            configuration: configuration, environment: [configuration.web.secretEnv: "python-check-secret-0123456789"])
+        let reader = try store.addSubscriber(
+            Subscriber(email: try EmailAddress("jurgen@bücher.example"), name: "Jürgen Müller «ليلى»", status: .active))
+        let date = Day("2026-11-24")!
+        let edition = try composer.ranker.edition(for: date, store: store, freeze: false)
+        let digest = try composer.compose(
+            selection: composer.selection(for: reader, in: edition, alreadyReceived: []), date: date, subscriber: reader,
+            now: Fixtures.date("2026-11-24T03:00:00Z"))
+        let python = MessageBuilderPythonTests()
+        let parsed = try python.parse(digest.message.data)
+        #expect(parsed.defects.isEmpty, "\(parsed.defects)")
+        #expect(parsed.content_type == "multipart/alternative")
+        #expect(parsed.parts.map(\.type) == ["text/plain", "text/html"])
+        #expect(python.unixLines(parsed.parts[0].text) == python.unixLines(digest.text))
+        #expect(python.unixLines(parsed.parts[1].text) == python.unixLines(try #require(digest.html)))
+        #expect(parsed.subject == digest.subject)
+        #expect(parsed.to.name == "Jürgen Müller «ليلى»")
+        #expect(parsed.to.address == "jurgen@xn--bcher-kva.example")
+        #expect(parsed.headers["List-Unsubscribe"]?.contains(composer.unsubscribeURL(for: reader)) == true)
+        #expect(parsed.headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click")
+        #expect(parsed.headers["Message-ID"] == digest.message.messageID)
+    }
+}
