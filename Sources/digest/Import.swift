@@ -10,14 +10,15 @@ extension DigestCommand {
                 A JSON item file is an array of objects:
                   {"kind": "story"|"post", "title": "…", "url": "https://…", "summary": "…",
                    "author": "…", "publishedAt": "2026-11-24T07:30:00Z", "votes": 49, "imageURL": "https://…"}
-                kind, title, url and publishedAt are required. Items are matched by url: importing a
-                file again updates titles and votes. A file with any invalid record is refused whole,
+
+                kind, title, url and publishedAt are required. Items are matched by url: importing a \
+                file again updates titles and votes. A file with any invalid record is refused whole, \
                 each bad record named with its index, line and reason; nothing of it is written.
 
-                Anything else (an XML file, any http, https or file URL) is read as an RSS 2.0, RSS 1.0 or
-                Atom feed. Entries without a title or link are reported and skipped; entries without a date
-                get the time of the fetch. A URL is fetched again only when it changed (ETag,
-                Last-Modified). A source that fails is reported and the others are still imported; the
+                Anything else (an XML file, any http, https or file URL) is read as an RSS 2.0, RSS 1.0 or \
+                Atom feed. Entries without a title or link are reported and skipped; entries without a date \
+                get the time of the fetch. A URL is fetched again only when it changed (ETag, \
+                Last-Modified). A source that fails is reported and the others are still imported; the \
                 exit status is non-zero when any failed.
                 """)
 

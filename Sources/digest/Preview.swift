@@ -7,8 +7,8 @@ extension DigestCommand {
         static let configuration = CommandConfiguration(
             abstract: "Show tonight's digest exactly as `send` would build it, without sending or recording anything.",
             discussion: """
-                --format eml writes the whole message (headers, text and HTML parts) byte for byte;
-                html and text write the personalized bodies. Without --subscriber a sample reader is used.
+                --format eml writes the whole message (headers, text and HTML parts) byte for byte; \
+                html and text write the personalized bodies. Without --subscriber a sample reader is used. \
                 Warns on standard error when the message is over 100 KB (Gmail clips at about 102 KB).
                 """)
 

@@ -8,12 +8,14 @@ extension DigestCommand {
         static let configuration = CommandConfiguration(
             abstract: "The nightly run: send each due reader their digest. Safe to run every hour.",
             discussion: """
-                Run it from cron every hour (0 * * * *): each reader gets each edition once, at or after
-                their delivery hour in their time zone. A second run that overlaps exits at once (or waits
+                Run it from cron every hour (0 * * * *): each reader gets each edition once, at or after \
+                their delivery hour in their time zone. A second run that overlaps exits at once (or waits \
                 with --wait); a run that was killed is finished by the next one.
-                Exit status: 0 when everything due was delivered or skipped, 75 (EX_TEMPFAIL) when some
+
+                Exit status: 0 when everything due was delivered or skipped, 75 (EX_TEMPFAIL) when some \
                 deliveries are deferred to a later run, 1 on an error or a permanent failure.
-                --to ADDRESS sends one preview digest to ADDRESS through the configured transport (for
+
+                --to ADDRESS sends one preview digest to ADDRESS through the configured transport (for \
                 checking a relay) and records nothing.
                 """)
 

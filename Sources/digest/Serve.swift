@@ -8,7 +8,7 @@ extension DigestCommand {
         static let configuration = CommandConfiguration(
             abstract: "Run the web server: the items API (and the subscription pages).",
             discussion: """
-                The items API under /api/items needs a bearer token, read from the environment variable
+                The items API under /api/items needs a bearer token, read from the environment variable \
                 named by web.adminTokenEnv (DIGEST_ADMIN_TOKEN by default); without it the API answers 503.
                 """)
 

@@ -15,7 +15,7 @@ extension DigestCommand.Subscribers {
         static let configuration = CommandConfiguration(
             abstract: "Add one subscriber.",
             discussion: """
-                Without --confirmed the subscriber is `pending` and receives nothing until they
+                Without --confirmed the subscriber is `pending` and receives nothing until they \
                 confirm; with it they are `active` at once (use it only for addresses that asked).
                 """)
 
@@ -97,8 +97,8 @@ extension DigestCommand.Subscribers {
             commandName: "import",
             abstract: "Import subscribers from a CSV file with a header row.",
             discussion: """
-                Columns: email (required), name, format (html|text), timeZone, sections (story;post),
-                deliveryHour. Each bad row is reported with its line; the good rows are imported in one
+                Columns: email (required), name, format (html|text), timeZone, sections (story;post), \
+                deliveryHour. Each bad row is reported with its line; the good rows are imported in one \
                 transaction. Addresses already on the list are left unchanged.
                 """)
 
