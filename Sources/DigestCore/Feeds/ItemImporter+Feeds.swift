@@ -85,7 +85,7 @@ extension ItemImporter {
             } catch {
                 throw ImportError(source: source, message: error.message)
             }
-            let counts = try store.upsertFeedItems(
+            let counts = try store.upsert(
                 feed.drafts, keepVotes: votesElement == nil, undated: feed.undated, now: now)
             report = ImportReport(source: source, format: .feed(feed.format), counts: counts, problems: feed.problems)
         }

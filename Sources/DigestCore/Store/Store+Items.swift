@@ -13,8 +13,14 @@ public struct UpsertCounts: Sendable, Equatable {
 
 extension Store {
     /// Inserts new items and updates existing ones (matched by url) in one transaction.
+    ///
+    /// Feeds pass two exceptions: with `keepVotes` an existing item keeps its votes (the feed carries
+    /// none; votes may come from the items API), and items whose url is in `undated` keep their
+    /// publication time (the entry had no date: the fetch time would make it look new on every fetch).
     @discardableResult
-    public func upsert(_ drafts: [ItemDraft], now: Date = Date()) throws -> UpsertCounts {
+    public func upsert(_ drafts: [ItemDraft], keepVotes: Bool = false, undated: Set<String> = [], now: Date = Date())
+        throws -> UpsertCounts
+    {
         try pool.write { db in
             var counts = UpsertCounts()
             let exists = try db.makeStatement(sql: "SELECT 1 FROM items WHERE url = ?")
@@ -24,8 +30,10 @@ extension Store {
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                     ON CONFLICT(url) DO UPDATE SET
                         kind = excluded.kind, title = excluded.title, summary = excluded.summary,
-                        author = excluded.author, imageURL = excluded.imageURL,
-                        publishedAt = excluded.publishedAt, votes = excluded.votes, updatedAt = excluded.updatedAt
+                        author = excluded.author, imageURL = coalesce(excluded.imageURL, items.imageURL),
+                        publishedAt = CASE WHEN ? THEN items.publishedAt ELSE excluded.publishedAt END,
+                        votes = CASE WHEN ? THEN items.votes ELSE excluded.votes END,
+                        updatedAt = excluded.updatedAt
                     """)
             for draft in drafts {
                 if try Bool.fetchOne(exists, arguments: [draft.url]) == true {
@@ -35,7 +43,7 @@ extension Store {
                 }
                 try upsert.execute(arguments: [
                     draft.kind, draft.title, draft.url, draft.summary, draft.author, draft.imageURL, draft.publishedAt,
-                    draft.votes, now,
+                    draft.votes, now, undated.contains(draft.url), keepVotes,
                 ])
             }
             return counts
