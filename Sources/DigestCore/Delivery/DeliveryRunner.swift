@@ -156,7 +156,7 @@ public final class DeliveryRunner: Sendable {
                         logger.error("cannot build a digest", metadata: ["subscriber.id": "\(claimed.subscriber.id ?? 0)", "error": "\(error)"])
                         try? store.recordDelivery(
                             id: claimed.id, subscriberID: claimed.subscriber.id!, outcome: .permanent(reason: "cannot build: \(error)"),
-                            attempts: 0, messageID: "", itemIDs: [], retryAt: nil, bounceLimit: Int.max, now: clock())
+                            attempts: 0, messageID: "", itemIDs: [], retryAt: nil, bounceLimit: nil, now: clock())
                         state.record(.failed, reason: "cannot build the message")
                     }
                 }
@@ -175,7 +175,7 @@ public final class DeliveryRunner: Sendable {
                     try store.recordDelivery(
                         id: claimed.id, subscriberID: claimed.subscriber.id!, outcome: outcome, attempts: result.attempts,
                         messageID: message.messageID, itemIDs: job.itemIDs, retryAt: retryAt,
-                        bounceLimit: result.isConfigurationFailure ? Int.max : options.bounceLimit, now: now)
+                        bounceLimit: result.isConfigurationFailure ? nil : options.bounceLimit, now: now)
                 } catch {
                     logger.critical("cannot record a delivery", metadata: ["delivery.id": "\(claimed.id)", "error": "\(error)"])
                 }
@@ -188,10 +188,12 @@ public final class DeliveryRunner: Sendable {
         summary = state.summary
         if let stopped = poolSummary.stoppedBecause {
             summary.note = "sending stopped: \(stopped)"
-            // What the pool never took stays claimed by this run: put it back for the next one.
-            let requeued = try store.requeueAbandoned(now: clock())
-            summary.deferred += requeued
-            if requeued > 0 { summary.reasons[stopped, default: 0] += requeued }
+            // What the pool never took stays claimed by this run: deferred, with the reason.
+            let now = clock()
+            let left = try store.deferClaimed(
+                run: owner, reason: stopped, retryAt: now.addingTimeInterval(options.deferBase), now: now)
+            summary.deferred += left
+            if left > 0 { summary.reasons[Self.reasonClass(stopped), default: 0] += left }
         }
         if let error = feed.error { throw error }
     }
@@ -260,9 +262,12 @@ public final class DeliveryRunner: Sendable {
         }
     }
 
-    /// Reasons grouped for the summary: the reply code and its first words, without addresses.
+    /// Reasons grouped for the summary: the reply without the addresses and queue ids that make
+    /// each one unique ("550 5.1.1 <a@b.example>: Recipient address rejected" → "550 5.1.1 <…>: …").
     static func reasonClass(_ reason: String) -> String {
-        String(reason.prefix(80))
+        var text = reason.replacingOccurrences(of: "<[^>]*>", with: "<…>", options: .regularExpression)
+        text = text.replacingOccurrences(of: "[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+", with: "…", options: .regularExpression)
+        return String(text.prefix(100))
     }
 
     static func isAlive(_ pid: Int32) -> Bool {

@@ -87,6 +87,21 @@ extension Store {
         }
     }
 
+    /// Rows this run claimed but never sent (sending stopped early): deferred with `reason`.
+    @discardableResult
+    public func deferClaimed(run: String, reason: String, retryAt: Date, now: Date) throws -> Int {
+        try pool.write { db in
+            try db.execute(
+                sql: """
+                    UPDATE deliveries SET status = 'deferred', lastReply = ?, nextAttemptAt = ?, updatedAt = ?,
+                        claimedBy = NULL
+                    WHERE status = 'sending' AND claimedBy = ?
+                    """,
+                arguments: [reason, retryAt, now, run])
+            return db.changesCount
+        }
+    }
+
     /// Deferred rows of editions older than `cutoffDate` are given up as failed: nothing is
     /// retried forever, and the reason stays in the ledger.
     @discardableResult
@@ -135,10 +150,11 @@ extension Store {
     }
 
     /// Records the outcome of one delivery right after the server's reply. A permanent failure
-    /// counts a hard bounce; `bounceLimit` of them in a row marks the reader `bounced`.
+    /// counts a hard bounce when `bounceLimit` is given; that many in a row mark the reader
+    /// `bounced`. Failures that are not the recipient's (a message that could not be built) pass nil.
     public func recordDelivery(
         id: Int64, subscriberID: Int64, outcome: SendOutcome, attempts: Int, messageID: String, itemIDs: [Int64],
-        retryAt: Date?, bounceLimit: Int, now: Date
+        retryAt: Date?, bounceLimit: Int?, now: Date
     ) throws {
         try pool.write { db in
             switch outcome {
@@ -165,6 +181,7 @@ extension Store {
                             updatedAt = ?, claimedBy = NULL WHERE id = ?
                         """,
                     arguments: [attempts, reason, messageID, now, id])
+                guard let bounceLimit else { return }
                 try db.execute(
                     sql: """
                         UPDATE subscribers SET bounceCount = bounceCount + 1,

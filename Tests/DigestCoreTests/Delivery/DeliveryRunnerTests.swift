@@ -242,3 +242,48 @@ import Testing
         #expect(try store.deliveries().isEmpty)
     }
 }
+
+@Suite struct RunnerConfigurationFailureTests {
+    let directory = TemporaryDirectory("runner-config")
+
+    /// A wrong SMTP password is the sender's fault: every reader stays deferred for a later run, no
+    /// one is counted as a bounce, and the summary says what to fix.
+    @Test func wrongPasswordDefersEveryoneAndBouncesNoOne() async throws {
+        let server = try AIOSMTPDServer(tls: true, auth: ("digest", "s3cret"))
+        defer { server.stop() }
+        let configuration = try Fixtures.configuration(in: directory) { json in
+            var site = json["site"] as! [String: Any]
+            site["timeZone"] = "UTC"
+            json["site"] = site
+            var mail = json["mail"] as! [String: Any]
+            mail["transport"] = "smtp"
+            var smtp = mail["smtp"] as! [String: Any]
+            smtp["url"] = server.url
+            smtp["tls"] = "required"
+            smtp["caFile"] = server.caFile!
+            smtp["username"] = "digest"
+            smtp["passwordEnv"] = "TEST_SMTP_PASSWORD"
+            smtp["connections"] = 1
+            mail["smtp"] = smtp
+            json["mail"] = mail
+        }
+        let store = try Store(path: configuration.database)
+        try store.upsert([
+            ItemDraft(kind: .story, title: "A story", url: "https://n.example/1", publishedAt: Fixtures.date("2026-11-25T12:00:00Z"), votes: 3)
+        ])
+        _ = try store.importSubscribers(csv: "email\na@example.com\nb@example.com\nc@example.com\n", confirmed: true)
+        let composer = try await DigestComposer.make(
+            configuration: configuration, environment: [configuration.web.secretEnv: "config-failure-secret-0123456789"])
+        let pool = try SenderPool(
+            mail: configuration.mail, environment: ["TEST_SMTP_PASSWORD": "wrong"], logger: Logger(label: "test"))
+        let runner = DeliveryRunner(
+            store: store, composer: composer, pool: pool, logger: Logger(label: "test"),
+            clock: { Fixtures.date("2026-11-26T07:00:00Z") })
+        let summary = try await runner.run(.init())
+        #expect(summary.sent == 0 && summary.failed == 0 && summary.deferred == 3 && summary.exitStatus == 75)
+        #expect(summary.note?.contains("authentication failed") == true, "\(summary.lines)")
+        #expect(try store.subscriberCount(status: .active) == 3)
+        #expect(try store.deliveries().allSatisfy { $0.status == .deferred })
+        try store.forEachSubscriber { #expect($0.bounceCount == 0) }
+    }
+}

@@ -96,3 +96,23 @@ import Testing
         #expect(spring == Fixtures.date("2026-03-29T01:00:00Z"))
     }
 }
+
+@Suite struct RunSummaryTests {
+    @Test func reasonsGroupWithoutAddresses() {
+        #expect(
+            DeliveryRunner.reasonClass("550 5.1.1 <r1@example.com>: Recipient address rejected")
+                == DeliveryRunner.reasonClass("550 5.1.1 <r2@example.org>: Recipient address rejected"))
+        #expect(DeliveryRunner.reasonClass("452 mailbox full for bob@example.com") == "452 mailbox full for …")
+    }
+
+    @Test func exitStatusFollowsWhatIsLeft() {
+        var summary = RunSummary()
+        summary.sent = 3
+        #expect(summary.exitStatus == 0)
+        summary.failed = 1
+        #expect(summary.exitStatus == 1)
+        summary.deferred = 1
+        #expect(summary.exitStatus == 75)
+        #expect(summary.lines.first?.contains("3 sent, 0 skipped, 1 deferred, 1 failed") == true)
+    }
+}
