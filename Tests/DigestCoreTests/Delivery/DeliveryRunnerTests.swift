@@ -118,6 +118,48 @@ import Testing
         #expect(try FileManager.default.contentsOfDirectory(atPath: setup.configuration.mail.maildir + "/new").count == ledger.count)
     }
 
+    @Test func overlappingWindowsNeverRepeatAnItemToAReaderAndBackfill() async throws {
+        // 48-hour windows: the items of the 25th count for the editions of the 26th and the 27th.
+        let setup = try await setUp { json in
+            var digest = json["digest"] as! [String: Any]
+            digest["windowHours"] = 48
+            digest["sections"] = [["kind": "story", "title": "Top stories", "count": 3]]
+            json["digest"] = digest
+        }
+        try setup.store.upsert(
+            (1...6).map { n in
+                ItemDraft(
+                    kind: .story, title: "Story \(n)", url: "https://n.example/\(n)",
+                    publishedAt: Fixtures.date("2026-11-25T1\(n):00:00Z"), votes: 100 - n)
+            })
+        try addReaders(setup.store, 1)
+        _ = try await runner(setup, at: Fixtures.date("2026-11-26T07:00:00Z")).run(.init())
+        _ = try await runner(setup, at: Fixtures.date("2026-11-27T07:00:00Z")).run(.init())
+        let files = try FileManager.default.contentsOfDirectory(atPath: setup.configuration.mail.maildir + "/new")
+            .map { try String(contentsOfFile: setup.configuration.mail.maildir + "/new/" + $0, encoding: .utf8) }
+        #expect(files.count == 2)
+        let first = try #require(files.first { $0.contains("https://n.example/1") })
+        let second = try #require(files.first { !$0.contains("https://n.example/1") })
+        // The first digest had the best three; the second leaves them out and backfills the next three.
+        for n in 1...3 { #expect(first.contains("https://n.example/\(n)") && !second.contains("https://n.example/\(n)")) }
+        for n in 4...6 { #expect(second.contains("https://n.example/\(n)") && !first.contains("https://n.example/\(n)")) }
+    }
+
+    @Test func aDayWithoutRunsIsCaughtUpOnceNotTwice() async throws {
+        let setup = try await setUp()
+        try addItems(setup.store, days: 4)
+        try addReaders(setup.store, 2)
+        _ = try await runner(setup, at: Fixtures.date("2026-11-24T07:00:00Z")).run(.init())
+        // Nothing ran on the 25th; the machine is back at 01:00 on the 26th, then cron goes on.
+        let catchUp = try await runner(setup, at: Fixtures.date("2026-11-26T01:00:00Z")).run(.init())
+        #expect(catchUp.editions == ["2026-11-25"] && catchUp.sent == 2)
+        let next = try await runner(setup, at: Fixtures.date("2026-11-26T07:00:00Z")).run(.init())
+        #expect(next.editions == ["2026-11-26"] && next.sent == 2)
+        let ledger = try setup.store.deliveries()
+        #expect(Set(ledger.map(\.editionDate)) == ["2026-11-24", "2026-11-25", "2026-11-26"])
+        #expect(ledger.count == 6)
+    }
+
     @Test func nothingNewIsSkippedAndRecorded() async throws {
         let setup = try await setUp()
         try addReaders(setup.store, 2)
