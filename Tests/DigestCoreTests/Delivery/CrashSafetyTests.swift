@@ -57,6 +57,11 @@ import Testing
         return (process, pipe)
     }
 
+    /// Messages the sink has written so far. Files only: smtp-sink may still be finishing one.
+    func dumpedCount(_ sink: SMTPSinkServer) -> Int {
+        (try? FileManager.default.contentsOfDirectory(atPath: sink.dumpFolder).count) ?? 0
+    }
+
     func ledgerCheck(_ config: String) throws {
         let store = try Store(path: try Configuration.load(path: config).database)
         let rows = try store.deliveries(limit: 100_000)
@@ -74,13 +79,19 @@ import Testing
         var generator = SystemRandomNumberGenerator()
         for _ in 0..<6 {
             let (process, _) = try start(config)
-            try await Task.sleep(for: .milliseconds(Int.random(in: 150...900, using: &generator)))
+            // Kill at a random moment after this run has sent something: a fixed delay can land
+            // before the first message on a loaded machine, which would test nothing.
+            let before = dumpedCount(sink)
+            let deadline = Date().addingTimeInterval(30)
+            while process.isRunning && dumpedCount(sink) == before && Date() < deadline {
+                try await Task.sleep(for: .milliseconds(5))
+            }
+            try await Task.sleep(for: .milliseconds(Int.random(in: 0...400, using: &generator)))
             guard process.isRunning else { break }
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
             kills += 1
-            // Files only: smtp-sink may still be finishing one, so nothing is read here.
-            let delivered = (try? FileManager.default.contentsOfDirectory(atPath: sink.dumpFolder).count) ?? 0
+            let delivered = dumpedCount(sink)
             if delivered > 0 && delivered < Self.readers { killsMidSend += 1 }
         }
         let (final, pipe) = try start(config)
