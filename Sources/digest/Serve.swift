@@ -24,7 +24,7 @@ extension DigestCommand {
             var (configuration, store) = try options.open()
             if let host { configuration.web.host = host }
             if let port { configuration.web.port = port }
-            let app = try buildApplication(
+            let app = try await buildApplication(
                 configuration: configuration, store: store, environment: ProcessInfo.processInfo.environment,
                 logger: options.logger)
             try await app.runService()

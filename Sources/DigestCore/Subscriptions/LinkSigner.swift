@@ -67,6 +67,17 @@ public struct LinkSigner: Sendable {
         return String(Data(mac).map { String(format: "%02x", $0) }.joined().prefix(length))
     }
 
+    /// HMAC-SHA256 of `text` under the link secret, for other signed values (math challenges).
+    /// Callers put a distinct prefix in `text` so no two kinds of signed value can be confused.
+    func authenticationCode(for text: String) -> Data {
+        Data(HMAC<SHA256>.authenticationCode(for: Data(text.utf8), using: key))
+    }
+
+    /// Whether `code` is the MAC of `text`; the comparison is constant-time.
+    func isValidAuthenticationCode(_ code: Data, for text: String) -> Bool {
+        HMAC<SHA256>.isValidAuthenticationCode(code, authenticating: Data(text.utf8), using: key)
+    }
+
     private func signed(_ purpose: TokenPurpose, _ id: Int64, _ email: EmailAddress, _ expiry: Int64) -> Data {
         Data("dailydigest\n\(purpose.rawValue)\n\(id)\n\(email.description.lowercased())\n\(expiry)".utf8)
     }
