@@ -125,9 +125,9 @@ func headerValue(_ name: String, in data: [UInt8]) -> String? {
     return nil
 }
 
-/// The confirm link in a confirmation mail (its text part is quoted-printable; the link is one line).
+/// The confirm link in a confirmation mail (quoted-printable; CRLF, or LF as smtp-sink dumps it).
 func confirmLink(in data: [UInt8]) -> String? {
     let text = String(decoding: data, as: UTF8.self).replacingOccurrences(of: "=\r\n", with: "")
-        .replacingOccurrences(of: "=3D", with: "=")
+        .replacingOccurrences(of: "=\n", with: "").replacingOccurrences(of: "=3D", with: "=")
     return text.firstMatch(of: /https?:\/\/[^\s"<>]+\/confirm\?token=[A-Za-z0-9._-]+/).map { String($0.0) }
 }
