@@ -16,6 +16,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.0"..<"5.0.0"),
+        // Already in the graph through Hummingbird; named here because DigestWeb imports them.
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.80.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
     ],
     targets: [
         .systemLibrary(
@@ -38,6 +41,8 @@ let package = Package(
             dependencies: [
                 "DigestCore",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .executableTarget(
@@ -48,15 +53,18 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // Test servers and folders shared by the test targets (one spawn lock for the whole test process).
+        .target(name: "DigestTestSupport", path: "Tests/DigestTestSupport"),
         .testTarget(
             name: "DigestCoreTests",
-            dependencies: ["DigestCore"],
+            dependencies: ["DigestCore", "DigestTestSupport"],
             exclude: ["Golden"]
         ),
         .testTarget(
             name: "DigestWebTests",
             dependencies: [
                 "DigestWeb",
+                "DigestTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),

@@ -6,8 +6,10 @@ import Foundation
 extension DigestCommand {
     struct Serve: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Run the web server: the items API (and the subscription pages).",
+            abstract: "Run the web server: subscription pages, admin preview and the items API.",
             discussion: """
+                Needs the link-signing secret in the environment variable named by web.secretEnv (DIGEST_SECRET \
+                by default). Admin pages answer loopback requests, or a bearer token from web.adminTokenEnv. \
                 The items API under /api/items needs a bearer token, read from the environment variable \
                 named by web.adminTokenEnv (DIGEST_ADMIN_TOKEN by default); without it the API answers 503.
                 """)
@@ -24,7 +26,7 @@ extension DigestCommand {
             var (configuration, store) = try options.open()
             if let host { configuration.web.host = host }
             if let port { configuration.web.port = port }
-            let app = try buildApplication(
+            let app = try await buildApplication(
                 configuration: configuration, store: store, environment: ProcessInfo.processInfo.environment,
                 logger: options.logger)
             try await app.runService()

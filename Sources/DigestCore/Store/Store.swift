@@ -151,6 +151,18 @@ public final class Store: Sendable {
                     );
                     """)
         }
+        migrator.registerMigration("v3-used-challenges") { db in
+            // Ids of math-challenge tokens already answered, so each is good for one try; rows
+            // are pruned once the token could no longer be accepted anyway.
+            try db.execute(
+                sql: """
+                    CREATE TABLE used_challenges (
+                        id TEXT PRIMARY KEY,
+                        expiresAt DATETIME NOT NULL
+                    );
+                    CREATE INDEX used_challenges_by_expiry ON used_challenges (expiresAt);
+                    """)
+        }
         return migrator
     }
 }

@@ -67,6 +67,17 @@ public struct LinkSigner: Sendable {
         return String(Data(mac).map { String(format: "%02x", $0) }.joined().prefix(length))
     }
 
+    /// HMAC-SHA256 of `text` under the link secret, for other signed values (math challenges).
+    /// Callers put a distinct prefix in `text` so no two kinds of signed value can be confused.
+    func authenticationCode(for text: String) -> Data {
+        Data(HMAC<SHA256>.authenticationCode(for: Data(text.utf8), using: key))
+    }
+
+    /// Whether `code` is the MAC of `text`; the comparison is constant-time.
+    func isValidAuthenticationCode(_ code: Data, for text: String) -> Bool {
+        HMAC<SHA256>.isValidAuthenticationCode(code, authenticating: Data(text.utf8), using: key)
+    }
+
     private func signed(_ purpose: TokenPurpose, _ id: Int64, _ email: EmailAddress, _ expiry: Int64) -> Data {
         Data("dailydigest\n\(purpose.rawValue)\n\(id)\n\(email.description.lowercased())\n\(expiry)".utf8)
     }
@@ -109,6 +120,9 @@ enum Base64URL {
         guard text.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }) else { return nil }
         var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
         while base64.count % 4 != 0 { base64 += "=" }
-        return Data(base64Encoded: base64)
+        // Only the canonical spelling: the last character's unused bits must be zero, so one
+        // token has exactly one form (a changed character is always a different token).
+        guard let data = Data(base64Encoded: base64), encode(data) == text else { return nil }
+        return data
     }
 }

@@ -1,30 +1,9 @@
 import Foundation
 import Testing
 
+@_exported import DigestTestSupport
+
 @testable import DigestCore
-
-/// A fresh folder under the system temp directory, removed when the value is released.
-final class TemporaryDirectory: @unchecked Sendable {
-    let path: String
-
-    init(_ label: String = "digest") {
-        path = NSTemporaryDirectory() + "\(label)-\(UUID().uuidString.prefix(8))"
-        try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    }
-
-    deinit { try? FileManager.default.removeItem(atPath: path) }
-
-    func file(_ name: String) -> String { path + "/" + name }
-
-    @discardableResult
-    func write(_ name: String, _ text: String) -> String {
-        let file = file(name)
-        try! FileManager.default.createDirectory(
-            atPath: (file as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        try! text.write(toFile: file, atomically: true, encoding: .utf8)
-        return file
-    }
-}
 
 enum Fixtures {
     /// The repository's root folder, found from this source file.

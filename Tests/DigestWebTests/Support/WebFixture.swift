@@ -9,6 +9,7 @@ import Logging
 /// A fresh database and configuration per test, and the app built over them.
 final class WebFixture: @unchecked Sendable {
     static let token = "s3cret-token"
+    static let secret = "test-link-secret-0123456789"
 
     let directory: String
     let store: Store
@@ -36,12 +37,12 @@ final class WebFixture: @unchecked Sendable {
 
     /// The app with the admin token set (or, with nil, the variable missing).
     /// `port` 0 lets the system choose a free one, for tests over a real socket.
-    func app(token: String? = WebFixture.token, port: Int? = nil) throws -> some ApplicationProtocol {
-        var environment: [String: String] = [:]
+    func app(token: String? = WebFixture.token, port: Int? = nil) async throws -> some ApplicationProtocol {
+        var environment: [String: String] = [configuration.web.secretEnv: WebFixture.secret]
         if let token { environment[configuration.web.adminTokenEnv] = token }
         var configuration = configuration
         if let port { configuration.web.port = port }
-        return try buildApplication(
+        return try await buildApplication(
             configuration: configuration, store: store, environment: environment, logger: Logger(label: "test"))
     }
 }

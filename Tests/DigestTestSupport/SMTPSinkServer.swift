@@ -13,34 +13,34 @@ import Foundation
 /// Fault flags (see `man smtp-sink`): `-r CMD` soft (4xx) reject, `-f CMD` hard (5xx) reject, `-q CMD`
 /// disconnect without reply, `-Q CMD` 421 and disconnect, `-W CMD:SECONDS` slow reply; CMD is one of
 /// CONNECT, EHLO, MAIL, RCPT, DATA, "." …
-final class SMTPSinkServer: @unchecked Sendable {
+public final class SMTPSinkServer: @unchecked Sendable {
     /// One dumped mail transaction.
-    struct ReceivedMessage: Sendable {
+    public struct ReceivedMessage: Sendable {
         /// `X-Mail-Args`, e.g. "<digest@news.example>".
-        var mailFrom: String
+        public var mailFrom: String
         /// `X-Rcpt-Args`, one per RCPT, e.g. ["<reader@example.org>"].
-        var recipients: [String]
+        public var recipients: [String]
         /// The message as smtp-sink wrote it: dot-unstuffed, each line ended by LF (not CRLF).
-        var data: [UInt8]
-        var file: String
+        public var data: [UInt8]
+        public var file: String
 
         /// The recipient address without angle brackets or ESMTP parameters.
-        var recipient: String? {
+        public var recipient: String? {
             recipients.first.map { String($0.split(separator: " ").first ?? "").trimmingCharacters(in: ["<", ">"]) }
         }
     }
 
-    let port: UInt16
-    let folder: TemporaryDirectory
-    let dumpFolder: String
+    public let port: UInt16
+    public let folder: TemporaryDirectory
+    public let dumpFolder: String
     private let output: String
     private let process: ChildProcess
 
-    var url: String { "smtp://127.0.0.1:\(port)" }
+    public var url: String { "smtp://127.0.0.1:\(port)" }
 
     /// Starts `smtp-sink -u nobody -c -d DUMP/… [flags] 127.0.0.1:PORT 256` and waits until it listens.
     /// `dump: false` leaves out `-d` (messages are counted, not kept: for throughput measurements).
-    init(flags: [String] = [], port: UInt16? = nil, dump: Bool = true) throws {
+    public init(flags: [String] = [], port: UInt16? = nil, dump: Bool = true) throws {
         self.port = port ?? FreePort.next()
         folder = TemporaryDirectory("smtp-sink")
         dumpFolder = folder.file("dump")
@@ -64,7 +64,7 @@ final class SMTPSinkServer: @unchecked Sendable {
     }
 
     /// Terminates the server and waits for it; counters and dumps are complete afterwards.
-    func stop() { process.stop() }
+    public func stop() { process.stop() }
 
     deinit { stop() }
 
@@ -72,7 +72,7 @@ final class SMTPSinkServer: @unchecked Sendable {
 
     /// The last running counters printed by `-c`: "sess=N quit=N mesg=N" (updated when a session ends,
     /// on QUIT, and at each "."). Read after `stop()` or once the client has closed its connections.
-    var counters: [String: Int] {
+    public var counters: [String: Int] {
         let last = outputText.split(whereSeparator: { $0 == "\r" || $0 == "\n" }).last { $0.hasPrefix("sess=") }
         var result: [String: Int] = [:]
         for field in last?.split(separator: " ") ?? [] {
@@ -85,20 +85,20 @@ final class SMTPSinkServer: @unchecked Sendable {
     /// Waits until at least `count` sessions have ended (the server counts a session a moment after the
     /// client has its "221" to QUIT), then returns the count. Call before `stop()` when counting sessions.
     @discardableResult
-    func waitForSessions(atLeast count: Int, timeout: Double = 5) -> Int {
+    public func waitForSessions(atLeast count: Int, timeout: Double = 5) -> Int {
         let deadline = Date().addingTimeInterval(timeout)
         while sessionCount < count && Date() < deadline { Thread.sleep(forTimeInterval: 0.005) }
         return sessionCount
     }
 
     /// Messages received (each "." of a transaction).
-    var messageCount: Int { counters["mesg"] ?? 0 }
+    public var messageCount: Int { counters["mesg"] ?? 0 }
 
     /// SMTP sessions (TCP connections) that have ended.
-    var sessionCount: Int { counters["sess"] ?? 0 }
+    public var sessionCount: Int { counters["sess"] ?? 0 }
 
     /// Every dumped transaction, in file-name order (roughly arrival order).
-    func receivedMessages() throws -> [ReceivedMessage] {
+    public func receivedMessages() throws -> [ReceivedMessage] {
         let names = try FileManager.default.contentsOfDirectory(atPath: dumpFolder).sorted()
         return try names.map { name in
             let file = dumpFolder + "/" + name
@@ -108,7 +108,7 @@ final class SMTPSinkServer: @unchecked Sendable {
 
     /// "X-Client-Addr … X-Mail-Args … X-Rcpt-Args … Received: (three lines) — then the message as received,
     /// then an empty line." — smtp-sink(1), DUMP FILE FORMAT.
-    static func parseDump(_ bytes: [UInt8], file: String) throws -> ReceivedMessage {
+    public static func parseDump(_ bytes: [UInt8], file: String) throws -> ReceivedMessage {
         var mailFrom = ""
         var recipients: [String] = []
         var index = 0
@@ -131,7 +131,7 @@ final class SMTPSinkServer: @unchecked Sendable {
     }
 
     /// What smtp-sink's dump of `data` (CRLF line ends) looks like: the same bytes with LF line ends.
-    static func dumpForm(of data: [UInt8]) -> [UInt8] {
+    public static func dumpForm(of data: [UInt8]) -> [UInt8] {
         var result: [UInt8] = []
         result.reserveCapacity(data.count)
         var index = 0

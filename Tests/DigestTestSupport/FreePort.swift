@@ -5,9 +5,9 @@ import Foundation
 #endif
 
 /// Loopback ports for servers the tests start.
-enum FreePort {
+public enum FreePort {
     /// A TCP port on 127.0.0.1 that the kernel just handed out and nothing listens on.
-    static func next() -> UInt16 {
+    public static func next() -> UInt16 {
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         precondition(descriptor >= 0, "socket() failed")
         defer { close(descriptor) }
@@ -27,7 +27,7 @@ enum FreePort {
 
     /// Waits until something listens on 127.0.0.1:`port`, without connecting (a probe connection would
     /// count as a session on servers that count them). Reads the kernel's socket table.
-    static func waitUntilListening(_ port: UInt16, timeout: Double = 10) -> Bool {
+    public static func waitUntilListening(_ port: UInt16, timeout: Double = 10) -> Bool {
         let local = String(format: "0100007F:%04X", port)
         let anyAddress = String(format: "00000000:%04X", port)
         let deadline = Date().addingTimeInterval(timeout)
@@ -51,12 +51,12 @@ enum FreePort {
 ///
 /// SIGKILL, not SIGTERM: `Process` spawns from a dispatch worker thread whose signal mask blocks most
 /// signals, and the child inherits that mask, so smtp-sink would never see a SIGTERM.
-final class ChildProcess: @unchecked Sendable {
-    let process = Process()
+public final class ChildProcess: @unchecked Sendable {
+    public let process = Process()
     private let lock = NSLock()
     private var stopped = false
 
-    init(_ executable: String, _ arguments: [String], output: String) throws {
+    public init(_ executable: String, _ arguments: [String], output: String) throws {
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         _ = FileManager.default.createFile(atPath: output, contents: nil)
@@ -69,9 +69,9 @@ final class ChildProcess: @unchecked Sendable {
         try Self.spawnLock.withLock { try process.run() }
     }
 
-    static let spawnLock = NSLock()
+    public static let spawnLock = NSLock()
 
-    func stop() {
+    public func stop() {
         lock.lock()
         defer { lock.unlock() }
         guard !stopped else { return }
@@ -83,9 +83,9 @@ final class ChildProcess: @unchecked Sendable {
     deinit { stop() }
 }
 
-enum TestServerError: Error, CustomStringConvertible {
+public enum TestServerError: Error, CustomStringConvertible {
     case didNotStart(String)
-    var description: String {
+    public var description: String {
         switch self {
         case .didNotStart(let detail): "test server did not start: \(detail)"
         }

@@ -1,0 +1,18 @@
+import Foundation
+
+/// Limits and lifetimes of the web pages. The defaults are what `digest serve` uses; tests
+/// change them (and the clock) to reach each rule quickly.
+struct WebSettings: Sendable {
+    /// Longest form body accepted; a longer one gets 413.
+    var maxFormBytes = 64 * 1024
+    /// POSTs per peer IP: a burst of `capacity`, then one per `interval` seconds.
+    var ipLimit: (capacity: Int, interval: TimeInterval) = (20, 3)
+    /// POSTs per email address (sign-ups, preference changes).
+    var addressLimit: (capacity: Int, interval: TimeInterval) = (5, 120)
+    /// A second sign-up for one address within this time sends no second confirmation mail.
+    var confirmationResendInterval: TimeInterval = 10 * 60
+    var confirmLinkLifetime: TimeInterval = 7 * 24 * 3600
+    /// How long a math question may be answered.
+    var challengeLifetime: TimeInterval = 30 * 60
+    var now: @Sendable () -> Date = { Date() }
+}
