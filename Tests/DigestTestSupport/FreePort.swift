@@ -26,22 +26,37 @@ public enum FreePort {
     }
 
     /// Waits until something listens on 127.0.0.1:`port`, without connecting (a probe connection would
-    /// count as a session on servers that count them). Reads the kernel's socket table.
+    /// count as a session on servers that count them). Blocks the thread: for servers in other
+    /// processes, started from synchronous code.
     public static func waitUntilListening(_ port: UInt16, timeout: Double = 10) -> Bool {
-        let local = String(format: "0100007F:%04X", port)
-        let anyAddress = String(format: "00000000:%04X", port)
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
-            if let table = try? String(contentsOfFile: "/proc/net/tcp", encoding: .utf8) {
-                for line in table.split(separator: "\n").dropFirst() {
-                    let fields = line.split(separator: " ")
-                    // sl local_address rem_address st …; st 0A is LISTEN.
-                    if fields.count > 3, fields[1] == local || fields[1] == anyAddress, fields[3] == "0A" {
-                        return true
-                    }
-                }
-            }
+            if isListening(port) { return true }
             Thread.sleep(forTimeInterval: 0.01)
+        }
+        return false
+    }
+
+    /// The same wait, suspending instead of blocking: for a server running in this process on the
+    /// Swift concurrency pool, which a blocked pool thread (2 on a 2-core machine) could starve.
+    public static func listening(_ port: UInt16, timeout: Double = 20) async -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if isListening(port) { return true }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        return false
+    }
+
+    /// Whether the kernel's socket table shows a listener on 127.0.0.1:`port` (or any address).
+    static func isListening(_ port: UInt16) -> Bool {
+        let local = String(format: "0100007F:%04X", port)
+        let anyAddress = String(format: "00000000:%04X", port)
+        guard let table = try? String(contentsOfFile: "/proc/net/tcp", encoding: .utf8) else { return false }
+        for line in table.split(separator: "\n").dropFirst() {
+            let fields = line.split(separator: " ")
+            // sl local_address rem_address st …; st 0A is LISTEN.
+            if fields.count > 3, fields[1] == local || fields[1] == anyAddress, fields[3] == "0A" { return true }
         }
         return false
     }

@@ -32,7 +32,7 @@ import Testing
         let group = ServiceGroup(services: [app], logger: Logger(label: "e2e"))
         let server = Task { try await group.run() }
         defer { server.cancel() }
-        #expect(FreePort.waitUntilListening(UInt16(port)))
+        #expect(await FreePort.listening(UInt16(port)))
 
         let browser = Browser(base: base)
         // The form, and its question solved by reading the page.
