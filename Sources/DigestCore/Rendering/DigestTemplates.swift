@@ -16,18 +16,7 @@ public struct DigestTemplates: Sendable {
         guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw TemplateError(file: folder, line: nil, message: "the templates folder does not exist (config key `templates`)")
         }
-        do {
-            library = try await MustacheLibrary(directory: folder)
-        } catch let error as MustacheLibrary.ParserError {
-            throw TemplateError(
-                file: error.filename, line: error.context.lineNumber,
-                message: "\(error.error) near \"\(error.context.line.trimmingCharacters(in: .whitespaces))\"")
-        } catch {
-            throw TemplateError(file: folder, line: nil, message: "\(error)")
-        }
-        for name in Self.required where library.getTemplate(named: name) == nil {
-            throw TemplateError(file: "\(folder)/\(name).mustache", line: nil, message: "is missing")
-        }
+        library = try await MustacheLibrary.load(folder: folder, required: Self.required)
     }
 
     func render(_ view: DigestView, _ name: String) -> String {
@@ -49,5 +38,26 @@ public struct TemplateError: Error, Sendable, CustomStringConvertible {
 
     public var description: String {
         line.map { "\(file):\($0): \(message)" } ?? "\(file): \(message)"
+    }
+}
+
+extension MustacheLibrary {
+    /// Loads every `.mustache` file under `folder`; a syntax error names the file and line, and a
+    /// template of `required` that is not there is named too.
+    public static func load(folder: String, required: [String]) async throws(TemplateError) -> MustacheLibrary {
+        let library: MustacheLibrary
+        do {
+            library = try await MustacheLibrary(directory: folder)
+        } catch let error as MustacheLibrary.ParserError {
+            throw TemplateError(
+                file: error.filename, line: error.context.lineNumber,
+                message: "\(error.error) near \"\(error.context.line.trimmingCharacters(in: .whitespaces))\"")
+        } catch {
+            throw TemplateError(file: folder, line: nil, message: "\(error)")
+        }
+        for name in required where library.getTemplate(named: name) == nil {
+            throw TemplateError(file: "\(folder)/\(name).mustache", line: nil, message: "is missing")
+        }
+        return library
     }
 }

@@ -17,18 +17,7 @@ struct WebPages: Sendable {
 
     init(configuration: Configuration) async throws(TemplateError) {
         let folder = configuration.templates
-        do {
-            library = try await MustacheLibrary(directory: folder)
-        } catch let error as MustacheLibrary.ParserError {
-            throw TemplateError(
-                file: error.filename, line: error.context.lineNumber,
-                message: "\(error.error) near \"\(error.context.line.trimmingCharacters(in: .whitespaces))\"")
-        } catch {
-            throw TemplateError(file: folder, line: nil, message: "\(error)")
-        }
-        for name in Self.required where library.getTemplate(named: name) == nil {
-            throw TemplateError(file: "\(folder)/\(name).mustache", line: nil, message: "is missing")
-        }
+        library = try await MustacheLibrary.load(folder: folder, required: Self.required)
         site = [
             "name": configuration.site.name, "url": configuration.site.url,
             "language": configuration.site.language, "direction": configuration.site.direction,
