@@ -48,6 +48,11 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // `make bench` only: rendering and ranking measurements, kept out of `digest`.
+        .executableTarget(
+            name: "digest-bench",
+            dependencies: ["DigestCore"]
+        ),
         .testTarget(
             name: "DigestCoreTests",
             dependencies: ["DigestCore"],
