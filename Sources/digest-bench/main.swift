@@ -4,6 +4,8 @@
 //   digest-bench render --config FILE --date D [--seconds S]
 //       personalized digests per second on one thread (select, personalize, sign links, MIME + QP),
 //       sending nothing and writing nothing
+//   digest-bench record --config FILE --date D
+//       microseconds per ledger write (claim in batches, one committed transaction per outcome)
 //   digest-bench rank --config FILE --date D [--days N]
 //       milliseconds to rank and freeze the editions of D, D-1, … D-(N-1) from the stored items
 import DigestCore
@@ -34,7 +36,8 @@ func seconds(since start: ContinuousClock.Instant) -> Double {
 func benchRender(configuration: Configuration, date: Day, duration: Double) async throws {
     let store = try Store(path: configuration.database)
     let composer = try await DigestComposer.make(configuration: configuration)
-    let edition = try composer.ranker.edition(for: date, store: store, freeze: false)
+    let ranker = Ranker(digest: configuration.digest, timeZone: configuration.site.timeZone)
+    let edition = try ranker.edition(for: date, store: store, freeze: false)
     let now = Date()
     var count = 0
     var bytes = 0
@@ -79,19 +82,50 @@ func benchRank(configuration: Configuration, date: Day, days: Int) throws {
                  median(times), days, times.min() ?? 0, times.max() ?? 0, candidates))
 }
 
+/// Ledger writes alone: claims the queued rows of `date` in batches and records each as sent, one
+/// committed transaction per outcome as `digest send` does, on one thread. Needs a fresh database.
+func benchRecord(configuration: Configuration, date: Day) throws {
+    let store = try Store(path: configuration.database)
+    let ranker = Ranker(digest: configuration.digest, timeZone: configuration.site.timeZone)
+    let edition = try ranker.edition(for: date, store: store, freeze: true)
+    try store.queueDeliveries(editionID: edition.id!, date: date, zone: nil, now: Date())
+    var claimTime = 0.0
+    var recordTime = 0.0
+    var count = 0
+    let itemIDs = edition.candidates.prefix(15).map(\.itemID)
+    while true {
+        var start = ContinuousClock.now
+        let batch = try store.claimDeliveries(run: "bench", limit: 200, now: Date())
+        claimTime += seconds(since: start)
+        guard !batch.isEmpty else { break }
+        start = ContinuousClock.now
+        for row in batch {
+            try store.recordDelivery(
+                id: row.id, subscriberID: row.subscriber.id!, outcome: .sent(reply: "250 2.0.0 Ok: queued"), attempts: 1,
+                messageID: "<digest.\(row.id)@bench.example>", itemIDs: itemIDs, retryAt: nil, bounceLimit: 3, now: Date())
+        }
+        recordTime += seconds(since: start)
+        count += batch.count
+    }
+    print(String(format: "record: %d outcomes, %.1f µs per recorded outcome, %.1f µs per claimed row", count,
+                 recordTime / Double(max(1, count)) * 1e6, claimTime / Double(max(1, count)) * 1e6))
+}
+
 let arguments = Array(CommandLine.arguments.dropFirst())
 do {
-    guard let command = arguments.first else { throw BenchFailure(description: "usage: digest-bench render|rank --config FILE --date D") }
+    guard let command = arguments.first else { throw BenchFailure(description: "usage: digest-bench render|record|rank --config FILE --date D") }
     let path = Configuration.resolvePath(explicit: option("--config", in: arguments), environment: ProcessInfo.processInfo.environment)
     let configuration = try Configuration.load(path: path)
     guard let date = option("--date", in: arguments).flatMap(Day.init) else { throw BenchFailure(description: "--date YYYY-MM-DD is required") }
     switch command {
     case "render":
         try await benchRender(configuration: configuration, date: date, duration: Double(option("--seconds", in: arguments) ?? "5") ?? 5)
+    case "record":
+        try benchRecord(configuration: configuration, date: date)
     case "rank":
         try benchRank(configuration: configuration, date: date, days: Int(option("--days", in: arguments) ?? "7") ?? 7)
     default:
-        throw BenchFailure(description: "unknown benchmark \(command): render or rank")
+        throw BenchFailure(description: "unknown benchmark \(command): render, record or rank")
     }
 } catch {
     FileHandle.standardError.write(Data("digest-bench: \(error)\n".utf8))

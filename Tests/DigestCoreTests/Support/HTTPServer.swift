@@ -30,7 +30,9 @@ final class HTTPTestServer: @unchecked Sendable {
         self.root = root
         let script = root + "/.server.py"
         try Self.script.write(toFile: script, atomically: true, encoding: .utf8)
-        process = Process()
+        // A local, so the spawn-lock closure below does not capture `self` before `port` is set.
+        let process = Process()
+        self.process = process
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["python3", "-u", script, root]
         let output = Pipe()
