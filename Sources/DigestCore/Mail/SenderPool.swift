@@ -239,15 +239,21 @@ private final class PoolState<Job: Sendable>: @unchecked Sendable {
             connection = nil
         }
         item.last = outcome
-        var metadata: Logger.Metadata = [
-            "mail.messageID": "\(item.message.messageID)", "mail.attempt": "\(item.attempts)",
-            "mail.reply": "\(outcome.text)",
-        ]
+        // Built only when a message is logged: the loggers take it as an autoclosure, and at the usual
+        // level nothing is logged for a message that was sent.
+        let attempts = item.attempts
+        var metadata: Logger.Metadata {
+            [
+                "mail.messageID": "\(item.message.messageID)", "mail.attempt": "\(attempts)",
+                "mail.reply": "\(outcome.text)",
+            ]
+        }
         if case .transient = outcome, problem == nil, item.attempts < retry.maxAttempts {
             let delay = retry.delay(afterAttempt: item.attempts)
             item.due = Date().addingTimeInterval(delay)
-            metadata["mail.retryInSeconds"] = "\(String(format: "%.3f", delay))"
-            logger.info("transient failure, will retry on a fresh connection", metadata: metadata)
+            var retryMetadata = metadata
+            retryMetadata["mail.retryInSeconds"] = "\(String(format: "%.3f", delay))"
+            logger.info("transient failure, will retry on a fresh connection", metadata: retryMetadata)
             condition.lock()
             summary.retries += 1
             retries.append(item)
