@@ -72,7 +72,7 @@ public struct MessageBuilder: Sendable {
             let bodyStart = message.count
             message.appendQuotedPrintable(text)
             if message.count > bodyStart && message.last != 0x0A { message += Self.crlf }
-            return message
+            return Self.trimmed(message)
         }
 
         // Quoted-printable output never contains "=_" ("=" is always followed by a hex digit or
@@ -92,7 +92,13 @@ public struct MessageBuilder: Sendable {
             message += Self.crlf
         }
         message += Self.dashes + boundary + Self.dashes + Self.crlf
-        return message
+        return Self.trimmed(message)
+    }
+
+    /// The message in an array of its own size: the build buffer is sized for the worst case (about four
+    /// times the bodies) and every message waiting to be sent would otherwise hold that much memory.
+    private static func trimmed(_ message: [UInt8]) -> [UInt8] {
+        message.capacity > message.count + message.count / 4 ? Array(message[...]) : message
     }
 
     private func appendHeaders(to message: inout [UInt8]) throws(MessageBuildError) {
