@@ -22,5 +22,10 @@ release:
 	@scripts/setup
 	@$(SWIFT) build -c release
 
+bench: ## digest send against Postfix's smtp-source to smtp-sink on 127.0.0.1; see BENCHMARKS.md
+	@scripts/setup --test
+	@$(SWIFT) build -c release
+	@scripts/bench
+
 clean:
 	rm -rf .build var

@@ -55,6 +55,11 @@ let package = Package(
         ),
         // Test servers and folders shared by the test targets (one spawn lock for the whole test process).
         .target(name: "DigestTestSupport", path: "Tests/DigestTestSupport"),
+        // `make bench` only: rendering and ranking measurements, kept out of `digest`.
+        .executableTarget(
+            name: "digest-bench",
+            dependencies: ["DigestCore"]
+        ),
         .testTarget(
             name: "DigestCoreTests",
             dependencies: ["DigestCore", "DigestTestSupport"],

@@ -16,13 +16,19 @@ final class ClaimFeed: Sendable {
     private let run: String
     private let batchSize: Int
     private let clock: @Sendable () -> Date
+    /// Sees each new batch before its first row is handed out (to load per-batch data in one query).
+    private let batchClaimed: (@Sendable ([ClaimedDelivery]) -> Void)?
     private let state = Mutex(State())
 
-    init(store: Store, run: String, batchSize: Int, clock: @escaping @Sendable () -> Date) {
+    init(
+        store: Store, run: String, batchSize: Int, clock: @escaping @Sendable () -> Date,
+        batchClaimed: (@Sendable ([ClaimedDelivery]) -> Void)? = nil
+    ) {
         self.store = store
         self.run = run
         self.batchSize = batchSize
         self.clock = clock
+        self.batchClaimed = batchClaimed
     }
 
     /// The next row to send, or nil when the ledger has nothing left that is due.
@@ -37,6 +43,7 @@ final class ClaimFeed: Sendable {
                 }
                 state.index = 0
                 state.finished = state.buffer.isEmpty
+                if !state.buffer.isEmpty { batchClaimed?(state.buffer) }
             }
             guard state.index < state.buffer.count else { return nil }
             defer { state.index += 1 }
@@ -46,6 +53,53 @@ final class ClaimFeed: Sendable {
 
     /// A database error that ended the feed early.
     var error: (any Error)? { state.withLock { $0.error } }
+}
+
+/// Readers whose message is composed but whose outcome is not recorded yet. A reader with two rows in
+/// one run (a deferred older edition and today's) gets the second composed only after the first is
+/// recorded, so "already received" never misses what is still on its way.
+final class UnrecordedReaders: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var readers: [Int64: Int] = [:]
+    private var cancelled = false
+
+    /// Waits until no message to `subscriberID` is between composing and recording (or `cancel`).
+    func waitUntilRecorded(_ subscriberID: Int64) {
+        condition.lock()
+        while readers[subscriberID] != nil && !cancelled { condition.wait() }
+        condition.unlock()
+    }
+
+    /// Ends every wait: the senders have stopped, nothing more will be recorded.
+    func cancel() {
+        condition.lock()
+        cancelled = true
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    func composed(_ subscriberID: Int64) {
+        condition.lock()
+        readers[subscriberID, default: 0] += 1
+        condition.unlock()
+    }
+
+    func recorded(_ subscriberID: Int64) {
+        condition.lock()
+        if let count = readers[subscriberID], count > 1 {
+            readers[subscriberID] = count - 1
+        } else {
+            readers[subscriberID] = nil
+        }
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    func isPending(_ subscriberID: Int64) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return readers[subscriberID] != nil
+    }
 }
 
 /// The counts of a run as they change, shared by the sender threads.

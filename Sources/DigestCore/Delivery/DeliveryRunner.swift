@@ -117,53 +117,92 @@ public final class DeliveryRunner: Sendable {
         if expired > 0 { summary.failed += expired; summary.reasons["gave up after retrying for days", default: 0] += expired }
 
         let state = RunState(summary: summary, progress: progress)
-        let feed = ClaimFeed(store: store, run: owner, batchSize: options.batchSize, clock: clock)
         let editionsByID = Mutex<[Int64: Edition]>(Dictionary(uniqueKeysWithValues: editions.map { ($0.id!, $0) }))
+        let edition: @Sendable (Int64) throws -> Edition? = { [store] id in
+            try editionsByID.withLock { cache -> Edition? in
+                if let edition = cache[id] { return edition }
+                let edition = try store.edition(id: id)
+                cache[id] = edition
+                return edition
+            }
+        }
         let skipWhenEmpty = composer.configuration.digest.skipWhenEmpty
-
-        let poolSummary = await pool.run(
-            next: { [store, composer, logger, clock] () -> (DeliveryJob, MailMessage)? in
-                // Compose the next message; rows that need no message are settled here.
-                while let claimed = feed.next() {
+        // What the readers of the current batch already received, by delivery id: one query per
+        // claimed batch and edition instead of one per message.
+        let receivedByDelivery = Mutex<[Int64: Set<Int64>]>([:])
+        let unrecorded = UnrecordedReaders()
+        let feed = ClaimFeed(
+            store: store, run: owner, batchSize: options.batchSize, clock: clock,
+            batchClaimed: { [store, composer, logger] batch in
+                var received: [Int64: Set<Int64>] = [:]
+                for (editionID, rows) in Dictionary(grouping: batch, by: \.editionID) {
                     do {
-                        let edition = try editionsByID.withLock { cache -> Edition? in
-                            if let edition = cache[claimed.editionID] { return edition }
-                            let edition = try store.edition(id: claimed.editionID)
-                            cache[claimed.editionID] = edition
-                            return edition
-                        }
-                        guard let edition else { throw SubscriberError("edition \(claimed.editionID) is missing") }
-                        let subscriber = claimed.subscriber
-                        guard subscriber.status == .active else {
-                            try store.skipDelivery(id: claimed.id, reason: "reader is \(subscriber.status.rawValue)", now: clock())
-                            state.record(.skipped, reason: "reader no longer active")
-                            continue
-                        }
-                        let received = try store.receivedItemIDs(
-                            subscriberID: subscriber.id!, before: edition.date,
+                        guard let edition = try edition(editionID) else { continue }
+                        let found = try store.receivedItemIDs(
+                            subscriberIDs: rows.compactMap(\.subscriber.id), before: edition.date,
                             since: composer.ranker.lookbackStart(for: edition.date))
-                        let selection = composer.selection(for: subscriber, in: edition, alreadyReceived: received)
-                        if selection.isEmpty && skipWhenEmpty {
-                            try store.skipDelivery(id: claimed.id, reason: "nothing new for this reader", now: clock())
-                            state.record(.skipped, reason: "nothing new for this reader")
-                            continue
-                        }
-                        let digest = try composer.compose(
-                            selection: selection, date: edition.date, subscriber: subscriber, now: clock())
-                        return (DeliveryJob(claimed: claimed, itemIDs: digest.itemIDs), digest.message)
+                        for row in rows { received[row.id] = row.subscriber.id.flatMap { found[$0] } ?? [] }
                     } catch {
-                        // A reader whose message cannot be built is recorded and skipped; the run goes on.
-                        logger.error("cannot build a digest", metadata: ["subscriber.id": "\(claimed.subscriber.id ?? 0)", "error": "\(error)"])
-                        try? store.recordDelivery(
-                            id: claimed.id, subscriberID: claimed.subscriber.id!, outcome: .permanent(reason: "cannot build: \(error)"),
-                            attempts: 0, messageID: "", itemIDs: [], retryAt: nil, bounceLimit: nil, now: clock())
-                        state.record(.failed, reason: "cannot build the message")
+                        // Each reader of the batch is then looked up on its own when composed.
+                        logger.warning(
+                            "cannot load what a batch of readers already received", metadata: ["error": "\(error)"])
                     }
                 }
-                return nil
-            },
+                receivedByDelivery.withLock { $0 = received }
+            })
+
+        // Claiming and composing run on a thread of their own, a few messages ahead of the senders.
+        let ahead = ComposeAhead<(DeliveryJob, MailMessage)>(capacity: 2 * max(1, pool.transport.connections)) {
+            [store, composer, logger, clock] in
+            // Compose the next message; rows that need no message are settled here.
+            while let claimed = feed.next() {
+                do {
+                    guard let edition = try edition(claimed.editionID) else {
+                        throw SubscriberError("edition \(claimed.editionID) is missing")
+                    }
+                    let subscriber = claimed.subscriber
+                    guard subscriber.status == .active else {
+                        try store.skipDelivery(id: claimed.id, reason: "reader is \(subscriber.status.rawValue)", now: clock())
+                        state.record(.skipped, reason: "reader no longer active")
+                        continue
+                    }
+                    var prefetched = receivedByDelivery.withLock { $0.removeValue(forKey: claimed.id) }
+                    if unrecorded.isPending(subscriber.id!) {
+                        // Another message to this reader is on its way: wait for its outcome, then ask again.
+                        unrecorded.waitUntilRecorded(subscriber.id!)
+                        prefetched = nil
+                    }
+                    let received = try prefetched ?? store.receivedItemIDs(
+                        subscriberID: subscriber.id!, before: edition.date,
+                        since: composer.ranker.lookbackStart(for: edition.date))
+                    let selection = composer.selection(for: subscriber, in: edition, alreadyReceived: received)
+                    if selection.isEmpty && skipWhenEmpty {
+                        try store.skipDelivery(id: claimed.id, reason: "nothing new for this reader", now: clock())
+                        state.record(.skipped, reason: "nothing new for this reader")
+                        continue
+                    }
+                    let digest = try composer.compose(
+                        selection: selection, date: edition.date, subscriber: subscriber, now: clock())
+                    unrecorded.composed(subscriber.id!)
+                    return (DeliveryJob(claimed: claimed, itemIDs: digest.itemIDs), digest.message)
+                } catch {
+                    // A reader whose message cannot be built is recorded and skipped; the run goes on.
+                    logger.error("cannot build a digest", metadata: ["subscriber.id": "\(claimed.subscriber.id ?? 0)", "error": "\(error)"])
+                    try? store.recordDelivery(
+                        id: claimed.id, subscriberID: claimed.subscriber.id!, outcome: .permanent(reason: "cannot build: \(error)"),
+                        attempts: 0, messageID: "", itemIDs: [], retryAt: nil, bounceLimit: nil, now: clock())
+                    state.record(.failed, reason: "cannot build the message")
+                }
+            }
+            return nil
+        }
+
+        let poolSummary = await pool.run(
+            next: { ahead.next() },
             completed: { [store, logger, clock] job, message, result in
                 let claimed = job.claimed
+                // Whatever happens below, a later message to this reader may be composed now.
+                defer { unrecorded.recorded(claimed.subscriber.id!) }
                 let now = clock()
                 var outcome = result.outcome
                 if result.isConfigurationFailure, case .permanent(let reason) = outcome {
@@ -185,6 +224,9 @@ public final class DeliveryRunner: Sendable {
                 case .permanent(let reason): state.record(.failed, reason: Self.reasonClass(reason))
                 }
             })
+        // The composer may be waiting for an outcome that a stopped pool will never record.
+        unrecorded.cancel()
+        ahead.stop()
         summary = state.summary
         if let stopped = poolSummary.stoppedBecause {
             summary.note = "sending stopped: \(stopped)"

@@ -15,6 +15,8 @@ public struct EmailAddress: Sendable, Hashable, Comparable, CustomStringConverti
 
     public var asciiDomain: String {
         if domain.hasPrefix("[") { return domain }
+        // Every label ASCII (the common case, asked for several times per message): nothing to encode.
+        if domain.utf8.allSatisfy({ $0 < 0x80 }) { return domain }
         return domain.split(separator: ".", omittingEmptySubsequences: false)
             .map { label in label.allSatisfy(\.isASCII) ? String(label) : "xn--" + Punycode.encode(String(label)) }
             .joined(separator: ".")

@@ -24,7 +24,16 @@ public enum EncodedWord {
     /// Whether `text` must be encoded in a header: anything outside printable ASCII and space,
     /// or something a decoder would mistake for an encoded word.
     public static func isNeeded(for text: some StringProtocol) -> Bool {
-        text.utf8.contains { $0 < 0x20 || $0 > 0x7E } || text.contains("=?")
+        // One pass over the bytes: `contains("=?")` went through Foundation's string search, and this
+        // runs for every word of every subject and name of a send.
+        var previous: UInt8 = 0
+        for byte in text.utf8 {
+            if byte < 0x20 || byte > 0x7E || (previous == UInt8(ascii: "=") && byte == UInt8(ascii: "?")) {
+                return true
+            }
+            previous = byte
+        }
+        return false
     }
 
     /// Q when it is at most a quarter longer than base64 (it stays readable in raw sources and

@@ -14,6 +14,12 @@ public protocol MailConnection: AnyObject {
     /// every failure is classified as transient or permanent.
     func send(_ message: MailMessage) -> SendOutcome
 
+    /// `send(_:)`, calling `beforeEnd` once when the whole message has been handed over but before the
+    /// end of data that makes the server take it (SMTP: before the final "."). A pool waits there for
+    /// the previous message's outcome to be recorded, so recording overlaps this message's round trips
+    /// and still no more than one accepted message per connection is ever unrecorded.
+    func send(_ message: MailMessage, beforeEnd: () -> Void) -> SendOutcome
+
     /// Whether the connection is still worth reusing; after a transient failure a pool replaces it.
     var isUsable: Bool { get }
 
@@ -25,4 +31,10 @@ public protocol MailConnection: AnyObject {
 
 extension MailConnection {
     public var configurationProblem: String? { nil }
+
+    /// Transports without a separate end of data wait first, then send.
+    public func send(_ message: MailMessage, beforeEnd: () -> Void) -> SendOutcome {
+        beforeEnd()
+        return send(message)
+    }
 }

@@ -58,19 +58,21 @@ public struct MessageBuilder: Sendable {
 
     /// The whole message: header fields, a blank line, the body; CRLF line ends throughout.
     public func build() throws(MessageBuildError) -> [UInt8] {
-        let textBody = QuotedPrintable.encode(text)
-        let htmlBody = html.map { QuotedPrintable.encode($0) }
-
+        // The bodies are encoded straight into the message, sized once for the worst case: no
+        // intermediate arrays, no copies, no regrowth (this runs once per message of a send).
         var message: [UInt8] = []
-        message.reserveCapacity(2048 + textBody.count + (htmlBody?.count ?? 0))
+        message.reserveCapacity(
+            2048 + QuotedPrintable.worstCaseLength(text.utf8.count)
+                + (html.map { QuotedPrintable.worstCaseLength($0.utf8.count) } ?? 0))
         try appendHeaders(to: &message)
 
-        guard let htmlBody else {
+        guard let html else {
             message += Self.textPlainHeaders
             message += Self.crlf
-            message += textBody
-            if !textBody.isEmpty && textBody.last != 0x0A { message += Self.crlf }
-            return message
+            let bodyStart = message.count
+            message.appendQuotedPrintable(text)
+            if message.count > bodyStart && message.last != 0x0A { message += Self.crlf }
+            return Self.trimmed(message)
         }
 
         // Quoted-printable output never contains "=_" ("=" is always followed by a hex digit or
@@ -81,16 +83,22 @@ public struct MessageBuilder: Sendable {
         try field.append("boundary=\"\(Self.boundary(for: messageID))\"")
         message += field.bytes
         message += Self.crlf
-        for (headers, body) in [(Self.textPlainHeaders, textBody), (Self.textHTMLHeaders, htmlBody)] {
+        for (headers, body) in [(Self.textPlainHeaders, text), (Self.textHTMLHeaders, html)] {
             message += Self.dashes + boundary + Self.crlf
             message += headers
             message += Self.crlf
-            message += body
+            message.appendQuotedPrintable(body)
             // The CRLF before a delimiter belongs to the delimiter (RFC 2046 §5.1.1).
             message += Self.crlf
         }
         message += Self.dashes + boundary + Self.dashes + Self.crlf
-        return message
+        return Self.trimmed(message)
+    }
+
+    /// The message in an array of its own size: the build buffer is sized for the worst case (about four
+    /// times the bodies) and every message waiting to be sent would otherwise hold that much memory.
+    private static func trimmed(_ message: [UInt8]) -> [UInt8] {
+        message.capacity > message.count + message.count / 4 ? Array(message[...]) : message
     }
 
     private func appendHeaders(to message: inout [UInt8]) throws(MessageBuildError) {

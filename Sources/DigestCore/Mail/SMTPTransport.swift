@@ -90,6 +90,10 @@ final class SMTPConnection: MailConnection {
     }
 
     func send(_ message: MailMessage) -> SendOutcome {
+        send(message, beforeEnd: {})
+    }
+
+    func send(_ message: MailMessage, beforeEnd: () -> Void) -> SendOutcome {
         configurationProblem = nil
         do {
             // "Pass a pointer to a null-terminated string as parameter. This should be used to specify the
@@ -103,8 +107,10 @@ final class SMTPConnection: MailConnection {
             return .transient(reason: "cannot prepare the transfer: \(error)")
         }
         let replies = SMTPReplyCollector()
-        let result = message.data.withUnsafeBytes { bytes in
-            easy.perform(upload: bytes, onHeaderLine: { replies.add($0) })
+        let result = withoutActuallyEscaping(beforeEnd) { beforeEnd in
+            message.data.withUnsafeBytes { bytes in
+                easy.perform(upload: bytes, onHeaderLine: { replies.add($0) }, beforeEnd: beforeEnd)
+            }
         }
         switch result {
         case .success:

@@ -59,9 +59,11 @@ public final class SenderPool: Sendable {
     /// - Parameters:
     ///   - next: the next job and its message, or nil when there are no more. Called from the worker
     ///     threads, one call at a time.
-    ///   - completed: called on the worker thread right after the final reply for a message (after its
-    ///     retries), so the caller can record it in its ledger before anything else is sent on that
-    ///     connection. Calls from different connections may overlap.
+    ///   - completed: called right after the final reply for a message (after its retries), on the pool's
+    ///     recording thread, one call at a time. The connection may already be sending its next message
+    ///     meanwhile, but never past that message's end of data: the server takes no further message on
+    ///     a connection before the caller has recorded the previous one, so a crash can leave at most one
+    ///     accepted-but-unrecorded message per connection.
     @discardableResult
     public func run<Job: Sendable>(
         next: @escaping @Sendable () -> (Job, MailMessage)?,
@@ -83,6 +85,7 @@ public final class SenderPool: Sendable {
                 thread.start()
             }
         }
+        state.recorder.stop()
         let summary = state.summary
         logger.info(
             "sending finished",
@@ -115,6 +118,7 @@ private final class PoolState<Job: Sendable>: @unchecked Sendable {
     let logger: Logger
 
     let condition = NSCondition()
+    let recorder = Recorder()
     var retries: [Pending] = []
     var exhausted = false
     var fetching = false
@@ -147,6 +151,8 @@ private final class PoolState<Job: Sendable>: @unchecked Sendable {
     /// One worker thread: owns one connection for its whole life, replacing it after a transient failure.
     func work(worker: Int) {
         var connection: (any MailConnection)?
+        // The recorder's ticket for this worker's last final outcome.
+        var recorded = 0
         var logger = self.logger
         logger[metadataKey: "mail.worker"] = "\(worker)"
         loop: while true {
@@ -168,14 +174,14 @@ private final class PoolState<Job: Sendable>: @unchecked Sendable {
                     condition.unlock()
                     attempt(
                         Pending(job: item.0, message: item.1, attempts: 0, last: .transient(reason: ""), due: Date()),
-                        connection: &connection, logger: logger)
+                        connection: &connection, recorded: &recorded, logger: logger)
                 } else {
                     exhausted = true
                     condition.broadcast()
                     condition.unlock()
                 }
             case .send(let item):
-                attempt(item, connection: &connection, logger: logger)
+                attempt(item, connection: &connection, recorded: &recorded, logger: logger)
             }
         }
         connection = nil  // QUIT and close before the run counts as finished
@@ -223,7 +229,9 @@ private final class PoolState<Job: Sendable>: @unchecked Sendable {
     }
 
     /// Sends one try of `item` and either reports it or queues it for another try.
-    private func attempt(_ item: Pending, connection: inout (any MailConnection)?, logger: Logger) {
+    private func attempt(
+        _ item: Pending, connection: inout (any MailConnection)?, recorded: inout Int, logger: Logger
+    ) {
         var item = item
         item.attempts += 1
         limiter?.acquire()
@@ -231,7 +239,9 @@ private final class PoolState<Job: Sendable>: @unchecked Sendable {
         let outcome: SendOutcome
         do {
             if connection == nil { connection = try transport.makeConnection() }
-            outcome = connection!.send(item.message)
+            // Before this message's end of data, the previous outcome of this connection must be recorded.
+            let previous = recorded
+            outcome = connection!.send(item.message, beforeEnd: { [recorder] in recorder.wait(for: previous) })
             problem = connection!.configurationProblem
             if problem != nil || !connection!.isUsable { connection = nil }
         } catch {
@@ -239,15 +249,21 @@ private final class PoolState<Job: Sendable>: @unchecked Sendable {
             connection = nil
         }
         item.last = outcome
-        var metadata: Logger.Metadata = [
-            "mail.messageID": "\(item.message.messageID)", "mail.attempt": "\(item.attempts)",
-            "mail.reply": "\(outcome.text)",
-        ]
+        // Built only when a message is logged: the loggers take it as an autoclosure, and at the usual
+        // level nothing is logged for a message that was sent.
+        let attempts = item.attempts
+        var metadata: Logger.Metadata {
+            [
+                "mail.messageID": "\(item.message.messageID)", "mail.attempt": "\(attempts)",
+                "mail.reply": "\(outcome.text)",
+            ]
+        }
         if case .transient = outcome, problem == nil, item.attempts < retry.maxAttempts {
             let delay = retry.delay(afterAttempt: item.attempts)
             item.due = Date().addingTimeInterval(delay)
-            metadata["mail.retryInSeconds"] = "\(String(format: "%.3f", delay))"
-            logger.info("transient failure, will retry on a fresh connection", metadata: metadata)
+            var retryMetadata = metadata
+            retryMetadata["mail.retryInSeconds"] = "\(String(format: "%.3f", delay))"
+            logger.info("transient failure, will retry on a fresh connection", metadata: retryMetadata)
             condition.lock()
             summary.retries += 1
             retries.append(item)
@@ -268,10 +284,12 @@ private final class PoolState<Job: Sendable>: @unchecked Sendable {
             condition.broadcast()
             condition.unlock()
         }
-        completed(
-            item.job, item.message,
-            DeliveryResult(outcome: outcome, attempts: item.attempts, isConfigurationFailure: problem != nil))
-        settle(outcome: outcome, configuration: problem != nil)
+        let result = DeliveryResult(outcome: outcome, attempts: item.attempts, isConfigurationFailure: problem != nil)
+        let configuration = problem != nil
+        recorded = recorder.enqueue { [self] in
+            completed(item.job, item.message, result)
+            settle(outcome: outcome, configuration: configuration)
+        }
     }
 
     private func settle(outcome: SendOutcome, configuration: Bool) {
@@ -292,5 +310,69 @@ private final class PoolState<Job: Sendable>: @unchecked Sendable {
         inFlight -= count
         condition.broadcast()
         condition.unlock()
+    }
+}
+
+/// Runs the pool's `completed` calls one after another on a thread of its own, so a connection can
+/// start its next message while the last outcome is being recorded. `wait(for:)` is the connection's
+/// barrier before that next message's end of data.
+private final class Recorder: @unchecked Sendable {
+    // Every field is guarded by `condition`.
+    private let condition = NSCondition()
+    private var queue: [() -> Void] = []
+    private var enqueued = 0
+    private var finished = 0
+    private var stopping = false
+
+    init() {
+        let thread = Thread { [self] in work() }
+        thread.name = "mail-recorder"
+        thread.start()
+    }
+
+    /// Queues `work`; returns its ticket for `wait(for:)`.
+    func enqueue(_ work: @escaping () -> Void) -> Int {
+        condition.lock()
+        defer { condition.unlock() }
+        queue.append(work)
+        enqueued += 1
+        condition.broadcast()
+        return enqueued
+    }
+
+    /// Waits until the work with `ticket` (and all before it) has run; 0 returns at once.
+    func wait(for ticket: Int) {
+        condition.lock()
+        while finished < ticket { condition.wait() }
+        condition.unlock()
+    }
+
+    /// Ends the thread once the queue is empty.
+    func stop() {
+        condition.lock()
+        stopping = true
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    private func work() {
+        while true {
+            condition.lock()
+            while queue.isEmpty && !stopping { condition.wait() }
+            if queue.isEmpty {
+                condition.unlock()
+                return
+            }
+            let batch = queue
+            queue = []
+            condition.unlock()
+            for item in batch {
+                item()
+                condition.lock()
+                finished += 1
+                condition.broadcast()
+                condition.unlock()
+            }
+        }
     }
 }

@@ -10,6 +10,8 @@ public final class DigestComposer: Sendable {
     let ranker: Ranker
     let from: Mailbox
     let replyTo: Mailbox?
+    /// The sender's domain in its wire form, for Message-IDs and List-Id (worked out once, not per message).
+    let senderDomain: String
     private let cache = Mutex<[CacheKey: RenderedDigest]>([:])
     /// Distinct selections kept rendered; readers mostly share a handful.
     static let cacheLimit = 256
@@ -27,6 +29,8 @@ public final class DigestComposer: Sendable {
         ranker = Ranker(digest: configuration.digest, timeZone: configuration.site.timeZone)
         from = try Mailbox(parsing: configuration.mail.from)
         replyTo = try configuration.mail.replyTo.map { try Mailbox(parsing: $0) }
+        senderDomain = from.address.asciiDomain
+        listID = "\(configuration.site.name) <digest.\(senderDomain)>"
     }
 
     /// The reader's share of `edition`, leaving out what they already received.
@@ -37,9 +41,9 @@ public final class DigestComposer: Sendable {
     /// The Message-ID of `subscriber`'s copy of edition `date`: the same on every try, so a
     /// re-send after a crash is recognisable as the same message.
     public func messageID(date: Day, subscriberID: Int64) -> String {
-        let compact = date.description.replacingOccurrences(of: "-", with: "")
+        let compact = date.description.filter { $0 != "-" }
         let fingerprint = signer.fingerprint("\(date)|\(subscriberID)")
-        return "<digest.\(compact).\(subscriberID).\(fingerprint)@\(from.address.asciiDomain)>"
+        return "<digest.\(compact).\(subscriberID).\(fingerprint)@\(senderDomain)>"
     }
 
     public func unsubscribeURL(for subscriber: Subscriber) -> String {
@@ -86,7 +90,7 @@ public final class DigestComposer: Sendable {
     var oneClick: Bool { configuration.web.baseURL.hasPrefix("https://") }
 
     /// `List-Id` (RFC 2919): the site's name and a list identifier under the sender's domain.
-    var listID: String { "\(configuration.site.name) <digest.\(from.address.asciiDomain)>" }
+    let listID: String
 
     private func rendered(_ selection: DigestSelection, date: Day, hasName: Bool) -> RenderedDigest {
         let key = CacheKey(selection: selection, date: date, hasName: hasName)

@@ -152,6 +152,9 @@ extension Store {
     /// Records the outcome of one delivery right after the server's reply. A permanent failure
     /// counts a hard bounce when `bounceLimit` is given; that many in a row mark the reader
     /// `bounced`. Failures that are not the recipient's (a message that could not be built) pass nil.
+    ///
+    /// One committed write transaction per outcome; its statements are compiled once per
+    /// connection (`cachedStatement`), since this runs once for every message of a send.
     public func recordDelivery(
         id: Int64, subscriberID: Int64, outcome: SendOutcome, attempts: Int, messageID: String, itemIDs: [Int64],
         retryAt: Date?, bounceLimit: Int?, now: Date
@@ -159,36 +162,38 @@ extension Store {
         try pool.write { db in
             switch outcome {
             case .sent(let reply):
-                try db.execute(
+                try db.cachedStatement(
                     sql: """
                         UPDATE deliveries SET status = 'sent', attempts = attempts + ?, lastReply = ?, messageID = ?,
                             itemIDs = ?, sentAt = ?, updatedAt = ?, nextAttemptAt = NULL, claimedBy = NULL WHERE id = ?
-                        """,
-                    arguments: [attempts, reply, messageID, itemIDs.map(String.init).joined(separator: ","), now, now, id])
-                try db.execute(
-                    sql: "UPDATE subscribers SET bounceCount = 0 WHERE id = ? AND bounceCount > 0", arguments: [subscriberID])
+                        """
+                ).execute(arguments: [
+                    attempts, reply, messageID, itemIDs.map(String.init).joined(separator: ","), now, now, id,
+                ])
+                try db.cachedStatement(sql: "UPDATE subscribers SET bounceCount = 0 WHERE id = ? AND bounceCount > 0")
+                    .execute(arguments: [subscriberID])
             case .transient(let reason):
-                try db.execute(
+                try db.cachedStatement(
                     sql: """
                         UPDATE deliveries SET status = 'deferred', attempts = attempts + ?, lastReply = ?, messageID = ?,
                             nextAttemptAt = ?, updatedAt = ?, claimedBy = NULL WHERE id = ?
-                        """,
-                    arguments: [attempts, reason, messageID, retryAt ?? now, now, id])
+                        """
+                ).execute(arguments: [attempts, reason, messageID, retryAt ?? now, now, id])
             case .permanent(let reason):
-                try db.execute(
+                try db.cachedStatement(
                     sql: """
                         UPDATE deliveries SET status = 'failed', attempts = attempts + ?, lastReply = ?, messageID = ?,
                             updatedAt = ?, claimedBy = NULL WHERE id = ?
-                        """,
-                    arguments: [attempts, reason, messageID, now, id])
+                        """
+                ).execute(arguments: [attempts, reason, messageID, now, id])
                 guard let bounceLimit else { return }
-                try db.execute(
+                try db.cachedStatement(
                     sql: """
                         UPDATE subscribers SET bounceCount = bounceCount + 1,
                             status = CASE WHEN bounceCount + 1 >= ? AND status = 'active' THEN 'bounced' ELSE status END
                         WHERE id = ?
-                        """,
-                    arguments: [bounceLimit, subscriberID])
+                        """
+                ).execute(arguments: [bounceLimit, subscriberID])
             }
         }
     }

@@ -77,4 +77,26 @@ extension Store {
             return Set(lists.flatMap { $0.split(separator: ",").compactMap { Int64($0) } })
         }
     }
+
+    /// `receivedItemIDs` for many readers in one query (a claimed batch): readers who received
+    /// nothing in the window are absent from the result.
+    public func receivedItemIDs(subscriberIDs: [Int64], before date: Day, since: Day) throws -> [Int64: Set<Int64>] {
+        guard !subscriberIDs.isEmpty else { return [:] }
+        return try pool.read { db in
+            let rows = try Row.fetchCursor(
+                db,
+                sql: """
+                    SELECT d.subscriberID, d.itemIDs FROM deliveries d JOIN editions e ON e.id = d.editionID
+                    WHERE d.subscriberID IN (\(subscriberIDs.map { _ in "?" }.joined(separator: ",")))
+                      AND d.status = 'sent' AND e.date < ? AND e.date >= ?
+                    """,
+                arguments: StatementArguments(subscriberIDs) + [date.description, since.description])
+            var received: [Int64: Set<Int64>] = [:]
+            while let row = try rows.next() {
+                let itemIDs: String = row[1]
+                received[row[0], default: []].formUnion(itemIDs.split(separator: ",").compactMap { Int64($0) })
+            }
+            return received
+        }
+    }
 }

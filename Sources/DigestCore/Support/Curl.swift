@@ -158,10 +158,14 @@ final class CurlEasy {
     ///
     /// Blocks the calling thread: call it from a thread of its own, never from the Swift
     /// concurrency pool.
+    /// `beforeEnd` runs once, on this thread, before libcurl gets the last bytes of `upload`: for SMTP
+    /// that is before the end of the message and its final ".", so the server has not taken it yet.
     func perform(
-        upload: UnsafeRawBufferPointer? = nil, collectBody: Bool = false, onHeaderLine: ((Substring) -> Void)? = nil
+        upload: UnsafeRawBufferPointer? = nil, collectBody: Bool = false, onHeaderLine: ((Substring) -> Void)? = nil,
+        beforeEnd: (() -> Void)? = nil
     ) -> Result<TransferResult, CurlError> {
         let context = TransferContext(upload: upload, collectBody: collectBody, onHeaderLine: onHeaderLine)
+        context.beforeEnd = beforeEnd
         let unmanaged = Unmanaged.passRetained(context)
         defer { unmanaged.release() }
         let pointer = unmanaged.toOpaque()
@@ -229,6 +233,7 @@ struct TransferResult {
 private final class TransferContext {
     let upload: UnsafeRawBufferPointer?
     var offset = 0
+    var beforeEnd: (() -> Void)?
     let collectBody: Bool
     var body: [UInt8] = []
     let onHeaderLine: ((Substring) -> Void)?
@@ -248,6 +253,13 @@ private let curlRead: dd_data_callback = { buffer, size, count, userdata in
     let context = Unmanaged<TransferContext>.fromOpaque(userdata).takeUnretainedValue()
     guard let upload = context.upload, let base = upload.baseAddress else { return 0 }
     let length = min(size * count, upload.count - context.offset)
+    // Before the last bytes are handed over: with the size announced (CURLOPT_INFILESIZE_LARGE) libcurl
+    // may finish the upload without asking again ("We are completely uploaded and fine"), so waiting
+    // for a read that returns 0 would be too late.
+    if context.offset + length == upload.count, let beforeEnd = context.beforeEnd {
+        context.beforeEnd = nil
+        beforeEnd()
+    }
     if length > 0 {
         UnsafeMutableRawPointer(buffer).copyMemory(from: base + context.offset, byteCount: length)
         context.offset += length

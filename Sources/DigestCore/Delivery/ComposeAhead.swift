@@ -1,0 +1,85 @@
+import Foundation
+
+/// Runs `produce` on a thread of its own and keeps up to `capacity` of its results ready, so the
+/// sender threads spend their turn on the wire and the ledger, not on claiming and composing: with one
+/// SMTP connection, composing the next message overlaps sending the current one.
+///
+/// Nothing about the ledger changes: a composed message waiting here belongs to a row that is already
+/// `sending` (claimed), exactly like the rest of its claimed batch. A message is only in flight once a
+/// sender takes it, and each outcome is still recorded by the sender right after the server's reply.
+final class ComposeAhead<Item: Sendable>: @unchecked Sendable {
+    // Every field below is guarded by `condition`.
+    private let condition = NSCondition()
+    private var ready: [Item] = []
+    private var head = 0
+    private var exhausted = false
+    private var stopping = false
+    private var running = true
+
+    private let capacity: Int
+    private let produce: @Sendable () -> Item?
+
+    /// Starts the composing thread at once.
+    init(capacity: Int, produce: @escaping @Sendable () -> Item?) {
+        self.capacity = max(1, capacity)
+        self.produce = produce
+        let thread = Thread { [self] in work() }
+        thread.name = "digest-composer"
+        thread.start()
+    }
+
+    private func work() {
+        while true {
+            condition.lock()
+            while ready.count - head >= capacity && !stopping { condition.wait() }
+            if stopping { break }
+            condition.unlock()
+            let item = produce()
+            condition.lock()
+            if let item {
+                ready.append(item)
+            } else {
+                exhausted = true
+            }
+            condition.broadcast()
+            if item == nil { break }
+            condition.unlock()
+        }
+        // Still holding the lock here.
+        running = false
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// The next composed item, waiting for the composer if it is behind; nil when it has no more.
+    func next() -> Item? {
+        condition.lock()
+        defer { condition.unlock() }
+        while head == ready.count && !exhausted && running { condition.wait() }
+        guard head < ready.count else { return nil }
+        let item = ready[head]
+        head += 1
+        if head == ready.count {
+            ready.removeAll(keepingCapacity: true)
+            head = 0
+        }
+        condition.broadcast()
+        return item
+    }
+
+    /// Stops composing and waits until the thread has finished the item it was working on. Returns
+    /// how many composed items were never taken (their rows are still `sending`, for the caller to
+    /// put back in the queue).
+    @discardableResult
+    func stop() -> Int {
+        condition.lock()
+        defer { condition.unlock() }
+        stopping = true
+        condition.broadcast()
+        while running { condition.wait() }
+        let left = ready.count - head
+        ready = []
+        head = 0
+        return left
+    }
+}

@@ -1,0 +1,133 @@
+// `digest-bench`: the measurements of `make bench` that need no SMTP server, kept out of the `digest`
+// executable so no benchmark code sits on a user's path. Run by scripts/bench; see BENCHMARKS.md.
+//
+//   digest-bench render --config FILE --date D [--seconds S]
+//       personalized digests per second on one thread (select, personalize, sign links, MIME + QP),
+//       sending nothing and writing nothing
+//   digest-bench record --config FILE --date D
+//       microseconds per ledger write (claim in batches, one committed transaction per outcome)
+//   digest-bench rank --config FILE --date D [--days N]
+//       milliseconds to rank and freeze the editions of D, D-1, … D-(N-1) from the stored items
+import DigestCore
+import Foundation
+
+struct BenchFailure: Error, CustomStringConvertible {
+    var description: String
+}
+
+func option(_ name: String, in arguments: [String]) -> String? {
+    guard let index = arguments.firstIndex(of: name), index + 1 < arguments.count else { return nil }
+    return arguments[index + 1]
+}
+
+func median(_ values: [Double]) -> Double {
+    let sorted = values.sorted()
+    guard !sorted.isEmpty else { return .nan }
+    return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+}
+
+func seconds(since start: ContinuousClock.Instant) -> Double {
+    let elapsed = ContinuousClock.now - start
+    return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+}
+
+/// Composes HTML + text digests (the heavier format) for made-up readers until `duration` seconds have
+/// passed, on the calling thread only.
+func benchRender(configuration: Configuration, date: Day, duration: Double) async throws {
+    let store = try Store(path: configuration.database)
+    let composer = try await DigestComposer.make(configuration: configuration)
+    let ranker = Ranker(digest: configuration.digest, timeZone: configuration.site.timeZone)
+    let edition = try ranker.edition(for: date, store: store, freeze: false)
+    let now = Date()
+    var count = 0
+    var bytes = 0
+    // Warm-up: the first message renders the templates once; what follows is the per-reader cost.
+    let first = try compose(composer, edition: edition, id: 1, now: now)
+    let size = first.message.data.count
+    let start = ContinuousClock.now
+    var elapsed = 0.0
+    while elapsed < duration {
+        for _ in 0..<200 {
+            count += 1
+            bytes += try compose(composer, edition: edition, id: Int64(count + 1), now: now).message.data.count
+        }
+        elapsed = seconds(since: start)
+    }
+    print(String(format: "render: %d digests in %.2f s = %.0f digests/s (one thread), %d bytes each", count, elapsed,
+                 Double(count) / elapsed, size))
+    _ = bytes
+}
+
+func compose(_ composer: DigestComposer, edition: Edition, id: Int64, now: Date) throws -> ComposedDigest {
+    let subscriber = Subscriber(
+        id: id, email: try EmailAddress("reader\(id)@bench.example"), name: "Reader \(id)", status: .active)
+    let selection = composer.selection(for: subscriber, in: edition, alreadyReceived: [])
+    return try composer.compose(selection: selection, date: edition.date, subscriber: subscriber, now: now)
+}
+
+/// Ranks and freezes `days` editions ending at `date`, each from a window of the stored items.
+func benchRank(configuration: Configuration, date: Day, days: Int) throws {
+    let store = try Store(path: configuration.database)
+    let ranker = Ranker(digest: configuration.digest, timeZone: configuration.site.timeZone)
+    var times: [Double] = []
+    var candidates = 0
+    for offset in 0..<days {
+        let day = date.adding(days: -offset)
+        let start = ContinuousClock.now
+        let edition = try ranker.edition(for: day, store: store, freeze: true)
+        times.append(seconds(since: start) * 1000)
+        candidates = edition.candidates.count
+    }
+    print(String(format: "rank: median %.2f ms to rank and freeze an edition (%d editions, min %.2f, max %.2f, %d candidates)",
+                 median(times), days, times.min() ?? 0, times.max() ?? 0, candidates))
+}
+
+/// Ledger writes alone: claims the queued rows of `date` in batches and records each as sent, one
+/// committed transaction per outcome as `digest send` does, on one thread. Needs a fresh database.
+func benchRecord(configuration: Configuration, date: Day) throws {
+    let store = try Store(path: configuration.database)
+    let ranker = Ranker(digest: configuration.digest, timeZone: configuration.site.timeZone)
+    let edition = try ranker.edition(for: date, store: store, freeze: true)
+    try store.queueDeliveries(editionID: edition.id!, date: date, zone: nil, now: Date())
+    var claimTime = 0.0
+    var recordTime = 0.0
+    var count = 0
+    let itemIDs = edition.candidates.prefix(15).map(\.itemID)
+    while true {
+        var start = ContinuousClock.now
+        let batch = try store.claimDeliveries(run: "bench", limit: 200, now: Date())
+        claimTime += seconds(since: start)
+        guard !batch.isEmpty else { break }
+        start = ContinuousClock.now
+        for row in batch {
+            try store.recordDelivery(
+                id: row.id, subscriberID: row.subscriber.id!, outcome: .sent(reply: "250 2.0.0 Ok: queued"), attempts: 1,
+                messageID: "<digest.\(row.id)@bench.example>", itemIDs: itemIDs, retryAt: nil, bounceLimit: 3, now: Date())
+        }
+        recordTime += seconds(since: start)
+        count += batch.count
+    }
+    print(String(format: "record: %d outcomes, %.1f µs per recorded outcome, %.1f µs per claimed row", count,
+                 recordTime / Double(max(1, count)) * 1e6, claimTime / Double(max(1, count)) * 1e6))
+}
+
+let arguments = Array(CommandLine.arguments.dropFirst())
+do {
+    guard let command = arguments.first else { throw BenchFailure(description: "usage: digest-bench render|record|rank --config FILE --date D") }
+    let path = Configuration.resolvePath(explicit: option("--config", in: arguments), environment: ProcessInfo.processInfo.environment)
+    let configuration = try Configuration.load(path: path)
+    guard let date = option("--date", in: arguments).flatMap(Day.init) else { throw BenchFailure(description: "--date YYYY-MM-DD is required") }
+    switch command {
+    case "render":
+        try await benchRender(configuration: configuration, date: date, duration: Double(option("--seconds", in: arguments) ?? "5") ?? 5)
+    case "record":
+        try benchRecord(configuration: configuration, date: date)
+    case "rank":
+        try benchRank(configuration: configuration, date: date, days: Int(option("--days", in: arguments) ?? "7") ?? 7)
+    default:
+        throw BenchFailure(description: "unknown benchmark \(command): render, record or rank")
+    }
+} catch {
+    FileHandle.standardError.write(Data("digest-bench: \(error)\n".utf8))
+    exit(1)
+}
