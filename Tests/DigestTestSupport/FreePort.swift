@@ -6,23 +6,30 @@ import Foundation
 
 /// Loopback ports for servers the tests start.
 public enum FreePort {
-    /// A TCP port on 127.0.0.1 that the kernel just handed out and nothing listens on.
+    /// A TCP port on 127.0.0.1 that nothing uses, chosen BELOW the kernel's ephemeral range
+    /// (32768–60999): a port the kernel hands out for `bind(0)` can meanwhile become the local
+    /// port of a client connection of another test, and smtp-sink then waits on its bind silently.
     public static func next() -> UInt16 {
+        while true {
+            let port = UInt16.random(in: 20_000..<32_000)
+            if isFree(port) { return port }
+        }
+    }
+
+    /// Whether 127.0.0.1:`port` can be bound right now.
+    static func isFree(_ port: UInt16) -> Bool {
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        precondition(descriptor >= 0, "socket() failed")
+        guard descriptor >= 0 else { return false }
         defer { close(descriptor) }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
+        address.sin_port = port.bigEndian
+        return withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
-                bind(descriptor, pointer, length) == 0 && getsockname(descriptor, pointer, &length) == 0
+                bind(descriptor, pointer, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
             }
         }
-        precondition(bound, "bind(127.0.0.1:0) failed")
-        return UInt16(bigEndian: address.sin_port)
     }
 
     /// Waits until something listens on 127.0.0.1:`port`, without connecting (a probe connection would
@@ -52,7 +59,11 @@ public enum FreePort {
     static func isListening(_ port: UInt16) -> Bool {
         let local = String(format: "0100007F:%04X", port)
         let anyAddress = String(format: "00000000:%04X", port)
-        guard let table = try? String(contentsOfFile: "/proc/net/tcp", encoding: .utf8) else { return false }
+        // Read to the end: procfs reports a size of 0, and `String(contentsOfFile:)` then returns only
+        // the first page (about 27 sockets), so on a busy machine the listener was never seen.
+        guard let handle = FileHandle(forReadingAtPath: "/proc/net/tcp") else { return false }
+        defer { try? handle.close() }
+        let table = String(decoding: handle.readDataToEndOfFile(), as: UTF8.self)
         for line in table.split(separator: "\n").dropFirst() {
             let fields = line.split(separator: " ")
             // sl local_address rem_address st …; st 0A is LISTEN.

@@ -40,8 +40,9 @@ public final class SMTPSinkServer: @unchecked Sendable {
 
     /// Starts `smtp-sink -u nobody -c -d DUMP/… [flags] 127.0.0.1:PORT 256` and waits until it listens.
     /// `dump: false` leaves out `-d` (messages are counted, not kept: for throughput measurements).
+    /// A sink that does not listen within a few seconds is replaced on another port (unless `port`
+    /// was given), up to three times.
     public init(flags: [String] = [], port: UInt16? = nil, dump: Bool = true) throws {
-        self.port = port ?? FreePort.next()
         folder = TemporaryDirectory("smtp-sink")
         dumpFolder = folder.file("dump")
         output = folder.file("counters.txt")
@@ -49,18 +50,26 @@ public final class SMTPSinkServer: @unchecked Sendable {
         try FileManager.default.createDirectory(
             atPath: dumpFolder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o777])
         try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: folder.path)
-        process = try ChildProcess(
-            "/usr/sbin/smtp-sink",
-            ["-u", "nobody", "-c"] + (dump ? ["-d", dumpFolder + "/%Y%m%d%H%M%S."] : []) + flags + [
-                "127.0.0.1:\(self.port)", "256",
-            ],
-            output: output)
-        guard FreePort.waitUntilListening(self.port) else {
+        var failures: [String] = []
+        for _ in 0..<3 {
+            let candidate = port ?? FreePort.next()
+            let process = try ChildProcess(
+                "/usr/sbin/smtp-sink",
+                ["-u", "nobody", "-c"] + (dump ? ["-d", dumpFolder + "/%Y%m%d%H%M%S."] : []) + flags + [
+                    "127.0.0.1:\(candidate)", "256",
+                ],
+                output: output)
+            if FreePort.waitUntilListening(candidate, timeout: port == nil ? 5 : 10) {
+                self.port = candidate
+                self.process = process
+                return
+            }
+            let state = process.process.isRunning ? "running but not listening" : "exited with \(process.process.terminationStatus)"
             process.stop()
-            let state = process.process.isRunning ? "still running" : "exited with \(process.process.terminationStatus)"
-            process.stop()
-            throw TestServerError.didNotStart("smtp-sink on port \(self.port) (\(state)): \(outputText)")
+            failures.append("port \(candidate): \(state)")
         }
+        let text = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
+        throw TestServerError.didNotStart("smtp-sink (\(failures.joined(separator: "; "))): \(text)")
     }
 
     /// Terminates the server and waits for it; counters and dumps are complete afterwards.
