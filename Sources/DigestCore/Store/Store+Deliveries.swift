@@ -242,17 +242,6 @@ extension Store {
         }
     }
 
-    /// How many ledger rows are in each status.
-    public func deliveryCounts() throws -> [DeliveryStatus: Int] {
-        try pool.read { db in
-            var counts: [DeliveryStatus: Int] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT status, count(*) AS n FROM deliveries GROUP BY status") {
-                counts[row["status"]] = row["n"]
-            }
-            return counts
-        }
-    }
-
     /// Rows still waiting (queued or deferred), across all editions.
     public func pendingDeliveryCount() throws -> Int {
         try pool.read { db in

@@ -203,13 +203,6 @@ final class CurlEasy {
         return value
     }
 
-    /// How many new connections this handle has opened in its last transfer.
-    var newConnections: Int {
-        var value = 0
-        _ = dd_getinfo_long(handle, CURLINFO_NUM_CONNECTS, &value)
-        return value
-    }
-
     private func check(_ code: CURLcode) throws(CurlError) {
         if code != CURLE_OK { throw error(code, responseCode: 0) }
     }
