@@ -46,16 +46,17 @@ final class HTTPTestServer: @unchecked Sendable {
             text += String(decoding: data, as: UTF8.self)
         }
         guard text.hasPrefix("PORT "), let port = Int(text.dropFirst(5).prefix(while: { $0.isNumber })) else {
-            process.terminate()
+            kill(process.processIdentifier, SIGKILL)
             throw HTTPTestServerError(message: "the test HTTP server did not start: \(text)")
         }
         self.port = port
     }
 
     deinit {
-        // SIGTERM ends the server at once. No waitUntilExit(): off the main thread it spins a run loop
-        // that may never return on Linux, and Foundation reaps the child on its own.
-        process.terminate()
+        // SIGKILL, not terminate(): children launched by Foundation inherit a signal mask that blocks
+        // SIGTERM, so the servers outlived the tests. No waitUntilExit(): off the main thread it spins
+        // a run loop that may never return on Linux, and Foundation reaps the child on its own.
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
     }
 
     private static let script = #"""
