@@ -15,21 +15,12 @@ import Testing
     /// A config file for `digest` pointing at `sink`, a database with the readers and items.
     func prepare(sink: SMTPSinkServer) throws -> String {
         let configuration = try Fixtures.configuration(in: directory) { json in
-            var site = json["site"] as! [String: Any]
-            site["timeZone"] = "UTC"
-            json["site"] = site
-            var mail = json["mail"] as! [String: Any]
-            mail["transport"] = "smtp"
-            var smtp = mail["smtp"] as! [String: Any]
-            smtp["url"] = sink.url
-            smtp["tls"] = "off"
-            smtp["connections"] = Self.connections
-            smtp["timeoutSeconds"] = 10
+            Fixtures.useSiteTimeZone(&json, "UTC")
             // A capped rate keeps each run a few seconds long, so a kill always has a send to land in,
             // however fast or loaded the machine is.
-            smtp["maxPerSecond"] = 1000
-            mail["smtp"] = smtp
-            json["mail"] = mail
+            Fixtures.useSMTP(
+                &json,
+                ["url": sink.url, "tls": "off", "connections": Self.connections, "timeoutSeconds": 10, "maxPerSecond": 1000])
         }
         let store = try Store(path: configuration.database)
         try store.upsert(

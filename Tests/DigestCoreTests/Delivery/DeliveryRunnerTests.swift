@@ -17,20 +17,10 @@ import Testing
 
     func setUp(smtp: String? = nil, connections: Int = 2, edit: @escaping (inout [String: Any]) -> Void = { _ in }) async throws -> Setup {
         let configuration = try Fixtures.configuration(in: directory) { json in
-            var site = json["site"] as! [String: Any]
-            site["timeZone"] = "UTC"
-            json["site"] = site
+            Fixtures.useSiteTimeZone(&json, "UTC")
             if let smtp {
-                var mail = json["mail"] as! [String: Any]
-                mail["transport"] = "smtp"
-                var settings = mail["smtp"] as! [String: Any]
-                settings["url"] = smtp
-                settings["tls"] = "off"
-                settings["connections"] = connections
-                settings["timeoutSeconds"] = 5
-                settings["maxAttempts"] = 2
-                mail["smtp"] = settings
-                json["mail"] = mail
+                Fixtures.useSMTP(
+                    &json, ["url": smtp, "tls": "off", "connections": connections, "timeoutSeconds": 5, "maxAttempts": 2])
             }
             edit(&json)
         }
@@ -258,13 +248,7 @@ import Testing
         let sink = try SMTPSinkServer()
         defer { sink.stop() }
         let configuration = try Fixtures.configuration(in: directory) { json in
-            var mail = json["mail"] as! [String: Any]
-            mail["transport"] = "smtp"
-            var smtp = mail["smtp"] as! [String: Any]
-            smtp["url"] = sink.url
-            smtp["tls"] = "off"
-            mail["smtp"] = smtp
-            json["mail"] = mail
+            Fixtures.useSMTP(&json, ["url": sink.url, "tls": "off"])
         }
         let store = try Store(path: configuration.database)
         let composer = try await DigestComposer.make(
@@ -294,20 +278,13 @@ import Testing
         let server = try AIOSMTPDServer(tls: true, auth: ("digest", "s3cret"))
         defer { server.stop() }
         let configuration = try Fixtures.configuration(in: directory) { json in
-            var site = json["site"] as! [String: Any]
-            site["timeZone"] = "UTC"
-            json["site"] = site
-            var mail = json["mail"] as! [String: Any]
-            mail["transport"] = "smtp"
-            var smtp = mail["smtp"] as! [String: Any]
-            smtp["url"] = server.url
-            smtp["tls"] = "required"
-            smtp["caFile"] = server.caFile!
-            smtp["username"] = "digest"
-            smtp["passwordEnv"] = "TEST_SMTP_PASSWORD"
-            smtp["connections"] = 1
-            mail["smtp"] = smtp
-            json["mail"] = mail
+            Fixtures.useSiteTimeZone(&json, "UTC")
+            Fixtures.useSMTP(
+                &json,
+                [
+                    "url": server.url, "tls": "required", "caFile": server.caFile!, "username": "digest",
+                    "passwordEnv": "TEST_SMTP_PASSWORD", "connections": 1,
+                ])
         }
         let store = try Store(path: configuration.database)
         try store.upsert([

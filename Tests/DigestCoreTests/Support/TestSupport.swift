@@ -36,6 +36,22 @@ enum Fixtures {
         return try Configuration.load(path: file)
     }
 
+    /// In a configuration being edited: mail goes over SMTP, with `settings` (url, tls, …) laid over
+    /// the example's `mail.smtp` block.
+    static func useSMTP(_ json: inout [String: Any], _ settings: [String: Any]) {
+        var mail = json["mail"] as! [String: Any]
+        mail["transport"] = "smtp"
+        mail["smtp"] = (mail["smtp"] as! [String: Any]).merging(settings) { _, new in new }
+        json["mail"] = mail
+    }
+
+    /// In a configuration being edited: the site's time zone.
+    static func useSiteTimeZone(_ json: inout [String: Any], _ zone: String) {
+        var site = json["site"] as! [String: Any]
+        site["timeZone"] = zone
+        json["site"] = site
+    }
+
     /// A store in a fresh file in `directory`.
     static func store(in directory: TemporaryDirectory) throws -> Store {
         try Store(path: directory.file("digest.sqlite"))
