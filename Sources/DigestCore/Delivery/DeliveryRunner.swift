@@ -199,29 +199,37 @@ public final class DeliveryRunner: Sendable {
 
         let poolSummary = await pool.run(
             next: { ahead.next() },
-            completed: { [store, logger, clock] job, message, result in
-                let claimed = job.claimed
-                // Whatever happens below, a later message to this reader may be composed now.
-                defer { unrecorded.recorded(claimed.subscriber.id!) }
+            record: { [store, logger, clock] batch in
                 let now = clock()
-                var outcome = result.outcome
-                if result.isConfigurationFailure, case .permanent(let reason) = outcome {
-                    // The server refused our setup, not this reader: keep the message for a later run.
-                    outcome = .transient(reason: reason)
+                let outcomes = batch.map { finished in
+                    let (claimed, result) = (finished.job.claimed, finished.result)
+                    var outcome = result.outcome
+                    if result.isConfigurationFailure, case .permanent(let reason) = outcome {
+                        // The server refused our setup, not this reader: keep the message for a later run.
+                        outcome = .transient(reason: reason)
+                    }
+                    return DeliveryOutcome(
+                        id: claimed.id, subscriberID: claimed.subscriber.id!, outcome: outcome,
+                        attempts: result.attempts, messageID: finished.message.messageID, itemIDs: finished.job.itemIDs,
+                        retryAt: now.addingTimeInterval(options.deferBase * pow(2, Double(min(claimed.attempts, 6)))),
+                        bounceLimit: result.isConfigurationFailure ? nil : options.bounceLimit)
                 }
-                let retryAt = now.addingTimeInterval(options.deferBase * pow(2, Double(min(claimed.attempts, 6))))
                 do {
-                    try store.recordDelivery(
-                        id: claimed.id, subscriberID: claimed.subscriber.id!, outcome: outcome, attempts: result.attempts,
-                        messageID: message.messageID, itemIDs: job.itemIDs, retryAt: retryAt,
-                        bounceLimit: result.isConfigurationFailure ? nil : options.bounceLimit, now: now)
+                    try store.recordDeliveries(outcomes, now: now)
                 } catch {
-                    logger.critical("cannot record a delivery", metadata: ["delivery.id": "\(claimed.id)", "error": "\(error)"])
+                    for outcome in outcomes {
+                        logger.critical(
+                            "cannot record a delivery", metadata: ["delivery.id": "\(outcome.id)", "error": "\(error)"])
+                    }
                 }
-                switch outcome {
-                case .sent: state.record(.sent, reason: nil)
-                case .transient(let reason): state.record(.deferred, reason: Self.reasonClass(reason))
-                case .permanent(let reason): state.record(.failed, reason: Self.reasonClass(reason))
+                for outcome in outcomes {
+                    // A later message to this reader may be composed now.
+                    unrecorded.recorded(outcome.subscriberID)
+                    switch outcome.outcome {
+                    case .sent: state.record(.sent, reason: nil)
+                    case .transient(let reason): state.record(.deferred, reason: Self.reasonClass(reason))
+                    case .permanent(let reason): state.record(.failed, reason: Self.reasonClass(reason))
+                    }
                 }
             })
         // The composer may be waiting for an outcome that a stopped pool will never record.

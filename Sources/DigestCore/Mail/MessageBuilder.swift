@@ -58,19 +58,30 @@ public struct MessageBuilder: Sendable {
 
     /// The whole message: header fields, a blank line, the body; CRLF line ends throughout.
     public func build() throws(MessageBuildError) -> [UInt8] {
+        try build(
+            bodyReserve: QuotedPrintable.worstCaseLength(text.utf8.count)
+                + (html.map { QuotedPrintable.worstCaseLength($0.utf8.count) } ?? 0),
+            text: { [text] in $0.appendQuotedPrintable(text) },
+            html: html.map { html in { $0.appendQuotedPrintable(html) } })
+    }
+
+    /// The message with bodies that `text` and `html` append already quoted-printable encoded (the
+    /// composer keeps the shared parts of its bodies encoded once); `self.text` and `self.html` are
+    /// not used. `bodyReserve` is at least the bytes both bodies will append.
+    func build(
+        bodyReserve: Int, text appendText: (inout [UInt8]) -> Void, html appendHTML: ((inout [UInt8]) -> Void)?
+    ) throws(MessageBuildError) -> [UInt8] {
         // The bodies are encoded straight into the message, sized once for the worst case: no
         // intermediate arrays, no copies, no regrowth (this runs once per message of a send).
         var message: [UInt8] = []
-        message.reserveCapacity(
-            2048 + QuotedPrintable.worstCaseLength(text.utf8.count)
-                + (html.map { QuotedPrintable.worstCaseLength($0.utf8.count) } ?? 0))
+        message.reserveCapacity(2048 + bodyReserve)
         try appendHeaders(to: &message)
 
-        guard let html else {
+        guard let appendHTML else {
             message += Self.textPlainHeaders
             message += Self.crlf
             let bodyStart = message.count
-            message.appendQuotedPrintable(text)
+            appendText(&message)
             if message.count > bodyStart && message.last != 0x0A { message += Self.crlf }
             return Self.trimmed(message)
         }
@@ -83,14 +94,16 @@ public struct MessageBuilder: Sendable {
         try field.append("boundary=\"\(Self.boundary(for: messageID))\"")
         message += field.bytes
         message += Self.crlf
-        for (headers, body) in [(Self.textPlainHeaders, text), (Self.textHTMLHeaders, html)] {
+        func appendPart(_ headers: [UInt8], _ appendBody: (inout [UInt8]) -> Void) {
             message += Self.dashes + boundary + Self.crlf
             message += headers
             message += Self.crlf
-            message.appendQuotedPrintable(body)
+            appendBody(&message)
             // The CRLF before a delimiter belongs to the delimiter (RFC 2046 §5.1.1).
             message += Self.crlf
         }
+        appendPart(Self.textPlainHeaders, appendText)
+        appendPart(Self.textHTMLHeaders, appendHTML)
         message += Self.dashes + boundary + Self.dashes + Self.crlf
         return Self.trimmed(message)
     }

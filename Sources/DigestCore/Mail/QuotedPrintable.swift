@@ -137,14 +137,17 @@ extension [UInt8] {
     /// Appends the quoted-printable encoding of `text`, written in place (no intermediate array).
     mutating func appendQuotedPrintable(_ text: String) {
         var text = text
-        text.withUTF8 { input in
-            let start = count
-            let room = QuotedPrintable.worstCaseLength(input.count)
-            append(contentsOf: repeatElement(0, count: room))
-            let written = withUnsafeMutableBufferPointer { buffer in
-                QuotedPrintable.encode(input, into: buffer.baseAddress! + start)
-            }
-            removeLast(room - written)
+        text.withUTF8 { appendQuotedPrintable($0) }
+    }
+
+    /// Appends the quoted-printable encoding of `input`, written in place.
+    mutating func appendQuotedPrintable(_ input: UnsafeBufferPointer<UInt8>) {
+        let start = count
+        let room = QuotedPrintable.worstCaseLength(input.count)
+        append(contentsOf: repeatElement(0, count: room))
+        let written = withUnsafeMutableBufferPointer { buffer in
+            QuotedPrintable.encode(input, into: buffer.baseAddress! + start)
         }
+        removeLast(room - written)
     }
 }

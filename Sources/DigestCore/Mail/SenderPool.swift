@@ -53,24 +53,32 @@ public final class SenderPool: Sendable {
         public init() {}
     }
 
+    /// A message with its final result (after its retries), as `run` hands it over for recording.
+    public struct Finished<Job: Sendable>: Sendable {
+        public var job: Job
+        public var message: MailMessage
+        public var result: DeliveryResult
+    }
+
     /// Takes messages from `next` until it returns nil, sends them, and returns once every message
     /// taken has its final result.
     ///
     /// - Parameters:
     ///   - next: the next job and its message, or nil when there are no more. Called from the worker
     ///     threads, one call at a time.
-    ///   - completed: called right after the final reply for a message (after its retries), on the pool's
-    ///     recording thread, one call at a time. The connection may already be sending its next message
+    ///   - record: called with the messages whose final reply came in since its last call (one or more,
+    ///     in the order they finished), on the pool's recording thread, one call at a time, so the caller
+    ///     can write them in one transaction. A connection may already be sending its next message
     ///     meanwhile, but never past that message's end of data: the server takes no further message on
-    ///     a connection before the caller has recorded the previous one, so a crash can leave at most one
-    ///     accepted-but-unrecorded message per connection.
+    ///     a connection before `record` has returned for the previous one, so a crash can leave at most
+    ///     one accepted-but-unrecorded message per connection.
     @discardableResult
     public func run<Job: Sendable>(
         next: @escaping @Sendable () -> (Job, MailMessage)?,
-        completed: @escaping @Sendable (Job, MailMessage, DeliveryResult) -> Void
+        record: @escaping @Sendable ([Finished<Job>]) -> Void
     ) async -> Summary {
         let state = PoolState<Job>(
-            next: next, completed: completed, transport: transport, retry: retry,
+            next: next, record: record, transport: transport, retry: retry,
             limiter: maxPerSecond > 0 ? SendRateLimiter(perSecond: maxPerSecond) : nil, logger: logger)
         let workers = max(1, transport.connections)
         logger.info(
@@ -97,10 +105,24 @@ public final class SenderPool: Sendable {
             ])
         return summary
     }
+
+    /// `run` for callers that record one message at a time: `completed` is called for each message,
+    /// in the order they finished, on the recording thread.
+    @discardableResult
+    public func run<Job: Sendable>(
+        next: @escaping @Sendable () -> (Job, MailMessage)?,
+        completed: @escaping @Sendable (Job, MailMessage, DeliveryResult) -> Void
+    ) async -> Summary {
+        await run(next: next, record: { batch in for item in batch { completed(item.job, item.message, item.result) } })
+    }
 }
 
 /// The shared state of one `run`: the queue of retries, the count of messages in flight, and the
 /// condition the workers wait on. Every field is guarded by `condition`.
+///
+/// The workers take new messages through `fetchLock` (only one calls `next` at a time; the others
+/// queue on the lock, which wakes exactly one of them) and wait on `condition` only when there is
+/// nothing to fetch: for a retry to come due or for the messages in flight to finish.
 private final class PoolState<Job: Sendable>: @unchecked Sendable {
     struct Pending {
         var job: Job
@@ -111,17 +133,16 @@ private final class PoolState<Job: Sendable>: @unchecked Sendable {
     }
 
     let next: @Sendable () -> (Job, MailMessage)?
-    let completed: @Sendable (Job, MailMessage, DeliveryResult) -> Void
     let transport: any MailTransport
     let retry: RetryPolicy
     let limiter: SendRateLimiter?
     let logger: Logger
 
     let condition = NSCondition()
-    let recorder = Recorder()
+    let fetchLock = NSLock()
+    private(set) var recorder: Recorder<SenderPool.Finished<Job>>!
     var retries: [Pending] = []
     var exhausted = false
-    var fetching = false
     var inFlight = 0
     var running = 0
     var summary = SenderPool.Summary()
@@ -129,15 +150,18 @@ private final class PoolState<Job: Sendable>: @unchecked Sendable {
 
     init(
         next: @escaping @Sendable () -> (Job, MailMessage)?,
-        completed: @escaping @Sendable (Job, MailMessage, DeliveryResult) -> Void, transport: any MailTransport,
+        record: @escaping @Sendable ([SenderPool.Finished<Job>]) -> Void, transport: any MailTransport,
         retry: RetryPolicy, limiter: SendRateLimiter?, logger: Logger
     ) {
         self.next = next
-        self.completed = completed
         self.transport = transport
         self.retry = retry
         self.limiter = limiter
         self.logger = logger
+        recorder = Recorder { [weak self] batch in
+            record(batch)
+            self?.settle(batch)
+        }
     }
 
     /// What a worker does next, decided under the lock.
@@ -161,25 +185,16 @@ private final class PoolState<Job: Sendable>: @unchecked Sendable {
                 break loop
             case .report(let abandoned):
                 for item in abandoned {
-                    completed(item.job, item.message, DeliveryResult(outcome: item.last, attempts: item.attempts))
+                    recorded = recorder.enqueue(
+                        SenderPool.Finished(
+                            job: item.job, message: item.message,
+                            result: DeliveryResult(outcome: item.last, attempts: item.attempts)))
                 }
-                settle(count: abandoned.count)
             case .fetch:
-                let item = next()
-                condition.lock()
-                fetching = false
-                condition.broadcast()  // workers waiting for their turn at `next` may go on
-                if let item {
-                    inFlight += 1
-                    condition.unlock()
-                    attempt(
-                        Pending(job: item.0, message: item.1, attempts: 0, last: .transient(reason: ""), due: Date()),
-                        connection: &connection, recorded: &recorded, logger: logger)
-                } else {
-                    exhausted = true
-                    condition.broadcast()
-                    condition.unlock()
-                }
+                guard let item = fetch() else { continue }
+                attempt(
+                    Pending(job: item.0, message: item.1, attempts: 0, last: .transient(reason: ""), due: Date()),
+                    connection: &connection, recorded: &recorded, logger: logger)
             case .send(let item):
                 attempt(item, connection: &connection, recorded: &recorded, logger: logger)
             }
@@ -191,6 +206,27 @@ private final class PoolState<Job: Sendable>: @unchecked Sendable {
         condition.broadcast()
         condition.unlock()
         if last { onFinished?() }
+    }
+
+    /// The next new message, counted in flight; nil when `next` has none left (or another worker
+    /// found that out first, or the run was stopped meanwhile).
+    private func fetch() -> (Job, MailMessage)? {
+        fetchLock.lock()
+        defer { fetchLock.unlock() }
+        condition.lock()
+        let skip = exhausted || summary.stoppedBecause != nil
+        condition.unlock()
+        if skip { return nil }
+        let item = next()
+        condition.lock()
+        if item != nil {
+            inFlight += 1
+        } else {
+            exhausted = true
+            condition.broadcast()
+        }
+        condition.unlock()
+        return item
     }
 
     private func nextStep() -> Step {
@@ -213,13 +249,8 @@ private final class PoolState<Job: Sendable>: @unchecked Sendable {
                     return .send(retries.remove(at: index))
                 }
             }
-            if !exhausted && !fetching {
-                fetching = true
-                return .fetch
-            }
-            if exhausted && !fetching && retries.isEmpty && inFlight == 0 {
-                return .finish
-            }
+            if !exhausted { return .fetch }
+            if retries.isEmpty && inFlight == 0 { return .finish }
             if let earliest = retries.map(\.due).min() {
                 _ = condition.wait(until: earliest)
             } else {
@@ -284,74 +315,72 @@ private final class PoolState<Job: Sendable>: @unchecked Sendable {
             condition.broadcast()
             condition.unlock()
         }
-        let result = DeliveryResult(outcome: outcome, attempts: item.attempts, isConfigurationFailure: problem != nil)
-        let configuration = problem != nil
-        recorded = recorder.enqueue { [self] in
-            completed(item.job, item.message, result)
-            settle(outcome: outcome, configuration: configuration)
-        }
+        recorded = recorder.enqueue(
+            SenderPool.Finished(
+                job: item.job, message: item.message,
+                result: DeliveryResult(outcome: outcome, attempts: item.attempts, isConfigurationFailure: problem != nil)))
     }
 
-    private func settle(outcome: SendOutcome, configuration: Bool) {
+    /// Counts recorded messages; the last one lets the workers waiting to finish go.
+    private func settle(_ batch: [SenderPool.Finished<Job>]) {
         condition.lock()
-        switch outcome {
-        case .sent: summary.sent += 1
-        case .transient: summary.deferred += 1
-        case .permanent: if configuration { summary.deferred += 1 } else { summary.failed += 1 }
+        for item in batch {
+            switch item.result.outcome {
+            case .sent: summary.sent += 1
+            case .transient: summary.deferred += 1
+            case .permanent: if item.result.isConfigurationFailure { summary.deferred += 1 } else { summary.failed += 1 }
+            }
         }
-        inFlight -= 1
-        condition.broadcast()
-        condition.unlock()
-    }
-
-    private func settle(count: Int) {
-        condition.lock()
-        summary.deferred += count
-        inFlight -= count
-        condition.broadcast()
+        inFlight -= batch.count
+        if inFlight == 0 || summary.stoppedBecause != nil { condition.broadcast() }
         condition.unlock()
     }
 }
 
-/// Runs the pool's `completed` calls one after another on a thread of its own, so a connection can
-/// start its next message while the last outcome is being recorded. `wait(for:)` is the connection's
-/// barrier before that next message's end of data.
-private final class Recorder: @unchecked Sendable {
+/// Hands the pool's finished messages to `flush` on a thread of its own, everything that finished
+/// since the last call at once (one transaction for the caller), so a connection can start its next
+/// message while the last outcome is being recorded. `wait(for:)` is the connection's barrier before
+/// that next message's end of data.
+private final class Recorder<Entry>: @unchecked Sendable {
     // Every field is guarded by `condition`.
     private let condition = NSCondition()
-    private var queue: [() -> Void] = []
+    private var queue: [Entry] = []
     private var enqueued = 0
     private var finished = 0
     private var stopping = false
+    private var ended = false
+    private let flush: ([Entry]) -> Void
 
-    init() {
+    init(flush: @escaping ([Entry]) -> Void) {
+        self.flush = flush
         let thread = Thread { [self] in work() }
         thread.name = "mail-recorder"
         thread.start()
     }
 
-    /// Queues `work`; returns its ticket for `wait(for:)`.
-    func enqueue(_ work: @escaping () -> Void) -> Int {
+    /// Queues `entry`; returns its ticket for `wait(for:)`.
+    func enqueue(_ entry: Entry) -> Int {
         condition.lock()
         defer { condition.unlock() }
-        queue.append(work)
+        queue.append(entry)
         enqueued += 1
         condition.broadcast()
         return enqueued
     }
 
-    /// Waits until the work with `ticket` (and all before it) has run; 0 returns at once.
+    /// Waits until the entry with `ticket` (and all before it) has been flushed; 0 returns at once.
     func wait(for ticket: Int) {
         condition.lock()
         while finished < ticket { condition.wait() }
         condition.unlock()
     }
 
-    /// Ends the thread once the queue is empty.
+    /// Flushes what is queued, ends the thread and returns once it has ended.
     func stop() {
         condition.lock()
         stopping = true
         condition.broadcast()
+        while !ended { condition.wait() }
         condition.unlock()
     }
 
@@ -360,19 +389,19 @@ private final class Recorder: @unchecked Sendable {
             condition.lock()
             while queue.isEmpty && !stopping { condition.wait() }
             if queue.isEmpty {
+                ended = true
+                condition.broadcast()
                 condition.unlock()
                 return
             }
             let batch = queue
             queue = []
             condition.unlock()
-            for item in batch {
-                item()
-                condition.lock()
-                finished += 1
-                condition.broadcast()
-                condition.unlock()
-            }
+            flush(batch)
+            condition.lock()
+            finished += batch.count
+            condition.broadcast()
+            condition.unlock()
         }
     }
 }

@@ -67,8 +67,8 @@ public final class DigestComposer: Sendable {
             .preferencesURL: preferencesURL(for: subscriber),
         ]
         let subject = rendered.subject.fill(values)
-        let text = rendered.text.fill(values)
-        let html = subscriber.format == .html ? rendered.html.fill(values.mapValues(HTMLEscaping.escape)) : nil
+        let html = subscriber.format == .html ? rendered.html : nil
+        let htmlValues = html == nil ? [:] : values.mapValues(HTMLEscaping.escape)
         let messageID = messageID(date: date, subscriberID: subscriber.id ?? 0)
         var listUnsubscribe = [unsubscribe]
         if let mailto = configuration.mail.unsubscribeMailto {
@@ -77,10 +77,14 @@ public final class DigestComposer: Sendable {
         let builder = MessageBuilder(
             from: from, to: Mailbox(name: name.isEmpty ? nil : name, address: subscriber.email), replyTo: replyTo,
             subject: subject, date: now, messageID: messageID, listID: listID, listUnsubscribe: listUnsubscribe,
-            oneClickUnsubscribe: oneClick, text: text, html: html)
-        let data = try builder.build()
+            oneClickUnsubscribe: oneClick, text: "", html: nil)
+        let data = try builder.build(
+            bodyReserve: rendered.text.quotedPrintableReserve(values)
+                + (html?.quotedPrintableReserve(htmlValues) ?? 0),
+            text: { rendered.text.appendQuotedPrintable(values, to: &$0) },
+            html: html.map { html in { html.appendQuotedPrintable(htmlValues, to: &$0) } })
         return ComposedDigest(
-            subject: subject, text: text, html: html,
+            subject: subject, textBody: rendered.text, textValues: values, htmlBody: html, htmlValues: htmlValues,
             message: MailMessage(sender: from.address, recipient: subscriber.email, messageID: messageID, data: data),
             itemIDs: selection.itemIDs, isEmpty: selection.isEmpty,
             notes: oneClick ? [] : ["web.baseURL is not https: List-Unsubscribe-Post (RFC 8058 one-click) is left out"])

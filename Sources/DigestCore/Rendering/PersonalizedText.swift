@@ -1,5 +1,10 @@
 /// Text rendered once with placeholders, split so each reader's copy is a splice of byte
 /// runs and values: the cheap substitution that keeps per-message work out of the templates.
+///
+/// Its quoted-printable encoding is prepared once too (`encoded`): quoted-printable starts afresh
+/// after every line end, so the lines without a field are encoded here, once per rendered digest,
+/// and only the lines holding a field are encoded per reader. The result is byte for byte the
+/// encoding of the filled text.
 struct PersonalizedText: Sendable {
     /// The per-reader values a rendered digest can hold.
     enum Field: Int, CaseIterable, Sendable {
@@ -14,9 +19,21 @@ struct PersonalizedText: Sendable {
         case field(Field)
     }
 
+    /// A run of the quoted-printable body: whole lines encoded once, or whole lines holding fields,
+    /// encoded for each reader. Every piece starts at the beginning of a line.
+    enum EncodedPiece: Sendable {
+        case encoded([UInt8])
+        case lines([Segment])
+    }
+
     let segments: [Segment]
     /// Bytes of literal text, to reserve capacity once.
     let literalCount: Int
+    let encoded: [EncodedPiece]
+    /// Fields in the text (each may repeat).
+    private let fieldCount: Int
+    /// Bytes of the pieces encoded once, plus the worst case of the literal bytes of the others.
+    private let encodedReserve: Int
 
     /// Placeholders are private-use characters around a per-process random nonce, so no
     /// title or summary from the database can forge one.
@@ -50,18 +67,108 @@ struct PersonalizedText: Sendable {
         if !literal.isEmpty { segments.append(.literal(literal)) }
         self.segments = segments
         literalCount = segments.reduce(0) { if case .literal(let bytes) = $1 { $0 + bytes.count } else { $0 } }
+        fieldCount = segments.reduce(0) { if case .field = $1 { $0 + 1 } else { $0 } }
+        encoded = Self.encodedPieces(segments)
+        encodedReserve = encoded.reduce(0) { total, piece in
+            switch piece {
+            case .encoded(let bytes): total + bytes.count
+            case .lines(let lines):
+                total
+                    + QuotedPrintable.worstCaseLength(
+                        lines.reduce(0) { if case .literal(let bytes) = $1 { $0 + bytes.count } else { $0 } })
+            }
+        }
+    }
+
+    /// Splits `segments` into lines without fields (encoded now) and lines with fields (kept for
+    /// each reader). A line ends after its LF; a CR before it stays on the same side.
+    private static func encodedPieces(_ segments: [Segment]) -> [EncodedPiece] {
+        var pieces: [EncodedPiece] = []
+        // Complete constant lines not yet encoded, and the constant start of the current line.
+        var constant: [UInt8] = []
+        var openLine: [UInt8] = []
+        // The lines around a field, from the start of its line to the end of the line where the last
+        // field ends (nil when no field is open).
+        var personal: [Segment]?
+        func flushConstant() {
+            if !constant.isEmpty { pieces.append(.encoded(QuotedPrintable.encode(constant))) }
+            constant = []
+        }
+        for segment in segments {
+            switch segment {
+            case .field:
+                if personal == nil {
+                    flushConstant()
+                    personal = openLine.isEmpty ? [] : [.literal(openLine)]
+                    openLine = []
+                }
+                personal!.append(segment)
+            case .literal(let bytes):
+                var rest = bytes[...]
+                if personal != nil {
+                    guard let lineEnd = rest.firstIndex(of: 0x0A) else {
+                        personal!.append(segment)
+                        continue
+                    }
+                    personal!.append(.literal(Array(rest[...lineEnd])))
+                    pieces.append(.lines(personal!))
+                    personal = nil
+                    rest = rest[(lineEnd + 1)...]
+                }
+                if let lastLineEnd = rest.lastIndex(of: 0x0A) {
+                    constant += openLine
+                    constant += rest[...lastLineEnd]
+                    openLine = Array(rest[(lastLineEnd + 1)...])
+                } else {
+                    openLine += rest
+                }
+            }
+        }
+        if let personal {
+            pieces.append(.lines(personal))
+        } else {
+            constant += openLine
+            flushConstant()
+        }
+        return pieces
     }
 
     /// The text with each field replaced by `values[field]` (already escaped for the format).
     func fill(_ values: [Field: String]) -> String {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(literalCount + 256)
+        Self.fill(segments, values, into: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    private static func fill(_ segments: [Segment], _ values: [Field: String], into bytes: inout [UInt8]) {
         for segment in segments {
             switch segment {
             case .literal(let literal): bytes += literal
             case .field(let field): bytes += (values[field] ?? "").utf8
             }
         }
-        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// At least the length of `appendQuotedPrintable(values, to:)`'s output.
+    func quotedPrintableReserve(_ values: [Field: String]) -> Int {
+        let valueBytes = values.values.reduce(0) { $0 + $1.utf8.count }
+        return encodedReserve + QuotedPrintable.worstCaseLength(valueBytes) * fieldCount
+    }
+
+    /// Appends the quoted-printable encoding of `fill(values)`: the lines encoded once are copied,
+    /// the lines holding fields are filled and encoded.
+    func appendQuotedPrintable(_ values: [Field: String], to message: inout [UInt8]) {
+        var line: [UInt8] = []
+        for piece in encoded {
+            switch piece {
+            case .encoded(let bytes):
+                message += bytes
+            case .lines(let segments):
+                line.removeAll(keepingCapacity: true)
+                Self.fill(segments, values, into: &line)
+                line.withUnsafeBufferPointer { message.appendQuotedPrintable($0) }
+            }
+        }
     }
 }

@@ -9,9 +9,16 @@ struct RenderedDigest: Sendable {
 /// A digest ready for one reader: the exact subject, bodies and wire bytes.
 public struct ComposedDigest: Sendable {
     public var subject: String
-    public var text: String
-    /// nil for readers who asked for plain text only.
-    public var html: String?
+    /// The plain-text body (before transfer encoding).
+    public var text: String { textBody.fill(textValues) }
+    /// The HTML body; nil for readers who asked for plain text only.
+    public var html: String? { htmlBody?.fill(htmlValues) }
+    // The bodies are kept as the shared rendering and this reader's values: the message is built
+    // from them directly, and most callers never ask for the texts.
+    let textBody: PersonalizedText
+    let textValues: [PersonalizedText.Field: String]
+    let htmlBody: PersonalizedText?
+    let htmlValues: [PersonalizedText.Field: String]
     public var message: MailMessage
     /// Items included, in order: recorded in the ledger as "already received".
     public var itemIDs: [Int64]

@@ -9,6 +9,36 @@ public struct ClaimedDelivery: Sendable {
     public var subscriber: Subscriber
 }
 
+/// The final result of one delivery, to record in the ledger.
+public struct DeliveryOutcome: Sendable {
+    public var id: Int64
+    public var subscriberID: Int64
+    public var outcome: SendOutcome
+    /// Tries made by this run (added to the row's count).
+    public var attempts: Int
+    public var messageID: String
+    /// The items the message held (kept for "already received").
+    public var itemIDs: [Int64]
+    /// When a deferred row is due again.
+    public var retryAt: Date?
+    /// Hard bounces in a row that mark the reader `bounced`; nil when the failure is not the reader's.
+    public var bounceLimit: Int?
+
+    public init(
+        id: Int64, subscriberID: Int64, outcome: SendOutcome, attempts: Int, messageID: String, itemIDs: [Int64],
+        retryAt: Date?, bounceLimit: Int?
+    ) {
+        self.id = id
+        self.subscriberID = subscriberID
+        self.outcome = outcome
+        self.attempts = attempts
+        self.messageID = messageID
+        self.itemIDs = itemIDs
+        self.retryAt = retryAt
+        self.bounceLimit = bounceLimit
+    }
+}
+
 /// The ledger's status of one (edition, subscriber) pair.
 public enum DeliveryStatus: String, Sendable, Codable, CaseIterable, DatabaseValueConvertible {
     case queued, sending, sent, deferred, failed, skipped
@@ -149,52 +179,72 @@ extension Store {
         }
     }
 
-    /// Records the outcome of one delivery right after the server's reply. A permanent failure
-    /// counts a hard bounce when `bounceLimit` is given; that many in a row mark the reader
-    /// `bounced`. Failures that are not the recipient's (a message that could not be built) pass nil.
-    ///
-    /// One committed write transaction per outcome; its statements are compiled once per
-    /// connection (`cachedStatement`), since this runs once for every message of a send.
+    /// Records the outcome of one delivery right after the server's reply (see `recordDeliveries`).
     public func recordDelivery(
         id: Int64, subscriberID: Int64, outcome: SendOutcome, attempts: Int, messageID: String, itemIDs: [Int64],
         retryAt: Date?, bounceLimit: Int?, now: Date
     ) throws {
+        try recordDeliveries(
+            [
+                DeliveryOutcome(
+                    id: id, subscriberID: subscriberID, outcome: outcome, attempts: attempts, messageID: messageID,
+                    itemIDs: itemIDs, retryAt: retryAt, bounceLimit: bounceLimit)
+            ], now: now)
+    }
+
+    /// Records outcomes that arrived together, in one committed write transaction: the sender pool
+    /// hands over everything that finished while the previous batch was being written (group commit),
+    /// so with several connections one commit serves several messages. A permanent failure counts a
+    /// hard bounce when `bounceLimit` is given; that many in a row mark the reader `bounced`.
+    /// Failures that are not the recipient's (a message that could not be built) pass nil.
+    ///
+    /// The statements are compiled once per connection (`cachedStatement`): this runs for every
+    /// message of a send.
+    public func recordDeliveries(_ outcomes: [DeliveryOutcome], now: Date) throws {
+        guard !outcomes.isEmpty else { return }
         try pool.write { db in
-            switch outcome {
-            case .sent(let reply):
-                try db.cachedStatement(
-                    sql: """
-                        UPDATE deliveries SET status = 'sent', attempts = attempts + ?, lastReply = ?, messageID = ?,
-                            itemIDs = ?, sentAt = ?, updatedAt = ?, nextAttemptAt = NULL, claimedBy = NULL WHERE id = ?
-                        """
-                ).execute(arguments: [
-                    attempts, reply, messageID, itemIDs.map(String.init).joined(separator: ","), now, now, id,
-                ])
-                try db.cachedStatement(sql: "UPDATE subscribers SET bounceCount = 0 WHERE id = ? AND bounceCount > 0")
-                    .execute(arguments: [subscriberID])
-            case .transient(let reason):
-                try db.cachedStatement(
-                    sql: """
-                        UPDATE deliveries SET status = 'deferred', attempts = attempts + ?, lastReply = ?, messageID = ?,
-                            nextAttemptAt = ?, updatedAt = ?, claimedBy = NULL WHERE id = ?
-                        """
-                ).execute(arguments: [attempts, reason, messageID, retryAt ?? now, now, id])
-            case .permanent(let reason):
-                try db.cachedStatement(
-                    sql: """
-                        UPDATE deliveries SET status = 'failed', attempts = attempts + ?, lastReply = ?, messageID = ?,
-                            updatedAt = ?, claimedBy = NULL WHERE id = ?
-                        """
-                ).execute(arguments: [attempts, reason, messageID, now, id])
-                guard let bounceLimit else { return }
-                try db.cachedStatement(
-                    sql: """
-                        UPDATE subscribers SET bounceCount = bounceCount + 1,
-                            status = CASE WHEN bounceCount + 1 >= ? AND status = 'active' THEN 'bounced' ELSE status END
-                        WHERE id = ?
-                        """
-                ).execute(arguments: [bounceLimit, subscriberID])
+            for record in outcomes {
+                try Self.record(record, now: now, in: db)
             }
+        }
+    }
+
+    private static func record(_ record: DeliveryOutcome, now: Date, in db: Database) throws {
+        let (id, attempts, messageID) = (record.id, record.attempts, record.messageID)
+        switch record.outcome {
+        case .sent(let reply):
+            try db.cachedStatement(
+                sql: """
+                    UPDATE deliveries SET status = 'sent', attempts = attempts + ?, lastReply = ?, messageID = ?,
+                        itemIDs = ?, sentAt = ?, updatedAt = ?, nextAttemptAt = NULL, claimedBy = NULL WHERE id = ?
+                    """
+            ).execute(arguments: [
+                attempts, reply, messageID, record.itemIDs.map(String.init).joined(separator: ","), now, now, id,
+            ])
+            try db.cachedStatement(sql: "UPDATE subscribers SET bounceCount = 0 WHERE id = ? AND bounceCount > 0")
+                .execute(arguments: [record.subscriberID])
+        case .transient(let reason):
+            try db.cachedStatement(
+                sql: """
+                    UPDATE deliveries SET status = 'deferred', attempts = attempts + ?, lastReply = ?, messageID = ?,
+                        nextAttemptAt = ?, updatedAt = ?, claimedBy = NULL WHERE id = ?
+                    """
+            ).execute(arguments: [attempts, reason, messageID, record.retryAt ?? now, now, id])
+        case .permanent(let reason):
+            try db.cachedStatement(
+                sql: """
+                    UPDATE deliveries SET status = 'failed', attempts = attempts + ?, lastReply = ?, messageID = ?,
+                        updatedAt = ?, claimedBy = NULL WHERE id = ?
+                    """
+            ).execute(arguments: [attempts, reason, messageID, now, id])
+            guard let bounceLimit = record.bounceLimit else { return }
+            try db.cachedStatement(
+                sql: """
+                    UPDATE subscribers SET bounceCount = bounceCount + 1,
+                        status = CASE WHEN bounceCount + 1 >= ? AND status = 'active' THEN 'bounced' ELSE status END
+                    WHERE id = ?
+                    """
+            ).execute(arguments: [bounceLimit, record.subscriberID])
         }
     }
 
