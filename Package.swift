@@ -62,7 +62,7 @@ let package = Package(
         ),
         .testTarget(
             name: "DigestCoreTests",
-            dependencies: ["DigestCore", "DigestTestSupport"],
+            dependencies: ["DigestCore", "DigestTestSupport", .product(name: "Crypto", package: "swift-crypto")],
             exclude: ["Golden"]
         ),
         .testTarget(

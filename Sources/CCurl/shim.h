@@ -28,10 +28,6 @@ typedef size_t (*dd_data_callback)(char *buffer, size_t size, size_t nitems, voi
 static inline CURLcode dd_setopt_data_callback(CURL *handle, CURLoption option, dd_data_callback value) {
     return curl_easy_setopt(handle, option, value);
 }
-typedef int (*dd_debug_callback)(CURL *handle, curl_infotype type, char *data, size_t size, void *userdata);
-static inline CURLcode dd_setopt_debug_callback(CURL *handle, dd_debug_callback value) {
-    return curl_easy_setopt(handle, CURLOPT_DEBUGFUNCTION, value);
-}
 
 /* "CURLcode curl_easy_getinfo(CURL *curl, CURLINFO info, ... );"
  *   https://curl.se/libcurl/c/curl_easy_getinfo.html */

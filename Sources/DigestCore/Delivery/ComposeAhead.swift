@@ -23,9 +23,7 @@ final class ComposeAhead<Item: Sendable>: @unchecked Sendable {
     init(capacity: Int, produce: @escaping @Sendable () -> Item?) {
         self.capacity = max(1, capacity)
         self.produce = produce
-        let thread = Thread { [self] in work() }
-        thread.name = "digest-composer"
-        thread.start()
+        Thread.start(named: "digest-composer") { [self] in work() }
     }
 
     private func work() {

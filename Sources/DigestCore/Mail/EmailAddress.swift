@@ -52,6 +52,26 @@ public struct EmailAddress: Sendable, Hashable, Comparable, CustomStringConverti
         if ascii.utf8.count > 254 { throw .init(address: text, reason: "is longer than 254 octets") }
     }
 
+    /// An address read back from the database, where only validated, normalized addresses are
+    /// written: split at its @, not validated again (this runs for every reader of a send). Text that
+    /// does not look normalized (no single @, an upper-case or non-ASCII domain letter) is validated.
+    init(stored text: String) throws(EmailAddressError) {
+        let utf8 = text.utf8
+        guard let at = utf8.firstIndex(of: UInt8(ascii: "@")), at != utf8.startIndex,
+            utf8[utf8.index(after: at)...].allSatisfy({ $0 != UInt8(ascii: "@") && !(0x41...0x5A).contains($0) }),
+            utf8.index(after: at) != utf8.endIndex
+        else {
+            try self.init(text)
+            return
+        }
+        self.init(localPart: String(text[..<at]), domain: String(text[text.index(after: at)...]))
+    }
+
+    private init(localPart: String, domain: String) {
+        self.localPart = localPart
+        self.domain = domain
+    }
+
     public static func < (lhs: Self, rhs: Self) -> Bool { lhs.description < rhs.description }
 
     public init(from decoder: any Decoder) throws {

@@ -36,6 +36,27 @@ public struct MessageBuilder: Sendable {
     public var text: String
     /// The HTML body; nil for a text/plain-only message.
     public var html: String?
+    /// `From`, `Reply-To` and `List-Id` written once for many messages (`FixedFields`); when set,
+    /// `from`, `replyTo` and `listID` are not looked at.
+    var fixed: FixedFields?
+
+    /// The header fields that are the same in every message of a sender and list, checked and folded
+    /// once: a send writes them into thousands of messages.
+    struct FixedFields: Sendable {
+        fileprivate let sender: [UInt8]
+        fileprivate let list: [UInt8]
+
+        init(from: Mailbox, replyTo: Mailbox?, listID: String?) throws(MessageBuildError) {
+            var builder = MessageBuilder(from: from, to: from, replyTo: replyTo, subject: "", date: Date(), messageID: "", text: "")
+            builder.listID = listID
+            var sender: [UInt8] = []
+            try builder.appendSenderFields(to: &sender)
+            var list: [UInt8] = []
+            try builder.appendListIDField(to: &list)
+            self.sender = sender
+            self.list = list
+        }
+    }
 
     /// Collects the parts of a message; nothing is checked until `build()`.
     public init(
@@ -117,14 +138,10 @@ public struct MessageBuilder: Sendable {
     private func appendHeaders(to message: inout [UInt8]) throws(MessageBuildError) {
         message += Array("Date: \(RFC5322Date.format(date))\r\n".utf8)
 
-        var fromField = HeaderField("From")
-        try fromField.appendMailbox(from)
-        message += fromField.bytes
-
-        if let replyTo {
-            var field = HeaderField("Reply-To")
-            try field.appendMailbox(replyTo)
-            message += field.bytes
+        if let fixed {
+            message += fixed.sender
+        } else {
+            try appendSenderFields(to: &message)
         }
 
         var toField = HeaderField("To")
@@ -140,12 +157,10 @@ public struct MessageBuilder: Sendable {
         try idField.append(messageID)
         message += idField.bytes
 
-        if let listID {
-            var field = HeaderField("List-Id")
-            let (phrase, identifier) = try Self.parseListID(listID)
-            if !phrase.isEmpty { try field.appendPhrase(phrase) }
-            try field.append("<\(identifier)>", value: listID)
-            message += field.bytes
+        if let fixed {
+            message += fixed.list
+        } else {
+            try appendListIDField(to: &message)
         }
 
         if !listUnsubscribe.isEmpty {
@@ -158,7 +173,7 @@ public struct MessageBuilder: Sendable {
         }
 
         if oneClickUnsubscribe {
-            guard listUnsubscribe.contains(where: { $0.lowercased().hasPrefix("https://") }) else {
+            guard listUnsubscribe.contains(where: { Self.hasPrefix($0, "https://") }) else {
                 throw MessageBuildError(
                     .missingValue, field: "List-Unsubscribe-Post", value: listUnsubscribe.joined(separator: ", "),
                     reason: "needs an https URL in List-Unsubscribe (RFC 8058 §3.1)")
@@ -167,6 +182,38 @@ public struct MessageBuilder: Sendable {
         }
 
         message += Array("MIME-Version: 1.0\r\n".utf8)
+    }
+
+    /// `From`, and `Reply-To` when set.
+    private func appendSenderFields(to message: inout [UInt8]) throws(MessageBuildError) {
+        var fromField = HeaderField("From")
+        try fromField.appendMailbox(from)
+        message += fromField.bytes
+
+        if let replyTo {
+            var field = HeaderField("Reply-To")
+            try field.appendMailbox(replyTo)
+            message += field.bytes
+        }
+    }
+
+    /// `List-Id`, when set.
+    private func appendListIDField(to message: inout [UInt8]) throws(MessageBuildError) {
+        guard let listID else { return }
+        var field = HeaderField("List-Id")
+        let (phrase, identifier) = try Self.parseListID(listID)
+        if !phrase.isEmpty { try field.appendPhrase(phrase) }
+        try field.append("<\(identifier)>", value: listID)
+        message += field.bytes
+    }
+
+    /// Whether `text` starts with the lower-case ASCII `prefix`, in any letter case.
+    private static func hasPrefix(_ text: String, _ prefix: String) -> Bool {
+        var characters = text.utf8.makeIterator()
+        for expected in prefix.utf8 {
+            guard let byte = characters.next(), byte | (byte &- 0x41 < 26 ? 0x20 : 0) == expected else { return false }
+        }
+        return true
     }
 
     /// `=_` + 32 hex digits from two FNV-1a hashes of the Message-ID: stable across runs and
@@ -235,8 +282,7 @@ public struct MessageBuilder: Sendable {
         func refuse(_ reason: String, code: MessageBuildError.Code = .invalidValue) -> MessageBuildError {
             MessageBuildError(code, field: "List-Unsubscribe", value: url, reason: reason)
         }
-        let lowered = url.lowercased()
-        guard lowered.hasPrefix("https://") || lowered.hasPrefix("http://") || lowered.hasPrefix("mailto:") else {
+        guard hasPrefix(url, "https://") || hasPrefix(url, "http://") || hasPrefix(url, "mailto:") else {
             throw refuse("must be an https:, http: or mailto: URL")
         }
         if url.utf8.contains(where: { $0 < 0x21 || $0 > 0x7E }) {

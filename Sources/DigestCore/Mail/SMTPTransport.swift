@@ -109,7 +109,7 @@ final class SMTPConnection: MailConnection {
         let replies = SMTPReplyCollector()
         let result = withoutActuallyEscaping(beforeEnd) { beforeEnd in
             message.data.withUnsafeBytes { bytes in
-                easy.perform(upload: bytes, onHeaderLine: { replies.add($0) }, beforeEnd: beforeEnd)
+                easy.perform(upload: bytes, onHeaderLine: replies.add, beforeEnd: beforeEnd)
             }
         }
         switch result {
@@ -185,28 +185,36 @@ final class SMTPConnection: MailConnection {
     }
 }
 
-/// Keeps the last complete SMTP reply from the lines libcurl shows: "250-…" lines continue a reply,
-/// "250 …" (or a bare code) ends it. Multi-line replies are joined with " / ".
+/// Keeps the complete SMTP replies of one transfer from the lines libcurl shows: "250-…" lines
+/// continue a reply, "250 …" (or a bare code) ends it. Multi-line replies are joined with " / ".
+/// Works on the bytes: a message sees four replies, and only a failure needs them as text.
 final class SMTPReplyCollector {
-    private var pending: [String] = []
-    private(set) var last: String?
-    /// The last complete reply for each code seen in this transfer.
-    private var lastByCode: [Int: String] = [:]
+    private var pending: [UInt8] = []
+    private var replies: [(code: Int, text: [UInt8])] = []
 
-    func last(withCode code: Int) -> String? { lastByCode[code] }
+    /// The last complete reply.
+    var last: String? { replies.last.map { String(decoding: $0.text, as: UTF8.self) } }
 
-    func add(_ line: Substring) {
-        let text = String(line)
-        let utf8 = Array(text.utf8.prefix(4))
-        guard utf8.count >= 3, utf8[0..<3].allSatisfy({ (0x30...0x39).contains($0) }) else { return }
-        if utf8.count == 4 && utf8[3] == UInt8(ascii: "-") {
-            pending.append(text)
-        } else {
-            pending.append(text.trimmingCharacters(in: .whitespaces))
-            let reply = pending.count == 1 ? pending[0] : pending.joined(separator: " / ")
-            last = reply
-            if let code = Int(String(decoding: utf8[0..<3], as: UTF8.self)) { lastByCode[code] = reply }
-            pending = []
-        }
+    /// The last complete reply with `code` in this transfer.
+    func last(withCode code: Int) -> String? {
+        replies.last(where: { $0.code == code }).map { String(decoding: $0.text, as: UTF8.self) }
+    }
+
+    /// Takes one line, with or without its line end.
+    func add(_ line: UnsafeRawBufferPointer) {
+        var end = line.count
+        while end > 0, [0x0D, 0x0A, 0x20, 0x09].contains(line[end - 1]) { end -= 1 }
+        guard end >= 3, line[0] &- 0x30 < 10, line[1] &- 0x30 < 10, line[2] &- 0x30 < 10 else { return }
+        if !pending.isEmpty { pending += " / ".utf8 }
+        pending += line[..<end]
+        if end > 3 && line[3] == UInt8(ascii: "-") { return }
+        let code = Int(line[0] - 0x30) * 100 + Int(line[1] - 0x30) * 10 + Int(line[2] - 0x30)
+        replies.append((code, pending))
+        pending = []
+    }
+
+    func add(_ line: String) {
+        var line = line
+        line.withUTF8 { add(UnsafeRawBufferPointer($0)) }
     }
 }

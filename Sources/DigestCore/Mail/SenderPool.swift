@@ -88,9 +88,7 @@ public final class SenderPool: Sendable {
             state.onFinished = { continuation.resume() }
             state.running = workers
             for index in 0..<workers {
-                let thread = Thread { state.work(worker: index) }
-                thread.name = "mail-sender-\(index)"
-                thread.start()
+                Thread.start(named: "mail-sender-\(index)") { state.work(worker: index) }
             }
         }
         state.recorder.stop()
@@ -353,9 +351,7 @@ private final class Recorder<Entry>: @unchecked Sendable {
 
     init(flush: @escaping ([Entry]) -> Void) {
         self.flush = flush
-        let thread = Thread { [self] in work() }
-        thread.name = "mail-recorder"
-        thread.start()
+        Thread.start(named: "mail-recorder") { [self] in work() }
     }
 
     /// Queues `entry`; returns its ticket for `wait(for:)`.

@@ -71,7 +71,7 @@ public struct Subscriber: Sendable, Equatable, Codable, FetchableRecord, Mutable
 
     public init(row: Row) throws {
         id = row["id"]
-        email = try EmailAddress(row["email"] as String)
+        email = try EmailAddress(stored: row["email"] as String)
         name = row["name"]
         status = row["status"]
         sections = Self.decodeSections(row["sections"])

@@ -14,6 +14,9 @@ public enum TokenPurpose: String, Sendable, CaseIterable {
 /// a secret from the environment. No server-side state; changing the secret revokes every link.
 public struct LinkSigner: Sendable {
     private let key: SymmetricKey
+    /// HMAC-SHA256 with the key already absorbed; each MAC starts from a copy (the hash state is
+    /// copied on write), which saves the keying of three MACs per message of a send.
+    private let keyed: HMAC<SHA256>
 
     /// The secret must be long enough to resist guessing.
     public static let minimumSecretLength = 16
@@ -23,6 +26,13 @@ public struct LinkSigner: Sendable {
             throw LinkSignerError.secretTooShort(Self.minimumSecretLength)
         }
         key = SymmetricKey(data: Data(secret.utf8))
+        keyed = HMAC<SHA256>(key: key)
+    }
+
+    private func mac(_ bytes: [UInt8]) -> HMAC<SHA256>.MAC {
+        var hmac = keyed
+        hmac.update(data: bytes)
+        return hmac.finalize()
     }
 
     /// Reads the secret from the environment variable `name` (from `web.secretEnv`).
@@ -38,7 +48,7 @@ public struct LinkSigner: Sendable {
     /// A token for `purpose`; `expires` nil means it never expires (unsubscribe must always work).
     public func token(_ purpose: TokenPurpose, subscriberID: Int64, email: EmailAddress, expires: Date? = nil) -> String {
         let expiry = expires.map { Int64($0.timeIntervalSince1970) } ?? 0
-        let mac = HMAC<SHA256>.authenticationCode(for: signed(purpose, subscriberID, email, expiry), using: key)
+        let mac = mac(signed(purpose, subscriberID, email, expiry))
         return "\(subscriberID).\(expiry).\(Base64URL.encode(Data(mac)))"
     }
 
@@ -63,7 +73,7 @@ public struct LinkSigner: Sendable {
 
     /// A short keyed hash for values that must be stable but unguessable (Message-IDs).
     public func fingerprint(_ text: String, length: Int = 12) -> String {
-        let mac = HMAC<SHA256>.authenticationCode(for: Data(("fingerprint\n" + text).utf8), using: key)
+        let mac = mac(Array(("fingerprint\n" + text).utf8))
         // Hex by table: `String(format:)` per byte was a fifth of the time of composing a message.
         var hex: [UInt8] = []
         hex.reserveCapacity(2 * SHA256.byteCount)
@@ -86,8 +96,10 @@ public struct LinkSigner: Sendable {
     }
     private static let hexDigits = Array("0123456789abcdef".utf8)
 
-    private func signed(_ purpose: TokenPurpose, _ id: Int64, _ email: EmailAddress, _ expiry: Int64) -> Data {
-        Data("dailydigest\n\(purpose.rawValue)\n\(id)\n\(email.description.lowercased())\n\(expiry)".utf8)
+    private func signed(_ purpose: TokenPurpose, _ id: Int64, _ email: EmailAddress, _ expiry: Int64) -> [UInt8] {
+        var address = email.description
+        if address.utf8.contains(where: { (0x41...0x5A).contains($0) || $0 >= 0x80 }) { address = address.lowercased() }
+        return Array("dailydigest\n\(purpose.rawValue)\n\(id)\n\(address)\n\(expiry)".utf8)
     }
 }
 

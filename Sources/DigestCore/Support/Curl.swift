@@ -85,7 +85,6 @@ final class CurlEasy {
     struct Option {
         fileprivate let raw: CURLoption
         static let url = Option(raw: CURLOPT_URL)
-        static let verbose = Option(raw: CURLOPT_VERBOSE)
         static let upload = Option(raw: CURLOPT_UPLOAD)
         static let inFileSize = Option(raw: CURLOPT_INFILESIZE_LARGE)
         static let mailFrom = Option(raw: CURLOPT_MAIL_FROM)
@@ -154,15 +153,16 @@ final class CurlEasy {
     // MARK: Transfers
 
     /// Runs one transfer, streaming `upload` (if any) to the server and collecting what it
-    /// returns. The server's protocol lines (replies, headers) go to `onHeaderLine`.
+    /// returns. The server's protocol lines (SMTP replies, headers) go to `onHeaderLine`, one line
+    /// at a time, line end included.
     ///
     /// Blocks the calling thread: call it from a thread of its own, never from the Swift
     /// concurrency pool.
     /// `beforeEnd` runs once, on this thread, before libcurl gets the last bytes of `upload`: for SMTP
     /// that is before the end of the message and its final ".", so the server has not taken it yet.
     func perform(
-        upload: UnsafeRawBufferPointer? = nil, collectBody: Bool = false, onHeaderLine: ((Substring) -> Void)? = nil,
-        beforeEnd: (() -> Void)? = nil
+        upload: UnsafeRawBufferPointer? = nil, collectBody: Bool = false,
+        onHeaderLine: ((UnsafeRawBufferPointer) -> Void)? = nil, beforeEnd: (() -> Void)? = nil
     ) -> Result<TransferResult, CurlError> {
         let context = TransferContext(upload: upload, collectBody: collectBody, onHeaderLine: onHeaderLine)
         context.beforeEnd = beforeEnd
@@ -174,14 +174,10 @@ final class CurlEasy {
         _ = dd_setopt_data_callback(handle, CURLOPT_READFUNCTION, upload == nil ? nil : curlRead)
         _ = dd_setopt_pointer(handle, CURLOPT_WRITEDATA, pointer)
         _ = dd_setopt_data_callback(handle, CURLOPT_WRITEFUNCTION, curlWrite)
-        if onHeaderLine != nil {
-            // SMTP replies reach the program only through the debug callback (CURLINFO_HEADER_IN).
-            _ = dd_setopt_long(handle, CURLOPT_VERBOSE, 1)
-            _ = dd_setopt_pointer(handle, CURLOPT_DEBUGDATA, pointer)
-            _ = dd_setopt_debug_callback(handle, curlDebug)
-        } else {
-            _ = dd_setopt_long(handle, CURLOPT_VERBOSE, 0)
-        }
+        // "We pass all response-lines to the callback function registered for "headers". The response
+        // lines can be seen as a kind of headers." (lib/pingpong.c, which runs SMTP's replies.)
+        _ = dd_setopt_pointer(handle, CURLOPT_HEADERDATA, pointer)
+        _ = dd_setopt_data_callback(handle, CURLOPT_HEADERFUNCTION, onHeaderLine == nil ? nil : curlHeader)
         let code = curl_easy_perform(handle)
         var responseCode = 0
         _ = dd_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &responseCode)
@@ -229,9 +225,9 @@ private final class TransferContext {
     var beforeEnd: (() -> Void)?
     let collectBody: Bool
     var body: [UInt8] = []
-    let onHeaderLine: ((Substring) -> Void)?
+    let onHeaderLine: ((UnsafeRawBufferPointer) -> Void)?
 
-    init(upload: UnsafeRawBufferPointer?, collectBody: Bool, onHeaderLine: ((Substring) -> Void)?) {
+    init(upload: UnsafeRawBufferPointer?, collectBody: Bool, onHeaderLine: ((UnsafeRawBufferPointer) -> Void)?) {
         self.upload = upload
         self.collectBody = collectBody
         self.onHeaderLine = onHeaderLine
@@ -272,17 +268,14 @@ private let curlWrite: dd_data_callback = { buffer, size, count, userdata in
     return length
 }
 
-/// CURLINFO_HEADER_IN carries what the server sent in the protocol (SMTP replies, HTTP headers).
-/// "The callback function must return 0." — https://curl.se/libcurl/c/CURLOPT_DEBUGFUNCTION.html
-private let curlDebug: dd_debug_callback = { _, type, data, size, userdata in
-    guard type == CURLINFO_HEADER_IN, let data, let userdata else { return 0 }
+/// "This callback function gets invoked by libcurl as soon as it has received header data. … only
+/// complete header lines are passed on to the callback." — https://curl.se/libcurl/c/CURLOPT_HEADERFUNCTION.html
+private let curlHeader: dd_data_callback = { buffer, size, count, userdata in
+    let length = size * count
+    guard let buffer, let userdata else { return length }
     let context = Unmanaged<TransferContext>.fromOpaque(userdata).takeUnretainedValue()
-    let bytes = UnsafeRawBufferPointer(start: data, count: size)
-    let text = String(decoding: bytes, as: UTF8.self)
-    for line in text.split(whereSeparator: { $0 == "\r\n" || $0 == "\n" || $0 == "\r" }) {
-        context.onHeaderLine?(line)
-    }
-    return 0
+    context.onHeaderLine?(UnsafeRawBufferPointer(start: buffer, count: length))
+    return length
 }
 
 // MARK: - HTTP(S) and file downloads (feeds)

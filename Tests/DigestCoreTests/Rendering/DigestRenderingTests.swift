@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import Testing
 
@@ -93,6 +94,17 @@ import Testing
         // The same reader and edition always get the same Message-ID.
         #expect(composer.messageID(date: Self.date, subscriberID: subscriber.id!) == digest.message.messageID)
         #expect(digest.message.messageID.hasPrefix("<digest.20261124.\(subscriber.id!)."))
+    }
+
+    @Test func macsFromThePreKeyedStateMatchAFreshHMAC() throws {
+        let signer = try LinkSigner(secret: Self.secret)
+        let key = SymmetricKey(data: Data(Self.secret.utf8))
+        // Interleaved and repeated: no MAC may see another's bytes through the shared keyed state.
+        for text in ["a", "2026-11-24|1", "", "2026-11-24|1", String(repeating: "x", count: 200), "a"] {
+            let expected = HMAC<SHA256>.authenticationCode(for: Data(("fingerprint\n" + text).utf8), using: key)
+            let hex = expected.map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }
+            #expect(signer.fingerprint(text, length: 64) == hex.joined())
+        }
     }
 
     @Test func hostileTitlesNamesAndSummariesAreEscapedNeverInjected() async throws {

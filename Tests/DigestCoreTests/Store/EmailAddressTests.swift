@@ -61,6 +61,20 @@ import Testing
         }
     }
 
+    @Test(arguments: valid)
+    func storedFormReadsBackAsTheSameAddress(_ input: String, _ expected: String) throws {
+        let address = try EmailAddress(input)
+        #expect(try EmailAddress(stored: address.description) == address)
+    }
+
+    @Test func storedTextThatIsNotNormalizedIsValidatedInFull() throws {
+        #expect(try EmailAddress(stored: "Reader@Example.COM").description == "Reader@example.com")
+        #expect(throws: EmailAddressError.self) { try EmailAddress(stored: "no-at-sign") }
+        #expect(throws: EmailAddressError.self) { try EmailAddress(stored: "two@at@example.com") }
+        #expect(throws: EmailAddressError.self) { try EmailAddress(stored: "@example.com") }
+        #expect(throws: EmailAddressError.self) { try EmailAddress(stored: "reader@") }
+    }
+
     @Test func internationalDomainHasAnASCIIForm() throws {
         let address = try EmailAddress("leser@bücher.example")
         #expect(address.asciiDomain == "xn--bcher-kva.example")
