@@ -39,6 +39,9 @@ public struct MessageBuilder: Sendable {
     /// `From`, `Reply-To` and `List-Id` written once for many messages (`FixedFields`); when set,
     /// `from`, `replyTo` and `listID` are not looked at.
     var fixed: FixedFields?
+    /// The `Subject` field already written (`subjectField(_:)`) for a subject shared by many messages;
+    /// when set, `subject` is not looked at.
+    var subjectField: [UInt8]?
 
     /// The header fields that are the same in every message of a sender and list, checked and folded
     /// once: a send writes them into thousands of messages.
@@ -148,9 +151,11 @@ public struct MessageBuilder: Sendable {
         try toField.appendMailbox(to)
         message += toField.bytes
 
-        var subjectField = HeaderField("Subject")
-        try subjectField.appendUnstructured(HeaderField.collapsingWhitespace(subject))
-        message += subjectField.bytes
+        if let subjectField {
+            message += subjectField
+        } else {
+            message += try Self.subjectField(subject)
+        }
 
         try Self.validateMessageID(messageID)
         var idField = HeaderField("Message-ID")
@@ -182,6 +187,13 @@ public struct MessageBuilder: Sendable {
         }
 
         message += Array("MIME-Version: 1.0\r\n".utf8)
+    }
+
+    /// The `Subject` field of `subject`, folded and encoded.
+    static func subjectField(_ subject: String) throws(MessageBuildError) -> [UInt8] {
+        var field = HeaderField("Subject")
+        try field.appendUnstructured(HeaderField.collapsingWhitespace(subject))
+        return field.bytes
     }
 
     /// `From`, and `Reply-To` when set.

@@ -47,9 +47,34 @@ public final class DigestComposer: Sendable {
     }
 
     /// The reader's share of `edition`, leaving out what they already received.
+    ///
+    /// A stored edition never changes, so readers who want the same sections and already got the
+    /// same candidates (usually none) share one selection instead of each copying the items out.
     public func selection(for subscriber: Subscriber, in edition: Edition, alreadyReceived: Set<Int64>) -> DigestSelection {
-        ranker.select(from: edition, wants: subscriber.wants, alreadyReceived: alreadyReceived)
+        guard let editionID = edition.id else {
+            return ranker.select(from: edition, wants: subscriber.wants, alreadyReceived: alreadyReceived)
+        }
+        let received =
+            alreadyReceived.isEmpty
+            ? [] : edition.candidates.compactMap { alreadyReceived.contains($0.itemID) ? $0.itemID : nil }
+        let key = SelectionKey(editionID: editionID, date: edition.date, sections: subscriber.sections, received: received)
+        if let cached = selections.withLock({ $0[key] }) { return cached }
+        let selection = ranker.select(from: edition, wants: subscriber.wants, alreadyReceived: alreadyReceived)
+        selections.withLock { cache in
+            if cache.count >= Self.cacheLimit { cache.removeAll(keepingCapacity: true) }
+            cache[key] = selection
+        }
+        return selection
     }
+
+    struct SelectionKey: Hashable {
+        var editionID: Int64
+        var date: Day
+        var sections: [ItemKind]
+        /// The candidates the reader already received.
+        var received: [Int64]
+    }
+    private let selections = Mutex<[SelectionKey: DigestSelection]>([:])
 
     /// The Message-ID of `subscriber`'s copy of edition `date`: the same on every try, so a
     /// re-send after a crash is recognisable as the same message.
@@ -92,6 +117,7 @@ public final class DigestComposer: Sendable {
             subject: subject, date: now, messageID: messageID, listID: listID, listUnsubscribe: listUnsubscribe,
             oneClickUnsubscribe: oneClick, text: "", html: nil)
         builder.fixed = fixedFields
+        builder.subjectField = rendered.subjectField
         let data = try builder.build(
             bodyReserve: rendered.text.quotedPrintableReserve(values)
                 + (html?.quotedPrintableReserve(htmlValues) ?? 0),

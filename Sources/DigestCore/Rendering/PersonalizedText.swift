@@ -32,6 +32,7 @@ struct PersonalizedText: Sendable {
     let encoded: [EncodedPiece]
     /// Fields in the text (each may repeat).
     private let fieldCount: Int
+    var hasFields: Bool { fieldCount > 0 }
     /// Bytes of the pieces encoded once, plus the worst case of the literal bytes of the others.
     private let encodedReserve: Int
 

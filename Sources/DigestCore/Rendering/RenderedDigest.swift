@@ -4,6 +4,15 @@ struct RenderedDigest: Sendable {
     var subject: PersonalizedText
     var text: PersonalizedText
     var html: PersonalizedText
+    /// The `Subject` header field, written once when the subject holds no per-reader field.
+    var subjectField: [UInt8]?
+
+    init(subject: PersonalizedText, text: PersonalizedText, html: PersonalizedText) {
+        self.subject = subject
+        self.text = text
+        self.html = html
+        subjectField = subject.hasFields ? nil : try? MessageBuilder.subjectField(subject.fill([:]))
+    }
 }
 
 /// A digest ready for one reader: the exact subject, bodies and wire bytes.

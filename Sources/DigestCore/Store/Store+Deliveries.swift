@@ -166,15 +166,13 @@ extension Store {
             let rows = try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT d.id AS deliveryID, d.editionID, d.attempts, s.* FROM deliveries d
+                    SELECT d.id, d.editionID, d.attempts, \(Subscriber.selectedColumns("s")) FROM deliveries d
                     JOIN subscribers s ON s.id = d.subscriberID
                     WHERE d.id IN (\(ids.map { _ in "?" }.joined(separator: ","))) ORDER BY d.id
                     """,
                 arguments: StatementArguments(ids))
             return try rows.map { row in
-                ClaimedDelivery(
-                    id: row["deliveryID"], editionID: row["editionID"], attempts: row["attempts"],
-                    subscriber: try Subscriber(row: row))
+                ClaimedDelivery(id: row[0], editionID: row[1], attempts: row[2], subscriber: try Subscriber(row: row, from: 3))
             }
         }
     }
@@ -202,6 +200,8 @@ extension Store {
     /// message of a send.
     public func recordDeliveries(_ outcomes: [DeliveryOutcome], now: Date) throws {
         guard !outcomes.isEmpty else { return }
+        // GRDB turns a Date into text with a DateFormatter: once per batch, not twice per row.
+        let now = now.databaseValue
         try pool.write { db in
             for record in outcomes {
                 try Self.record(record, now: now, in: db)
@@ -209,7 +209,7 @@ extension Store {
         }
     }
 
-    private static func record(_ record: DeliveryOutcome, now: Date, in db: Database) throws {
+    private static func record(_ record: DeliveryOutcome, now: DatabaseValue, in db: Database) throws {
         let (id, attempts, messageID) = (record.id, record.attempts, record.messageID)
         switch record.outcome {
         case .sent(let reply):
@@ -229,7 +229,7 @@ extension Store {
                     UPDATE deliveries SET status = 'deferred', attempts = attempts + ?, lastReply = ?, messageID = ?,
                         nextAttemptAt = ?, updatedAt = ?, claimedBy = NULL WHERE id = ?
                     """
-            ).execute(arguments: [attempts, reason, messageID, record.retryAt ?? now, now, id])
+            ).execute(arguments: [attempts, reason, messageID, record.retryAt?.databaseValue ?? now, now, id])
         case .permanent(let reason):
             try db.cachedStatement(
                 sql: """

@@ -17,6 +17,30 @@ import Testing
         #expect(try store.removeSubscriber(email: try EmailAddress("A@example.com")) == false)
     }
 
+    @Test func claimedRowsDecodeTheWholeSubscriber() throws {
+        let store = try Fixtures.store(in: directory)
+        // Every column set, so a column the positional decoding misses (or a new one) shows up.
+        let added = try store.addSubscriber(
+            Subscriber(
+                email: try EmailAddress("Claimed.Reader@Example.org"), name: "Ann \"Q\" Reader", status: .active,
+                sections: [.post], format: .text, timeZone: "Asia/Amman", deliveryHour: 7,
+                createdAt: Fixtures.date("2026-11-01T10:00:00Z"), confirmedAt: Fixtures.date("2026-11-01T10:05:00Z"),
+                unsubscribedAt: Fixtures.date("2026-11-02T10:00:00Z"), bounceCount: 2,
+                lastConfirmationAt: Fixtures.date("2026-11-01T10:01:00Z")))
+        let editionID = try store.pool.write { db -> Int64 in
+            try db.execute(
+                sql: "INSERT INTO editions (date, windowStart, cutoff, createdAt) VALUES ('2026-11-24', ?, ?, ?)",
+                arguments: [Date(), Date(), Date()])
+            return db.lastInsertedRowID
+        }
+        try store.queueDeliveries(editionID: editionID, date: Day("2026-11-24")!, zone: nil, now: Date())
+        let claimed = try store.claimDeliveries(run: "test", limit: 10, now: Date())
+        #expect(claimed.count == 1)
+        #expect(claimed.first?.subscriber == added)
+        #expect(claimed.first?.subscriber == (try store.subscriber(id: added.id!)))
+        #expect(Subscriber.selectedColumns("s").split(separator: ",").count == Subscriber.CodingKeys.allCases.count)
+    }
+
     @Test func csvImportReportsBadRowsAndKeepsGoodOnes() throws {
         let store = try Fixtures.store(in: directory)
         try store.addSubscriber(Subscriber(email: try EmailAddress("old@example.com"), status: .unsubscribed))
