@@ -131,6 +131,7 @@ public final class DeliveryRunner: Sendable {
         // claimed batch and edition instead of one per message.
         let receivedByDelivery = Mutex<[Int64: Set<Int64>]>([:])
         let unrecorded = UnrecordedReaders()
+        let bouncedThisRun = Mutex<Set<Int64>>([])
         let feed = ClaimFeed(
             store: store, run: owner, batchSize: options.batchSize, clock: clock,
             batchClaimed: { [store, composer, logger] batch in
@@ -201,7 +202,7 @@ public final class DeliveryRunner: Sendable {
             next: { ahead.next() },
             record: { [store, logger, clock] batch in
                 let now = clock()
-                let outcomes = batch.map { finished in
+                var outcomes = batch.map { finished in
                     let (claimed, result) = (finished.job.claimed, finished.result)
                     var outcome = result.outcome
                     if result.isConfigurationFailure, case .permanent(let reason) = outcome {
@@ -213,6 +214,15 @@ public final class DeliveryRunner: Sendable {
                         attempts: result.attempts, messageID: finished.message.messageID, itemIDs: finished.job.itemIDs,
                         retryAt: now.addingTimeInterval(options.deferBase * pow(2, Double(min(claimed.attempts, 6)))),
                         bounceLimit: result.isConfigurationFailure ? nil : options.bounceLimit)
+                }
+                // Readers claimed without bounces and not bounced since by this run have no count to reset.
+                for index in outcomes.indices {
+                    let outcome = outcomes[index]
+                    if case .permanent = outcome.outcome, outcome.bounceLimit != nil {
+                        bouncedThisRun.withLock { _ = $0.insert(outcome.subscriberID) }
+                    } else if batch[index].job.claimed.subscriber.bounceCount == 0 {
+                        outcomes[index].noBouncesToReset = !bouncedThisRun.withLock { $0.contains(outcome.subscriberID) }
+                    }
                 }
                 do {
                     try store.recordDeliveries(outcomes, now: now)

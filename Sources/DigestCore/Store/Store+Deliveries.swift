@@ -23,6 +23,9 @@ public struct DeliveryOutcome: Sendable {
     public var retryAt: Date?
     /// Hard bounces in a row that mark the reader `bounced`; nil when the failure is not the reader's.
     public var bounceLimit: Int?
+    /// The caller knows the reader's bounce count is 0 (read when the row was claimed, and no bounce
+    /// recorded since): a sent message then has no count to reset.
+    public var noBouncesToReset = false
 
     public init(
         id: Int64, subscriberID: Int64, outcome: SendOutcome, attempts: Int, messageID: String, itemIDs: [Int64],
@@ -221,8 +224,10 @@ extension Store {
             ).execute(arguments: [
                 attempts, reply, messageID, record.itemIDs.map(String.init).joined(separator: ","), now, now, id,
             ])
-            try db.cachedStatement(sql: "UPDATE subscribers SET bounceCount = 0 WHERE id = ? AND bounceCount > 0")
-                .execute(arguments: [record.subscriberID])
+            if !record.noBouncesToReset {
+                try db.cachedStatement(sql: "UPDATE subscribers SET bounceCount = 0 WHERE id = ? AND bounceCount > 0")
+                    .execute(arguments: [record.subscriberID])
+            }
         case .transient(let reason):
             try db.cachedStatement(
                 sql: """

@@ -150,6 +150,25 @@ import Testing
         #expect(ledger.count == 6)
     }
 
+    @Test func aDeliveryAfterABounceResetsTheCount() async throws {
+        let refusing = try SMTPSinkServer(flags: ["-f", "rcpt"])
+        defer { refusing.stop() }
+        let accepting = try SMTPSinkServer()
+        defer { accepting.stop() }
+        let setup = try await setUp(smtp: refusing.url)
+        try addItems(setup.store, days: 3)
+        try addReaders(setup.store, 4)
+        let first = try await runner(setup, at: Fixtures.date("2026-11-25T07:00:00Z")).run(.init())
+        #expect(first.failed == 4)
+        try setup.store.forEachSubscriber { #expect($0.bounceCount == 1) }
+        var configuration = setup.configuration
+        configuration.mail.smtp?.url = accepting.url
+        let healed = Setup(configuration: configuration, store: setup.store, composer: setup.composer)
+        let second = try await runner(healed, at: Fixtures.date("2026-11-26T07:00:00Z")).run(.init())
+        #expect(second.sent == 4)
+        try setup.store.forEachSubscriber { #expect($0.bounceCount == 0) }
+    }
+
     @Test func nothingNewIsSkippedAndRecorded() async throws {
         let setup = try await setUp()
         try addReaders(setup.store, 2)
