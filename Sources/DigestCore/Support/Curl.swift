@@ -167,8 +167,16 @@ final class CurlEasy {
         let context = TransferContext(upload: upload, collectBody: collectBody, onHeaderLine: onHeaderLine)
         context.beforeEnd = beforeEnd
         let unmanaged = Unmanaged.passRetained(context)
-        defer { unmanaged.release() }
         let pointer = unmanaged.toOpaque()
+        defer {
+            // libcurl may call back after this transfer: closing the cached session sends QUIT and reads
+            // "221 Bye" through the header callback. The callbacks stay set and see nil from now on;
+            // they must never see the context, which is released here.
+            _ = dd_setopt_pointer(handle, CURLOPT_READDATA, nil)
+            _ = dd_setopt_pointer(handle, CURLOPT_WRITEDATA, nil)
+            _ = dd_setopt_pointer(handle, CURLOPT_HEADERDATA, nil)
+            unmanaged.release()
+        }
         errorBuffer[0] = 0
         _ = dd_setopt_pointer(handle, CURLOPT_READDATA, pointer)
         _ = dd_setopt_data_callback(handle, CURLOPT_READFUNCTION, upload == nil ? nil : curlRead)
@@ -177,7 +185,7 @@ final class CurlEasy {
         // "We pass all response-lines to the callback function registered for "headers". The response
         // lines can be seen as a kind of headers." (lib/pingpong.c, which runs SMTP's replies.)
         _ = dd_setopt_pointer(handle, CURLOPT_HEADERDATA, pointer)
-        _ = dd_setopt_data_callback(handle, CURLOPT_HEADERFUNCTION, onHeaderLine == nil ? nil : curlHeader)
+        _ = dd_setopt_data_callback(handle, CURLOPT_HEADERFUNCTION, curlHeader)
         let code = curl_easy_perform(handle)
         var responseCode = 0
         _ = dd_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &responseCode)
@@ -320,8 +328,16 @@ extension CurlEasy {
     func download(maxBodyBytes: Int) -> Result<DownloadResult, any Error> {
         let context = DownloadContext(maxBodyBytes: maxBodyBytes)
         let unmanaged = Unmanaged.passRetained(context)
-        defer { unmanaged.release() }
         let pointer = unmanaged.toOpaque()
+        defer {
+            // libcurl may call back after this transfer: closing the cached session sends QUIT and reads
+            // "221 Bye" through the header callback. The callbacks stay set and see nil from now on;
+            // they must never see the context, which is released here.
+            _ = dd_setopt_pointer(handle, CURLOPT_READDATA, nil)
+            _ = dd_setopt_pointer(handle, CURLOPT_WRITEDATA, nil)
+            _ = dd_setopt_pointer(handle, CURLOPT_HEADERDATA, nil)
+            unmanaged.release()
+        }
         errorBuffer[0] = 0
         _ = dd_setopt_long(handle, CURLOPT_VERBOSE, 0)
         _ = dd_setopt_data_callback(handle, CURLOPT_READFUNCTION, nil)
