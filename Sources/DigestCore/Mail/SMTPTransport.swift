@@ -212,9 +212,4 @@ final class SMTPReplyCollector {
         replies.append((code, pending))
         pending = []
     }
-
-    func add(_ line: String) {
-        var line = line
-        line.withUTF8 { add(UnsafeRawBufferPointer($0)) }
-    }
 }

@@ -168,15 +168,7 @@ final class CurlEasy {
         context.beforeEnd = beforeEnd
         let unmanaged = Unmanaged.passRetained(context)
         let pointer = unmanaged.toOpaque()
-        defer {
-            // libcurl may call back after this transfer: closing the cached session sends QUIT and reads
-            // "221 Bye" through the header callback. The callbacks stay set and see nil from now on;
-            // they must never see the context, which is released here.
-            _ = dd_setopt_pointer(handle, CURLOPT_READDATA, nil)
-            _ = dd_setopt_pointer(handle, CURLOPT_WRITEDATA, nil)
-            _ = dd_setopt_pointer(handle, CURLOPT_HEADERDATA, nil)
-            unmanaged.release()
-        }
+        defer { detachCallbacks(releasing: unmanaged) }
         errorBuffer[0] = 0
         _ = dd_setopt_pointer(handle, CURLOPT_READDATA, pointer)
         _ = dd_setopt_data_callback(handle, CURLOPT_READFUNCTION, upload == nil ? nil : curlRead)
@@ -198,6 +190,16 @@ final class CurlEasy {
             TransferResult(
                 responseCode: responseCode, body: context.body,
                 effectiveURL: effective.map { String(cString: $0) }))
+    }
+
+    /// Ends a transfer's hold on its callback context. libcurl may call back after a transfer: closing the
+    /// cached session sends QUIT and reads "221 Bye" through the header callback. The callbacks stay set
+    /// and see nil from now on; they must never see the context, which is released here.
+    private func detachCallbacks<Context: AnyObject>(releasing context: Unmanaged<Context>) {
+        _ = dd_setopt_pointer(handle, CURLOPT_READDATA, nil)
+        _ = dd_setopt_pointer(handle, CURLOPT_WRITEDATA, nil)
+        _ = dd_setopt_pointer(handle, CURLOPT_HEADERDATA, nil)
+        context.release()
     }
 
     /// The reply code of the last transfer (SMTP or HTTP), 0 when none arrived.
@@ -329,15 +331,7 @@ extension CurlEasy {
         let context = DownloadContext(maxBodyBytes: maxBodyBytes)
         let unmanaged = Unmanaged.passRetained(context)
         let pointer = unmanaged.toOpaque()
-        defer {
-            // libcurl may call back after this transfer: closing the cached session sends QUIT and reads
-            // "221 Bye" through the header callback. The callbacks stay set and see nil from now on;
-            // they must never see the context, which is released here.
-            _ = dd_setopt_pointer(handle, CURLOPT_READDATA, nil)
-            _ = dd_setopt_pointer(handle, CURLOPT_WRITEDATA, nil)
-            _ = dd_setopt_pointer(handle, CURLOPT_HEADERDATA, nil)
-            unmanaged.release()
-        }
+        defer { detachCallbacks(releasing: unmanaged) }
         errorBuffer[0] = 0
         _ = dd_setopt_long(handle, CURLOPT_VERBOSE, 0)
         _ = dd_setopt_data_callback(handle, CURLOPT_READFUNCTION, nil)

@@ -79,3 +79,10 @@ import Testing
         #expect(collector.last == "550-5.1.1 first / 550 5.1.1 second")
     }
 }
+
+extension SMTPReplyCollector {
+    func add(_ line: String) {
+        var line = line
+        line.withUTF8 { add(UnsafeRawBufferPointer($0)) }
+    }
+}
