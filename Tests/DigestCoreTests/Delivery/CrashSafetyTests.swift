@@ -51,6 +51,16 @@ import Testing
         return (process, pipe)
     }
 
+    /// Waits for `process` to end without blocking a thread of the test pool: `waitUntilExit()` held one
+    /// of its two threads for seconds, so the other test's kill loop ran late and missed its run.
+    func exited(_ process: Process) async {
+        while process.isRunning { try? await Task.sleep(for: .milliseconds(10)) }
+    }
+
+    func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
+        await withCheckedContinuation { continuation in Thread { continuation.resume(returning: body()) }.start() }
+    }
+
     /// Messages the sink has written so far. Files only: smtp-sink may still be finishing one.
     func dumpedCount(_ sink: SMTPSinkServer) -> Int {
         (try? FileManager.default.contentsOfDirectory(atPath: sink.dumpFolder).count) ?? 0
@@ -70,29 +80,38 @@ import Testing
         let config = try prepare(sink: sink)
         var kills = 0
         var killsMidSend = 0
+        // How runs that ended before their kill ended, for the failure message.
+        var endedEarly: [String] = []
         var generator = SystemRandomNumberGenerator()
         for _ in 0..<6 {
             let (process, _) = try start(config)
             // Kill at a random moment after this run has sent something: a fixed delay can land
-            // before the first message on a loaded machine, which would test nothing.
+            // before the first message on a loaded machine, which would test nothing. Timed on a thread
+            // of its own: the test pool's threads can be held up by other tests for seconds.
             let before = dumpedCount(sink)
-            let deadline = Date().addingTimeInterval(30)
-            while process.isRunning && dumpedCount(sink) == before && Date() < deadline {
-                try await Task.sleep(for: .milliseconds(5))
+            let delay = Double.random(in: 0...1, using: &generator)
+            let killed = await onOwnThread { [self] () -> Bool in
+                let deadline = Date().addingTimeInterval(30)
+                while process.isRunning && dumpedCount(sink) == before && Date() < deadline { usleep(2_000) }
+                Thread.sleep(forTimeInterval: delay)
+                guard process.isRunning else { return false }
+                kill(process.processIdentifier, SIGKILL)
+                process.waitUntilExit()
+                return true
             }
-            try await Task.sleep(for: .milliseconds(Int.random(in: 0...1000, using: &generator)))
-            guard process.isRunning else { break }
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
+            guard killed else {
+                endedEarly.append("exit \(process.terminationStatus) after \(dumpedCount(sink) - before) messages")
+                break
+            }
             kills += 1
             let delivered = dumpedCount(sink)
             if delivered > 0 && delivered < Self.readers { killsMidSend += 1 }
         }
         let (final, pipe) = try start(config)
-        final.waitUntilExit()
+        await exited(final)
         let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         #expect(final.terminationStatus == 0, "\(output)")
-        #expect(killsMidSend >= 1, "no kill landed in the middle of a send (\(kills) kills); raise the reader count")
+        #expect(killsMidSend >= 1, "no kill landed in the middle of a send (\(kills) kills; ended early: \(endedEarly)); raise the reader count")
 
         let received = try sink.receivedMessages()
         let perReader = Dictionary(grouping: received.compactMap(\.recipient), by: { $0 }).mapValues(\.count)
@@ -115,8 +134,8 @@ import Testing
         let config = try prepare(sink: sink)
         let (a, pipeA) = try start(config)
         let (b, pipeB) = try start(config, ["--wait"])
-        a.waitUntilExit()
-        b.waitUntilExit()
+        await exited(a)
+        await exited(b)
         let outputs = [pipeA, pipeB].map { String(decoding: $0.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self) }
         #expect(a.terminationStatus == 0 && b.terminationStatus == 0, "\(outputs)")
         let received = try sink.receivedMessages()
