@@ -23,7 +23,7 @@ final class ComposeAhead<Item: Sendable>: @unchecked Sendable {
     init(capacity: Int, produce: @escaping @Sendable () -> Item?) {
         self.capacity = max(1, capacity)
         self.produce = produce
-        Thread.start(named: "digest-composer") { [self] in work() }
+        Thread.start(named: "digest-composer", background: true) { [self] in work() }
     }
 
     private func work() {

@@ -351,7 +351,7 @@ private final class Recorder<Entry>: @unchecked Sendable {
 
     init(flush: @escaping ([Entry]) -> Void) {
         self.flush = flush
-        Thread.start(named: "mail-recorder") { [self] in work() }
+        Thread.start(named: "mail-recorder", background: true) { [self] in work() }
     }
 
     /// Queues `entry`; returns its ticket for `wait(for:)`.
