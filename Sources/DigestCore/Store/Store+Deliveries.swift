@@ -203,11 +203,18 @@ extension Store {
     /// message of a send.
     public func recordDeliveries(_ outcomes: [DeliveryOutcome], now: Date) throws {
         guard !outcomes.isEmpty else { return }
-        // GRDB turns a Date into text with a DateFormatter: once per batch, not twice per row.
-        let now = now.databaseValue
-        try pool.write { db in
-            for record in outcomes {
-                try Self.record(record, now: now, in: db)
+        let now = StorageDate.databaseValue(now)
+        try pool.writeWithoutTransaction { db in
+            // BEGIN and COMMIT compiled once per connection too (GRDB's `write` compiles both every time).
+            try db.cachedStatement(sql: "BEGIN IMMEDIATE").execute()
+            do {
+                for record in outcomes {
+                    try Self.record(record, now: now, in: db)
+                }
+                try db.cachedStatement(sql: "COMMIT").execute()
+            } catch {
+                if db.isInsideTransaction { try? db.execute(sql: "ROLLBACK") }
+                throw error
             }
         }
     }
@@ -234,7 +241,7 @@ extension Store {
                     UPDATE deliveries SET status = 'deferred', attempts = attempts + ?, lastReply = ?, messageID = ?,
                         nextAttemptAt = ?, updatedAt = ?, claimedBy = NULL WHERE id = ?
                     """
-            ).execute(arguments: [attempts, reason, messageID, record.retryAt?.databaseValue ?? now, now, id])
+            ).execute(arguments: [attempts, reason, messageID, record.retryAt.map(StorageDate.databaseValue) ?? now, now, id])
         case .permanent(let reason):
             try db.cachedStatement(
                 sql: """
