@@ -5,7 +5,7 @@ extension Thread {
     /// and perf report. Foundation's `Thread.name`, set before `start()`, does not reach the system
     /// thread on Linux, so the thread names itself.
     ///
-    /// - Parameter background: the thread runs at a nice value 10 above the process's (at most 19),
+    /// - Parameter background: the thread runs at a nice value 10 above its creator's (at most 19),
     ///   for work that runs ahead of or behind the threads that wait on the network: when a reply wakes
     ///   one of those, the scheduler hands it the CPU at once instead of letting background work finish
     ///   its slice first. Raising one's own nice value needs no privilege.

@@ -7,7 +7,6 @@ import Testing
 /// The ledger writes dates as text itself; it must be the text GRDB writes and reads back.
 struct StorageDateTests {
     @Test func sameTextAsGRDB() throws {
-        var generator = SystemRandomNumberGenerator()
         var dates = [
             Date(timeIntervalSince1970: 0), Date(timeIntervalSince1970: 0.0005), Date(timeIntervalSince1970: 0.9999),
             Date(timeIntervalSince1970: 951_782_400.123),  // 2000-02-29
@@ -15,8 +14,11 @@ struct StorageDateTests {
             Date(timeIntervalSince1970: 4_102_444_799.999),  // 2099-12-31 23:59:59.999
             Date(timeIntervalSince1970: -86_400.25),  // before 1970
         ]
-        for _ in 0..<2000 {
-            dates.append(Date(timeIntervalSince1970: Double.random(in: 0..<4_102_444_800, using: &generator)))
+        // Fixed, so a failure repeats: 1,000 instants spread over 1970–2099 with varied fractions, and
+        // 1,000 a fraction of a millisecond apart, where rounding decides.
+        for i in 0..<1000 {
+            dates.append(Date(timeIntervalSince1970: Double(i) * 4_102_444.800_731))
+            dates.append(Date(timeIntervalSince1970: 1_795_478_400 + Double(i) * 0.000_731))
         }
         for date in dates {
             let ours = StorageDate.databaseValue(date)
