@@ -65,13 +65,15 @@ struct SubscriptionRoutes: Sendable {
             Response(status: .seeOther, headers: [.location: "subscribe"])
         }
         router.get("subscribe") { _, _ in subscribeForm(SubscribeForm(), status: .ok) }
-        router.post("subscribe") { request, context in try await subscribe(request, context) }
+        router.post("subscribe") { request, context in try await posted(request, context, subscribe) }
         router.get("confirm") { request, _ in try confirmPage(request) }
-        router.post("confirm") { request, context in try await confirm(request, context) }
+        router.post("confirm") { request, context in try await posted(request, context, confirm) }
         router.get("unsubscribe") { request, _ in try unsubscribePage(request) }
-        router.post("unsubscribe") { request, context in try await unsubscribe(request, context) }
+        router.post("unsubscribe") { request, context in
+            try await posted(request, context, limitedPerIP: false, unsubscribe)
+        }
         router.get("preferences") { request, _ in try preferencesPage(request) }
-        router.post("preferences") { request, context in try await savePreferences(request, context) }
+        router.post("preferences") { request, context in try await posted(request, context, savePreferences) }
     }
 
     // MARK: Subscribe
@@ -98,14 +100,9 @@ struct SubscriptionRoutes: Sendable {
         return pages.page("subscribe", view, status: status)
     }
 
-    func subscribe(_ request: Request, _ context: WebRequestContext) async throws -> Response {
-        let now = settings.now()
-        let body: FormData
-        switch try await readForm(request) {
-        case .success(let form): body = form
-        case .failure(let failure): return failure.response
-        }
-        guard ipLimiter.allow(context.peerIP, now: now) else { return tooManyRequests() }
+    func subscribe(
+        _ request: Request, _ context: WebRequestContext, body: FormData, now: Date
+    ) async throws -> Response {
 
         var form = SubscribeForm()
         form.email = body[Field.email] ?? ""
@@ -238,14 +235,9 @@ struct SubscriptionRoutes: Sendable {
         }
     }
 
-    func confirm(_ request: Request, _ context: WebRequestContext) async throws -> Response {
-        let now = settings.now()
-        let body: FormData
-        switch try await readForm(request) {
-        case .success(let form): body = form
-        case .failure(let failure): return failure.response
-        }
-        guard ipLimiter.allow(context.peerIP, now: now) else { return tooManyRequests() }
+    func confirm(
+        _ request: Request, _ context: WebRequestContext, body: FormData, now: Date
+    ) async throws -> Response {
         let token = body[Field.token] ?? request.uri.queryParameters.get(Field.token)
         switch try check(token, .confirm) {
         case .failure(let failure): return failure.response
@@ -285,13 +277,9 @@ struct SubscriptionRoutes: Sendable {
     /// List-Unsubscribe header; the button on the page POSTs the same. Either unsubscribes at once.
     /// No per-IP limit here: one-click POSTs come from a few mail-provider servers for many readers,
     /// and the signed token already limits what a request can do.
-    func unsubscribe(_ request: Request, _ context: WebRequestContext) async throws -> Response {
-        let now = settings.now()
-        let body: FormData
-        switch try await readForm(request) {
-        case .success(let form): body = form
-        case .failure(let failure): return failure.response
-        }
+    func unsubscribe(
+        _ request: Request, _ context: WebRequestContext, body: FormData, now: Date
+    ) async throws -> Response {
         let token = request.uri.queryParameters.get(Field.token) ?? body[Field.token]
         switch try check(token, .unsubscribe, acceptExpired: true) {
         case .failure(let failure): return failure.response
@@ -359,14 +347,9 @@ struct SubscriptionRoutes: Sendable {
         }
     }
 
-    func savePreferences(_ request: Request, _ context: WebRequestContext) async throws -> Response {
-        let now = settings.now()
-        let body: FormData
-        switch try await readForm(request) {
-        case .success(let form): body = form
-        case .failure(let failure): return failure.response
-        }
-        guard ipLimiter.allow(context.peerIP, now: now) else { return tooManyRequests() }
+    func savePreferences(
+        _ request: Request, _ context: WebRequestContext, body: FormData, now: Date
+    ) async throws -> Response {
         let token = body[Field.token] ?? request.uri.queryParameters.get(Field.token) ?? ""
         var subscriber: Subscriber
         switch try check(token, .preferences) {
@@ -460,6 +443,22 @@ struct SubscriptionRoutes: Sendable {
             "Too many requests", "Please wait a few minutes, then try again.", status: .tooManyRequests)
         response.headers[.retryAfter] = "120"
         return response
+    }
+
+    /// What every POST handler starts with: the body as form fields (a 413 page when it is too large),
+    /// then the per-IP limit (a 429 page), then `handle` with the fields and the request's time.
+    private func posted(
+        _ request: Request, _ context: WebRequestContext, limitedPerIP: Bool = true,
+        _ handle: (Request, WebRequestContext, FormData, Date) async throws -> Response
+    ) async throws -> Response {
+        let now = settings.now()
+        let body: FormData
+        switch try await readForm(request) {
+        case .success(let form): body = form
+        case .failure(let failure): return failure.response
+        }
+        if limitedPerIP, !ipLimiter.allow(context.peerIP, now: now) { return tooManyRequests() }
+        return try await handle(request, context, body, now)
     }
 
     /// The body as form fields, or a 413 page when it is over `settings.maxFormBytes`.
