@@ -61,8 +61,7 @@ func benchRender(configuration: Configuration, date: Day, duration: Double) asyn
 func compose(_ composer: DigestComposer, edition: Edition, id: Int64, now: Date) throws -> ComposedDigest {
     let subscriber = Subscriber(
         id: id, email: try EmailAddress("reader\(id)@bench.example"), name: "Reader \(id)", status: .active)
-    let selection = composer.selection(for: subscriber, in: edition, alreadyReceived: [])
-    return try composer.compose(selection: selection, date: edition.date, subscriber: subscriber, now: now)
+    return try composer.digest(for: subscriber, in: edition, alreadyReceived: [], now: now, skippingEmpty: false)!
 }
 
 /// Ranks and freezes `days` editions ending at `date`, each from a window of the stored items.

@@ -17,10 +17,10 @@ struct ConfigOptions: ParsableArguments {
         return try Configuration.load(path: path)
     }
 
-    /// The configuration and its database, opened and migrated.
+    /// The configuration and its existing database, opened and migrated (only `digest init` creates one).
     func open() throws -> (Configuration, Store) {
         let configuration = try load()
-        return (configuration, try Store(path: configuration.database))
+        return (configuration, try Store(path: configuration.database, create: false))
     }
 
     var logger: Logger {

@@ -9,7 +9,8 @@ extension DigestCommand {
         @OptionGroup var options: ConfigOptions
 
         func run() async throws {
-            let (configuration, store) = try options.open()
+            let configuration = try options.load()
+            let store = try Store(path: configuration.database)
             let migrations = try store.appliedMigrations()
             print("database \(configuration.database) is ready (\(migrations.count) migrations applied)")
         }

@@ -12,8 +12,13 @@ extension DigestCommand {
                 their delivery hour in their time zone. A second run that overlaps exits at once (or waits \
                 with --wait); a run that was killed is finished by the next one.
 
-                Exit status: 0 when everything due was delivered or skipped, 75 (EX_TEMPFAIL) when some \
-                deliveries are deferred to a later run, 1 on an error or a permanent failure.
+                Exit status: 0 when everything due was delivered or skipped; 75 (EX_TEMPFAIL) when some \
+                deliveries are deferred to a later run or sending stopped early (SIGTERM/SIGINT/SIGHUP, a lost \
+                run lock, a relay that is down or refuses every reader); 1 on an error (the ledger cannot be \
+                written, the database is missing) or a permanent failure.
+
+                The first SIGTERM, SIGINT or SIGHUP lets the messages on the wire finish and be recorded, then \
+                writes the run report and exits 75; a second one stops at once.
 
                 --to ADDRESS sends one preview digest to ADDRESS through the configured transport (for \
                 checking a relay) and records nothing.
@@ -47,6 +52,8 @@ extension DigestCommand {
             let runner = DeliveryRunner(store: store, composer: composer, pool: pool, logger: logger, clock: clock)
             let reporter = ProgressReporter()
             let options = DeliveryRunner.Options(date: date, dryRun: dryRun, wait: wait)
+            let signals = StopSignals(stopping: runner)
+            defer { signals.cancel() }
             let summary = try await runner.run(options, progress: { reporter.update($0) })
             reporter.finish()
             for line in summary.lines { print(line) }

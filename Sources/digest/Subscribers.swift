@@ -6,7 +6,7 @@ extension DigestCommand {
     struct Subscribers: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Add, list, remove, import and export subscribers.",
-            subcommands: [Add.self, List.self, Remove.self, ImportCSV.self, Export.self])
+            subcommands: [Add.self, List.self, Remove.self, ImportCSV.self, Export.self, Reactivate.self])
     }
 }
 

@@ -1,13 +1,18 @@
 import Foundation
+import GRDB
 import Logging
-import Synchronization
 
-/// The nightly run (`digest send`): lock, recover, freeze, queue, send, record, report.
+/// The nightly run (`digest send`), in stages:
 ///
-/// Safe to run every hour, twice at once, or after a kill: the run lock keeps one sender, the
-/// ledger's UNIQUE (edition, subscriber) keeps one delivery per reader and edition, each outcome
-/// is written right after the server's reply, and rows a dead run left `sending` go back to the
-/// queue (only those can be sent twice: at most one per connection).
+///     lease → recover → plan (freeze + queue) → claim → compose → deliver → record → report
+///     RunLease  Store    Ranker, Store           ClaimFeed ComposeStage SenderPool LedgerRecorder RunSummary
+///
+/// Safe to run every hour, twice at once, or after a kill: the run lock keeps one sender, the ledger's
+/// UNIQUE (edition, subscriber) keeps one delivery per reader and edition, each outcome is written right
+/// after the server's reply by one writer, and rows a dead run left `sending` go back to the queue (only
+/// those can be sent twice: at most one per connection). Every stop condition (a signal, a lost lock, a
+/// ledger that cannot be written, a relay that is down or refuses everyone) is an event of the sender
+/// pool's state machine: sending stops, nothing is bounced for it, and what was not sent stays deferred.
 public final class DeliveryRunner: Sendable {
     public struct Options: Sendable {
         /// Send this edition to every active reader who has not had it, whatever their hour.
@@ -24,6 +29,8 @@ public final class DeliveryRunner: Sendable {
         public var deferBase: TimeInterval = 15 * 60
         /// Deferred deliveries of editions older than this many days are given up as failed.
         public var giveUpAfterDays = 3
+        /// Length of the run lock's lease; renewed every third of it.
+        public var lease: TimeInterval = 60
 
         public init(date: Day? = nil, dryRun: Bool = false, wait: Bool = false) {
             self.date = date
@@ -39,53 +46,59 @@ public final class DeliveryRunner: Sendable {
     let schedule: DeliverySchedule
     /// The instant the run acts at; tests and `--now` pick it, otherwise the clock.
     let clock: @Sendable () -> Date
+    /// Stops the run from outside: signals, and the lease when it is lost.
+    private let control = SenderPool.Control()
 
     public static let lockName = "send"
-    static let lease: TimeInterval = 60
 
-    public init(store: Store, composer: DigestComposer, pool: SenderPool, logger: Logger, clock: @escaping @Sendable () -> Date = Date.init) {
+    /// The run lock's monotonic clock (`RunLease.uptime`); tests move it on as if the process had slept.
+    let leaseClock: @Sendable () -> Double
+
+    public convenience init(
+        store: Store, composer: DigestComposer, pool: SenderPool, logger: Logger,
+        clock: @escaping @Sendable () -> Date = Date.init
+    ) {
+        self.init(store: store, composer: composer, pool: pool, logger: logger, clock: clock, leaseClock: RunLease.uptime)
+    }
+
+    init(
+        store: Store, composer: DigestComposer, pool: SenderPool, logger: Logger, clock: @escaping @Sendable () -> Date,
+        leaseClock: @escaping @Sendable () -> Double
+    ) {
         self.store = store
         self.composer = composer
         self.pool = pool
         self.logger = logger
         self.clock = clock
+        self.leaseClock = leaseClock
         schedule = DeliverySchedule(ranker: composer.ranker)
+    }
+
+    /// Stops the run: SIGTERM, SIGINT and SIGHUP come here (`SendSignals`). A graceful stop lets the messages
+    /// on the wire finish and be recorded; an immediate one (a second signal) lets none reach its end of data.
+    public func stop(_ reason: SenderPool.StopReason) {
+        control.stop(reason)
     }
 
     /// Runs once. `progress` sees the counts as they change (for a progress bar or log lines).
     public func run(_ options: Options, progress: (@Sendable (RunSummary) -> Void)? = nil) async throws -> RunSummary {
         let started = clock()
-        let owner = UUID().uuidString
-        let host = ProcessInfo.processInfo.hostName
-        let pid = ProcessInfo.processInfo.processIdentifier
-        while let holder = try store.acquireLock(
-            Self.lockName, owner: owner, pid: pid, host: host, lease: Self.lease, now: clock(), isAlive: Self.isAlive)
-        {
-            guard options.wait else {
-                var summary = RunSummary()
-                summary.note = "another digest send is running (\(holder)); nothing to do (use --wait to wait for it)"
-                return summary
-            }
-            logger.notice("waiting for the run lock", metadata: ["lock.holder": "\(holder)"])
-            try await Task.sleep(for: .seconds(1))
+        let lease: RunLease
+        switch try await takeLease(options) {
+        case .taken(let taken):
+            lease = taken
+        case .held(let holder):
+            var summary = RunSummary()
+            summary.note = "another digest send is running (\(holder)); nothing to do (use --wait to wait for it)"
+            return summary
         }
-        let renewal = Task.detached { [store, logger] in
-            while true {
-                do { try await Task.sleep(for: .seconds(Self.lease / 3)) } catch { return }  // cancelled: run over
-                if (try? store.renewLock(Self.lockName, owner: owner, lease: Self.lease, now: Date())) == false {
-                    logger.error("lost the run lock")
-                }
-            }
-        }
-        defer {
-            renewal.cancel()
-            try? store.releaseLock(Self.lockName, owner: owner)
-        }
+        lease.keepRenewing { [control] in control.stop(RunLease.lostReason) }
+        defer { lease.release() }
         let runID = options.dryRun ? nil : try store.startRun(command: options.date.map { "send --date \($0)" } ?? "send", now: started)
         var summary = RunSummary()
         summary.dryRun = options.dryRun
         do {
-            try await send(options, owner: owner, summary: &summary, progress: progress)
+            try await send(options, lease: lease, summary: &summary, progress: progress)
         } catch {
             summary.note = "stopped by an error: \(error)"
             summary.seconds = clock().timeIntervalSince(started)
@@ -97,8 +110,19 @@ public final class DeliveryRunner: Sendable {
         return summary
     }
 
+    /// The run lock, waiting for it with `--wait`; who holds it otherwise.
+    private func takeLease(_ options: Options) async throws -> RunLease.Acquired {
+        while true {
+            let acquired = try RunLease.acquire(
+                store: store, name: Self.lockName, length: options.lease, now: clock(), uptime: leaseClock)
+            guard case .held(let holder) = acquired, options.wait, control.reason == nil else { return acquired }
+            logger.notice("waiting for the run lock", metadata: ["lock.holder": "\(holder)"])
+            try await Task.sleep(for: .seconds(1))
+        }
+    }
+
     private func send(
-        _ options: Options, owner: String, summary: inout RunSummary, progress: (@Sendable (RunSummary) -> Void)?
+        _ options: Options, lease: RunLease, summary: inout RunSummary, progress: (@Sendable (RunSummary) -> Void)?
     ) async throws {
         let now = clock()
         if !options.dryRun {
@@ -117,145 +141,36 @@ public final class DeliveryRunner: Sendable {
         if expired > 0 { summary.failed += expired; summary.reasons["gave up after retrying for days", default: 0] += expired }
 
         let state = RunState(summary: summary, progress: progress)
-        let editionsByID = Mutex<[Int64: Edition]>(Dictionary(uniqueKeysWithValues: editions.map { ($0.id!, $0) }))
-        let edition: @Sendable (Int64) throws -> Edition? = { [store] id in
-            try editionsByID.withLock { cache -> Edition? in
-                if let edition = cache[id] { return edition }
-                let edition = try store.edition(id: id)
-                cache[id] = edition
-                return edition
-            }
-        }
-        let skipWhenEmpty = composer.configuration.digest.skipWhenEmpty
-        // What the readers of the current batch already received, by delivery id: one query per
-        // claimed batch and edition instead of one per message.
-        let receivedByDelivery = Mutex<[Int64: Set<Int64>]>([:])
-        let unrecorded = UnrecordedReaders()
-        let bouncedThisRun = Mutex<Set<Int64>>([])
-        let feed = ClaimFeed(
-            store: store, run: owner, batchSize: options.batchSize, clock: clock,
-            batchClaimed: { [store, composer, logger] batch in
-                var received: [Int64: Set<Int64>] = [:]
-                for (editionID, rows) in Dictionary(grouping: batch, by: \.editionID) {
-                    do {
-                        guard let edition = try edition(editionID) else { continue }
-                        let found = try store.receivedItemIDs(
-                            subscriberIDs: rows.compactMap(\.subscriber.id), before: edition.date,
-                            since: composer.ranker.lookbackStart(for: edition.date))
-                        for row in rows { received[row.id] = row.subscriber.id.flatMap { found[$0] } ?? [] }
-                    } catch {
-                        // Each reader of the batch is then looked up on its own when composed.
-                        logger.warning(
-                            "cannot load what a batch of readers already received", metadata: ["error": "\(error)"])
-                    }
-                }
-                receivedByDelivery.withLock { $0 = received }
+        let recorder = LedgerRecorder(
+            store: store, policy: .init(bounceLimit: options.bounceLimit, deferBase: options.deferBase), state: state,
+            clock: clock,
+            failed: { [control] error in
+                control.stop(.init(.ledgerUnwritable, "cannot write the ledger: \(error)", immediate: true))
             })
-
+        let stage = ComposeStage(
+            claims: ClaimFeed(store: store, run: lease.owner, batchSize: options.batchSize, clock: clock),
+            composer: composer, store: store, recorder: recorder, editions: editions,
+            mayClaim: { [control] in control.reason == nil && lease.check() == nil }, clock: clock, logger: logger)
         // Claiming and composing run on a thread of their own, a few messages ahead of the senders.
-        let ahead = ComposeAhead<(DeliveryJob, MailMessage)>(capacity: 2 * max(1, pool.transport.connections)) {
-            [store, composer, logger, clock] in
-            // Compose the next message; rows that need no message are settled here.
-            while let claimed = feed.next() {
-                do {
-                    guard let edition = try edition(claimed.editionID) else {
-                        throw SubscriberError("edition \(claimed.editionID) is missing")
-                    }
-                    let subscriber = claimed.subscriber
-                    guard subscriber.status == .active else {
-                        try store.skipDelivery(id: claimed.id, reason: "reader is \(subscriber.status.rawValue)", now: clock())
-                        state.record(.skipped, reason: "reader no longer active")
-                        continue
-                    }
-                    var prefetched = receivedByDelivery.withLock { $0.removeValue(forKey: claimed.id) }
-                    if unrecorded.isPending(subscriber.id!) {
-                        // Another message to this reader is on its way: wait for its outcome, then ask again.
-                        unrecorded.waitUntilRecorded(subscriber.id!)
-                        prefetched = nil
-                    }
-                    let received = try prefetched ?? store.receivedItemIDs(
-                        subscriberID: subscriber.id!, before: edition.date,
-                        since: composer.ranker.lookbackStart(for: edition.date))
-                    let selection = composer.selection(for: subscriber, in: edition, alreadyReceived: received)
-                    if selection.isEmpty && skipWhenEmpty {
-                        try store.skipDelivery(id: claimed.id, reason: "nothing new for this reader", now: clock())
-                        state.record(.skipped, reason: "nothing new for this reader")
-                        continue
-                    }
-                    let digest = try composer.compose(
-                        selection: selection, date: edition.date, subscriber: subscriber, now: clock())
-                    unrecorded.composed(subscriber.id!)
-                    return (DeliveryJob(claimed: claimed, itemIDs: digest.itemIDs), digest.message)
-                } catch {
-                    // A reader whose message cannot be built is recorded and skipped; the run goes on.
-                    logger.error("cannot build a digest", metadata: ["subscriber.id": "\(claimed.subscriber.id ?? 0)", "error": "\(error)"])
-                    try? store.recordDelivery(
-                        id: claimed.id, subscriberID: claimed.subscriber.id!, outcome: .permanent(reason: "cannot build: \(error)"),
-                        attempts: 0, messageID: "", itemIDs: [], retryAt: nil, bounceLimit: nil, now: clock())
-                    state.record(.failed, reason: "cannot build the message")
-                }
-            }
-            return nil
-        }
-
-        let poolSummary = await pool.run(
-            next: { ahead.next() },
-            record: { [store, logger, clock] batch in
-                let now = clock()
-                var outcomes = batch.map { finished in
-                    let (claimed, result) = (finished.job.claimed, finished.result)
-                    var outcome = result.outcome
-                    if result.isConfigurationFailure, case .permanent(let reason) = outcome {
-                        // The server refused our setup, not this reader: keep the message for a later run.
-                        outcome = .transient(reason: reason)
-                    }
-                    return DeliveryOutcome(
-                        id: claimed.id, subscriberID: claimed.subscriber.id!, outcome: outcome,
-                        attempts: result.attempts, messageID: finished.message.messageID, itemIDs: finished.job.itemIDs,
-                        retryAt: now.addingTimeInterval(options.deferBase * pow(2, Double(min(claimed.attempts, 6)))),
-                        bounceLimit: result.isConfigurationFailure ? nil : options.bounceLimit)
-                }
-                // Readers claimed without bounces and not bounced since by this run have no count to reset.
-                for index in outcomes.indices {
-                    let outcome = outcomes[index]
-                    if case .permanent = outcome.outcome, outcome.bounceLimit != nil {
-                        bouncedThisRun.withLock { _ = $0.insert(outcome.subscriberID) }
-                    } else if batch[index].job.claimed.subscriber.bounceCount == 0 {
-                        outcomes[index].noBouncesToReset = !bouncedThisRun.withLock { $0.contains(outcome.subscriberID) }
-                    }
-                }
-                do {
-                    try store.recordDeliveries(outcomes, now: now)
-                } catch {
-                    for outcome in outcomes {
-                        logger.critical(
-                            "cannot record a delivery", metadata: ["delivery.id": "\(outcome.id)", "error": "\(error)"])
-                    }
-                }
-                for outcome in outcomes {
-                    // A later message to this reader may be composed now.
-                    unrecorded.recorded(outcome.subscriberID)
-                    switch outcome.outcome {
-                    case .sent: state.record(.sent, reason: nil)
-                    case .transient(let reason): state.record(.deferred, reason: Self.reasonClass(reason))
-                    case .permanent(let reason): state.record(.failed, reason: Self.reasonClass(reason))
-                    }
-                }
-            })
-        // The composer may be waiting for an outcome that a stopped pool will never record.
-        unrecorded.cancel()
+        let ahead = ComposeAhead(capacity: 2 * max(1, pool.transport.connections)) { stage.next() }
+        let sent = await pool.run(
+            next: { ahead.next() }, recording: recorder.recording, control: control, mayCommit: { lease.check() })
+        recorder.stop()
         ahead.stop()
         summary = state.summary
-        if let stopped = poolSummary.stoppedBecause {
+        if let error = recorder.error ?? stage.error {
+            throw DeliveryRunError.ledgerUnwritable(database: store.path, error)
+        }
+        if let stopped = sent.stoppedBecause {
             summary.note = "sending stopped: \(stopped)"
+            summary.stoppedBy = sent.stopKind?.description
             // What the pool never took stays claimed by this run: deferred, with the reason.
             let now = clock()
             let left = try store.deferClaimed(
-                run: owner, reason: stopped, retryAt: now.addingTimeInterval(options.deferBase), now: now)
+                run: lease.owner, reason: stopped, retryAt: now.addingTimeInterval(options.deferBase), now: now)
             summary.deferred += left
-            if left > 0 { summary.reasons[Self.reasonClass(stopped), default: 0] += left }
+            if left > 0 { summary.reasons[ReplyText.grouped(stopped), default: 0] += left }
         }
-        if let error = feed.error { throw error }
     }
 
     /// Freezes the editions due now and queues their deliveries.
@@ -300,43 +215,37 @@ public final class DeliveryRunner: Sendable {
                 let page = try store.subscribers(status: .active, afterID: lastID, limit: options.batchSize)
                 guard let last = page.last?.id else { break }
                 lastID = last
-                for subscriber in page {
-                    if options.date == nil {
-                        let zone = TimeZone(identifier: subscriber.timeZone ?? "") ?? composer.ranker.timeZone
-                        let hour = subscriber.deliveryHour ?? composer.ranker.digest.sendHour
-                        guard schedule.dueEdition(at: now, timeZone: zone, hour: hour) == edition.date else { continue }
-                    }
-                    let received = try store.receivedItemIDs(
-                        subscriberID: subscriber.id!, before: edition.date,
-                        since: composer.ranker.lookbackStart(for: edition.date))
-                    let selection = composer.selection(for: subscriber, in: edition, alreadyReceived: received)
-                    if selection.isEmpty && composer.configuration.digest.skipWhenEmpty {
+                let due = page.filter { subscriber in
+                    guard options.date == nil else { return true }
+                    let zone = TimeZone(identifier: subscriber.timeZone ?? "") ?? composer.ranker.timeZone
+                    let hour = subscriber.deliveryHour ?? composer.ranker.digest.sendHour
+                    return schedule.dueEdition(at: now, timeZone: zone, hour: hour) == edition.date
+                }
+                let received = try composer.alreadyReceived(by: due.compactMap(\.id), before: edition, in: store)
+                for subscriber in due {
+                    if try composer.digest(for: subscriber, in: edition, alreadyReceived: received[subscriber.id!] ?? [], now: now) == nil {
                         summary.skipped += 1
                         summary.reasons["nothing new for this reader", default: 0] += 1
                     } else {
-                        _ = try composer.compose(selection: selection, date: edition.date, subscriber: subscriber, now: now)
                         summary.sent += 1
                     }
                 }
             }
         }
     }
-
-    /// Reasons grouped for the summary: the reply without the addresses and queue ids that make
-    /// each one unique ("550 5.1.1 <a@b.example>: Recipient address rejected" → "550 5.1.1 <…>: …").
-    static func reasonClass(_ reason: String) -> String {
-        var text = reason.replacingOccurrences(of: "<[^>]*>", with: "<…>", options: .regularExpression)
-        text = text.replacingOccurrences(of: "[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+", with: "…", options: .regularExpression)
-        return String(text.prefix(100))
-    }
-
-    static func isAlive(_ pid: Int32) -> Bool {
-        kill(pid, 0) == 0 || errno == EPERM
-    }
 }
 
-/// What the pool carries with each message: the ledger row and the items it holds.
-struct DeliveryJob: Sendable {
-    var claimed: ClaimedDelivery
-    var itemIDs: [Int64]
+/// Why a run ended with an error rather than a summary.
+public struct DeliveryRunError: Error, CustomStringConvertible {
+    public var message: String
+    public var description: String { message }
+
+    /// The ledger could not be written: sending stopped at once.
+    static func ledgerUnwritable(database: String, _ error: any Error) -> DeliveryRunError {
+        let cause = (error as? DatabaseError)?.message ?? (error as? StoreError).map { "\($0.underlying)" } ?? "\(error)"
+        return DeliveryRunError(
+            message: "cannot write the ledger in database \(database): \(cause). Sending stopped at once; only the "
+                + "messages on the wire then (at most one per connection) may be sent again. Fix the cause, then run "
+                + "digest send again: it re-queues what was left unrecorded.")
+    }
 }

@@ -15,17 +15,19 @@ public struct RunSummary: Sendable, Codable, Equatable {
     public var reasons: [String: Int] = [:]
     public var seconds: Double = 0
     public var dryRun = false
-    /// Set when the run did not send at all (lock held by another run, configuration error).
+    /// Set when the run did not send at all (lock held by another run, configuration error), or stopped.
     public var note: String?
+    /// The stop event that ended sending early (`SenderPool.StopReason.Kind`), if one did.
+    public var stoppedBy: String?
 
     public init() {}
 
     public var messagesPerSecond: Double { seconds > 0 ? Double(sent) / seconds : 0 }
 
-    /// 0 when everything was delivered or skipped, 75 (EX_TEMPFAIL) when deliveries are
-    /// deferred to a later run, 1 when some failed for good.
+    /// 0 when everything was delivered or skipped, 75 (EX_TEMPFAIL) when sending stopped early or
+    /// deliveries are deferred to a later run, 1 when some failed for good.
     public var exitStatus: Int32 {
-        if deferred > 0 { return 75 }
+        if deferred > 0 || stoppedBy != nil { return 75 }
         if failed > 0 { return 1 }
         return 0
     }

@@ -42,10 +42,15 @@ public struct DeliveryResult: Sendable, Equatable {
     /// The failure lies in the configuration (credentials, TLS), not with this recipient: a ledger should
     /// leave the message deferred and never count it as a bounce, whatever the outcome says.
     public var isConfigurationFailure: Bool
+    /// A permanent refusal of the reader's address (RFC 3463 5.1.x and kin, see `ReplyVerdict`) that was
+    /// not part of a relay-wide refusal: it counts toward the reader's `bounced`. Any other permanent
+    /// refusal is the relay's or the sender's problem, and a ledger keeps the message for a later run.
+    public var isBounce: Bool
 
-    public init(outcome: SendOutcome, attempts: Int, isConfigurationFailure: Bool = false) {
+    public init(outcome: SendOutcome, attempts: Int, isConfigurationFailure: Bool = false, isBounce: Bool = false) {
         self.outcome = outcome
         self.attempts = attempts
         self.isConfigurationFailure = isConfigurationFailure
+        self.isBounce = isBounce
     }
 }

@@ -17,8 +17,9 @@ public protocol MailConnection: AnyObject {
     /// `send(_:)`, calling `beforeEnd` once when the whole message has been handed over but before the
     /// end of data that makes the server take it (SMTP: before the final "."). A pool waits there for
     /// the previous message's outcome to be recorded, so recording overlaps this message's round trips
-    /// and still no more than one accepted message per connection is ever unrecorded.
-    func send(_ message: MailMessage, beforeEnd: () -> Void) -> SendOutcome
+    /// and still no more than one accepted message per connection is ever unrecorded. When `beforeEnd`
+    /// returns false the message is abandoned before the server takes it (a transient outcome).
+    func send(_ message: MailMessage, beforeEnd: () -> Bool) -> SendOutcome
 
     /// Whether the connection is still worth reusing; after a transient failure a pool replaces it.
     var isUsable: Bool { get }
@@ -33,8 +34,13 @@ extension MailConnection {
     public var configurationProblem: String? { nil }
 
     /// Transports without a separate end of data wait first, then send.
-    public func send(_ message: MailMessage, beforeEnd: () -> Void) -> SendOutcome {
-        beforeEnd()
+    public func send(_ message: MailMessage, beforeEnd: () -> Bool) -> SendOutcome {
+        guard beforeEnd() else { return .transient(reason: MailConnectionText.abandoned) }
         return send(message)
     }
+}
+
+enum MailConnectionText {
+    /// The outcome of a message whose end of data was held back because sending stopped.
+    static let abandoned = "not sent: sending stopped before the end of data"
 }

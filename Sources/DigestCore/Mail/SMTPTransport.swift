@@ -90,10 +90,10 @@ final class SMTPConnection: MailConnection {
     }
 
     func send(_ message: MailMessage) -> SendOutcome {
-        send(message, beforeEnd: {})
+        send(message, beforeEnd: { true })
     }
 
-    func send(_ message: MailMessage, beforeEnd: () -> Void) -> SendOutcome {
+    func send(_ message: MailMessage, beforeEnd: () -> Bool) -> SendOutcome {
         configurationProblem = nil
         do {
             // "Pass a pointer to a null-terminated string as parameter. This should be used to specify the
@@ -115,6 +115,10 @@ final class SMTPConnection: MailConnection {
         switch result {
         case .success:
             return .sent(reply: replies.last ?? "\(easy.lastResponseCode)")
+        case .failure(let error) where error.isAbortedByCallback:
+            // The barrier held the end of data back: the server never took the message.
+            isUsable = false
+            return .transient(reason: MailConnectionText.abandoned)
         case .failure(let error):
             // After a failure libcurl closes the session with QUIT inside the same transfer, so the last
             // line is often "221 Bye"; the reply that matters is the one libcurl reports the code of.

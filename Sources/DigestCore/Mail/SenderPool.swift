@@ -1,27 +1,29 @@
 import Foundation
 import Logging
+import Synchronization
 
 /// Sends messages over `transport.connections` connections, each driven by a thread of its own
 /// (libcurl blocks; the Swift concurrency pool never runs a send).
 ///
-/// A transient failure discards the connection (the next message opens a fresh one) and puts the
-/// message back for another try after an exponential backoff with jitter, up to `retry.maxAttempts`;
-/// a permanent failure is reported at once and the other messages carry on. A configuration problem
-/// (wrong password, STARTTLS required but missing, an unverifiable certificate) stops the run: every
-/// later message would meet it too.
+/// Every decision (retry and backoff, the circuit breaker, relay-wide refusals, stopping) is made by
+/// `StateMachine`; the threads here only carry its steps out: fetch, send, hand over to the recorder, wait.
 public final class SenderPool: Sendable {
     public let transport: any MailTransport
     public let retry: RetryPolicy
     /// Messages per second across all connections; 0 means no cap.
     public let maxPerSecond: Double
+    /// The same permanent reply for this many different readers in a row is taken as the relay's.
+    public let relayWideRefusals: Int
     private let logger: Logger
 
     public init(
-        transport: any MailTransport, retry: RetryPolicy = RetryPolicy(), maxPerSecond: Double = 0, logger: Logger
+        transport: any MailTransport, retry: RetryPolicy = RetryPolicy(), maxPerSecond: Double = 0,
+        relayWideRefusals: Int = 5, logger: Logger
     ) {
         self.transport = transport
         self.retry = retry
         self.maxPerSecond = maxPerSecond
+        self.relayWideRefusals = max(2, relayWideRefusals)
         self.logger = logger
     }
 
@@ -46,9 +48,9 @@ public final class SenderPool: Sendable {
         public var failed = 0
         /// Tries beyond the first, over all messages.
         public var retries = 0
-        /// Why the run stopped early, when a configuration problem stopped it; messages not yet taken
-        /// from `next` were left there.
+        /// Why the run stopped early; messages not yet taken from `next` were left there.
         public var stoppedBecause: String?
+        public var stopKind: StopReason.Kind?
 
         public init() {}
     }
@@ -60,6 +62,43 @@ public final class SenderPool: Sendable {
         public var result: DeliveryResult
     }
 
+    /// Stops a `run` from outside (a signal, a lost lock); safe from any thread, before or during the run.
+    public final class Control: Sendable {
+        private let state = Mutex<(reason: StopReason?, handler: (@Sendable (StopReason) -> Void)?)>((nil, nil))
+
+        public init() {}
+
+        /// Stops the run (or the next one to start). A second, immediate reason makes the stop immediate.
+        public func stop(_ reason: StopReason) {
+            let handler = state.withLock { state -> (@Sendable (StopReason) -> Void)? in
+                if state.reason == nil || (reason.isImmediate && state.reason?.isImmediate == false) {
+                    state.reason = reason
+                }
+                return state.handler
+            }
+            handler?(reason)
+        }
+
+        /// The first reason given, if any.
+        public var reason: StopReason? { state.withLock { $0.reason } }
+
+        fileprivate func attach(_ handler: @escaping @Sendable (StopReason) -> Void) {
+            let pending = state.withLock { state in
+                state.handler = handler
+                return state.reason
+            }
+            if let pending { handler(pending) }
+        }
+    }
+
+    /// Where `run` hands final results: `enqueue` returns a ticket, and `waitUntilRecorded(ticket)` (the
+    /// barrier before a connection's next end of data) returns once that result is durable, or false
+    /// when it never will be (then nothing more is sent).
+    struct Recording<Job: Sendable>: Sendable {
+        var enqueue: @Sendable ([Finished<Job>]) -> Int
+        var waitUntilRecorded: @Sendable (Int) -> Bool
+    }
+
     /// Takes messages from `next` until it returns nil, sends them, and returns once every message
     /// taken has its final result.
     ///
@@ -68,39 +107,26 @@ public final class SenderPool: Sendable {
     ///     threads, one call at a time.
     ///   - record: called with the messages whose final reply came in since its last call (one or more,
     ///     in the order they finished), on the pool's recording thread, one call at a time, so the caller
-    ///     can write them in one transaction. A connection may already be sending its next message
-    ///     meanwhile, but never past that message's end of data: the server takes no further message on
-    ///     a connection before `record` has returned for the previous one, so a crash can leave at most
-    ///     one accepted-but-unrecorded message per connection.
+    ///     can write them in one transaction. The server takes no further message on a connection before
+    ///     `record` has returned for the previous one, so a crash can leave at most one
+    ///     accepted-but-unrecorded message per connection. When `record` throws, sending stops at once.
+    ///   - control: stops the run from outside.
     @discardableResult
     public func run<Job: Sendable>(
         next: @escaping @Sendable () -> (Job, MailMessage)?,
-        record: @escaping @Sendable ([Finished<Job>]) -> Void
+        record: @escaping @Sendable ([Finished<Job>]) throws -> Void,
+        control: Control = Control()
     ) async -> Summary {
-        let state = PoolState<Job>(
-            next: next, record: record, transport: transport, retry: retry,
-            limiter: maxPerSecond > 0 ? SendRateLimiter(perSecond: maxPerSecond) : nil, logger: logger)
-        let workers = max(1, transport.connections)
-        logger.info(
-            "sending", metadata: ["smtp.connections": "\(workers)", "mail.maxPerSecond": "\(maxPerSecond)"])
-        let started = Date()
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            state.onFinished = { continuation.resume() }
-            state.running = workers
-            for index in 0..<workers {
-                Thread.start(named: "mail-sender-\(index)") { state.work(worker: index) }
-            }
-        }
-        state.recorder.stop()
-        let summary = state.summary
-        logger.info(
-            "sending finished",
-            metadata: [
-                "mail.sent": "\(summary.sent)", "mail.deferred": "\(summary.deferred)",
-                "mail.failed": "\(summary.failed)", "mail.retries": "\(summary.retries)",
-                "mail.seconds": "\(String(format: "%.3f", Date().timeIntervalSince(started)))",
-                "mail.stoppedBecause": "\(summary.stoppedBecause ?? "")",
-            ])
+        let recorder = GroupCommitRecorder<Finished<Job>>(
+            named: "mail-recorder", write: record,
+            failed: { error in
+                control.stop(StopReason(.ledgerUnwritable, "cannot record a delivery: \(error)", immediate: true))
+            })
+        let summary = await run(
+            next: next,
+            recording: Recording(enqueue: { recorder.enqueue($0) }, waitUntilRecorded: { recorder.waitUntilRecorded($0) }),
+            control: control)
+        recorder.stop()
         return summary
     }
 
@@ -113,88 +139,141 @@ public final class SenderPool: Sendable {
     ) async -> Summary {
         await run(next: next, record: { batch in for item in batch { completed(item.job, item.message, item.result) } })
     }
+
+    /// The core of `run`: `recording` owns durability; `mayCommit` is asked before each end of data (the
+    /// run lock's check) and stops the run with the reason it returns.
+    func run<Job: Sendable>(
+        next: @escaping @Sendable () -> (Job, MailMessage)?, recording: Recording<Job>, control: Control,
+        mayCommit: @escaping @Sendable () -> StopReason? = { nil }
+    ) async -> Summary {
+        let workers = max(1, transport.connections)
+        let machine = StateMachine<Job>.Settings(retry: retry, connections: workers, relayWideRefusals: relayWideRefusals)
+        let state = PoolThreads(
+            machine: machine, next: next, recording: recording, mayCommit: mayCommit, transport: transport,
+            limiter: maxPerSecond > 0 ? SendRateLimiter(perSecond: maxPerSecond) : nil, logger: logger)
+        logger.info("sending", metadata: ["smtp.connections": "\(workers)", "mail.maxPerSecond": "\(maxPerSecond)"])
+        let started = Date()
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            state.start(workers: workers, control: control) { continuation.resume() }
+        }
+        let summary = state.summary
+        logger.info(
+            "sending finished",
+            metadata: [
+                "mail.sent": "\(summary.sent)", "mail.deferred": "\(summary.deferred)",
+                "mail.failed": "\(summary.failed)", "mail.retries": "\(summary.retries)",
+                "mail.seconds": "\(String(format: "%.3f", Date().timeIntervalSince(started)))",
+                "mail.stoppedBecause": "\(summary.stoppedBecause ?? "")",
+            ])
+        return summary
+    }
 }
 
-/// The shared state of one `run`: the queue of retries, the count of messages in flight, and the
-/// condition the workers wait on. Every field is guarded by `condition`.
-///
-/// The workers take new messages through `fetchLock` (only one calls `next` at a time; the others
-/// queue on the lock, which wakes exactly one of them) and wait on `condition` only when there is
-/// nothing to fetch: for a retry to come due or for the messages in flight to finish.
-private final class PoolState<Job: Sendable>: @unchecked Sendable {
-    struct Pending {
-        var job: Job
-        var message: MailMessage
-        var attempts: Int
-        var last: SendOutcome
-        var due: Date
-    }
+/// The threads of one `run`, carrying out the state machine's steps. The machine is guarded by
+/// `condition`; only one worker calls `next` at a time (`fetchLock`).
+private final class PoolThreads<Job: Sendable>: @unchecked Sendable {
+    typealias Machine = SenderPool.StateMachine<Job>
 
-    let next: @Sendable () -> (Job, MailMessage)?
-    let transport: any MailTransport
-    let retry: RetryPolicy
-    let limiter: SendRateLimiter?
-    let logger: Logger
+    private let condition = NSCondition()
+    private let fetchLock = NSLock()
+    private var machine: Machine
+    private var running = 0
+    private var onFinished: (() -> Void)?
 
-    let condition = NSCondition()
-    let fetchLock = NSLock()
-    private(set) var recorder: Recorder<SenderPool.Finished<Job>>!
-    var retries: [Pending] = []
-    var exhausted = false
-    var inFlight = 0
-    var running = 0
-    var summary = SenderPool.Summary()
-    var onFinished: (() -> Void)?
+    private let next: @Sendable () -> (Job, MailMessage)?
+    private let recording: SenderPool.Recording<Job>
+    private let mayCommit: @Sendable () -> SenderPool.StopReason?
+    private let transport: any MailTransport
+    private let limiter: SendRateLimiter?
+    private let logger: Logger
+
+    /// After an immediate stop the run returns this long after it, even if a connection is still stuck in
+    /// a transfer (a silent relay): what that transfer ends with is no longer recorded.
+    static var abandonAfter: Double { 1 }
 
     init(
-        next: @escaping @Sendable () -> (Job, MailMessage)?,
-        record: @escaping @Sendable ([SenderPool.Finished<Job>]) -> Void, transport: any MailTransport,
-        retry: RetryPolicy, limiter: SendRateLimiter?, logger: Logger
+        machine: Machine.Settings, next: @escaping @Sendable () -> (Job, MailMessage)?,
+        recording: SenderPool.Recording<Job>, mayCommit: @escaping @Sendable () -> SenderPool.StopReason?,
+        transport: any MailTransport, limiter: SendRateLimiter?, logger: Logger
     ) {
+        self.machine = Machine(settings: machine)
         self.next = next
+        self.recording = recording
+        self.mayCommit = mayCommit
         self.transport = transport
-        self.retry = retry
         self.limiter = limiter
         self.logger = logger
-        recorder = Recorder { [weak self] batch in
-            record(batch)
-            self?.settle(batch)
+    }
+
+    var summary: SenderPool.Summary {
+        condition.lock()
+        defer { condition.unlock() }
+        return machine.summary
+    }
+
+    func start(workers: Int, control: SenderPool.Control, finished: @escaping () -> Void) {
+        condition.lock()
+        running = workers
+        onFinished = finished
+        condition.unlock()
+        control.attach { [self] reason in stop(reason) }
+        for index in 0..<workers {
+            Thread.start(named: "mail-sender-\(index)") { [self] in work(worker: index) }
         }
     }
 
-    /// What a worker does next, decided under the lock.
-    enum Step {
-        case send(Pending)
-        case fetch
-        case report([Pending])
-        case finish
+    func stop(_ reason: SenderPool.StopReason) {
+        condition.lock()
+        machine.stop(reason)
+        let immediate = machine.stopped?.isImmediate == true
+        condition.broadcast()
+        condition.unlock()
+        logger.notice("stopping", metadata: ["mail.stopReason": "\(reason.kind)", "mail.stopMessage": "\(reason.message)"])
+        guard immediate else { return }
+        Thread.start(named: "mail-abandon") { [self] in
+            Thread.sleep(forTimeInterval: Self.abandonAfter)
+            finish()
+        }
     }
 
-    /// One worker thread: owns one connection for its whole life, replacing it after a transient failure.
-    func work(worker: Int) {
+    /// Resumes the caller of `run`, once.
+    private func finish() {
+        condition.lock()
+        let done = onFinished
+        onFinished = nil
+        condition.unlock()
+        done?()
+    }
+
+    /// One worker thread: owns one connection for its whole life, replacing it after a failure.
+    private func work(worker: Int) {
         var connection: (any MailConnection)?
         // The recorder's ticket for this worker's last final outcome.
-        var recorded = 0
+        var ticket = 0
         var logger = self.logger
         logger[metadataKey: "mail.worker"] = "\(worker)"
         loop: while true {
-            switch nextStep() {
+            condition.lock()
+            var step = machine.nextStep(now: Date())
+            while case .wait(let until) = step {
+                if let until { _ = condition.wait(until: until) } else { condition.wait() }
+                step = machine.nextStep(now: Date())
+            }
+            condition.unlock()
+            switch step {
+            case .wait:
+                continue loop
             case .finish:
                 break loop
-            case .report(let abandoned):
-                for item in abandoned {
-                    recorded = recorder.enqueue(
-                        SenderPool.Finished(
-                            job: item.job, message: item.message,
-                            result: DeliveryResult(outcome: item.last, attempts: item.attempts)))
-                }
+            case .record(let results):
+                hand(results, ticket: &ticket)
             case .fetch:
                 guard let item = fetch() else { continue }
                 attempt(
-                    Pending(job: item.0, message: item.1, attempts: 0, last: .transient(reason: ""), due: Date()),
-                    connection: &connection, recorded: &recorded, logger: logger)
+                    Machine.Pending(job: item.0, message: item.1, attempts: 0, last: .transient(reason: ""), due: Date()),
+                    connection: &connection, ticket: &ticket, logger: logger)
             case .send(let item):
-                attempt(item, connection: &connection, recorded: &recorded, logger: logger)
+                attempt(item, connection: &connection, ticket: &ticket, logger: logger)
             }
         }
         connection = nil  // QUIT and close before the run counts as finished
@@ -203,63 +282,36 @@ private final class PoolState<Job: Sendable>: @unchecked Sendable {
         let last = running == 0
         condition.broadcast()
         condition.unlock()
-        if last { onFinished?() }
+        if last { finish() }
     }
 
-    /// The next new message, counted in flight; nil when `next` has none left (or another worker
-    /// found that out first, or the run was stopped meanwhile).
+    /// The next new message; nil when `next` has none left or the run stopped meanwhile.
     private func fetch() -> (Job, MailMessage)? {
         fetchLock.lock()
         defer { fetchLock.unlock() }
         condition.lock()
-        let skip = exhausted || summary.stoppedBecause != nil
+        let skip = machine.stopped != nil || machine.exhausted
         condition.unlock()
-        if skip { return nil }
-        let item = next()
+        let item = skip ? nil : next()
         condition.lock()
-        if item != nil {
-            inFlight += 1
-        } else {
-            exhausted = true
-            condition.broadcast()
-        }
+        if !skip { machine.fetched(item != nil) }
+        condition.broadcast()
         condition.unlock()
         return item
     }
 
-    private func nextStep() -> Step {
+    private func hand(_ results: [SenderPool.Finished<Job>], ticket: inout Int) {
+        guard !results.isEmpty else { return }
         condition.lock()
-        defer { condition.unlock() }
-        while true {
-            if summary.stoppedBecause != nil {
-                if !retries.isEmpty {
-                    let abandoned = retries
-                    retries = []
-                    inFlight += abandoned.count
-                    return .report(abandoned)
-                }
-                return .finish
-            }
-            let now = Date()
-            if let index = retries.indices.min(by: { retries[$0].due < retries[$1].due }) {
-                if retries[index].due <= now {
-                    inFlight += 1
-                    return .send(retries.remove(at: index))
-                }
-            }
-            if !exhausted { return .fetch }
-            if retries.isEmpty && inFlight == 0 { return .finish }
-            if let earliest = retries.map(\.due).min() {
-                _ = condition.wait(until: earliest)
-            } else {
-                condition.wait()
-            }
-        }
+        machine.recorded(results)
+        condition.broadcast()
+        condition.unlock()
+        ticket = recording.enqueue(results)
     }
 
-    /// Sends one try of `item` and either reports it or queues it for another try.
+    /// Sends one try of `item`; the machine decides what follows.
     private func attempt(
-        _ item: Pending, connection: inout (any MailConnection)?, recorded: inout Int, logger: Logger
+        _ item: Machine.Pending, connection: inout (any MailConnection)?, ticket: inout Int, logger: Logger
     ) {
         var item = item
         item.attempts += 1
@@ -268,136 +320,41 @@ private final class PoolState<Job: Sendable>: @unchecked Sendable {
         let outcome: SendOutcome
         do {
             if connection == nil { connection = try transport.makeConnection() }
-            // Before this message's end of data, the previous outcome of this connection must be recorded.
-            let previous = recorded
-            outcome = connection!.send(item.message, beforeEnd: { [recorder] in recorder.wait(for: previous) })
+            // Before this message's end of data: the previous outcome of this connection is recorded, the
+            // run may still send (lock held, ledger writable, no immediate stop).
+            let previous = ticket
+            outcome = connection!.send(item.message, beforeEnd: { [self] in mayEnd(after: previous) })
             problem = connection!.configurationProblem
             if problem != nil || !connection!.isUsable { connection = nil }
         } catch {
             outcome = .transient(reason: "\(error)")
             connection = nil
         }
-        item.last = outcome
-        // Built only when a message is logged: the loggers take it as an autoclosure, and at the usual
-        // level nothing is logged for a message that was sent.
-        let attempts = item.attempts
+        condition.lock()
+        let results = machine.attemptEnded(item, outcome: outcome, configurationProblem: problem, now: Date())
+        condition.broadcast()
+        condition.unlock()
+        // Built only when a message is logged: at the usual level nothing is logged for a sent message.
         var metadata: Logger.Metadata {
-            [
-                "mail.messageID": "\(item.message.messageID)", "mail.attempt": "\(attempts)",
-                "mail.reply": "\(outcome.text)",
-            ]
-        }
-        if case .transient = outcome, problem == nil, item.attempts < retry.maxAttempts {
-            let delay = retry.delay(afterAttempt: item.attempts)
-            item.due = Date().addingTimeInterval(delay)
-            var retryMetadata = metadata
-            retryMetadata["mail.retryInSeconds"] = "\(String(format: "%.3f", delay))"
-            logger.info("transient failure, will retry on a fresh connection", metadata: retryMetadata)
-            condition.lock()
-            summary.retries += 1
-            retries.append(item)
-            inFlight -= 1
-            condition.broadcast()
-            condition.unlock()
-            return
+            ["mail.messageID": "\(item.message.messageID)", "mail.attempt": "\(item.attempts)", "mail.reply": "\(outcome.text)"]
         }
         switch outcome {
         case .sent: logger.debug("sent", metadata: metadata)
-        case .transient: logger.info("deferred after the last try", metadata: metadata)
+        case .transient: logger.info("transient failure", metadata: metadata)
         case .permanent: logger.info("refused", metadata: metadata)
         }
-        if let problem {
-            logger.info("stopping: configuration problem", metadata: ["mail.problem": "\(problem)"])
-            condition.lock()
-            if summary.stoppedBecause == nil { summary.stoppedBecause = problem }
-            condition.broadcast()
-            condition.unlock()
+        hand(results, ticket: &ticket)
+    }
+
+    /// The barrier before a message's end of data.
+    private func mayEnd(after previous: Int) -> Bool {
+        guard recording.waitUntilRecorded(previous) else { return false }
+        if let reason = mayCommit() {
+            stop(reason)
+            return false
         }
-        recorded = recorder.enqueue(
-            SenderPool.Finished(
-                job: item.job, message: item.message,
-                result: DeliveryResult(outcome: outcome, attempts: item.attempts, isConfigurationFailure: problem != nil)))
-    }
-
-    /// Counts recorded messages; the last one lets the workers waiting to finish go.
-    private func settle(_ batch: [SenderPool.Finished<Job>]) {
-        condition.lock()
-        for item in batch {
-            switch item.result.outcome {
-            case .sent: summary.sent += 1
-            case .transient: summary.deferred += 1
-            case .permanent: if item.result.isConfigurationFailure { summary.deferred += 1 } else { summary.failed += 1 }
-            }
-        }
-        inFlight -= batch.count
-        if inFlight == 0 || summary.stoppedBecause != nil { condition.broadcast() }
-        condition.unlock()
-    }
-}
-
-/// Hands the pool's finished messages to `flush` on a thread of its own, everything that finished
-/// since the last call at once (one transaction for the caller), so a connection can start its next
-/// message while the last outcome is being recorded. `wait(for:)` is the connection's barrier before
-/// that next message's end of data.
-private final class Recorder<Entry>: @unchecked Sendable {
-    // Every field is guarded by `condition`.
-    private let condition = NSCondition()
-    private var queue: [Entry] = []
-    private var enqueued = 0
-    private var finished = 0
-    private var stopping = false
-    private var ended = false
-    private let flush: ([Entry]) -> Void
-
-    init(flush: @escaping ([Entry]) -> Void) {
-        self.flush = flush
-        Thread.start(named: "mail-recorder", background: true) { [self] in work() }
-    }
-
-    /// Queues `entry`; returns its ticket for `wait(for:)`.
-    func enqueue(_ entry: Entry) -> Int {
         condition.lock()
         defer { condition.unlock() }
-        queue.append(entry)
-        enqueued += 1
-        condition.broadcast()
-        return enqueued
-    }
-
-    /// Waits until the entry with `ticket` (and all before it) has been flushed; 0 returns at once.
-    func wait(for ticket: Int) {
-        condition.lock()
-        while finished < ticket { condition.wait() }
-        condition.unlock()
-    }
-
-    /// Flushes what is queued, ends the thread and returns once it has ended.
-    func stop() {
-        condition.lock()
-        stopping = true
-        condition.broadcast()
-        while !ended { condition.wait() }
-        condition.unlock()
-    }
-
-    private func work() {
-        while true {
-            condition.lock()
-            while queue.isEmpty && !stopping { condition.wait() }
-            if queue.isEmpty {
-                ended = true
-                condition.broadcast()
-                condition.unlock()
-                return
-            }
-            let batch = queue
-            queue = []
-            condition.unlock()
-            flush(batch)
-            condition.lock()
-            finished += batch.count
-            condition.broadcast()
-            condition.unlock()
-        }
+        return machine.mayCommit
     }
 }

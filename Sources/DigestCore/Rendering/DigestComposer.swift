@@ -94,6 +94,24 @@ public final class DigestComposer: Sendable {
 
     private func link(_ path: String, _ token: String) -> String { "\(configuration.web.baseURL)/\(path)?token=\(token)" }
 
+    /// `subscriber`'s digest of `edition`: the one way from what they already received to a message, used
+    /// by `send`, its dry run, and `preview`. Nil when nothing new is left for them and `digest.skipWhenEmpty`
+    /// says to send nothing (`skippingEmpty: false` composes it anyway, for a preview).
+    public func digest(
+        for subscriber: Subscriber, in edition: Edition, alreadyReceived: Set<Int64>, now: Date, skippingEmpty: Bool = true
+    ) throws -> ComposedDigest? {
+        let selection = selection(for: subscriber, in: edition, alreadyReceived: alreadyReceived)
+        if selection.isEmpty && skippingEmpty && configuration.digest.skipWhenEmpty { return nil }
+        return try compose(selection: selection, date: edition.date, subscriber: subscriber, now: now)
+    }
+
+    /// The items of `edition`'s candidates that readers already received in earlier editions, by reader:
+    /// one query for a whole batch of readers.
+    public func alreadyReceived(by subscriberIDs: [Int64], before edition: Edition, in store: Store) throws -> [Int64: Set<Int64>] {
+        try store.receivedItemIDs(
+            subscriberIDs: subscriberIDs, before: edition.date, since: ranker.lookbackStart(for: edition.date))
+    }
+
     /// The complete message for `subscriber`, dated `now`.
     public func compose(selection: DigestSelection, date: Day, subscriber: Subscriber, now: Date) throws -> ComposedDigest {
         // Names reach a header and the greeting: one line, whatever was stored.

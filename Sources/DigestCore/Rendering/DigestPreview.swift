@@ -34,11 +34,11 @@ public struct DigestPreview: Sendable {
                 throw SubscriberError("\(email) is not a subscriber (see `digest subscribers list`)")
             }
             subscriber = found
-            received = try store.receivedItemIDs(
-                subscriberID: found.id!, before: date, since: composer.ranker.lookbackStart(for: date))
+            received = try composer.alreadyReceived(by: [found.id!], before: edition, in: store)[found.id!] ?? []
         }
-        let selection = composer.selection(for: subscriber, in: edition, alreadyReceived: received)
-        return (edition, try composer.compose(selection: selection, date: date, subscriber: subscriber, now: now))
+        let digest = try composer.digest(
+            for: subscriber, in: edition, alreadyReceived: received, now: now, skippingEmpty: false)
+        return (edition, digest!)
     }
 }
 

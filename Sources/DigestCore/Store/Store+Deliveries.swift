@@ -42,6 +42,14 @@ public struct DeliveryOutcome: Sendable {
     }
 }
 
+/// One write to the ledger, as the run's recorder hands them over.
+public enum LedgerEntry: Sendable {
+    /// The final result of a message.
+    case delivery(DeliveryOutcome)
+    /// A claimed row that needs no message (nothing new for the reader, or they left meanwhile).
+    case skipped(id: Int64, reason: String)
+}
+
 /// The ledger's status of one (edition, subscriber) pair.
 public enum DeliveryStatus: String, Sendable, Codable, CaseIterable, DatabaseValueConvertible {
     case queued, sending, sent, deferred, failed, skipped
@@ -202,14 +210,29 @@ extension Store {
     /// The statements are compiled once per connection (`cachedStatement`): this runs for every
     /// message of a send.
     public func recordDeliveries(_ outcomes: [DeliveryOutcome], now: Date) throws {
-        guard !outcomes.isEmpty else { return }
+        try record(outcomes.map(LedgerEntry.delivery), now: now)
+    }
+
+    /// Writes `entries` in one committed transaction (see `recordDeliveries`).
+    public func record(_ entries: [LedgerEntry], now: Date) throws {
+        guard !entries.isEmpty else { return }
         let now = StorageDate.databaseValue(now)
         try pool.writeWithoutTransaction { db in
             // BEGIN and COMMIT compiled once per connection too (GRDB's `write` compiles both every time).
             try db.cachedStatement(sql: "BEGIN IMMEDIATE").execute()
             do {
-                for record in outcomes {
-                    try Self.record(record, now: now, in: db)
+                for entry in entries {
+                    switch entry {
+                    case .delivery(let record):
+                        try Self.record(record, now: now, in: db)
+                    case .skipped(let id, let reason):
+                        try db.cachedStatement(
+                            sql: """
+                                UPDATE deliveries SET status = 'skipped', lastReply = ?, updatedAt = ?, claimedBy = NULL
+                                WHERE id = ?
+                                """
+                        ).execute(arguments: [reason, now, id])
+                    }
                 }
                 try db.cachedStatement(sql: "COMMIT").execute()
             } catch {
@@ -253,19 +276,11 @@ extension Store {
             try db.cachedStatement(
                 sql: """
                     UPDATE subscribers SET bounceCount = bounceCount + 1,
-                        status = CASE WHEN bounceCount + 1 >= ? AND status = 'active' THEN 'bounced' ELSE status END
-                    WHERE id = ?
+                        bouncedAt = CASE WHEN bounceCount + 1 >= ?1 AND status = 'active' THEN ?2 ELSE bouncedAt END,
+                        status = CASE WHEN bounceCount + 1 >= ?1 AND status = 'active' THEN 'bounced' ELSE status END
+                    WHERE id = ?3
                     """
-            ).execute(arguments: [bounceLimit, record.subscriberID])
-        }
-    }
-
-    /// Marks a claimed row skipped (nothing new for the reader, or they left meanwhile).
-    public func skipDelivery(id: Int64, reason: String, now: Date) throws {
-        try pool.write { db in
-            try db.execute(
-                sql: "UPDATE deliveries SET status = 'skipped', lastReply = ?, updatedAt = ?, claimedBy = NULL WHERE id = ?",
-                arguments: [reason, now, id])
+            ).execute(arguments: [bounceLimit, now, record.subscriberID])
         }
     }
 

@@ -29,11 +29,45 @@ extension Store {
     public func addSubscriber(_ subscriber: Subscriber) throws -> Subscriber {
         try pool.write { db in
             if let existing = try Subscriber.filter(Column("email") == subscriber.email.description).fetchOne(db) {
-                throw SubscriberError("\(subscriber.email) is already on the list (status: \(existing.status.rawValue))")
+                let hint = existing.status == .bounced ? "; `digest subscribers reactivate \(subscriber.email)` undoes a bounce" : ""
+                throw SubscriberError("\(subscriber.email) is already on the list (status: \(existing.status.rawValue))\(hint)")
             }
             var subscriber = subscriber
             try subscriber.insert(db)
             return subscriber
+        }
+    }
+
+    /// Returns readers marked `bounced` to `active` with a clean bounce count: the ones named in `emails`
+    /// and, with `bouncedSince`, every reader marked bounced at or after it. Returns the addresses
+    /// reactivated, and the named ones that were not bounced (left as they are).
+    public func reactivateBounced(
+        emails: [EmailAddress], bouncedSince: Date?
+    ) throws -> (reactivated: [EmailAddress], notBounced: [EmailAddress]) {
+        try pool.write { db in
+            var reactivated: [EmailAddress] = []
+            var notBounced: [EmailAddress] = []
+            let reactivate = "UPDATE subscribers SET status = 'active', bounceCount = 0, bouncedAt = NULL WHERE id = ?"
+            for email in emails {
+                let row = try Row.fetchOne(
+                    db, sql: "SELECT id, status FROM subscribers WHERE email = ?", arguments: [email.description])
+                guard let row, row["status"] == SubscriberStatus.bounced.rawValue else {
+                    notBounced.append(email)
+                    continue
+                }
+                try db.execute(sql: reactivate, arguments: [row["id"] as Int64])
+                reactivated.append(email)
+            }
+            if let bouncedSince {
+                let rows = try Row.fetchAll(
+                    db, sql: "SELECT id, email FROM subscribers WHERE status = 'bounced' AND bouncedAt >= ? ORDER BY email",
+                    arguments: [bouncedSince])
+                for row in rows {
+                    try db.execute(sql: reactivate, arguments: [row["id"] as Int64])
+                    reactivated.append(try EmailAddress(row["email"] as String))
+                }
+            }
+            return (reactivated, notBounced)
         }
     }
 

@@ -8,9 +8,21 @@ public final class Store: Sendable {
     /// Where the database lives, for messages.
     public let path: String
 
-    /// Opens (creating if needed) the database at `path` and brings its schema up to date.
-    public init(path: String) throws(StoreError) {
+    /// Opens the database at `path` and brings its schema up to date. With `create` false (every command
+    /// but `digest init`) a database that does not exist is refused, never made anew: a mistyped path or an
+    /// unmounted volume must not look like an empty list to cron.
+    public init(path: String, create: Bool = true) throws(StoreError) {
         self.path = path
+        if !create && !FileManager.default.fileExists(atPath: path) {
+            let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
+            var isFolder: ObjCBool = false
+            let hasFolder = FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder) && isFolder.boolValue
+            throw StoreError(
+                path: path,
+                underlying: StoreError.Missing(
+                    message: (hasFolder ? "does not exist" : "does not exist (nor does its folder \(folder))")
+                        + "; run `digest init` to create it, or correct `database` in the configuration"))
+        }
         do {
             try FileManager.default.createDirectory(
                 at: URL(fileURLWithPath: path).deletingLastPathComponent(), withIntermediateDirectories: true)
@@ -163,6 +175,11 @@ public final class Store: Sendable {
                     CREATE INDEX used_challenges_by_expiry ON used_challenges (expiresAt);
                     """)
         }
+        migrator.registerMigration("v4-subscribers-bounced-at") { db in
+            // When a reader was marked bounced, so a mistake can be undone for a span of time
+            // (`digest subscribers reactivate --bounced-since`).
+            try db.execute(sql: "ALTER TABLE subscribers ADD COLUMN bouncedAt DATETIME")
+        }
         return migrator
     }
 }
@@ -172,4 +189,13 @@ public struct StoreError: Error, CustomStringConvertible {
     public var path: String
     public var underlying: any Error
     public var description: String { "database \(path): \(underlying)" }
+
+    /// The database file is not there and was not to be created.
+    public struct Missing: Error, CustomStringConvertible {
+        public var message: String
+        public var description: String { message }
+    }
+
+    /// Whether the database was missing (not created).
+    public var isMissing: Bool { underlying is Missing }
 }

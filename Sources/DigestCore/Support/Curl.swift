@@ -28,6 +28,7 @@ struct CurlError: Error, CustomStringConvertible {
     }
 
     var isTimeout: Bool { CURLcode(UInt32(code)) == CURLE_OPERATION_TIMEDOUT }
+    var isAbortedByCallback: Bool { CURLcode(UInt32(code)) == CURLE_ABORTED_BY_CALLBACK }
     var isConnectFailure: Bool { CURLcode(UInt32(code)) == CURLE_COULDNT_CONNECT }
 
     /// "CURLE_LOGIN_DENIED (67) The remote server denied curl to login"
@@ -159,10 +160,11 @@ final class CurlEasy {
     /// Blocks the calling thread: call it from a thread of its own, never from the Swift
     /// concurrency pool.
     /// `beforeEnd` runs once, on this thread, before libcurl gets the last bytes of `upload`: for SMTP
-    /// that is before the end of the message and its final ".", so the server has not taken it yet.
+    /// that is before the end of the message and its final ".", so the server has not taken it yet. When it
+    /// returns false the transfer is aborted there (`CurlError.isAbortedByCallback`).
     func perform(
         upload: UnsafeRawBufferPointer? = nil, collectBody: Bool = false,
-        onHeaderLine: ((UnsafeRawBufferPointer) -> Void)? = nil, beforeEnd: (() -> Void)? = nil
+        onHeaderLine: ((UnsafeRawBufferPointer) -> Void)? = nil, beforeEnd: (() -> Bool)? = nil
     ) -> Result<TransferResult, CurlError> {
         let context = TransferContext(upload: upload, collectBody: collectBody, onHeaderLine: onHeaderLine)
         context.beforeEnd = beforeEnd
@@ -232,7 +234,7 @@ struct TransferResult {
 private final class TransferContext {
     let upload: UnsafeRawBufferPointer?
     var offset = 0
-    var beforeEnd: (() -> Void)?
+    var beforeEnd: (() -> Bool)?
     let collectBody: Bool
     var body: [UInt8] = []
     let onHeaderLine: ((UnsafeRawBufferPointer) -> Void)?
@@ -257,7 +259,10 @@ private let curlRead: dd_data_callback = { buffer, size, count, userdata in
     // for a read that returns 0 would be too late.
     if context.offset + length == upload.count, let beforeEnd = context.beforeEnd {
         context.beforeEnd = nil
-        beforeEnd()
+        // "The read callback may return CURL_READFUNC_ABORT to stop the current operation immediately,
+        // resulting in a CURLE_ABORTED_BY_CALLBACK error code from the transfer."
+        // — https://curl.se/libcurl/c/CURLOPT_READFUNCTION.html
+        if !beforeEnd() { return Int(CURL_READFUNC_ABORT) }
     }
     if length > 0 {
         UnsafeMutableRawPointer(buffer).copyMemory(from: base + context.offset, byteCount: length)

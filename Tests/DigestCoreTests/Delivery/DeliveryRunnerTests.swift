@@ -8,6 +8,8 @@ import Testing
 @Suite struct DeliveryRunnerTests {
     let directory = TemporaryDirectory("runner")
     static let secret = "runner-test-secret-0123456789"
+    /// A refusal that is about the reader's address (RFC 3463 5.1.1): a hard bounce.
+    static let userUnknown = "550 5.1.1 Recipient address rejected: User unknown"
 
     struct Setup {
         var configuration: Configuration
@@ -151,7 +153,7 @@ import Testing
     }
 
     @Test func aDeliveryAfterABounceResetsTheCount() async throws {
-        let refusing = try SMTPSinkServer(flags: ["-f", "rcpt"])
+        let refusing = try SMTPSinkServer(flags: ["-f", "rcpt", "-B", Self.userUnknown])
         defer { refusing.stop() }
         let accepting = try SMTPSinkServer()
         defer { accepting.stop() }
@@ -179,8 +181,8 @@ import Testing
     }
 
     @Test func hardRejectsFailWithTheRepliesAndRepeatedBouncesMarkTheReader() async throws {
-        // smtp-sink answers RCPT TO with a hard 5xx for every recipient.
-        let sink = try SMTPSinkServer(flags: ["-f", "rcpt"])
+        // smtp-sink answers RCPT TO with "550 5.1.1 … User unknown" (RFC 3463: the address) for every recipient.
+        let sink = try SMTPSinkServer(flags: ["-f", "rcpt", "-B", Self.userUnknown])
         defer { sink.stop() }
         let setup = try await setUp(smtp: sink.url)
         try addItems(setup.store, days: 5)

@@ -100,9 +100,9 @@ import Testing
 @Suite struct RunSummaryTests {
     @Test func reasonsGroupWithoutAddresses() {
         #expect(
-            DeliveryRunner.reasonClass("550 5.1.1 <r1@example.com>: Recipient address rejected")
-                == DeliveryRunner.reasonClass("550 5.1.1 <r2@example.org>: Recipient address rejected"))
-        #expect(DeliveryRunner.reasonClass("452 mailbox full for bob@example.com") == "452 mailbox full for …")
+            ReplyText.grouped("550 5.1.1 <r1@example.com>: Recipient address rejected")
+                == ReplyText.grouped("550 5.1.1 <r2@example.org>: Recipient address rejected"))
+        #expect(ReplyText.grouped("452 mailbox full for bob@example.com") == "452 mailbox full for …")
     }
 
     @Test func exitStatusFollowsWhatIsLeft() {

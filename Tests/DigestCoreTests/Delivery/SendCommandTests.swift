@@ -1,0 +1,156 @@
+import Foundation
+import GRDB
+import Testing
+
+@testable import DigestCore
+
+/// `digest` as an operator runs it: the built binary, a real smtp-sink, signals from outside.
+@Suite(.serialized) struct SendCommandTests {
+    let directory = TemporaryDirectory("send-command")
+    static let binary = Fixtures.repositoryRoot + "/.build/debug/digest"
+
+    struct Finished {
+        var status: Int32
+        var output: String
+    }
+
+    func start(_ arguments: [String], environment extra: [String: String] = [:]) throws -> (Process, Pipe) {
+        // `make test` builds it first; a missing binary is a failure, never a skipped test.
+        try #require(FileManager.default.isExecutableFile(atPath: Self.binary), "build it: swift build --product digest")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.binary)
+        process.arguments = arguments
+        var environment = ProcessInfo.processInfo.environment
+        environment["DIGEST_SECRET"] = "send-command-secret-0123456789"
+        environment.removeValue(forKey: "DIGEST_CONFIG")
+        process.environment = environment.merging(extra) { _, new in new }
+        process.currentDirectoryURL = URL(fileURLWithPath: directory.path)
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try ChildProcess.spawnLock.withLock { try process.run() }
+        return (process, pipe)
+    }
+
+    func run(_ arguments: [String], environment: [String: String] = [:]) async throws -> Finished {
+        let (process, pipe) = try start(arguments, environment: environment)
+        let output = await Thread.detachedResult { String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self) }.value
+        while process.isRunning { try await Task.sleep(for: .milliseconds(10)) }
+        return Finished(status: process.terminationStatus, output: output)
+    }
+
+    func prepare(readers: Int, smtp: [String: Any]? = nil) throws -> (config: String, store: Store) {
+        let configuration = try Fixtures.configuration(in: directory) { json in
+            Fixtures.useSiteTimeZone(&json, "UTC")
+            if let smtp { Fixtures.useSMTP(&json, smtp) }
+        }
+        let store = try Store(path: configuration.database)
+        try store.upsert(
+            (0..<8).map { n in
+                ItemDraft(
+                    kind: .story, title: "Story \(n)", url: "https://n.example/\(n)", summary: "Summary \(n)",
+                    publishedAt: Fixtures.date("2026-11-25T1\(n):00:00Z"), votes: n)
+            })
+        var csv = "email\n"
+        for index in 0..<readers { csv += "r\(index)@example.com\n" }
+        #expect(try store.importSubscribers(csv: csv, confirmed: true).imported == readers)
+        return (directory.file("config.json"), store)
+    }
+
+    @Test func sigtermFinishesTheMessagesOnTheWireReportsAndExits75() async throws {
+        let sink = try SMTPSinkServer()
+        defer { sink.stop() }
+        let connections = 4
+        let readers = 2_000
+        let (config, store) = try prepare(
+            readers: readers, smtp: ["url": sink.url, "tls": "off", "connections": connections, "maxPerSecond": 400])
+        let (process, pipe) = try start(["send", "--config", config, "--now", "2026-11-26T07:00:00Z"])
+        let signalled = await Thread.detachedResult { () -> Date? in
+            let deadline = Date().addingTimeInterval(60)
+            while process.isRunning && (try? FileManager.default.contentsOfDirectory(atPath: sink.dumpFolder).count) ?? 0 < 100
+                && Date() < deadline
+            {
+                usleep(2_000)
+            }
+            guard process.isRunning else { return nil }
+            kill(process.processIdentifier, SIGTERM)
+            return Date()
+        }.value
+        let output = await Thread.detachedResult { String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self) }.value
+        while process.isRunning { try await Task.sleep(for: .milliseconds(10)) }
+        let stoppedAt = Date()
+        let sent = try #require(signalled, "the send ended before the signal: \(output)")
+        #expect(process.terminationReason == .exit && process.terminationStatus == 75, "\(output)")
+        #expect(stoppedAt.timeIntervalSince(sent) < 10, "a graceful stop ends within a few seconds")
+        #expect(output.contains("sending stopped: SIGTERM received"), "\(output)")
+        #expect(output.contains(" sent, "), "the summary is printed: \(output)")
+        // The run is reported and finished, the lock given back, nothing left `sending`.
+        let reports = try store.runs(limit: 5)
+        #expect(reports.first?.exitStatus == 75 && reports.first?.finishedAt != nil)
+        #expect(try store.pool.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM locks") } == 0)
+        #expect(try store.deliveries(status: .sending, limit: 10).isEmpty)
+        let recorded = try store.deliveries(status: .sent, limit: 10_000).count
+        let received = try sink.receivedMessages().count
+        #expect(received < readers && received == recorded, "\(received) received, \(recorded) recorded")
+
+        let rerun = try await run(["send", "--config", config, "--now", "2026-11-26T07:10:00Z"])
+        #expect(rerun.status == 0, "\(rerun.output)")
+        let perReader = Dictionary(grouping: try sink.receivedMessages().compactMap(\.recipient), by: { $0 }).mapValues(\.count)
+        #expect(perReader.count == readers)
+        #expect(perReader.values.reduce(0) { $0 + $1 - 1 } <= connections)
+    }
+
+    @Test func aMissingDatabaseIsRefusedAndNotCreated() async throws {
+        let (config, _) = try prepare(readers: 1)
+        for database in [directory.file("gone.sqlite"), directory.file("no-such-folder/digest.sqlite")] {
+            var json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: config))) as! [String: Any]
+            json["database"] = database
+            let other = directory.file("missing.json")
+            try JSONSerialization.data(withJSONObject: json).write(to: URL(fileURLWithPath: other))
+            for command in [["send"], ["subscribers", "list"], ["preview"]] {
+                let result = try await run(command + ["--config", other])
+                #expect(result.status != 0, "\(command): \(result.output)")
+                #expect(result.output.contains("does not exist") && result.output.contains("digest init"), "\(result.output)")
+                #expect(result.output.contains(database), "names the path: \(result.output)")
+            }
+            #expect(!FileManager.default.fileExists(atPath: database))
+            #expect(!FileManager.default.fileExists(atPath: URL(fileURLWithPath: database).deletingLastPathComponent().path)
+                || database.hasSuffix("gone.sqlite"))
+            let created = try await run(["init", "--config", other])
+            #expect(created.status == 0 && FileManager.default.fileExists(atPath: database), "\(created.output)")
+        }
+    }
+
+    @Test func configBeforeTheCommandAndVersion() async throws {
+        let (config, _) = try prepare(readers: 2)
+        let listed = try await run(["--config", config, "subscribers", "list"])
+        #expect(listed.status == 0 && listed.output.contains("r0@example.com"), "\(listed.output)")
+        let equals = try await run(["--config=\(config)", "runs"])
+        #expect(equals.status == 0, "\(equals.output)")
+        let version = try await run(["--version"])
+        #expect(version.status == 0 && version.output.trimmingCharacters(in: .whitespacesAndNewlines) == DailyDigestVersion.current)
+    }
+
+    @Test func reactivateUndoesBouncesByNameOrSinceAMoment() async throws {
+        let (config, store) = try prepare(readers: 4)
+        try store.pool.write { db in
+            try db.execute(
+                sql: "UPDATE subscribers SET status = 'bounced', bounceCount = 3, bouncedAt = ? WHERE email IN (?, ?)",
+                arguments: [Fixtures.date("2026-11-20T10:00:00Z"), "r0@example.com", "r1@example.com"])
+            try db.execute(
+                sql: "UPDATE subscribers SET status = 'bounced', bounceCount = 3, bouncedAt = ? WHERE email = ?",
+                arguments: [Fixtures.date("2026-11-25T10:00:00Z"), "r2@example.com"])
+        }
+        let named = try await run(["subscribers", "reactivate", "r0@example.com", "r3@example.com", "--config", config])
+        #expect(named.status != 0, "r3 was not bounced: \(named.output)")
+        #expect(named.output.contains("reactivated r0@example.com") && named.output.contains("1 reader reactivated"))
+        #expect(named.output.contains("r3@example.com is not a bounced reader"))
+        let since = try await run(["subscribers", "reactivate", "--bounced-since", "2026-11-24", "--config", config])
+        #expect(since.status == 0 && since.output.contains("1 reader reactivated"), "\(since.output)")
+        #expect(try store.subscriber(email: EmailAddress("r2@example.com"))?.status == .active)
+        #expect(try store.subscriber(email: EmailAddress("r2@example.com"))?.bounceCount == 0)
+        #expect(try store.subscriber(email: EmailAddress("r1@example.com"))?.status == .bounced)
+        let nothing = try await run(["subscribers", "reactivate", "--config", config])
+        #expect(nothing.status != 0 && nothing.output.contains("--bounced-since"))
+    }
+}
