@@ -82,6 +82,8 @@ final class GroupCommitRecorder<Entry: Sendable>: @unchecked Sendable {
             condition.unlock()
             var error: (any Error)?
             do { try write(batch) } catch let thrown { error = thrown }
+            // Told before the waiters wake, so the stop they meet carries the cause.
+            if let error { failed(error) }
             condition.lock()
             if let error {
                 failure = error
@@ -91,7 +93,6 @@ final class GroupCommitRecorder<Entry: Sendable>: @unchecked Sendable {
             }
             condition.broadcast()
             condition.unlock()
-            if let error { failed(error) }
         }
     }
 }

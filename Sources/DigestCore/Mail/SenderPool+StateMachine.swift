@@ -102,6 +102,7 @@ extension SenderPool {
         mutating func nextStep(now: Date) -> Step {
             if stopped != nil {
                 var abandoned = retries.map { Finished(job: $0.job, message: $0.message, result: .init(outcome: $0.last, attempts: $0.attempts)) }
+                inFlight += retries.count
                 retries = []
                 abandoned += releaseStreak()
                 if !abandoned.isEmpty { return .record(abandoned) }
@@ -139,7 +140,8 @@ extension SenderPool {
                 stop(StopReason(.configuration, configurationProblem))
                 return [finished(item, outcome, configurationFailure: true)]
             }
-            let verdict = ReplyVerdict(outcome)
+            // Held back at the barrier because sending stopped: says nothing about the relay.
+            let verdict = outcome == .transient(reason: MailConnectionText.abandoned) ? .tryLater : ReplyVerdict(outcome)
             switch verdict {
             case .accepted:
                 relayFailures = 0

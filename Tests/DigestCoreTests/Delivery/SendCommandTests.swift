@@ -1,5 +1,5 @@
 import Foundation
-import GRDB
+import class GRDB.Database
 import Testing
 
 @testable import DigestCore
@@ -57,6 +57,20 @@ import Testing
         return (directory.file("config.json"), store)
     }
 
+    func lockCount(_ store: Store) throws -> Int {
+        try store.pool.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM locks") ?? -1 }
+    }
+
+    func markBounced(_ store: Store, _ emails: [String], at instant: String) throws {
+        try store.pool.write { db in
+            for email in emails {
+                try db.execute(
+                    sql: "UPDATE subscribers SET status = 'bounced', bounceCount = 3, bouncedAt = ? WHERE email = ?",
+                    arguments: [Fixtures.date(instant), email])
+            }
+        }
+    }
+
     @Test func sigtermFinishesTheMessagesOnTheWireReportsAndExits75() async throws {
         let sink = try SMTPSinkServer()
         defer { sink.stop() }
@@ -87,13 +101,14 @@ import Testing
         // The run is reported and finished, the lock given back, nothing left `sending`.
         let reports = try store.runs(limit: 5)
         #expect(reports.first?.exitStatus == 75 && reports.first?.finishedAt != nil)
-        #expect(try store.pool.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM locks") } == 0)
+        #expect(try lockCount(store) == 0)
         #expect(try store.deliveries(status: .sending, limit: 10).isEmpty)
         let recorded = try store.deliveries(status: .sent, limit: 10_000).count
         let received = try sink.receivedMessages().count
         #expect(received < readers && received == recorded, "\(received) received, \(recorded) recorded")
 
-        let rerun = try await run(["send", "--config", config, "--now", "2026-11-26T07:10:00Z"])
+        // The next hourly run.
+        let rerun = try await run(["send", "--config", config, "--now", "2026-11-26T08:00:00Z"])
         #expect(rerun.status == 0, "\(rerun.output)")
         let perReader = Dictionary(grouping: try sink.receivedMessages().compactMap(\.recipient), by: { $0 }).mapValues(\.count)
         #expect(perReader.count == readers)
@@ -133,14 +148,8 @@ import Testing
 
     @Test func reactivateUndoesBouncesByNameOrSinceAMoment() async throws {
         let (config, store) = try prepare(readers: 4)
-        try store.pool.write { db in
-            try db.execute(
-                sql: "UPDATE subscribers SET status = 'bounced', bounceCount = 3, bouncedAt = ? WHERE email IN (?, ?)",
-                arguments: [Fixtures.date("2026-11-20T10:00:00Z"), "r0@example.com", "r1@example.com"])
-            try db.execute(
-                sql: "UPDATE subscribers SET status = 'bounced', bounceCount = 3, bouncedAt = ? WHERE email = ?",
-                arguments: [Fixtures.date("2026-11-25T10:00:00Z"), "r2@example.com"])
-        }
+        try markBounced(store, ["r0@example.com", "r1@example.com"], at: "2026-11-20T10:00:00Z")
+        try markBounced(store, ["r2@example.com"], at: "2026-11-25T10:00:00Z")
         let named = try await run(["subscribers", "reactivate", "r0@example.com", "r3@example.com", "--config", config])
         #expect(named.status != 0, "r3 was not bounced: \(named.output)")
         #expect(named.output.contains("reactivated r0@example.com") && named.output.contains("1 reader reactivated"))
