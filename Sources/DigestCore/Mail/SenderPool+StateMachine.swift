@@ -179,7 +179,9 @@ extension SenderPool {
                 switch result.result.outcome {
                 case .sent: summary.sent += 1
                 case .transient: summary.deferred += 1
-                case .permanent: summary.failed += 1
+                case .permanent:
+                    // The server refused our setup, not this reader: the caller keeps the message for later.
+                    if result.result.isConfigurationFailure { summary.deferred += 1 } else { summary.failed += 1 }
                 }
             }
         }
@@ -244,12 +246,7 @@ extension SenderPool {
         private func finished(
             _ item: Pending, _ outcome: SendOutcome, configurationFailure: Bool = false, isBounce: Bool = false
         ) -> Finished<Job> {
-            var outcome = outcome
-            if configurationFailure, case .permanent(let reason) = outcome {
-                // The server refused our setup, not this reader: keep the message for a later run.
-                outcome = .transient(reason: reason)
-            }
-            return Finished(
+            Finished(
                 job: item.job, message: item.message,
                 result: DeliveryResult(
                     outcome: outcome, attempts: item.attempts, isConfigurationFailure: configurationFailure,

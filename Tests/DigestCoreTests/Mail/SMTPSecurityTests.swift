@@ -105,7 +105,7 @@ import Testing
         let retry = RetryPolicy(maxAttempts: 3, baseDelay: 0.01, jitter: 0)
         let (results, summary) = await MailTests.send(messages, over: transport, retry: retry)
         #expect(summary.sent == 5 && summary.failed == 1 && summary.retries == 0)
-        #expect(results[2] == DeliveryResult(outcome: .permanent(reason: reply), attempts: 1))
+        #expect(results[2] == DeliveryResult(outcome: .permanent(reason: reply), attempts: 1, isBounce: true))
         let received = try server.receivedMessages()
         #expect(
             Set(received.flatMap(\.recipients))

@@ -134,7 +134,8 @@ import Testing
             configurationProblem: "authentication failed", now: t0)
         #expect(machine.stopped?.kind == .configuration)
         #expect(results.count == 1 && results[0].result.isConfigurationFailure && !results[0].result.isBounce)
-        if case .transient = results[0].result.outcome {} else { Issue.record("kept for a later run") }
+        machine.recorded(results)
+        #expect(machine.summary.deferred == 1 && machine.summary.failed == 0, "kept for a later run")
     }
 
     @Test(arguments: [SenderPool.StopReason.Kind.signal, .lockLost, .ledgerUnwritable])
