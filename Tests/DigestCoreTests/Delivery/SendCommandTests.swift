@@ -115,6 +115,31 @@ import Testing
         #expect(perReader.values.reduce(0) { $0 + $1 - 1 } <= connections)
     }
 
+    @Test func aSecondSignalStopsAtOnceEvenWhileTheRelayIsSlow() async throws {
+        // Every end of data waits 30 s for its reply: a graceful stop would wait for it.
+        let sink = try SMTPSinkServer(flags: ["-W", ".:30"])
+        defer { sink.stop() }
+        let (config, store) = try prepare(
+            readers: 50, smtp: ["url": sink.url, "tls": "off", "connections": 2, "timeoutSeconds": 60])
+        let (process, pipe) = try start(["send", "--config", config, "--now", "2026-11-26T07:00:00Z"])
+        // Time to start up and reach the first end of data, where both connections then wait 30 s.
+        try await Task.sleep(for: .seconds(3))
+        kill(process.processIdentifier, SIGTERM)
+        try await Task.sleep(for: .milliseconds(200))
+        kill(process.processIdentifier, SIGINT)
+        let signalled = Date()
+        let output = await Thread.detachedResult { String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self) }.value
+        while process.isRunning { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(Date().timeIntervalSince(signalled) < 10, "not the 30 s the relay takes: \(output)")
+        #expect(process.terminationReason == .exit && process.terminationStatus == 75, "\(output)")
+        #expect(output.contains("sending stopped: SIGTERM received"), "\(output)")
+        let reports = try store.runs(limit: 1)
+        #expect(reports.first?.exitStatus == 75 && reports.first?.finishedAt != nil, "the report is still written")
+        #expect(try lockCount(store) == 0)
+        // The two messages on the wire stay `sending`: the next run re-queues them (at most one per connection).
+        #expect(try store.deliveries(status: .sending, limit: 10).count <= 2)
+    }
+
     @Test func aMissingDatabaseIsRefusedAndNotCreated() async throws {
         let (config, _) = try prepare(readers: 1)
         for database in [directory.file("gone.sqlite"), directory.file("no-such-folder/digest.sqlite")] {
