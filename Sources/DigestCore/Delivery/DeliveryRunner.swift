@@ -46,7 +46,7 @@ public final class DeliveryRunner: Sendable {
     let schedule: DeliverySchedule
     /// The instant the run acts at; tests and `--now` pick it, otherwise the clock.
     let clock: @Sendable () -> Date
-    /// Stops the run from outside: signals, and the lease when it is lost.
+    /// Stops the run from outside: signals, and the lease when it is lost. A runner makes one run.
     private let control = SenderPool.Control()
 
     public static let lockName = "send"
@@ -150,7 +150,10 @@ public final class DeliveryRunner: Sendable {
         let stage = ComposeStage(
             claims: ClaimFeed(store: store, run: lease.owner, batchSize: options.batchSize, clock: clock),
             composer: composer, store: store, recorder: recorder, editions: editions,
-            mayClaim: { [control] in control.reason == nil && lease.check() == nil }, clock: clock, logger: logger)
+            mayClaim: { [control] in
+                if let lost = lease.check() { control.stop(lost) }
+                return control.reason == nil
+            }, clock: clock, logger: logger)
         // Claiming and composing run on a thread of their own, a few messages ahead of the senders.
         let ahead = ComposeAhead(capacity: 2 * max(1, pool.transport.connections)) { stage.next() }
         let sent = await pool.run(
