@@ -125,21 +125,36 @@ public final class DeliveryRunner: Sendable {
         _ options: Options, lease: RunLease, summary: inout RunSummary, progress: (@Sendable (RunSummary) -> Void)?
     ) async throws {
         let now = clock()
-        if !options.dryRun {
-            summary.recovered = try store.requeueAbandoned(now: now)
-            if summary.recovered > 0 {
-                logger.notice("re-queued deliveries of an interrupted run", metadata: ["deliveries": "\(summary.recovered)"])
-            }
-        }
+        if !options.dryRun { try recover(now: now, summary: &summary) }
         let editions = try plan(options, now: now, summary: &summary)
         if options.dryRun {
             try dryRun(editions: editions, options: options, now: now, summary: &summary)
             return
         }
+        try expire(options, now: now, summary: &summary)
+        try await deliver(editions, options, lease: lease, summary: &summary, progress: progress)
+    }
+
+    /// Rows a killed run left `sending` go back to the queue (their messages may have been on the wire).
+    private func recover(now: Date, summary: inout RunSummary) throws {
+        summary.recovered = try store.requeueAbandoned(now: now)
+        if summary.recovered > 0 {
+            logger.notice("re-queued deliveries of an interrupted run", metadata: ["deliveries": "\(summary.recovered)"])
+        }
+    }
+
+    /// Deferred rows of editions older than `giveUpAfterDays` are given up as failed.
+    private func expire(_ options: Options, now: Date, summary: inout RunSummary) throws {
         let expiry = Day(now, in: composer.ranker.timeZone).adding(days: -options.giveUpAfterDays)
         let expired = try store.expireDeferred(before: expiry, now: now)
         if expired > 0 { summary.failed += expired; summary.reasons["gave up after retrying for days", default: 0] += expired }
+    }
 
+    /// Claim → compose → deliver → record, until the ledger has nothing due or a stop event ends it.
+    private func deliver(
+        _ editions: [Edition], _ options: Options, lease: RunLease, summary: inout RunSummary,
+        progress: (@Sendable (RunSummary) -> Void)?
+    ) async throws {
         let state = RunState(summary: summary, progress: progress)
         let recorder = LedgerRecorder(
             store: store, policy: .init(bounceLimit: options.bounceLimit, deferBase: options.deferBase), state: state,
@@ -172,7 +187,8 @@ public final class DeliveryRunner: Sendable {
             let left = try store.deferClaimed(
                 run: lease.owner, reason: stopped, retryAt: now.addingTimeInterval(options.deferBase), now: now)
             summary.deferred += left
-            if left > 0 { summary.reasons[ReplyText.grouped(stopped), default: 0] += left }
+            // One stop per run: its text needs no grouping (and its reply code must stay readable).
+            if left > 0 { summary.reasons["not sent: \(stopped)", default: 0] += left }
         }
     }
 
