@@ -34,6 +34,8 @@ let package = Package(
                 .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                // RSA for DKIM signatures (RFC 6376); Ed25519 comes from Crypto itself.
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
             ]
         ),
         .target(

@@ -16,6 +16,7 @@ struct DigestCommand: AsyncParsableCommand {
             """,
         subcommands: [
             Init.self, Import.self, Items.self, Subscribers.self, Preview.self, Send.self, Runs.self, Serve.self,
+            Bounces.self, Dkim.self,
         ]
     )
 }

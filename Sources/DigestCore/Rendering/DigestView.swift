@@ -86,7 +86,7 @@ extension DigestView {
         topTitle = all.max { ($0.votes, $1.publishedAt) < ($1.votes, $0.publishedAt) }?.title
         moreCount = all.count > 1 ? all.count - 1 : nil
         let titles = all.prefix(3).map(\.title).joined(separator: " · ")
-        preheader = all.isEmpty ? "Nothing new today." : String(titles.prefix(140))
+        preheader = all.isEmpty ? "Nothing new today." : Self.cap(titles, 140)
     }
 
     /// "Tuesday, 24 November 2026", in the site's language.
