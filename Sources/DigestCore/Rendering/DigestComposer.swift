@@ -13,9 +13,9 @@ public final class DigestComposer: Sendable {
     /// The sender's domain in its wire form, for Message-IDs and List-Id (worked out once, not per message).
     let senderDomain: String
     private let cache = Mutex<[CacheKey: RenderedDigest]>([:])
-    /// Longest subject in characters, cut at a word with "…": inboxes show 40 to 80 characters, and
-    /// a 2,000-character title would otherwise become a 2,000-character subject.
-    public static let subjectLimit = 78
+    /// Longest subject in characters, cut at a word with "…": a safeguard for subject templates, as
+    /// `topTitle` is already cut at 60 (a 2,000-character title once made a 2,000-character subject).
+    public static let subjectLimit = 100
     /// Distinct selections kept rendered; readers mostly share a handful.
     static let cacheLimit = 256
 
