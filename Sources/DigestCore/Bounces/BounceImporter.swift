@@ -188,9 +188,9 @@ public struct BounceImportSummary: Sendable, Equatable, Codable {
 
     public var lines: [String] {
         var lines = [
-            "\(messages) message\(messages == 1 ? "" : "s"): \(recorded.hard) hard bounces, \(recorded.soft) soft, "
-                + "\(recorded.failed) other failures, \(recorded.complaints) complaints recorded; "
-                + "\(duplicates) already recorded, \(autoReplies) auto-replies ignored, \(unmatched.count) unmatched"
+            "\(messages) message\(messages == 1 ? "" : "s") read; recorded: \(recorded.hard) hard bounce(s), "
+                + "\(recorded.soft) soft, \(recorded.failed) other failure(s), \(recorded.complaints) complaint(s); "
+                + "\(duplicates) already recorded, \(autoReplies) auto-reply(ies) ignored, \(unmatched.count) unmatched"
         ]
         lines += bounced.map { "bounced: \($0)" }
         lines += unsubscribed.map { "unsubscribed after a complaint: \($0)" }

@@ -26,6 +26,20 @@ import Testing
         #expect(explicit.smtpURL == "smtp://relay.example:587/out.example")
     }
 
+    /// The relay hears the domain in EHLO, not the machine's bare host name (smtp-sink records it).
+    @Test func theRelayHearsTheDomainInEHLO() throws {
+        let sink = try SMTPSinkServer()
+        defer { sink.stop() }
+        let transport = try mail([:], smtp: ["url": sink.url, "tls": "off"]).makeTransport(environment: [:])
+        let outcome = try transport.makeConnection().send(MailTests.message(1))
+        guard case .sent = outcome else {
+            Issue.record("not sent: \(outcome)")
+            return
+        }
+        let dump = try String(contentsOfFile: try #require(sink.receivedMessages().first).file, encoding: .utf8)
+        #expect(dump.contains("X-Helo-Args: courier.example\n"), "\(dump.prefix(300))")
+    }
+
     @Test func badValuesAreRefusedWithTheirKey() throws {
         #expect {
             _ = try mail(["heloName": "not a host"])
