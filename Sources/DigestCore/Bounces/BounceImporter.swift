@@ -64,6 +64,8 @@ public struct BounceImporter: Sendable {
             let base = name.split(separator: ":", maxSplits: 1).first.map(String.init) ?? name
             do {
                 try manager.moveItem(atPath: file, toPath: "\(path)/cur/\(base):2,S")
+            } catch where !manager.fileExists(atPath: file) {
+                // Another import running at the same time moved it first; it was applied once.
             } catch {
                 throw BounceImportError("cannot move \(file) to cur/: \(error.localizedDescription)")
             }

@@ -292,41 +292,57 @@ enum DKIMCanonicalization {
 
     /// The body with runs of WSP as one space, no WSP at line ends, no empty lines at the end, and
     /// a final CRLF unless it is empty.
+    ///
+    /// Written straight into memory sized once (the result is never longer than the body plus a
+    /// final CRLF): this runs over every message of a send.
     static func relaxedBody(_ body: ArraySlice<UInt8>) -> [UInt8] {
-        var result: [UInt8] = []
-        result.reserveCapacity(body.count + 2)
-        var pendingLineEnds = 0
         body.withUnsafeBufferPointer { bytes in
-            let count = bytes.count
-            var index = 0
-            while index < count {
-                var pendingSpace = false
-                var lineHasText = false
-                var end = index
-                while end < count {
-                    let byte = bytes[end]
-                    if byte == 0x0D, end + 1 < count, bytes[end + 1] == 0x0A { break }
-                    if byte == 0x20 || byte == 0x09 {
-                        pendingSpace = true
-                    } else {
-                        if !lineHasText {
-                            for _ in 0..<pendingLineEnds { result += [0x0D, 0x0A] }
-                            pendingLineEnds = 0
-                            lineHasText = true
+            [UInt8](unsafeUninitializedCapacity: bytes.count + 2) { output, written in
+                let count = bytes.count
+                var out = 0
+                var pendingLineEnds = 0
+                var index = 0
+                while index < count {
+                    var pendingSpace = false
+                    var lineHasText = false
+                    var end = index
+                    while end < count {
+                        let byte = bytes[end]
+                        if byte == 0x0D, end + 1 < count, bytes[end + 1] == 0x0A { break }
+                        if byte == 0x20 || byte == 0x09 {
+                            pendingSpace = true
+                        } else {
+                            if !lineHasText {
+                                for _ in 0..<pendingLineEnds {
+                                    output[out] = 0x0D
+                                    output[out + 1] = 0x0A
+                                    out += 2
+                                }
+                                pendingLineEnds = 0
+                                lineHasText = true
+                            }
+                            if pendingSpace {
+                                output[out] = 0x20
+                                out += 1
+                                pendingSpace = false
+                            }
+                            output[out] = byte
+                            out += 1
                         }
-                        if pendingSpace { result.append(0x20) }
-                        pendingSpace = false
-                        result.append(byte)
+                        end += 1
                     }
-                    end += 1
+                    // A line of nothing but WSP counts as an empty line (its WSP goes, the line stays
+                    // unless only empty lines follow it).
+                    pendingLineEnds = lineHasText ? 1 : pendingLineEnds + 1
+                    index = end + 2
                 }
-                // A line of nothing but WSP counts as an empty line (its WSP goes, the line stays
-                // unless only empty lines follow it).
-                pendingLineEnds = lineHasText ? 1 : pendingLineEnds + 1
-                index = end + 2
+                if out > 0 {
+                    output[out] = 0x0D
+                    output[out + 1] = 0x0A
+                    out += 2
+                }
+                written = out
             }
         }
-        if !result.isEmpty { result += [0x0D, 0x0A] }
-        return result
     }
 }
