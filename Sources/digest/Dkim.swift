@@ -31,9 +31,18 @@ extension DigestCommand.Dkim {
                     "\(configuration.file): mail.dkim is empty: add {\"domain\", \"selector\", \"privateKeyFile\"} "
                         + "entries (keys from `openssl genrsa 2048` or `openssl genpkey -algorithm ed25519`)")
             }
+            let fromDomain = (try? Mailbox(parsing: configuration.mail.from))?.address.asciiDomain.lowercased() ?? ""
             for (key, line) in zip(signer.keys, signer.zoneFileRecords()) {
                 print("; \(key.algorithm.tag), \(key.file)")
                 print(line)
+                // DMARC (RFC 7489 §3.1.1) passes on DKIM only when d= is the From domain or shares its
+                // organizational domain; a parent domain of From is the common aligned case.
+                let domain = key.domain.lowercased()
+                if fromDomain != domain && !fromDomain.hasSuffix("." + domain) && !domain.hasSuffix("." + fromDomain) {
+                    printError(
+                        "warning: d=\(key.domain) is neither the From domain \(fromDomain) (mail.from) nor its parent "
+                            + "or subdomain: DMARC counts this signature only if both share an organizational domain")
+                }
             }
         }
     }
