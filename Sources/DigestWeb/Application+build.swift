@@ -40,6 +40,7 @@ func buildWebApplication(
     let adminToken = environment[configuration.web.adminTokenEnv]
     ItemsAPI(store: store, adminToken: adminToken, tokenVariable: configuration.web.adminTokenEnv, logger: logger)
         .register(on: router)
+    BouncesAPI(store: store, adminToken: adminToken, tokenVariable: configuration.web.adminTokenEnv, logger: logger).register(on: router)
     try SubscriptionRoutes(
         store: store, configuration: configuration, signer: signer, pages: pages, mailer: mailer, settings: settings,
         logger: logger

@@ -8,6 +8,9 @@
 //       microseconds per ledger write (claim in batches, one committed transaction per outcome)
 //   digest-bench rank --config FILE --date D [--days N]
 //       milliseconds to rank and freeze the editions of D, D-1, … D-(N-1) from the stored items
+//   digest-bench dkim --config FILE --date D --rsa PEM --ed25519 PEM [--seconds S]
+//       microseconds to DKIM-sign one composed digest with RSA-2048, Ed25519, and both, next to the
+//       cost of composing it
 import DigestCore
 import Foundation
 
@@ -110,6 +113,38 @@ func benchRecord(configuration: Configuration, date: Day) throws {
                  recordTime / Double(max(1, count)) * 1e6, claimTime / Double(max(1, count)) * 1e6))
 }
 
+/// DKIM signing of one composed digest, repeated for `duration` seconds per key set, next to composing.
+func benchDKIM(configuration: Configuration, date: Day, rsa: String, ed25519: String, duration: Double) async throws {
+    let store = try Store(path: configuration.database)
+    let composer = try await DigestComposer.make(configuration: configuration)
+    let ranker = Ranker(digest: configuration.digest, timeZone: configuration.site.timeZone)
+    let edition = try ranker.edition(for: date, store: store, freeze: false)
+    let now = Date()
+    let message = try compose(composer, edition: edition, id: 1, now: now).message.data
+    func perMessage(_ body: () throws -> Void) rethrows -> Double {
+        var count = 0
+        let start = ContinuousClock.now
+        while seconds(since: start) < duration {
+            for _ in 0..<20 { try body() }
+            count += 20
+        }
+        return seconds(since: start) / Double(count) * 1e6
+    }
+    var id: Int64 = 1
+    let composing = try perMessage {
+        id += 1
+        _ = try compose(composer, edition: edition, id: id, now: now)
+    }
+    print(String(format: "dkim: composing one %d-byte digest (unsigned) %.1f µs", message.count, composing))
+    let rsaKey = try DKIMKey(domain: "bench.example", selector: "rsa", privateKeyFile: rsa)
+    let edKey = try DKIMKey(domain: "bench.example", selector: "ed", privateKeyFile: ed25519)
+    for (name, keys) in [("rsa-sha256 (2048)", [rsaKey]), ("ed25519-sha256", [edKey]), ("both", [rsaKey, edKey])] {
+        let signer = DKIMSigner(keys: keys)
+        let cost = perMessage { _ = signer.sign(message, time: now) }
+        print(String(format: "dkim: %@: %.1f µs per message (%.0f%% of composing)", name, cost, cost / composing * 100))
+    }
+}
+
 let arguments = Array(CommandLine.arguments.dropFirst())
 do {
     guard let command = arguments.first else { throw BenchFailure(description: "usage: digest-bench render|record|rank --config FILE --date D") }
@@ -121,10 +156,17 @@ do {
         try await benchRender(configuration: configuration, date: date, duration: Double(option("--seconds", in: arguments) ?? "5") ?? 5)
     case "record":
         try benchRecord(configuration: configuration, date: date)
+    case "dkim":
+        guard let rsa = option("--rsa", in: arguments), let ed25519 = option("--ed25519", in: arguments) else {
+            throw BenchFailure(description: "dkim needs --rsa PEM and --ed25519 PEM (openssl genrsa 2048, openssl genpkey -algorithm ed25519)")
+        }
+        try await benchDKIM(
+            configuration: configuration, date: date, rsa: rsa, ed25519: ed25519,
+            duration: Double(option("--seconds", in: arguments) ?? "3") ?? 3)
     case "rank":
         try benchRank(configuration: configuration, date: date, days: Int(option("--days", in: arguments) ?? "7") ?? 7)
     default:
-        throw BenchFailure(description: "unknown benchmark \(command): render, record or rank")
+        throw BenchFailure(description: "unknown benchmark \(command): render, record, rank or dkim")
     }
 } catch {
     FileHandle.standardError.write(Data("digest-bench: \(error)\n".utf8))

@@ -25,6 +25,12 @@ extension DigestCommand {
                 let status = run.exitStatus.map { "exit \($0)" } ?? "unfinished (killed?)"
                 print("#\(run.id) \(DateParsing.iso8601String(run.startedAt)) \(run.command): \(status)")
                 for line in run.summary?.lines ?? [] { print("  \(line)") }
+                let reported = try store.bounceCounts(editionDates: run.summary?.editions ?? [])
+                if !reported.isEmpty {
+                    print(
+                        "  reported since: \(reported.hard) hard bounces, \(reported.soft) soft, \(reported.failed) other "
+                            + "failures, \(reported.complaints) complaints (for the editions of this run)")
+                }
             }
         }
     }

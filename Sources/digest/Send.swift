@@ -63,12 +63,10 @@ extension DigestCommand {
         private func testSend(to: String, store: Store, composer: DigestComposer, pool: SenderPool, now: Date) async throws {
             let address = try EmailAddress(to)
             let preview = DigestPreview(composer: composer, store: store)
-            let subscriber = try store.subscriber(email: address)
-            var (_, digest) = try preview.digest(date: date, subscriber: subscriber?.email, now: now)
-            if subscriber == nil { digest.message.recipient = address }
+            let (_, digest) = try preview.testDigest(date: date, to: address, now: now)
             let result = await pool.sendOne(digest.message)
             switch result.outcome {
-            case .sent(let reply): print("sent to \(address): \(reply)")
+            case .sent(let reply): print("sent to \(address) as \(digest.message.messageID): \(reply)")
             case .transient(let reason): throw CommandFailure("not sent (temporary, after \(result.attempts) tries): \(reason)")
             case .permanent(let reason): throw CommandFailure("refused: \(reason)")
             }

@@ -48,6 +48,8 @@ extension DigestCommand.Subscribers {
 
         func run() async throws {
             let (_, store) = try options.open()
+            // Only readers with bounces or complaints recorded after delivery have an entry.
+            let reported = try store.bounceCountsBySubscriber()
             if json {
                 // Streamed element by element so a large list never sits in memory whole.
                 let encoder = JSONEncoder()
@@ -56,7 +58,9 @@ extension DigestCommand.Subscribers {
                 var first = true
                 print("[", terminator: "")
                 try store.forEachSubscriber(status: status) { subscriber in
-                    let data = try encoder.encode(SubscriberJSON(subscriber))
+                    var object = SubscriberJSON(subscriber)
+                    object.bounces = reported[subscriber.id ?? 0] ?? BounceCounts()
+                    let data = try encoder.encode(object)
                     print(first ? "\n  " : ",\n  ", terminator: "")
                     print(String(decoding: data, as: UTF8.self), terminator: "")
                     first = false
@@ -67,7 +71,11 @@ extension DigestCommand.Subscribers {
                 try store.forEachSubscriber(status: status) { s in
                     count += 1
                     let name = s.name.map { " \"\($0)\"" } ?? ""
-                    print("\(s.email)\(name)  \(s.status.rawValue)  \(s.format.rawValue)  \(s.timeZone ?? "-")")
+                    var counts = ""
+                    if let c = reported[s.id ?? 0] {
+                        counts = "  bounces: \(c.hard) hard, \(c.soft) soft, \(c.failed) other; complaints: \(c.complaints)"
+                    }
+                    print("\(s.email)\(name)  \(s.status.rawValue)  \(s.format.rawValue)  \(s.timeZone ?? "-")\(counts)")
                 }
                 printError("\(count) subscriber\(count == 1 ? "" : "s")")
             }
@@ -144,6 +152,10 @@ struct SubscriberJSON: Encodable {
     var sections: [String]
     var createdAt: Date
     var confirmedAt: Date?
+    /// Hard bounces in a row during sends (reset by a delivery).
+    var bounceCount: Int
+    /// Bounces and complaints reported after delivery (`digest bounces import`, `POST /api/bounces`).
+    var bounces = BounceCounts()
 
     init(_ s: Subscriber) {
         email = s.email.description
@@ -155,6 +167,7 @@ struct SubscriberJSON: Encodable {
         sections = s.sections.isEmpty ? ItemKind.allCases.map(\.rawValue) : s.sections.map(\.rawValue)
         createdAt = s.createdAt
         confirmedAt = s.confirmedAt
+        bounceCount = s.bounceCount
     }
 }
 

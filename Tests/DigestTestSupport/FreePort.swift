@@ -45,8 +45,10 @@ public enum FreePort {
     }
 
     /// The same wait, suspending instead of blocking: for a server running in this process on the
-    /// Swift concurrency pool, which a blocked pool thread (2 on a 2-core machine) could starve.
-    public static func listening(_ port: UInt16, timeout: Double = 20) async -> Bool {
+    /// Swift concurrency pool, which a blocked pool thread (2 on a 2-core machine) could starve: tests
+    /// that wait for SpamAssassin or Chromium hold both pool threads for many seconds in a full run, so
+    /// the default is generous (a server that listens returns at once).
+    public static func listening(_ port: UInt16, timeout: Double = 90) async -> Bool {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
             if isListening(port) { return true }

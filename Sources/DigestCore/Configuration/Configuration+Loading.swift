@@ -159,10 +159,64 @@ private struct ConfigurationParser {
         if transport == .smtp && smtp == nil {
             throw reader.error("smtp", "is required when mail.transport is \"smtp\"")
         }
+        let dkim = try parseDKIM(try reader.array("dkim") ?? [], path: reader.keyPath("dkim"))
+        var bounceAddress: EmailAddress?
+        if let text = try reader.string("bounceAddress"), !text.isEmpty {
+            do {
+                bounceAddress = try EmailAddress(text)
+            } catch {
+                throw reader.error("bounceAddress", "expected an address such as \"bounces@news.example\", found \"\(text)\"")
+            }
+            if text.contains("+") {
+                throw reader.error("bounceAddress", "must not contain \"+\" (it is added with a token per message), found \"\(text)\"")
+            }
+        }
+        let heloName = try reader.string("heloName").flatMap { $0.isEmpty ? nil : $0 }
+        if let heloName, !Self.isHostName(heloName) {
+            throw reader.error("heloName", "expected a domain name such as \"mail.news.example\", found \"\(heloName)\"")
+        }
         try reader.finish()
-        return .init(
+        var mail = Configuration.Mail(
             from: from, replyTo: replyTo, transport: transport, maildir: maildir,
             unsubscribeMailto: unsubscribeMailto, smtp: smtp)
+        mail.dkim = dkim
+        mail.bounceAddress = bounceAddress
+        mail.heloName = heloName
+        return mail
+    }
+
+    /// Letters, digits, hyphens and dots, as in a host name (RFC 1123); ASCII only.
+    static func isHostName(_ text: String) -> Bool {
+        let labels = text.split(separator: ".", omittingEmptySubsequences: false)
+        return text.utf8.count <= 253 && labels.allSatisfy { label in
+            !label.isEmpty && label.utf8.count <= 63 && label.first != "-" && label.last != "-"
+                && label.utf8.allSatisfy { $0 == 0x2D || (0x30...0x39).contains($0) || (0x41...0x5A).contains($0) || (0x61...0x7A).contains($0) }
+        }
+    }
+
+    private func parseDKIM(_ values: [JSONValue], path: String) throws -> [Configuration.DKIM] {
+        var entries: [Configuration.DKIM] = []
+        for (index, value) in values.enumerated() {
+            var reader = try JSONObjectReader(value, path: "\(path)[\(index)]", fail: fail)
+            let domain = try reader.requiredString("domain")
+            guard Self.isHostName(domain), domain.contains(".") else {
+                throw reader.error("domain", "expected the signing domain such as \"news.example\", found \"\(domain)\"")
+            }
+            let selector = try reader.requiredString("selector")
+            guard Self.isHostName(selector) else {
+                throw reader.error("selector", "expected a selector such as \"2026a\" (letters, digits, - and .), found \"\(selector)\"")
+            }
+            let file = resolve(try reader.requiredString("privateKeyFile"))
+            if !FileManager.default.isReadableFile(atPath: file) {
+                throw reader.error("privateKeyFile", "expected a readable PEM private key, but \(file) cannot be read")
+            }
+            if entries.contains(where: { $0.domain == domain && $0.selector == selector }) {
+                throw reader.error("selector", "\"\(selector)\" is already used for \(domain)")
+            }
+            try reader.finish()
+            entries.append(.init(domain: domain, selector: selector, privateKeyFile: file))
+        }
+        return entries
     }
 
     private func parseSMTP(_ reader: inout JSONObjectReader) throws -> Configuration.SMTP {

@@ -81,6 +81,27 @@ public struct Configuration: Sendable, Equatable {
         /// Mailbox for `List-Unsubscribe: <mailto:…>`; omitted when nil.
         public var unsubscribeMailto: String?
         public var smtp: SMTP?
+        /// One DKIM signature per entry (RFC 6376); empty means messages go out unsigned.
+        public var dkim: [DKIM] = []
+        /// VERP base address (`bounces@courier.example`): each digest's envelope sender becomes
+        /// `bounces+TOKEN@courier.example`; nil keeps the address of `from`.
+        public var bounceAddress: EmailAddress? = nil
+        /// The name sent in SMTP EHLO; defaults to the domain of `from`.
+        public var heloName: String? = nil
+    }
+
+    /// One DKIM key: `d=` domain, `s=` selector and the PEM file of the private key (RSA or Ed25519).
+    public struct DKIM: Sendable, Equatable {
+        public var domain: String
+        public var selector: String
+        /// Already resolved against the configuration file's folder.
+        public var privateKeyFile: String
+
+        public init(domain: String, selector: String, privateKeyFile: String) {
+            self.domain = domain
+            self.selector = selector
+            self.privateKeyFile = privateKeyFile
+        }
     }
 
     public struct Web: Sendable, Equatable {

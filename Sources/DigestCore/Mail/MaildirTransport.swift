@@ -11,6 +11,10 @@ import Foundation
 /// Writes each message as one file in a Maildir: first into `tmp/`, then renamed into `new/`, so a
 /// reader (mutt, any Maildir client) never sees half a message. The embedded default transport.
 ///
+/// Files hold local line ends (LF), as an MTA's local delivery writes them: the CRLF of the wire
+/// form would show as `^M` in mutt and confuse tools such as munpack. The wire form itself (SMTP,
+/// `preview --format eml`) stays CRLF.
+///
 /// Names follow the Maildir convention "time.pid_counter_random.hostname"
 /// (https://cr.yp.to/proto/maildir.html: "Unless you're writing messages to disk at a rate of several
 /// per second, … name the file time.pid.host"; the counter and random part keep names unique at any rate
@@ -73,7 +77,7 @@ final class MaildirConnection: MailConnection {
         let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else { return failure("cannot create \(temporary)", errno) }
         var written = 0
-        let writeError: Int32? = message.data.withUnsafeBytes { bytes in
+        let writeError: Int32? = Self.localLineEnds(message.data).withUnsafeBytes { bytes in
             while written < bytes.count {
                 let result = write(descriptor, bytes.baseAddress! + written, bytes.count - written)
                 if result < 0 {
@@ -98,6 +102,23 @@ final class MaildirConnection: MailConnection {
             return failure("cannot move \(temporary) into new/", error)
         }
         return .sent(reply: "maildir: new/\(name)")
+    }
+
+    /// `data` with each CRLF turned into LF (a lone CR or LF is kept as it is).
+    static func localLineEnds(_ data: [UInt8]) -> [UInt8] {
+        var result: [UInt8] = []
+        result.reserveCapacity(data.count)
+        var index = data.startIndex
+        while index < data.endIndex {
+            let byte = data[index]
+            if byte == 0x0D, index + 1 < data.endIndex, data[index + 1] == 0x0A {
+                index += 1
+                continue
+            }
+            result.append(byte)
+            index += 1
+        }
+        return result
     }
 
     /// A full or failing disk may recover; the message stays deferred rather than failed for the reader.

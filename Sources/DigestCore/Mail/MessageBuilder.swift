@@ -4,7 +4,8 @@ import Foundation
 ///
 /// - Plain text only when `html` is nil; otherwise `multipart/alternative` with text/plain
 ///   first and text/html second (RFC 2046 §5.1.4: the last part is the preferred one).
-/// - Bodies are UTF-8, quoted-printable, CRLF line ends, no encoded line over 76 characters.
+/// - Bodies are UTF-8, CRLF line ends, no encoded line over 76 characters; each part in
+///   quoted-printable, or in base64 when that is shorter (text mostly outside ASCII).
 /// - Headers fold at 78 characters where the values allow it and never exceed 998; non-ASCII
 ///   subjects and names become RFC 2047 encoded words; addresses use their IDNA ASCII form.
 /// - The same input always gives the same bytes: the MIME boundary is derived from the
@@ -36,6 +37,8 @@ public struct MessageBuilder: Sendable {
     public var text: String
     /// The HTML body; nil for a text/plain-only message.
     public var html: String?
+    /// Signs the finished message (DKIM, one signature per key), dated `date`; nil leaves it unsigned.
+    public var dkim: DKIMSigner?
     /// `From`, `Reply-To` and `List-Id` written once for many messages (`FixedFields`); when set,
     /// `from`, `replyTo` and `listID` are not looked at.
     var fixed: FixedFields?
@@ -65,7 +68,7 @@ public struct MessageBuilder: Sendable {
     public init(
         from: Mailbox, to: Mailbox, replyTo: Mailbox? = nil, subject: String, date: Date, messageID: String,
         listID: String? = nil, listUnsubscribe: [String] = [], oneClickUnsubscribe: Bool = false,
-        text: String, html: String? = nil
+        text: String, html: String? = nil, dkim: DKIMSigner? = nil
     ) {
         self.from = from
         self.to = to
@@ -78,22 +81,38 @@ public struct MessageBuilder: Sendable {
         self.oneClickUnsubscribe = oneClickUnsubscribe
         self.text = text
         self.html = html
+        self.dkim = dkim
     }
 
     /// The whole message: header fields, a blank line, the body; CRLF line ends throughout.
     public func build() throws(MessageBuildError) -> [UInt8] {
-        try build(
-            bodyReserve: QuotedPrintable.worstCaseLength(text.utf8.count)
-                + (html.map { QuotedPrintable.worstCaseLength($0.utf8.count) } ?? 0),
-            text: { [text] in $0.appendQuotedPrintable(text) },
-            html: html.map { html in { $0.appendQuotedPrintable(html) } })
+        let textBody = Self.encodedBody(text)
+        let htmlBody = html.map(Self.encodedBody)
+        return try build(
+            bodyReserve: textBody.bytes.count + (htmlBody?.bytes.count ?? 0),
+            text: { $0 += textBody.bytes }, html: htmlBody.map { body in { $0 += body.bytes } },
+            textEncoding: textBody.encoding, htmlEncoding: htmlBody?.encoding ?? .quotedPrintable)
     }
 
-    /// The message with bodies that `text` and `html` append already quoted-printable encoded (the
-    /// composer keeps the shared parts of its bodies encoded once); `self.text` and `self.html` are
-    /// not used. `bodyReserve` is at least the bytes both bodies will append.
+    /// `text` in the shorter of quoted-printable and base64.
+    static func encodedBody(_ text: String) -> (bytes: [UInt8], encoding: TransferEncoding) {
+        var quotedPrintable: [UInt8] = []
+        quotedPrintable.appendQuotedPrintable(text)
+        var text = text
+        let canonical = text.withUTF8 { TransferEncoding.canonicalLength($0) }
+        guard TransferEncoding.shorter(quotedPrintableLength: quotedPrintable.count, canonicalLength: canonical) == .base64
+        else { return (quotedPrintable, .quotedPrintable) }
+        var base64: [UInt8] = []
+        base64.appendBase64(canonicalizing: Array(text.utf8))
+        return (base64, .base64)
+    }
+
+    /// The message with bodies that `text` and `html` append already encoded in `textEncoding` and
+    /// `htmlEncoding` (the composer keeps the shared parts of its bodies encoded once); `self.text`
+    /// and `self.html` are not used. `bodyReserve` is at least the bytes both bodies will append.
     func build(
-        bodyReserve: Int, text appendText: (inout [UInt8]) -> Void, html appendHTML: ((inout [UInt8]) -> Void)?
+        bodyReserve: Int, text appendText: (inout [UInt8]) -> Void, html appendHTML: ((inout [UInt8]) -> Void)?,
+        textEncoding: TransferEncoding = .quotedPrintable, htmlEncoding: TransferEncoding = .quotedPrintable
     ) throws(MessageBuildError) -> [UInt8] {
         // The bodies are encoded straight into the message, sized once for the worst case: no
         // intermediate arrays, no copies, no regrowth (this runs once per message of a send).
@@ -102,12 +121,12 @@ public struct MessageBuilder: Sendable {
         try appendHeaders(to: &message)
 
         guard let appendHTML else {
-            message += Self.textPlainHeaders
+            message += Self.partHeaders("text/plain", textEncoding)
             message += Self.crlf
             let bodyStart = message.count
             appendText(&message)
             if message.count > bodyStart && message.last != 0x0A { message += Self.crlf }
-            return Self.trimmed(message)
+            return finished(message)
         }
 
         // Quoted-printable output never contains "=_" ("=" is always followed by a hex digit or
@@ -126,10 +145,16 @@ public struct MessageBuilder: Sendable {
             // The CRLF before a delimiter belongs to the delimiter (RFC 2046 §5.1.1).
             message += Self.crlf
         }
-        appendPart(Self.textPlainHeaders, appendText)
-        appendPart(Self.textHTMLHeaders, appendHTML)
+        appendPart(Self.partHeaders("text/plain", textEncoding), appendText)
+        appendPart(Self.partHeaders("text/html", htmlEncoding), appendHTML)
         message += Self.dashes + boundary + Self.dashes + Self.crlf
-        return Self.trimmed(message)
+        return finished(message)
+    }
+
+    /// The message signed when `dkim` is set (the signed copy is exactly its size), else trimmed.
+    private func finished(_ message: [UInt8]) -> [UInt8] {
+        guard let dkim, !dkim.keys.isEmpty else { return Self.trimmed(message) }
+        return dkim.sign(message, time: date)
     }
 
     /// The message in an array of its own size: the build buffer is sized for the worst case (about four
@@ -308,8 +333,22 @@ public struct MessageBuilder: Sendable {
 
     private static let crlf: [UInt8] = [0x0D, 0x0A]
     private static let dashes: [UInt8] = [0x2D, 0x2D]
-    private static let textPlainHeaders = Array(
+    /// `Content-Type` and `Content-Transfer-Encoding` of a UTF-8 text part.
+    private static func partHeaders(_ type: String, _ encoding: TransferEncoding) -> [UInt8] {
+        switch (type, encoding) {
+        case ("text/plain", .quotedPrintable): textPlainQuotedPrintable
+        case ("text/plain", .base64): textPlainBase64
+        case (_, .quotedPrintable): textHTMLQuotedPrintable
+        case (_, .base64): textHTMLBase64
+        }
+    }
+
+    private static let textPlainQuotedPrintable = Array(
         "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n".utf8)
-    private static let textHTMLHeaders = Array(
+    private static let textPlainBase64 = Array(
+        "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n".utf8)
+    private static let textHTMLQuotedPrintable = Array(
         "Content-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n".utf8)
+    private static let textHTMLBase64 = Array(
+        "Content-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n".utf8)
 }

@@ -13,6 +13,9 @@ public final class DigestComposer: Sendable {
     /// The sender's domain in its wire form, for Message-IDs and List-Id (worked out once, not per message).
     let senderDomain: String
     private let cache = Mutex<[CacheKey: RenderedDigest]>([:])
+    /// Longest subject in characters, cut at a word with "…": a safeguard for subject templates, as
+    /// `topTitle` is already cut at 60 (a 2,000-character title once made a 2,000-character subject).
+    public static let subjectLimit = 100
     /// Distinct selections kept rendered; readers mostly share a handful.
     static let cacheLimit = 256
 
@@ -44,7 +47,16 @@ public final class DigestComposer: Sendable {
         senderDomain = from.address.asciiDomain
         listID = "\(configuration.site.name) <digest.\(senderDomain)>"
         fixedFields = try MessageBuilder.FixedFields(from: from, replyTo: replyTo, listID: listID)
+        dkim = try DKIMSigner(configuration: configuration.mail.dkim)
+        bounceAddress = configuration.mail.bounceAddress.map { BounceAddress(base: $0, signer: signer) }
     }
+
+    /// VERP envelope senders (`mail.bounceAddress`); nil sends from the address of `mail.from`.
+    public let bounceAddress: BounceAddress?
+
+    /// Signs every message this composer builds; nil when `mail.dkim` is empty. Keys are read (and
+    /// a bad one refused, naming its file) when the composer is made, before anything is sent.
+    public let dkim: DKIMSigner?
 
     /// The reader's share of `edition`, leaving out what they already received.
     ///
@@ -98,11 +110,12 @@ public final class DigestComposer: Sendable {
     /// by `send`, its dry run, and `preview`. Nil when nothing new is left for them and `digest.skipWhenEmpty`
     /// says to send nothing (`skippingEmpty: false` composes it anyway, for a preview).
     public func digest(
-        for subscriber: Subscriber, in edition: Edition, alreadyReceived: Set<Int64>, now: Date, skippingEmpty: Bool = true
+        for subscriber: Subscriber, in edition: Edition, alreadyReceived: Set<Int64>, now: Date, skippingEmpty: Bool = true,
+        testSend: TestSend? = nil
     ) throws -> ComposedDigest? {
         let selection = selection(for: subscriber, in: edition, alreadyReceived: alreadyReceived)
         if selection.isEmpty && skippingEmpty && configuration.digest.skipWhenEmpty { return nil }
-        return try compose(selection: selection, date: edition.date, subscriber: subscriber, now: now)
+        return try compose(selection: selection, date: edition.date, subscriber: subscriber, now: now, testSend: testSend)
     }
 
     /// The items of `edition`'s candidates that readers already received in earlier editions, by reader:
@@ -112,20 +125,41 @@ public final class DigestComposer: Sendable {
             subscriberIDs: subscriberIDs, before: edition.date, since: ranker.lookbackStart(for: edition.date))
     }
 
+    /// What makes a test send (`send --to`) different from the reader's real digest.
+    public struct TestSend: Sendable {
+        /// A Message-ID of its own, never the real digest's (receivers drop repeated Message-IDs).
+        public var messageID: String
+        /// The address is not a subscriber: its links must not act for anyone.
+        public var inertLinks: Bool
+    }
+
+    /// A fresh Message-ID for a test send of edition `date`.
+    public func testMessageID(date: Day) -> String {
+        let compact = date.description.filter { $0 != "-" }
+        return "<test.\(compact).\(UUID().uuidString.lowercased().filter { $0 != "-" })@\(senderDomain)>"
+    }
+
+    /// The token of the links in a test send to an address that is not a subscriber: the pages
+    /// refuse it like any forged token, and it says why to whoever reads the link.
+    public static let inertLinkToken = "test-send-not-a-subscriber"
+
     /// The complete message for `subscriber`, dated `now`.
-    public func compose(selection: DigestSelection, date: Day, subscriber: Subscriber, now: Date) throws -> ComposedDigest {
+    public func compose(
+        selection: DigestSelection, date: Day, subscriber: Subscriber, now: Date, testSend: TestSend? = nil
+    ) throws -> ComposedDigest {
         // Names reach a header and the greeting: one line, whatever was stored.
         let name = subscriber.name?.collapsingWhitespace ?? ""
         let rendered = rendered(selection, date: date, hasName: !name.isEmpty)
-        let unsubscribe = unsubscribeURL(for: subscriber)
+        let inert = testSend?.inertLinks == true
+        let unsubscribe = inert ? link("unsubscribe", Self.inertLinkToken) : unsubscribeURL(for: subscriber)
         let values: [PersonalizedText.Field: String] = [
             .name: name, .email: subscriber.email.description, .unsubscribeURL: unsubscribe,
-            .preferencesURL: preferencesURL(for: subscriber),
+            .preferencesURL: inert ? link("preferences", Self.inertLinkToken) : preferencesURL(for: subscriber),
         ]
         let subject = rendered.subject.fill(values)
         let html = subscriber.format == .html ? rendered.html : nil
         let htmlValues = html == nil ? [:] : values.mapValues(HTMLEscaping.escape)
-        let messageID = messageID(date: date, subscriberID: subscriber.id ?? 0)
+        let messageID = testSend?.messageID ?? messageID(date: date, subscriberID: subscriber.id ?? 0)
         var listUnsubscribe = [unsubscribe]
         if let mailto = configuration.mail.unsubscribeMailto {
             listUnsubscribe.append("mailto:\(mailto)?subject=unsubscribe")
@@ -136,14 +170,18 @@ public final class DigestComposer: Sendable {
             oneClickUnsubscribe: oneClick, text: "", html: nil)
         builder.fixed = fixedFields
         builder.subjectField = rendered.subjectField
+        builder.dkim = dkim
+        let (textEncoding, htmlEncoding) = (rendered.textEncoding, rendered.htmlEncoding)
         let data = try builder.build(
-            bodyReserve: rendered.text.quotedPrintableReserve(values)
-                + (html?.quotedPrintableReserve(htmlValues) ?? 0),
-            text: { rendered.text.appendQuotedPrintable(values, to: &$0) },
-            html: html.map { html in { html.appendQuotedPrintable(htmlValues, to: &$0) } })
+            bodyReserve: rendered.text.reserve(values, textEncoding) + (html?.reserve(htmlValues, htmlEncoding) ?? 0),
+            text: { rendered.text.append(values, textEncoding, to: &$0) },
+            html: html.map { html in { html.append(htmlValues, htmlEncoding, to: &$0) } },
+            textEncoding: textEncoding, htmlEncoding: htmlEncoding)
         return ComposedDigest(
             subject: subject, textBody: rendered.text, textValues: values, htmlBody: html, htmlValues: htmlValues,
-            message: MailMessage(sender: from.address, recipient: subscriber.email, messageID: messageID, data: data),
+            message: MailMessage(
+                sender: bounceAddress?.sender(for: .init(date: date, subscriberID: subscriber.id ?? 0)) ?? from.address,
+                recipient: subscriber.email, messageID: messageID, data: data),
             itemIDs: selection.itemIDs, isEmpty: selection.isEmpty,
             notes: oneClick ? [] : ["web.baseURL is not https: List-Unsubscribe-Post (RFC 8058 one-click) is left out"])
     }
@@ -175,7 +213,7 @@ public final class DigestComposer: Sendable {
             preferences: PersonalizedText.placeholder(.preferencesURL))
         var view = DigestView(selection: selection, date: date, configuration: configuration, reader: reader, links: links)
         // One line, whatever the template or the titles hold: a subject can never add a header.
-        view.subject = templates.render(view, "subject.txt").collapsingWhitespace
+        view.subject = DigestView.cap(templates.render(view, "subject.txt").collapsingWhitespace, Self.subjectLimit)
         let text = TextWrapping.wrap(templates.render(view, "digest.txt").trimmingCharacters(in: .newlines) + "\n")
         let html = templates.render(view, "digest.html")
         return RenderedDigest(

@@ -83,11 +83,16 @@ extension DigestView {
         let all = selection.sections.flatMap(\.items)
         itemCount = all.count
         hasItems = !all.isEmpty
-        topTitle = all.max { ($0.votes, $1.publishedAt) < ($1.votes, $0.publishedAt) }?.title
+        topTitle = all.max { ($0.votes, $1.publishedAt) < ($1.votes, $0.publishedAt) }
+            .map { Self.cap($0.title, Self.topTitleLimit) }
         moreCount = all.count > 1 ? all.count - 1 : nil
         let titles = all.prefix(3).map(\.title).joined(separator: " · ")
-        preheader = all.isEmpty ? "Nothing new today." : String(titles.prefix(140))
+        preheader = all.isEmpty ? "Nothing new today." : Self.cap(titles, 140)
     }
+
+    /// Longest `topTitle` in characters (cut at a word with "…"), so the subject keeps its end
+    /// ("and 14 more") however long the best item's title is.
+    static let topTitleLimit = 60
 
     /// "Tuesday, 24 November 2026", in the site's language.
     static func format(_ day: Day, locale: Locale) -> String {

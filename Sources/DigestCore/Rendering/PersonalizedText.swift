@@ -151,6 +151,47 @@ struct PersonalizedText: Sendable {
         }
     }
 
+    /// The shorter transfer encoding for this text, judged once on its shared part (the values
+    /// of a reader are a few short lines and barely move the balance).
+    var transferEncoding: TransferEncoding {
+        var quotedPrintable = 0
+        var literal: [UInt8] = []
+        for piece in encoded {
+            switch piece {
+            case .encoded(let bytes): quotedPrintable += bytes.count
+            case .lines(let segments):
+                var line: [UInt8] = []
+                for case .literal(let bytes) in segments { line += bytes }
+                line.withUnsafeBufferPointer { quotedPrintable += QuotedPrintable.encode($0).count }
+            }
+        }
+        for case .literal(let bytes) in segments { literal += bytes }
+        let canonical = literal.withUnsafeBufferPointer { TransferEncoding.canonicalLength($0) }
+        return TransferEncoding.shorter(quotedPrintableLength: quotedPrintable, canonicalLength: canonical)
+    }
+
+    /// At least the length of `append(values, encoding, to:)`'s output.
+    func reserve(_ values: [Field: String], _ encoding: TransferEncoding) -> Int {
+        switch encoding {
+        case .quotedPrintable: return quotedPrintableReserve(values)
+        case .base64:
+            let valueBytes = values.values.reduce(0) { $0 + $1.utf8.count }
+            return TransferEncoding.base64Length(2 * (literalCount + valueBytes * fieldCount))
+        }
+    }
+
+    /// Appends `fill(values)` in `encoding`.
+    func append(_ values: [Field: String], _ encoding: TransferEncoding, to message: inout [UInt8]) {
+        switch encoding {
+        case .quotedPrintable: appendQuotedPrintable(values, to: &message)
+        case .base64:
+            var bytes: [UInt8] = []
+            bytes.reserveCapacity(literalCount)
+            Self.fill(segments, values, into: &bytes)
+            message.appendBase64(canonicalizing: bytes)
+        }
+    }
+
     /// At least the length of `appendQuotedPrintable(values, to:)`'s output.
     func quotedPrintableReserve(_ values: [Field: String]) -> Int {
         let valueBytes = values.values.reduce(0) { $0 + $1.utf8.count }

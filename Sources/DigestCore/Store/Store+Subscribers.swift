@@ -47,7 +47,13 @@ extension Store {
         try pool.write { db in
             var reactivated: [EmailAddress] = []
             var notBounced: [EmailAddress] = []
-            let reactivate = "UPDATE subscribers SET status = 'active', bounceCount = 0, bouncedAt = NULL WHERE id = ?"
+            func reactivate(_ id: Int64) throws {
+                try db.execute(
+                    sql: "UPDATE subscribers SET status = 'active', bounceCount = 0, bouncedAt = NULL WHERE id = ?",
+                    arguments: [id])
+                // The hard bounces reported later (DSNs) count toward `bounced` too: the mistake is undone with them.
+                try db.execute(sql: "DELETE FROM bounce_events WHERE subscriberID = ? AND kind = 'hard'", arguments: [id])
+            }
             for email in emails {
                 let row = try Row.fetchOne(
                     db, sql: "SELECT id, status FROM subscribers WHERE email = ?", arguments: [email.description])
@@ -55,7 +61,7 @@ extension Store {
                     notBounced.append(email)
                     continue
                 }
-                try db.execute(sql: reactivate, arguments: [row["id"] as Int64])
+                try reactivate(row["id"])
                 reactivated.append(email)
             }
             if let bouncedSince {
@@ -63,7 +69,7 @@ extension Store {
                     db, sql: "SELECT id, email FROM subscribers WHERE status = 'bounced' AND bouncedAt >= ? ORDER BY email",
                     arguments: [bouncedSince])
                 for row in rows {
-                    try db.execute(sql: reactivate, arguments: [row["id"] as Int64])
+                    try reactivate(row["id"])
                     reactivated.append(try EmailAddress(row["email"] as String))
                 }
             }

@@ -180,6 +180,29 @@ public final class Store: Sendable {
             // (`digest subscribers reactivate --bounced-since`).
             try db.execute(sql: "ALTER TABLE subscribers ADD COLUMN bouncedAt DATETIME")
         }
+        migrator.registerMigration("v4-bounce-events") { db in
+            // Bounces and complaints that arrived after the SMTP session (DSNs, ARF reports, the
+            // bounces API), one row per (report, recipient): a second import of the same report
+            // finds its row and changes nothing.
+            try db.execute(
+                sql: """
+                    CREATE TABLE bounce_events (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        reportKey TEXT NOT NULL,
+                        recipient TEXT NOT NULL DEFAULT '',
+                        kind TEXT NOT NULL CHECK (kind IN ('hard', 'soft', 'failed', 'complaint')),
+                        subscriberID INTEGER NOT NULL REFERENCES subscribers(id) ON DELETE CASCADE,
+                        deliveryID INTEGER REFERENCES deliveries(id) ON DELETE SET NULL,
+                        status TEXT NOT NULL DEFAULT '',
+                        reason TEXT NOT NULL DEFAULT '',
+                        source TEXT NOT NULL,
+                        receivedAt DATETIME NOT NULL,
+                        UNIQUE (reportKey, recipient)
+                    );
+                    CREATE INDEX bounce_events_by_subscriber ON bounce_events (subscriberID, kind);
+                    CREATE INDEX bounce_events_by_delivery ON bounce_events (deliveryID);
+                    """)
+        }
         return migrator
     }
 }

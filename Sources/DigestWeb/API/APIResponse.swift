@@ -1,3 +1,4 @@
+import DigestCore
 import Foundation
 import Hummingbird
 
@@ -27,5 +28,46 @@ enum APIResponse {
         -> Response
     {
         json(APIErrorBody(error: message, index: index, field: field), status: status)
+    }
+}
+
+/// Reads API request bodies.
+enum APIRequest {
+    /// The body as JSON records (an object is one record), or the error response to send.
+    static func records(_ request: Request, maxBodyBytes: Int, what: String) async throws -> Result<[JSONValue], ResponseFailure> {
+        if let length = request.headers[.contentLength].flatMap(Int.init), length > maxBodyBytes {
+            return .failure(tooLarge(maxBodyBytes, what))
+        }
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.body.collect(upTo: maxBodyBytes)
+        } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
+            return .failure(tooLarge(maxBodyBytes, what))
+        }
+        let json: JSONValue
+        do {
+            json = try JSONValue.parse(Data(buffer.readableBytesView))
+        } catch {
+            return .failure(ResponseFailure(APIResponse.error(.badRequest, "not valid JSON: \(error.message)")))
+        }
+        switch json {
+        case .array(let values):
+            if values.isEmpty {
+                return .failure(ResponseFailure(APIResponse.error(.unprocessableContent, "the array is empty")))
+            }
+            return .success(values)
+        case .object: return .success([json])
+        default:
+            return .failure(
+                ResponseFailure(
+                    APIResponse.error(.badRequest, "expected an object or an array of objects, found \(json.typeName)"))
+            )
+        }
+    }
+
+    private static func tooLarge(_ maxBodyBytes: Int, _ what: String) -> ResponseFailure {
+        ResponseFailure(
+            APIResponse.error(
+                .contentTooLarge, "the request body is larger than \(maxBodyBytes) bytes; send fewer \(what) at a time"))
     }
 }

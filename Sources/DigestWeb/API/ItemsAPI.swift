@@ -111,40 +111,7 @@ public struct ItemsAPI: Sendable {
 
     /// The body as JSON records (an object is one record), or the error response to send.
     private func readRecords(_ request: Request) async throws -> Result<[JSONValue], ResponseFailure> {
-        if let length = request.headers[.contentLength].flatMap(Int.init), length > maxBodyBytes {
-            return .failure(tooLarge)
-        }
-        let buffer: ByteBuffer
-        do {
-            buffer = try await request.body.collect(upTo: maxBodyBytes)
-        } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
-            return .failure(tooLarge)
-        }
-        let json: JSONValue
-        do {
-            json = try JSONValue.parse(Data(buffer.readableBytesView))
-        } catch {
-            return .failure(ResponseFailure(APIResponse.error(.badRequest, "not valid JSON: \(error.message)")))
-        }
-        switch json {
-        case .array(let values):
-            if values.isEmpty {
-                return .failure(ResponseFailure(APIResponse.error(.unprocessableContent, "the array is empty")))
-            }
-            return .success(values)
-        case .object: return .success([json])
-        default:
-            return .failure(
-                ResponseFailure(
-                    APIResponse.error(.badRequest, "expected an object or an array of objects, found \(json.typeName)"))
-            )
-        }
-    }
-
-    private var tooLarge: ResponseFailure {
-        ResponseFailure(
-            APIResponse.error(
-                .contentTooLarge, "the request body is larger than \(maxBodyBytes) bytes; send fewer items at a time"))
+        try await APIRequest.records(request, maxBodyBytes: maxBodyBytes, what: "items")
     }
 
     static func voteChange(_ value: JSONValue) -> Result<VoteChange, APIErrorBody> {

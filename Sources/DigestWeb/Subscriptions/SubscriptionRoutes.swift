@@ -40,6 +40,7 @@ struct SubscriptionRoutes: Sendable {
     let ipLimiter: RateLimiter
     let addressLimiter: RateLimiter
     let from: Mailbox
+    let dkim: DKIMSigner?
     let logger: Logger
 
     init(
@@ -57,6 +58,7 @@ struct SubscriptionRoutes: Sendable {
         addressLimiter = RateLimiter(
             capacity: settings.addressLimit.capacity, refillEvery: settings.addressLimit.interval)
         from = try Mailbox(parsing: configuration.mail.from)
+        dkim = try DKIMSigner(configuration: configuration.mail.dkim)
         self.logger = logger
     }
 
@@ -215,7 +217,7 @@ struct SubscriptionRoutes: Sendable {
         let messageID = "<confirm.\(id).\(Int(now.timeIntervalSince1970)).\(random)@\(from.address.asciiDomain)>"
         let data = try MessageBuilder(
             from: from, to: Mailbox(name: subscriber.name, address: subscriber.email), subject: subject, date: now,
-            messageID: messageID, text: text, html: html
+            messageID: messageID, text: text, html: html, dkim: dkim
         ).build()
         return MailMessage(sender: from.address, recipient: subscriber.email, messageID: messageID, data: data)
     }

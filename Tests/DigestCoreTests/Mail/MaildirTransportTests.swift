@@ -18,12 +18,23 @@ import Testing
             #expect(reply.hasPrefix("maildir: new/"))
             let name = String(reply.dropFirst("maildir: new/".count))
             let data = try Data(contentsOf: URL(fileURLWithPath: folder.file("Mail/new/\(name)")))
-            #expect(Array(data) == messages[index].data)
+            // Local line ends on disk: the wire form with every CRLF turned into LF, nothing else changed.
+            let wire = messages[index].data
+            #expect(!data.contains(0x0D))
+            #expect(Array(data) == Array(String(decoding: wire, as: UTF8.self).replacingOccurrences(of: "\r\n", with: "\n").utf8))
+            #expect(data.count == wire.count - wire.filter { $0 == 0x0A }.count)
         }
         let manager = FileManager.default
         #expect(try manager.contentsOfDirectory(atPath: folder.file("Mail/new")).count == 20)
         #expect(try manager.contentsOfDirectory(atPath: folder.file("Mail/tmp")).isEmpty)
         #expect(try manager.contentsOfDirectory(atPath: folder.file("Mail/cur")).isEmpty)
+    }
+
+    @Test func onlyCRLFPairsBecomeLF() {
+        let wire = Array("a\r\nb\rc\nd\r\n\r\n".utf8)
+        #expect(MaildirConnection.localLineEnds(wire) == Array("a\nb\rc\nd\n\n".utf8))
+        #expect(MaildirConnection.localLineEnds([]) == [])
+        #expect(MaildirConnection.localLineEnds([0x0D]) == [0x0D])
     }
 
     @Test func uniqueNamesFollowTheMaildirConvention() {

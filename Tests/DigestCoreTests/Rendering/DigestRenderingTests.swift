@@ -58,7 +58,7 @@ import Testing
         let (store, composer, subscriber) = try await setUp()
         let html = try #require(try compose(store, composer, subscriber).html)
         #expect(html.contains("<html lang=\"en\" dir=\"ltr\""))
-        #expect(html.contains("display:none;max-height:0"))  // hidden preheader
+        #expect(html.contains("<div class=\"dd-muted\" dir=\"auto\" style=\"max-width:600px;"))  // visible preheader
         #expect(html.contains("prefers-color-scheme: dark"))
         #expect(!html.contains("<img"))  // readable with images off: nothing depends on an image
         #expect(!html.contains("<script"))

@@ -21,35 +21,14 @@ enum Python {
 
     static var isAvailable: Bool { executable != nil }
 
-    /// Runs `script` with `arguments`; output goes through files so a chatty child can never
-    /// block on a full pipe.
+    /// Runs `script` with `arguments` (through `Programs.run`, so output goes through files).
     static func run(_ script: String, arguments: [String] = []) throws -> Result {
-        guard let executable else { throw PythonError(message: "python3 not found on PATH") }
+        guard executable != nil else { throw PythonError(message: "python3 not found on PATH") }
         let directory = TemporaryDirectory("python")
         let scriptFile = directory.write("script.py", script)
-        let outputFile = directory.file("stdout")
-        let errorFile = directory.file("stderr")
-        _ = FileManager.default.createFile(atPath: outputFile, contents: nil)
-        _ = FileManager.default.createFile(atPath: errorFile, contents: nil)
-        let output = try FileHandle(forWritingTo: URL(fileURLWithPath: outputFile))
-        let error = try FileHandle(forWritingTo: URL(fileURLWithPath: errorFile))
-        defer {
-            try? output.close()
-            try? error.close()
-        }
-
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = [scriptFile] + arguments
-        process.standardOutput = output
-        process.standardError = error
-        process.standardInput = FileHandle.nullDevice
-        try ChildProcess.spawnLock.withLock { try process.run() }
-        process.waitUntilExit()
+        let result = try Programs.run("python3", [scriptFile] + arguments)
         return Result(
-            status: process.terminationStatus,
-            standardOutput: try Data(contentsOf: URL(fileURLWithPath: outputFile)),
-            standardError: (try? String(contentsOfFile: errorFile, encoding: .utf8)) ?? "")
+            status: result.status, standardOutput: result.standardOutputData, standardError: result.standardError)
     }
 }
 

@@ -1,0 +1,197 @@
+import Foundation
+import GRDB
+
+/// One bounce or complaint about one reader, matched and ready to apply.
+public struct BounceEvent: Sendable, Equatable {
+    /// With `recipient`, identifies the event: recording the same pair again changes nothing.
+    public var reportKey: String
+    public var recipient: String
+    public var kind: BounceReport.Kind
+    public var subscriberID: Int64
+    /// The ledger row of the message it is about, when known.
+    public var deliveryID: Int64?
+    /// RFC 3463 status (`5.1.1`) or feedback type (`abuse`).
+    public var status: String
+    public var reason: String
+    /// `import` (a report file) or `api` (`POST /api/bounces`).
+    public var source: String
+
+    public init(
+        reportKey: String, recipient: String, kind: BounceReport.Kind, subscriberID: Int64, deliveryID: Int64?,
+        status: String, reason: String, source: String
+    ) {
+        self.reportKey = reportKey
+        self.recipient = recipient
+        self.kind = kind
+        self.subscriberID = subscriberID
+        self.deliveryID = deliveryID
+        self.status = status
+        self.reason = reason
+        self.source = source
+    }
+}
+
+/// What recording a bounce did.
+public enum BounceEffect: Sendable, Equatable {
+    /// Already recorded by an earlier import or request; nothing changed.
+    case duplicate
+    /// Recorded; `newStatus` is the reader's status when this event changed it (`bounced`, `unsubscribed`).
+    case recorded(newStatus: SubscriberStatus?)
+}
+
+/// Bounces and complaints recorded after the SMTP session, by kind.
+public struct BounceCounts: Sendable, Equatable, Codable {
+    public var hard = 0
+    public var soft = 0
+    public var failed = 0
+    public var complaints = 0
+
+    public init() {}
+
+    public var isEmpty: Bool { hard == 0 && soft == 0 && failed == 0 && complaints == 0 }
+
+    mutating func add(_ kind: String, _ count: Int) {
+        switch BounceReport.Kind(rawValue: kind) {
+        case .hard: hard += count
+        case .soft: soft += count
+        case .failed: failed += count
+        case .complaint: complaints += count
+        case nil: break
+        }
+    }
+}
+
+/// The reader (and ledger row) a bounce is about.
+public struct BounceMatch: Sendable, Equatable {
+    public var subscriberID: Int64
+    public var email: EmailAddress
+    public var deliveryID: Int64?
+}
+
+extension Store {
+    /// The reader of the VERP reference: edition `date`, subscriber `subscriberID` (and its ledger
+    /// row when the edition was sent to them; a test send has none).
+    public func bounceMatch(date: Day, subscriberID: Int64) throws -> BounceMatch? {
+        try pool.read { db in
+            guard let email = try String.fetchOne(db, sql: "SELECT email FROM subscribers WHERE id = ?", arguments: [subscriberID])
+            else { return nil }
+            let deliveryID = try Int64.fetchOne(
+                db,
+                sql: """
+                    SELECT d.id FROM deliveries d JOIN editions e ON e.id = d.editionID
+                    WHERE e.date = ? AND d.subscriberID = ?
+                    """, arguments: [date.description, subscriberID])
+            return BounceMatch(subscriberID: subscriberID, email: try EmailAddress(stored: email), deliveryID: deliveryID)
+        }
+    }
+
+    /// The reader of the message with this `Message-ID`, from the ledger.
+    public func bounceMatch(messageID: String) throws -> BounceMatch? {
+        try pool.read { db in
+            guard
+                let row = try Row.fetchOne(
+                    db,
+                    sql: """
+                        SELECT d.id, d.subscriberID, s.email FROM deliveries d JOIN subscribers s ON s.id = d.subscriberID
+                        WHERE d.messageID = ? ORDER BY d.id DESC LIMIT 1
+                        """, arguments: [messageID])
+            else { return nil }
+            return BounceMatch(
+                subscriberID: row[1], email: try EmailAddress(stored: row[2] as String), deliveryID: row[0])
+        }
+    }
+
+    /// The subscriber with this address (the bounces API names readers by address).
+    public func bounceMatch(email: EmailAddress) throws -> BounceMatch? {
+        try subscriber(email: email).map { BounceMatch(subscriberID: $0.id!, email: $0.email, deliveryID: nil) }
+    }
+
+    /// Records `event` once and applies it: a hard bounce counts toward `bounced` (`bounceLimit`
+    /// in a row, or that many hard bounces reported after delivery, whichever comes first); a
+    /// complaint unsubscribes at once; soft and other failures only go on record.
+    public func recordBounce(_ event: BounceEvent, bounceLimit: Int, now: Date) throws -> BounceEffect {
+        try pool.write { db in
+            try db.execute(
+                sql: """
+                    INSERT OR IGNORE INTO bounce_events
+                        (reportKey, recipient, kind, subscriberID, deliveryID, status, reason, source, receivedAt)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    event.reportKey, event.recipient.lowercased(), event.kind.rawValue, event.subscriberID,
+                    event.deliveryID, event.status, event.reason, event.source, now,
+                ])
+            guard db.changesCount > 0 else { return .duplicate }
+            let before = try SubscriberStatus.fetchOne(
+                db, sql: "SELECT status FROM subscribers WHERE id = ?", arguments: [event.subscriberID])
+            switch event.kind {
+            case .hard:
+                // A relay that accepted the message reset the count in a row; the reports that came
+                // back later count on their own (one per message, however many reports it drew).
+                try db.execute(
+                    sql: """
+                        UPDATE subscribers SET bounceCount = bounceCount + 1,
+                            status = CASE WHEN status = 'active' AND (bounceCount + 1 >= :limit OR
+                                (SELECT COUNT(DISTINCT COALESCE('d' || deliveryID, 'r' || id)) FROM bounce_events
+                                 WHERE subscriberID = :id AND kind = 'hard') >= :limit)
+                                THEN 'bounced' ELSE status END
+                        WHERE id = :id
+                        """, arguments: ["limit": bounceLimit, "id": event.subscriberID])
+            case .complaint:
+                try db.execute(
+                    sql: """
+                        UPDATE subscribers SET status = 'unsubscribed', unsubscribedAt = ?
+                        WHERE id = ? AND status <> 'unsubscribed'
+                        """, arguments: [now, event.subscriberID])
+            case .soft, .failed:
+                break
+            }
+            let after = try SubscriberStatus.fetchOne(
+                db, sql: "SELECT status FROM subscribers WHERE id = ?", arguments: [event.subscriberID])
+            if after == .bounced && before != .bounced {
+                try db.execute(sql: "UPDATE subscribers SET bouncedAt = ? WHERE id = ?", arguments: [now, event.subscriberID])
+            }
+            return .recorded(newStatus: after != before ? after : nil)
+        }
+    }
+
+    /// Bounces and complaints per subscriber id (only readers who have any).
+    public func bounceCountsBySubscriber() throws -> [Int64: BounceCounts] {
+        try pool.read { db in
+            var result: [Int64: BounceCounts] = [:]
+            let rows = try Row.fetchCursor(
+                db, sql: "SELECT subscriberID, kind, COUNT(*) FROM bounce_events GROUP BY subscriberID, kind")
+            while let row = try rows.next() {
+                result[row[0], default: BounceCounts()].add(row[1], row[2])
+            }
+            return result
+        }
+    }
+
+    /// Bounces and complaints that came back about the messages of the editions of `dates`.
+    public func bounceCounts(editionDates dates: [String]) throws -> BounceCounts {
+        guard !dates.isEmpty else { return BounceCounts() }
+        return try pool.read { db in
+            var counts = BounceCounts()
+            let marks = dates.map { _ in "?" }.joined(separator: ", ")
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT b.kind, COUNT(*) FROM bounce_events b
+                    JOIN deliveries d ON d.id = b.deliveryID JOIN editions e ON e.id = d.editionID
+                    WHERE e.date IN (\(marks)) GROUP BY b.kind
+                    """, arguments: StatementArguments(dates))
+            for row in rows { counts.add(row[0], row[1]) }
+            return counts
+        }
+    }
+
+    /// The reason recorded with the complaint that unsubscribed `subscriberID`, if any.
+    public func complaintReason(subscriberID: Int64) throws -> String? {
+        try pool.read { db in
+            try String.fetchOne(
+                db, sql: "SELECT reason FROM bounce_events WHERE subscriberID = ? AND kind = 'complaint' ORDER BY id DESC LIMIT 1",
+                arguments: [subscriberID])
+        }
+    }
+}

@@ -1,0 +1,402 @@
+import Foundation
+import GRDB
+import Testing
+
+@testable import DigestCore
+
+/// A store with readers, an edition of 2026-11-24 sent to each of them (ledger rows with their
+/// Message-IDs), and the VERP addresses their digests left with.
+struct BounceFixture {
+    let directory = TemporaryDirectory("bounces")
+    let store: Store
+    let signer = try! LinkSigner(secret: String(repeating: "k", count: 32))
+    let bounceAddress: BounceAddress
+    let importer: BounceImporter
+    var readers: [Subscriber] = []
+    let date = Day("2026-11-24")!
+
+    init(readers count: Int = 3) throws {
+        store = try Fixtures.store(in: directory)
+        bounceAddress = BounceAddress(base: try EmailAddress("bounces@courier.example"), signer: signer)
+        importer = BounceImporter(store: store, bounceAddress: bounceAddress)
+        for index in 0..<count {
+            readers.append(
+                try store.addSubscriber(
+                    Subscriber(email: try EmailAddress("reader\(index)@reader.example"), status: .active)))
+        }
+        let ids = readers.map { $0.id! }
+        try store.pool.write { db in
+            for (index, day) in ["2026-11-22", "2026-11-23", "2026-11-24"].enumerated() {
+                try db.execute(
+                    sql: "INSERT INTO editions (id, date, windowStart, cutoff, createdAt) VALUES (?, ?, ?, ?, ?)",
+                    arguments: [index + 1, day, Date(), Date(), Date()])
+                for id in ids {
+                    try db.execute(
+                        sql: """
+                            INSERT INTO deliveries (editionID, subscriberID, status, messageID, queuedAt, updatedAt)
+                            VALUES (?, ?, 'sent', ?, ?, ?)
+                            """,
+                        arguments: [index + 1, id, Self.messageID(day, id), Date(), Date()])
+                }
+            }
+        }
+    }
+
+    static func messageID(_ day: String, _ subscriberID: Int64) -> String {
+        "<digest.\(day.filter { $0 != "-" }).\(subscriberID).f00d@courier.example>"
+    }
+
+    func verp(_ reader: Subscriber, day: String = "2026-11-24") -> String {
+        bounceAddress.sender(for: .init(date: Day(day)!, subscriberID: reader.id!)).description
+    }
+
+    func reader(_ index: Int) throws -> Subscriber { try store.subscriber(id: readers[index].id!)! }
+
+    func importing(_ paths: [String]) throws -> BounceImportSummary {
+        try importer.importPaths(paths, now: Fixtures.date("2026-11-25T08:00:00Z"))
+    }
+}
+
+/// Report messages as mail systems write them.
+enum Reports {
+    /// An RFC 3464 report with one recipient, written by hand as Exim or Sendmail would.
+    static func dsn(
+        to: String, recipient: String, status: String, action: String = "failed", originalMessageID: String,
+        reportID: String = "<dsn.\(UUID().uuidString)@mx.reader.example>"
+    ) -> String {
+        """
+        Return-Path: <>\r
+        From: Mail Delivery Subsystem <MAILER-DAEMON@mx.reader.example>\r
+        To: \(to)\r
+        Subject: Delivery Status Notification (Failure)\r
+        Message-ID: \(reportID)\r
+        Auto-Submitted: auto-replied\r
+        MIME-Version: 1.0\r
+        Content-Type: multipart/report; report-type="delivery-status";\r
+        \tboundary="==b0undary=="\r
+        \r
+        --==b0undary==\r
+        Content-Type: text/plain; charset=utf-8\r
+        \r
+        Delivery to \(recipient) failed.\r
+        \r
+        --==b0undary==\r
+        Content-Type: message/delivery-status\r
+        \r
+        Reporting-MTA: dns; mx.reader.example\r
+        Arrival-Date: Tue, 24 Nov 2026 06:00:01 +0000\r
+        \r
+        Final-Recipient: rfc822; \(recipient)\r
+        Action: \(action)\r
+        Status: \(status)\r
+        Diagnostic-Code: smtp; \(status.hasPrefix("5") ? "550" : "452") \(status) mailbox problem\r
+        \r
+        --==b0undary==\r
+        Content-Type: text/rfc822-headers\r
+        \r
+        From: The Amman Courier <digest@courier.example>\r
+        To: \(recipient)\r
+        Subject: The Amman Courier: today\r
+        Message-ID: \(originalMessageID)\r
+        \r
+        --==b0undary==--\r
+
+        """
+    }
+
+    /// An RFC 5965 feedback report, as a mailbox provider's feedback loop sends it.
+    static func arf(mailFrom: String, recipient: String, originalMessageID: String) -> String {
+        """
+        From: Feedback Loop <fbl@mailbox.example>\r
+        To: abuse@courier.example\r
+        Subject: FW: The Amman Courier: today\r
+        Message-ID: <arf.\(UUID().uuidString)@mailbox.example>\r
+        MIME-Version: 1.0\r
+        Content-Type: multipart/report; report-type=feedback-report; boundary="part"\r
+        \r
+        --part\r
+        Content-Type: text/plain\r
+        \r
+        This is an email abuse report for an email message received from IP 192.0.2.1.\r
+        \r
+        --part\r
+        Content-Type: message/feedback-report\r
+        \r
+        Feedback-Type: abuse\r
+        User-Agent: MailboxFBL/1.0\r
+        Version: 1\r
+        Original-Mail-From: <\(mailFrom)>\r
+        Original-Rcpt-To: <\(recipient)>\r
+        Arrival-Date: Tue, 24 Nov 2026 06:00:01 +0000\r
+        \r
+        --part\r
+        Content-Type: message/rfc822\r
+        \r
+        From: The Amman Courier <digest@courier.example>\r
+        To: \(recipient)\r
+        Subject: The Amman Courier: today\r
+        Message-ID: \(originalMessageID)\r
+        \r
+        Top stories…\r
+        --part--\r
+
+        """
+    }
+
+    static let vacation = """
+        From: Reader Zero <reader0@reader.example>\r
+        To: bounces+20261124-1-000000000000@courier.example\r
+        Subject: Out of Office: The Amman Courier: today\r
+        Message-ID: <vacation.1@reader.example>\r
+        Auto-Submitted: auto-replied\r
+        \r
+        I am away until Monday.\r
+
+        """
+
+    static let challenge = """
+        From: Spam Guard <guard@reader.example>\r
+        To: digest@courier.example\r
+        Subject: Please confirm your message to reader1@reader.example\r
+        Message-ID: <challenge.1@reader.example>\r
+        \r
+        Click here so your mail is delivered.\r
+
+        """
+}
+
+@Suite struct BounceImportTests {
+    @Test func aVERPTokenRoundTripsAndAForgedOneIsRefused() throws {
+        let fixture = try BounceFixture(readers: 1)
+        let address = fixture.verp(fixture.readers[0])
+        #expect(address.hasPrefix("bounces+20261124-\(fixture.readers[0].id!)-"))
+        #expect(address.hasSuffix("@courier.example"))
+        #expect(address.split(separator: "@")[0].count <= 64)
+        let reference = fixture.bounceAddress.reference(in: "<\(address.uppercased())>")
+        #expect(reference == .init(date: fixture.date, subscriberID: fixture.readers[0].id!))
+        // Another reader's id with the same MAC, a changed date, a foreign domain: none of ours.
+        let forged = address.replacingOccurrences(of: "-\(fixture.readers[0].id!)-", with: "-999-")
+        #expect(fixture.bounceAddress.reference(in: forged) == nil)
+        #expect(fixture.bounceAddress.reference(in: address.replacingOccurrences(of: "20261124", with: "20261125")) == nil)
+        #expect(fixture.bounceAddress.reference(in: address.replacingOccurrences(of: "courier.example", with: "evil.example")) == nil)
+        #expect(fixture.bounceAddress.reference(in: "bounces@courier.example") == nil)
+    }
+
+    @Test func hardBouncesCountTowardBouncedAndASecondImportChangesNothing() throws {
+        let fixture = try BounceFixture()
+        let reader = fixture.readers[0]
+        var files: [String] = []
+        for day in ["2026-11-22", "2026-11-23", "2026-11-24"] {
+            files.append(
+                fixture.directory.write(
+                    "dsn-\(day).eml",
+                    Reports.dsn(
+                        to: fixture.verp(reader, day: day), recipient: reader.email.description, status: "5.1.1",
+                        originalMessageID: "<unrelated@elsewhere.example>")))
+        }
+        let first = try fixture.importing(Array(files.prefix(2)))
+        #expect(first.recorded.hard == 2)
+        #expect(first.unmatched == [])
+        #expect(try fixture.reader(0).status == .active)
+        #expect(try fixture.reader(0).bounceCount == 2)
+
+        let second = try fixture.importing(files)
+        #expect(second.recorded.hard == 1)
+        #expect(second.duplicates == 2)
+        #expect(second.bounced == [reader.email.description])
+        #expect(try fixture.reader(0).status == .bounced)
+
+        let again = try fixture.importing(files)
+        #expect(again.recorded == BounceCounts())
+        #expect(again.duplicates == 3)
+        #expect(again.bounced == [])
+        #expect(try fixture.reader(0).bounceCount == 3)
+        #expect(try fixture.store.bounceCountsBySubscriber()[reader.id!]?.hard == 3)
+        #expect(try fixture.store.bounceCounts(editionDates: ["2026-11-24"]).hard == 1)
+        // The other readers are untouched.
+        #expect(try fixture.reader(1).status == .active && fixture.reader(1).bounceCount == 0)
+    }
+
+    @Test func withoutATokenTheOriginalMessageIDMatchesAndSoftBouncesChangeNothing() throws {
+        let fixture = try BounceFixture()
+        let reader = fixture.readers[1]
+        let hard = fixture.directory.write(
+            "hard.eml",
+            Reports.dsn(
+                to: "digest@courier.example", recipient: reader.email.description, status: "5.1.2",
+                originalMessageID: BounceFixture.messageID("2026-11-23", reader.id!)))
+        let soft = fixture.directory.write(
+            "soft.eml",
+            Reports.dsn(
+                to: fixture.verp(reader), recipient: reader.email.description, status: "4.2.2", action: "delayed",
+                originalMessageID: BounceFixture.messageID("2026-11-24", reader.id!)))
+        let full = fixture.directory.write(
+            "full.eml",
+            Reports.dsn(
+                to: fixture.verp(reader), recipient: reader.email.description, status: "5.2.2",
+                originalMessageID: BounceFixture.messageID("2026-11-24", reader.id!)))
+        let summary = try fixture.importing([hard, soft, full])
+        #expect(summary.recorded.hard == 1)
+        #expect(summary.recorded.soft == 1)
+        #expect(summary.recorded.failed == 1)
+        #expect(try fixture.reader(1).bounceCount == 1)
+        #expect(try fixture.reader(1).status == .active)
+    }
+
+    @Test func unmatchedReportsAreListedNeverGuessed() throws {
+        let fixture = try BounceFixture()
+        // The recipient is a subscriber, but neither the token nor the Message-ID is ours.
+        let file = fixture.directory.write(
+            "stranger.eml",
+            Reports.dsn(
+                to: "bounces+20261124-1-000000000000@courier.example", recipient: fixture.readers[0].email.description,
+                status: "5.1.1", originalMessageID: "<not-ours@elsewhere.example>"))
+        let summary = try fixture.importing([file])
+        #expect(summary.recorded == BounceCounts())
+        #expect(summary.unmatched.count == 1)
+        #expect(summary.unmatched.first?.contains("<not-ours@elsewhere.example> is not in the ledger") == true)
+        #expect(summary.lines.contains { $0.hasPrefix("unmatched: \(file)") })
+        #expect(try fixture.reader(0).bounceCount == 0)
+    }
+
+    @Test func aComplaintUnsubscribesAtOnceWithItsReason() throws {
+        let fixture = try BounceFixture()
+        let reader = fixture.readers[2]
+        let file = fixture.directory.write(
+            "arf.eml",
+            Reports.arf(
+                mailFrom: fixture.verp(reader), recipient: reader.email.description,
+                originalMessageID: BounceFixture.messageID("2026-11-24", reader.id!)))
+        let summary = try fixture.importing([file])
+        #expect(summary.recorded.complaints == 1)
+        #expect(summary.unsubscribed == [reader.email.description])
+        let after = try fixture.reader(2)
+        #expect(after.status == .unsubscribed)
+        #expect(after.unsubscribedAt == Fixtures.date("2026-11-25T08:00:00Z"))
+        #expect(try fixture.store.complaintReason(subscriberID: reader.id!) == "complaint (abuse) reported by MailboxFBL/1.0")
+        #expect(try fixture.importing([file]).duplicates == 1)
+    }
+
+    @Test func autoRepliesAreLeftAlone() throws {
+        let fixture = try BounceFixture()
+        let files = [
+            fixture.directory.write("vacation.eml", Reports.vacation),
+            fixture.directory.write("challenge.eml", Reports.challenge),
+        ]
+        let summary = try fixture.importing(files)
+        #expect(summary.autoReplies == 2)
+        #expect(summary.unmatched == [])
+        #expect(summary.recorded == BounceCounts())
+        for index in 0..<3 { #expect(try fixture.reader(index).status == .active) }
+    }
+
+    @Test func anMboxHoldsSeveralReports() throws {
+        let fixture = try BounceFixture()
+        let reader = fixture.readers[0]
+        let dsn = Reports.dsn(
+            to: fixture.verp(reader), recipient: reader.email.description, status: "5.1.1",
+            originalMessageID: BounceFixture.messageID("2026-11-24", reader.id!))
+        let arf = Reports.arf(
+            mailFrom: fixture.verp(fixture.readers[1]), recipient: fixture.readers[1].email.description,
+            originalMessageID: BounceFixture.messageID("2026-11-24", fixture.readers[1].id!))
+        func lf(_ text: String) -> String {
+            // mbox stores local line ends, and quotes body lines that start with "From ".
+            text.replacingOccurrences(of: "\r\n", with: "\n").replacingOccurrences(of: "\nFrom ", with: "\n>From ")
+        }
+        let mbox =
+            "From MAILER-DAEMON Wed Nov 25 07:00:00 2026\n" + lf(dsn) + "\n"
+            + "From fbl@mailbox.example Wed Nov 25 07:01:00 2026\n" + lf(arf) + "\n"
+            + "From reader0@reader.example Wed Nov 25 07:02:00 2026\n" + lf(Reports.vacation) + "\n"
+        let file = fixture.directory.write("bounces.mbox", mbox)
+        let summary = try fixture.importing([file])
+        #expect(summary.messages == 3)
+        #expect(summary.recorded.hard == 1)
+        #expect(summary.recorded.complaints == 1)
+        #expect(summary.autoReplies == 1)
+        #expect(try fixture.reader(1).status == .unsubscribed)
+        #expect(try fixture.importing([file]).duplicates == 2)
+    }
+
+    @Test func aMaildirIsReadFromNewAndMovedToCur() throws {
+        let fixture = try BounceFixture()
+        let maildir = fixture.directory.file("Maildir")
+        for folder in ["new", "cur", "tmp"] {
+            try FileManager.default.createDirectory(atPath: "\(maildir)/\(folder)", withIntermediateDirectories: true)
+        }
+        let reader = fixture.readers[0]
+        fixture.directory.write(
+            "Maildir/new/1764054000.1.mx",
+            Reports.dsn(
+                to: fixture.verp(reader), recipient: reader.email.description, status: "5.1.1",
+                originalMessageID: "<x@y.example>"
+            ).replacingOccurrences(of: "\r\n", with: "\n"))
+        fixture.directory.write("Maildir/new/1764054001.2.mx", Reports.vacation)
+        let summary = try fixture.importing([maildir])
+        #expect(summary.messages == 2)
+        #expect(summary.recorded.hard == 1)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: "\(maildir)/new").isEmpty)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: "\(maildir)/cur").sorted()
+            == ["1764054000.1.mx:2,S", "1764054001.2.mx:2,S"])
+        let again = try fixture.importing([maildir])
+        #expect(again.messages == 0)
+        #expect(try fixture.reader(0).bounceCount == 1)
+    }
+
+    @Test func aMissingPathIsNamed() throws {
+        let fixture = try BounceFixture(readers: 0)
+        #expect(throws: BounceImportError("\(fixture.directory.file("none")) does not exist (expected a message file, an mbox file or a Maildir)")) {
+            try fixture.importing([fixture.directory.file("none")])
+        }
+    }
+
+    /// A DSN written by Postfix itself: a digest sent through a private Postfix to an unknown
+    /// local user comes back to its VERP address (caught by smtp-sink), and the import bounces it.
+    @Test(.enabled(if: PrivatePostfix.isAvailable, "needs Postfix and root (scripts/setup --test)"))
+    func aDSNFromPostfixItself() async throws {
+        let directory = TemporaryDirectory()
+        let configuration = try Fixtures.configuration(in: directory) { json in
+            var mail = json["mail"] as! [String: Any]
+            mail["bounceAddress"] = "bounces@courier.example"
+            json["mail"] = mail
+        }
+        let secret = String(repeating: "s", count: 32)
+        let composer = try await DigestComposer.make(configuration: configuration, environment: ["DIGEST_SECRET": secret])
+        let store = try Store(path: configuration.database)
+        let reader = try store.addSubscriber(
+            Subscriber(email: try EmailAddress("no-such-reader@\(PrivatePostfix.localDomain)"), status: .active))
+        let date = Day("2026-11-24")!
+        let edition = try composer.ranker.edition(for: date, store: store, freeze: true, now: Fixtures.date("2026-11-24T05:00:00Z"))
+        let selection = composer.selection(for: reader, in: edition, alreadyReceived: [])
+        let digest = try composer.compose(selection: selection, date: date, subscriber: reader, now: Fixtures.date("2026-11-24T05:00:00Z"))
+        #expect(digest.message.sender.description.hasPrefix("bounces+20261124-\(reader.id!)-"))
+
+        let sink = try SMTPSinkServer()
+        defer { sink.stop() }
+        let postfix = try PrivatePostfix(relayPort: sink.port)
+        defer { postfix.stop() }
+        try postfix.submit(digest.message.data, from: digest.message.sender.description, to: reader.email.description)
+        var received: [SMTPSinkServer.ReceivedMessage] = []
+        for _ in 0..<240 where received.isEmpty {
+            try await Task.sleep(for: .milliseconds(250))
+            received = try sink.receivedMessages()
+        }
+        let dsn = try #require(received.first, "no DSN came back within a minute; Postfix log:\n\(postfix.log)")
+        #expect(dsn.mailFrom == "<>")
+        #expect(dsn.recipient == digest.message.sender.description)
+
+        let importer = BounceImporter(
+            store: store, bounceAddress: composer.bounceAddress)
+        let file = directory.write("postfix-dsn.eml", String(decoding: dsn.data, as: UTF8.self))
+        let summary = try importer.importPaths([file], now: Date())
+        #expect(summary.recorded.hard == 1, "\(summary.lines)")
+        #expect(summary.unmatched == [])
+        #expect(try store.subscriber(id: reader.id!)?.bounceCount == 1)
+        let events = try store.pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT status, reason, recipient FROM bounce_events")
+        }
+        #expect(events.count == 1)
+        #expect(events.first?["status"] == "5.1.1")
+        #expect((events.first?["reason"] as String?)?.contains("unknown user") == true)
+        #expect(try importer.importPaths([file], now: Date()).duplicates == 1)
+    }
+}

@@ -1,0 +1,234 @@
+import Foundation
+import Testing
+
+@testable import DigestCore
+
+/// Keys as `openssl genrsa 2048` and `openssl genpkey -algorithm ed25519` write them, made once per
+/// test process (RSA key generation is slow on a loaded machine).
+enum DKIMTestKeys {
+    static let folder = TemporaryDirectory("dkim-keys")
+    static let rsa: String = {
+        let file = folder.file("rsa.pem")
+        try! Programs.output("openssl", ["genrsa", "-out", file, "2048"])
+        return file
+    }()
+    static let ed25519: String = {
+        let file = folder.file("ed25519.pem")
+        try! Programs.output("openssl", ["genpkey", "-algorithm", "ed25519", "-out", file])
+        return file
+    }()
+
+    static func signer(_ files: [String]) throws -> DKIMSigner {
+        DKIMSigner(keys: try files.enumerated().map { index, file in
+            try DKIMKey(domain: "courier.example", selector: "sel\(index)", privateKeyFile: file)
+        })
+    }
+}
+
+/// dkimpy, a verifier we did not write, checks every signature against the TXT records that
+/// `dnsRecords()` publishes (answered by its `dnsfunc`, no DNS involved).
+@Suite(.enabled(if: Python.isAvailable && Programs.find("openssl") != nil, "needs python3 and openssl"))
+struct DKIMSignerTests {
+    static let verifier = #"""
+        import json, sys
+        try:
+            import dkim
+        except ImportError:
+            print(json.dumps({"error": "dkimpy is not installed (scripts/setup --test)"})); sys.exit(0)
+
+        records = json.load(open(sys.argv[2]))
+        def dnsfunc(name, timeout=5):
+            if isinstance(name, bytes): name = name.decode()
+            value = records.get(name.rstrip("."))
+            return value.encode() if value is not None else None
+
+        raw = open(sys.argv[1], "rb").read()
+        results = []
+        d = dkim.DKIM(raw)
+        count = sum(1 for name, _ in d.headers if name.lower() == b"dkim-signature")
+        for index in range(count):
+            d = dkim.DKIM(raw)
+            try:
+                ok = d.verify(idx=index, dnsfunc=dnsfunc)
+            except dkim.ValidationError:  # a body that no longer matches bh= is reported by raising
+                ok = False
+            fields = {k.decode(): v.decode() for k, v in d.signature_fields.items()}
+            results.append({"ok": bool(ok), "a": fields.get("a"), "c": fields.get("c"), "s": fields.get("s"),
+                            "headers": [h.decode() for h in d.include_headers]})
+        print(json.dumps({"signatures": results}))
+        """#
+
+    struct Verification: Decodable {
+        struct Signature: Decodable {
+            var ok: Bool
+            var a: String?
+            var c: String?
+            var s: String?
+            var headers: [String]
+        }
+        var signatures: [Signature]?
+        var error: String?
+    }
+
+    static func verify(_ message: [UInt8], signer: DKIMSigner) throws -> [Verification.Signature] {
+        let directory = TemporaryDirectory("dkim")
+        let file = directory.file("message.eml")
+        try Data(message).write(to: URL(fileURLWithPath: file))
+        var records: [String: String] = [:]
+        for (name, value) in signer.dnsRecords() { records[name] = value }
+        let recordsFile = directory.file("records.json")
+        try JSONSerialization.data(withJSONObject: records).write(to: URL(fileURLWithPath: recordsFile))
+        let result = try Python.run(verifier, arguments: [file, recordsFile])
+        guard result.status == 0 else { throw PythonError(message: "dkimpy failed: \(result.standardError)") }
+        let verification = try JSONDecoder().decode(Verification.self, from: result.standardOutput)
+        if let error = verification.error { throw PythonError(message: error) }
+        return verification.signatures ?? []
+    }
+
+    static let expectedHeaders = [
+        "from", "reply-to", "to", "subject", "date", "message-id", "list-id", "list-unsubscribe",
+        "list-unsubscribe-post", "mime-version", "content-type",
+    ]
+
+    func signed(_ files: [String], html: String? = "<p>Hello</p>\n") throws -> ([UInt8], DKIMSigner) {
+        let signer = try DKIMTestKeys.signer(files)
+        var builder = Sample.builder(
+            subject: "Today's top stories — أخبار اليوم", text: "Hello  there \t\n\n  spaced   line  \n\n\n", html: html)
+        builder.dkim = signer
+        return (try builder.build(), signer)
+    }
+
+    @Test func rsaSignatureVerifies() throws {
+        let (message, signer) = try signed([DKIMTestKeys.rsa])
+        let signatures = try Self.verify(message, signer: signer)
+        #expect(signatures.count == 1)
+        #expect(signatures.first?.ok == true)
+        #expect(signatures.first?.a == "rsa-sha256")
+        #expect(signatures.first?.c == "relaxed/relaxed")
+        #expect(signatures.first?.headers == Self.expectedHeaders)
+        for line in message.split(separator: 0x0A) { #expect(line.count <= 80) }
+    }
+
+    @Test func ed25519SignatureVerifies() throws {
+        let (message, signer) = try signed([DKIMTestKeys.ed25519], html: nil)
+        let signatures = try Self.verify(message, signer: signer)
+        #expect(signatures.count == 1)
+        #expect(signatures.first?.ok == true)
+        #expect(signatures.first?.a == "ed25519-sha256")
+        // A text-only message has Content-Transfer-Encoding in the header, and it is signed.
+        #expect(signatures.first?.headers == Self.expectedHeaders + ["content-transfer-encoding"])
+    }
+
+    @Test func bothSignaturesVerifyAndATamperedHeaderFailsBoth() throws {
+        let (message, signer) = try signed([DKIMTestKeys.rsa, DKIMTestKeys.ed25519])
+        let signatures = try Self.verify(message, signer: signer)
+        #expect(signatures.map(\.ok) == [true, true])
+        #expect(signatures.map(\.a) == ["rsa-sha256", "ed25519-sha256"])
+        #expect(signatures.map(\.s) == ["sel0", "sel1"])
+
+        let text = String(decoding: message, as: UTF8.self)
+        for (original, forged) in [
+            ("List-Unsubscribe-Post: List-Unsubscribe=One-Click", "List-Unsubscribe-Post: List-Unsubscribe=Never"),
+            ("Message-ID: <2026-11-24.42@courier.example>", "Message-ID: <2026-11-24.43@courier.example>"),
+            ("<p>Hello</p>", "<p>Hallo</p>"),
+        ] {
+            #expect(text.contains(original))
+            let tampered = Array(text.replacingOccurrences(of: original, with: forged).utf8)
+            #expect(try Self.verify(tampered, signer: signer).map(\.ok) == [false, false], "\(forged)")
+        }
+        // Relaxed canonicalization: refolding and extra spaces in a signed header do not matter.
+        let refolded = Array(text.replacingOccurrences(of: "Message-ID: <", with: "Message-ID:  \r\n\t<").utf8)
+        #expect(try Self.verify(refolded, signer: signer).map(\.ok) == [true, true])
+    }
+
+    @Test func theComposerSignsEveryDigest() async throws {
+        let directory = TemporaryDirectory()
+        let configuration = try Fixtures.configuration(in: directory) { json in
+            var mail = json["mail"] as! [String: Any]
+            mail["dkim"] = [
+                ["domain": "courier.example", "selector": "rsa2026", "privateKeyFile": DKIMTestKeys.rsa],
+                ["domain": "courier.example", "selector": "ed2026", "privateKeyFile": DKIMTestKeys.ed25519],
+            ]
+            json["mail"] = mail
+        }
+        #expect(configuration.mail.dkim.map(\.selector) == ["rsa2026", "ed2026"])
+        let composer = try await DigestComposer.make(configuration: configuration, environment: ["DIGEST_SECRET": String(repeating: "s", count: 32)])
+        let signer = try #require(composer.dkim)
+        let store = try Fixtures.store(in: directory)
+        let preview = DigestPreview(composer: composer, store: store)
+        let (_, digest) = try preview.digest(date: Day("2026-11-24")!, subscriber: nil, now: Fixtures.date("2026-11-24T05:00:00Z"))
+        let signatures = try Self.verify(digest.message.data, signer: signer)
+        #expect(signatures.map(\.ok) == [true, true])
+        #expect(signatures.first?.headers.contains("list-unsubscribe-post") == true)
+        #expect(signer.zoneFileRecords().first?.hasPrefix("rsa2026._domainkey.courier.example. IN TXT ( \"v=DKIM1; k=rsa; p=MII") == true)
+        #expect(signer.zoneFileRecords().last?.hasPrefix("ed2026._domainkey.courier.example. IN TXT ( \"v=DKIM1; k=ed25519; p=") == true)
+    }
+
+    @Test func aBadKeyIsRefusedNamingItsFile() throws {
+        let folder = TemporaryDirectory("dkim-bad")
+        let notAKey = folder.write("broken.pem", "-----BEGIN PRIVATE KEY-----\nnot base64 at all\n-----END PRIVATE KEY-----\n")
+        #expect {
+            _ = try DKIMKey(domain: "courier.example", selector: "s", privateKeyFile: notAKey)
+        } throws: { error in
+            "\(error)".contains(notAKey) && "\(error)".contains("openssl genrsa 2048")
+        }
+        let small = folder.file("small.pem")
+        try Programs.output("openssl", ["genrsa", "-out", small, "1024"])
+        #expect {
+            _ = try DKIMKey(domain: "courier.example", selector: "s", privateKeyFile: small)
+        } throws: { error in
+            "\(error)".contains(small) && "\(error)".contains("1024-bit")
+        }
+        #expect {
+            _ = try DKIMKey(domain: "courier.example", selector: "s", privateKeyFile: folder.file("missing.pem"))
+        } throws: { error in
+            "\(error)".contains(folder.file("missing.pem"))
+        }
+    }
+
+    @Test func configurationRefusesAMissingKeyFile() throws {
+        let directory = TemporaryDirectory()
+        #expect {
+            _ = try Fixtures.configuration(in: directory) { json in
+                var mail = json["mail"] as! [String: Any]
+                mail["dkim"] = [["domain": "courier.example", "selector": "s1", "privateKeyFile": "keys/none.pem"]]
+                json["mail"] = mail
+            }
+        } throws: { error in
+            "\(error)".contains("mail.dkim[0].privateKeyFile") && "\(error)".contains(directory.file("keys/none.pem"))
+        }
+    }
+}
+
+@Suite struct DKIMCanonicalizationTests {
+    func body(_ text: String) -> String {
+        String(decoding: DKIMCanonicalization.relaxedBody(Array(text.utf8)[...]), as: UTF8.self)
+    }
+
+    func header(_ text: String) -> String {
+        String(decoding: DKIMCanonicalization.relaxedHeader(Array(text.utf8)[...]), as: UTF8.self)
+    }
+
+    /// RFC 6376 §3.4.5's example, and the edge cases of §3.4.4.
+    @Test func relaxedBody() {
+        #expect(body(" C \r\nD \t E\r\n\r\n\r\n") == " C\r\nD E\r\n")
+        #expect(body("") == "")
+        #expect(body("\r\n\r\n") == "")
+        #expect(body("a") == "a\r\n")
+        #expect(body("a\r\n \t\r\nb\r\n  \r\n") == "a\r\n\r\nb\r\n")
+    }
+
+    @Test func relaxedHeaders() {
+        #expect(header("A: X") == "a:X")
+        #expect(header("B : Y\t\r\n\tZ  ") == "b:Y Z")
+        #expect(header("Subject:\r\n =?utf-8?q?x?=\r\n =?utf-8?q?y?=") == "subject:=?utf-8?q?x?= =?utf-8?q?y?=")
+    }
+
+    @Test func headerFieldsAndBodyStart() {
+        let message = Array("From: a\r\nSubject: one\r\n two\r\nTo: b\r\n\r\nbody\r\n".utf8)
+        let (fields, bodyStart) = DKIMCanonicalization.headerFields(of: message)
+        #expect(fields.map(\.name) == ["from", "subject", "to"])
+        #expect(String(decoding: message[fields[1].range], as: UTF8.self) == "Subject: one\r\n two")
+        #expect(String(decoding: message[bodyStart...], as: UTF8.self) == "body\r\n")
+    }
+}
