@@ -437,7 +437,8 @@ final class FeedReader: NSObject, XMLParserDelegate {
             return
         }
         let text = frame.text
-        let hasText = !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty
+        // Any byte other than ASCII space, tab or line break: cheaper than trimming every element's text.
+        let hasText = text.utf8.contains { $0 > 0x20 }
         // Media RSS puts title and description on the item, in <media:group> or in <media:content>.
         if frame.namespace == .media, hasText {
             if frame.local == "title", entry?.fallbackTitle == nil { entry?.fallbackTitle = text }

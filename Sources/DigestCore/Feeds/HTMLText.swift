@@ -7,7 +7,9 @@ import Foundation
 public enum HTMLText {
     /// Plain text of an HTML fragment, whitespace collapsed.
     public static func plainText(_ html: String) -> String {
-        guard html.contains("<") || html.contains("&") else { return html.collapsingWhitespace }
+        guard html.utf8.contains(where: { $0 == UInt8(ascii: "<") || $0 == UInt8(ascii: "&") }) else {
+            return html.collapsingWhitespace
+        }
         var output = ""
         output.reserveCapacity(html.utf8.count)
         var index = html.startIndex

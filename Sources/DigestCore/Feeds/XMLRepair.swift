@@ -13,8 +13,16 @@
 /// instructions are copied as they are.
 enum XMLRepair {
     static func repair(_ bytes: [UInt8]) throws(FeedError) -> [UInt8] {
+        var repairer = Repairer(bytes: bytes)
+        try repairer.run()
+        return repairer.output
+    }
+
+    /// The scan's state as stored properties of one struct: nested functions capturing local
+    /// variables would box them, and every access to a box is checked at run time (a third slower).
+    private struct Repairer {
+        let bytes: [UInt8]
         var output: [UInt8] = []
-        output.reserveCapacity(bytes.count + bytes.count / 16)
         var declared: [String: [UInt8]?] = [:]
         var line = 1
         var lineStart = 0
@@ -22,13 +30,19 @@ enum XMLRepair {
         var inTag = false
         var quote: UInt8 = 0
 
+        init(bytes: [UInt8]) {
+            self.bytes = bytes
+            output.reserveCapacity(bytes.count + bytes.count / 16)
+        }
+
         func column(_ at: Int) -> Int {
             var count = 1
             for byte in bytes[lineStart..<at] where byte & 0xC0 != 0x80 { count += 1 }
             return count
         }
+
         /// Copies bytes[index..<end] (markup copied verbatim), dropping forbidden controls, counting lines.
-        func copy(to end: Int) {
+        mutating func copy(to end: Int) {
             while index < end {
                 let byte = bytes[index]
                 if byte == 0x0A {
@@ -39,85 +53,87 @@ enum XMLRepair {
                 index += 1
             }
         }
+
         func skipPast(_ terminator: String, from start: Int) -> Int {
             firstIndex(of: Array(terminator.utf8), in: bytes, from: start).map { $0 + terminator.utf8.count }
                 ?? bytes.count
         }
 
-        while index < bytes.count {
-            let byte = bytes[index]
-            switch byte {
-            case UInt8(ascii: "<") where quote != 0:
-                output.append(contentsOf: Array("&lt;".utf8))
-                index += 1
-            case UInt8(ascii: "<"):
-                let next = index + 1 < bytes.count ? bytes[index + 1] : 0
-                if starts(bytes, at: index, with: "<![CDATA[") {
-                    copy(to: skipPast("]]>", from: index + 9))
-                } else if starts(bytes, at: index, with: "<!--") {
-                    copy(to: skipPast("-->", from: index + 4))
-                } else if next == UInt8(ascii: "?") {
-                    copy(to: skipPast("?>", from: index + 2))
-                } else if starts(bytes, at: index, with: "<!DOCTYPE") {
-                    let end = doctypeEnd(bytes, from: index)
-                    declared.merge(declaredEntities(bytes[index..<end])) { first, _ in first }
-                    copy(to: end)
-                } else if isNameStart(next) || next == UInt8(ascii: "/") || next == UInt8(ascii: "!") {
-                    inTag = true
-                    output.append(byte)
-                    index += 1
-                } else {
+        mutating func run() throws(FeedError) {
+            while index < bytes.count {
+                let byte = bytes[index]
+                switch byte {
+                case UInt8(ascii: "<") where quote != 0:
                     output.append(contentsOf: Array("&lt;".utf8))
                     index += 1
-                }
-            case UInt8(ascii: ">") where quote == 0:
-                inTag = false
-                output.append(byte)
-                index += 1
-            case UInt8(ascii: "\""), UInt8(ascii: "'"):
-                if inTag {
-                    if quote == 0 { quote = byte } else if quote == byte { quote = 0 }
-                }
-                output.append(byte)
-                index += 1
-            case UInt8(ascii: "&"):
-                let reference = readReference(bytes, at: index)
-                switch reference {
-                case .none:
-                    output.append(contentsOf: Array("&amp;".utf8))
-                    index += 1
-                case .numeric(let value, let end):
-                    output.append(contentsOf: Array("&#\(xmlCharacter(value));".utf8))
-                    index = end
-                case .named(let name, let end):
-                    if xmlEntities.contains(name) {
-                        output.append(contentsOf: bytes[index..<end])
-                    } else if let value = declared[name] {
-                        // FoundationXML does not hand internal entities' text to its delegate: put it in place.
-                        if let value { output.append(contentsOf: value) } else { output.append(contentsOf: bytes[index..<end]) }
-                    } else if let text = HTMLEntities.table[name] {
-                        for scalar in text.unicodeScalars { output.append(contentsOf: Array("&#\(scalar.value);".utf8)) }
+                case UInt8(ascii: "<"):
+                    let next = index + 1 < bytes.count ? bytes[index + 1] : 0
+                    if starts(bytes, at: index, with: "<![CDATA[") {
+                        copy(to: skipPast("]]>", from: index + 9))
+                    } else if starts(bytes, at: index, with: "<!--") {
+                        copy(to: skipPast("-->", from: index + 4))
+                    } else if next == UInt8(ascii: "?") {
+                        copy(to: skipPast("?>", from: index + 2))
+                    } else if starts(bytes, at: index, with: "<!DOCTYPE") {
+                        let end = doctypeEnd(bytes, from: index)
+                        declared.merge(declaredEntities(bytes[index..<end])) { first, _ in first }
+                        copy(to: end)
+                    } else if isNameStart(next) || next == UInt8(ascii: "/") || next == UInt8(ascii: "!") {
+                        inTag = true
+                        output.append(byte)
+                        index += 1
                     } else {
-                        throw FeedError.unknownEntity(name, line: line, column: column(index))
+                        output.append(contentsOf: Array("&lt;".utf8))
+                        index += 1
                     }
-                    index = end
+                case UInt8(ascii: ">") where quote == 0:
+                    inTag = false
+                    output.append(byte)
+                    index += 1
+                case UInt8(ascii: "\""), UInt8(ascii: "'"):
+                    if inTag {
+                        if quote == 0 { quote = byte } else if quote == byte { quote = 0 }
+                    }
+                    output.append(byte)
+                    index += 1
+                case UInt8(ascii: "&"):
+                    let reference = readReference(bytes, at: index)
+                    switch reference {
+                    case .none:
+                        output.append(contentsOf: Array("&amp;".utf8))
+                        index += 1
+                    case .numeric(let value, let end):
+                        output.append(contentsOf: Array("&#\(xmlCharacter(value));".utf8))
+                        index = end
+                    case .named(let name, let end):
+                        if xmlEntities.contains(name) {
+                            output.append(contentsOf: bytes[index..<end])
+                        } else if let value = declared[name] {
+                            // FoundationXML does not hand internal entities' text to its delegate: put it in place.
+                            if let value { output.append(contentsOf: value) } else { output.append(contentsOf: bytes[index..<end]) }
+                        } else if let text = HTMLEntities.table[name] {
+                            for scalar in text.unicodeScalars { output.append(contentsOf: Array("&#\(scalar.value);".utf8)) }
+                        } else {
+                            throw FeedError.unknownEntity(name, line: line, column: column(index))
+                        }
+                        index = end
+                    }
+                case 0x0A:
+                    line += 1
+                    lineStart = index + 1
+                    output.append(byte)
+                    index += 1
+                case 0x00..<0x20 where byte != 0x09 && byte != 0x0D:
+                    index += 1
+                case 0xEF where index + 2 < bytes.count && bytes[index + 1] == 0xBF && bytes[index + 2] >= 0xBE:
+                    // U+FFFE and U+FFFF are not characters.
+                    index += 3
+                default:
+                    output.append(byte)
+                    index += 1
                 }
-            case 0x0A:
-                line += 1
-                lineStart = index + 1
-                output.append(byte)
-                index += 1
-            case 0x00..<0x20 where byte != 0x09 && byte != 0x0D:
-                index += 1
-            case 0xEF where index + 2 < bytes.count && bytes[index + 1] == 0xBF && bytes[index + 2] >= 0xBE:
-                // U+FFFE and U+FFFF are not characters.
-                index += 3
-            default:
-                output.append(byte)
-                index += 1
             }
         }
-        return output
     }
 
     private enum Reference {

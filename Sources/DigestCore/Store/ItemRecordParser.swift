@@ -191,6 +191,24 @@ extension String {
     /// Runs of whitespace, line breaks included, as one space; no leading or trailing space.
     /// Titles and names pass through this so a CR/LF can never reach a header or break a line.
     var collapsingWhitespace: String {
+        // Most text is printable ASCII with single spaces: then there is nothing to do.
+        var previousIsSpace = true
+        var plain = true
+        for byte in utf8 {
+            if byte == 0x20 {
+                if previousIsSpace {
+                    plain = false
+                    break
+                }
+                previousIsSpace = true
+            } else if byte > 0x20 && byte < 0x7F {
+                previousIsSpace = false
+            } else {
+                plain = false
+                break
+            }
+        }
+        if plain && !previousIsSpace { return self }
         var result = ""
         result.reserveCapacity(utf8.count)
         var pendingSpace = false

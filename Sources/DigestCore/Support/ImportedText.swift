@@ -9,7 +9,11 @@
 ///   Latin writing, and cannot reorder anything, so they stay.
 public enum ImportedText {
     public static func normalized(_ text: String) -> String {
-        guard text.unicodeScalars.contains(where: isBidiControlOrMark) else { return text.collapsingWhitespace }
+        // Every one of them is written E2 80 xx or E2 81 xx in UTF-8: most texts have no such byte at all,
+        // and an item file reads this for three fields of every record.
+        guard text.utf8.contains(0xE2), text.unicodeScalars.contains(where: isBidiControlOrMark) else {
+            return text.collapsingWhitespace
+        }
         var kept = String.UnicodeScalarView()
         for scalar in text.unicodeScalars where !isBidiControl(scalar) { kept.append(scalar) }
         var result = String(kept).collapsingWhitespace
