@@ -39,9 +39,8 @@ public enum FeedDate {
         var tokens: [String] = []
         for word in cleaned.split(whereSeparator: { $0 == " " || $0 == "," || $0 == "\t" }) {
             // "24-Nov-2026" and "Nov-24-2026": dashes between a month name and numbers.
-            if word.contains("-"), word.contains(where: \.isLetter), word.first?.isNumber == true || monthNumber(String(word.prefix(3))) != nil,
-                !word.contains("/")
-            {
+            let startsLikeADate = word.first?.isNumber == true || monthNumber(String(word.prefix(3))) != nil
+            if word.contains("-"), word.contains(where: \.isLetter), startsLikeADate, !word.contains("/") {
                 tokens += word.split(separator: "-").map(String.init)
             } else {
                 tokens.append(String(word))

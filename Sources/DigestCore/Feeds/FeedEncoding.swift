@@ -76,7 +76,9 @@ enum FeedEncoding {
         "x-mac-cyrillic": "MAC-CYRILLIC", "windows-874": "CP874",
     ]
 
-    private static func legacy(_ bytes: [UInt8], name: String, label: String? = nil) throws(FeedError) -> DecodedDocument {
+    private static func legacy(_ bytes: [UInt8], name: String, label: String? = nil) throws(FeedError)
+        -> DecodedDocument
+    {
         let iconvName =
             iconvNames[name] ?? (name.hasPrefix("windows-") ? "CP" + name.dropFirst(8) : name.uppercased())
         guard let decoder = IconvDecoder(from: iconvName) else {
@@ -133,8 +135,8 @@ enum FeedEncoding {
             name = "windows-1252"
             let said = declared.map { "declares \"\($0)\" but" } ?? "declares no encoding and"
             warnings.append(
-                "\(said) is not UTF-8 (\(foreign) byte\(foreign == 1 ? "" : "s"), the first on line \(firstForeignLine)); "
-                    + "read those as windows-1252")
+                "\(said) is not UTF-8 (\(foreign) byte\(foreign == 1 ? "" : "s"), the first on line "
+                    + "\(firstForeignLine)); read those as windows-1252")
         } else {
             name = "utf-8"
         }
@@ -171,7 +173,8 @@ enum FeedEncoding {
     }
 
     private static func appendWindows1252(_ byte: UInt8, to output: inout [UInt8]) {
-        let scalar = (0x80...0x9F).contains(byte) ? Windows1252.c1[Int(byte - 0x80)]?.value ?? UInt32(byte) : UInt32(byte)
+        let scalar =
+            (0x80...0x9F).contains(byte) ? Windows1252.c1[Int(byte - 0x80)]?.value ?? UInt32(byte) : UInt32(byte)
         appendUTF8(scalar, to: &output)
     }
 

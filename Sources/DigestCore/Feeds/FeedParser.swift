@@ -77,7 +77,9 @@ public struct FeedParser: Sendable {
             var reason = XMLErrorText.reason(code: code)
             // At the end of a cut document the open elements are still those of the text; after other
             // errors libxml2 may already have closed them.
-            if code == 5, let open = reader.innermostOpenElement { reason += " (inside <\(open.name)> from line \(open.line))" }
+            if code == 5, let open = reader.innermostOpenElement {
+                reason += " (inside <\(open.name)> from line \(open.line))"
+            }
             let place = reader.errorPlace ?? (parser.lineNumber, parser.columnNumber)
             throw FeedError.notXML(line: max(place.line, 1), column: max(place.column, 1), reason)
         }
@@ -163,7 +165,7 @@ public struct FeedParser: Sendable {
         }
         // Undated entries are never newer than the feed's dated ones.
         for (draft, problem, why) in undatedProblems {
-            if let oldest { drafts[draft].publishedAt = oldest }
+            if let oldest { drafts[draft].publishedAt = min(oldest, now) }
             let fallback = oldest == nil ? "using the fetch time" : "dated like the feed's oldest entry"
             problems[problem].message = "\(why ?? "has no date"); \(fallback)"
         }

@@ -110,9 +110,11 @@ enum XMLRepair {
                             output.append(contentsOf: bytes[index..<end])
                         } else if let value = declared[name] {
                             // FoundationXML does not hand internal entities' text to its delegate: put it in place.
-                            if let value { output.append(contentsOf: value) } else { output.append(contentsOf: bytes[index..<end]) }
+                            output.append(contentsOf: value ?? Array(bytes[index..<end]))
                         } else if let text = HTMLEntities.table[name] {
-                            for scalar in text.unicodeScalars { output.append(contentsOf: Array("&#\(scalar.value);".utf8)) }
+                            for scalar in text.unicodeScalars {
+                                output.append(contentsOf: Array("&#\(scalar.value);".utf8))
+                            }
                         } else {
                             throw FeedError.unknownEntity(name, line: line, column: column(index))
                         }

@@ -120,7 +120,8 @@ public enum ItemRecordParser {
             case .failure(let problem):
                 throw reader.error(
                     "publishedAt",
-                    "\(problem.reason) (expected an ISO 8601 date such as 2026-11-24T07:30:00Z), found \"\(published.debugEscaped)\"")
+                    "\(problem.reason) (expected an ISO 8601 date such as 2026-11-24T07:30:00Z), "
+                        + "found \"\(published.debugEscaped)\"")
             }
             if case .null? = reader.object["votes"] {
                 throw reader.error("votes", "expected a whole number, found null (leave the key out for 0 votes)")

@@ -34,5 +34,7 @@ public enum ImportedText {
     /// LEFT-TO-RIGHT MARK and RIGHT-TO-LEFT MARK.
     static func isMark(_ scalar: Unicode.Scalar) -> Bool { scalar.value == 0x200E || scalar.value == 0x200F }
 
-    private static func isBidiControlOrMark(_ scalar: Unicode.Scalar) -> Bool { isBidiControl(scalar) || isMark(scalar) }
+    private static func isBidiControlOrMark(_ scalar: Unicode.Scalar) -> Bool {
+        isBidiControl(scalar) || isMark(scalar)
+    }
 }

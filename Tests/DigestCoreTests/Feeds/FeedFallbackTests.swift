@@ -127,6 +127,17 @@ import Testing
             ])
     }
 
+    @Test func anUndatedEntryIsNotDatedAfterTheFetchEvenWhenTheOthersAre() throws {
+        let feed = try parse(
+            """
+            <rss version="2.0"><channel>
+            <item><title>Ahead</title><link>https://fb.example/ahead</link><pubDate>Wed, 25 Nov 2026 08:00:00 GMT</pubDate></item>
+            <item><title>None</title><link>https://fb.example/none</link></item>
+            </channel></rss>
+            """)
+        #expect(feed.drafts.last?.publishedAt == now)
+    }
+
     @Test func aFeedWithoutAnyDateGetsTheFetchTime() throws {
         let feed = try parse(
             "<rss version=\"2.0\"><channel><item><title>A</title><link>https://fb.example/a</link></item></channel></rss>")
