@@ -23,9 +23,11 @@ struct DecodedDocument {
 ///   warning (the usual case: a CMS writing Latin-1 without saying so), and C1 control characters
 ///   (U+0080–U+009F, never meant as controls in a feed) are mapped as windows-1252;
 /// - an unknown label is read as UTF-8 (or windows-1252 where it is not UTF-8) with a warning;
-///   only the standard's "replacement" labels (iso-2022-kr, hz-gb-2312…) refuse the document.
+///   only the standard's "replacement" labels (iso-2022-kr, hz-gb-2312…) refuse the document;
+/// - a document with neither a byte order mark nor a declaration is read in the `charset` its HTTP
+///   server named, when there is one (the document's own word wins: servers often name a default).
 enum FeedEncoding {
-    static func decode(_ data: Data) throws(FeedError) -> DecodedDocument {
+    static func decode(_ data: Data, transportCharset: String? = nil) throws(FeedError) -> DecodedDocument {
         let bytes = [UInt8](data)
         if bytes.starts(with: [0xEF, 0xBB, 0xBF]) {
             return utf8(Array(bytes.dropFirst(3)), declared: "utf-8")
@@ -35,7 +37,15 @@ enum FeedEncoding {
         // XML 1.0 Appendix F: `<?` in UTF-16 without a byte order mark.
         if bytes.starts(with: [0x3C, 0x00, 0x3F, 0x00]) { return try legacy(bytes, name: "utf-16le") }
         if bytes.starts(with: [0x00, 0x3C, 0x00, 0x3F]) { return try legacy(bytes, name: "utf-16be") }
-        guard let label = declaredEncoding(bytes) else { return utf8(bytes, declared: nil) }
+        let declared = declaredEncoding(bytes)
+        let transport = transportCharset.flatMap { EncodingLabels.table[$0.lowercased()] != nil ? $0 : nil }
+        if declared == nil, transport != nil {
+            // XML without a declaration is UTF-8, and servers add a default charset (ISO-8859-1) to
+            // everything: text that is valid UTF-8 is UTF-8, whatever the header says.
+            let asUTF8 = utf8(bytes, declared: nil)
+            if asUTF8.warnings.isEmpty { return asUTF8 }
+        }
+        guard let label = declared ?? transport else { return utf8(bytes, declared: nil) }
         guard let name = EncodingLabels.table[label.trimmingCharacters(in: .whitespaces).lowercased()] else {
             var document = utf8(bytes, declared: nil)
             document.warnings.insert(

@@ -56,9 +56,9 @@ public struct FeedParser: Sendable {
         self.now = now
     }
 
-    /// Parses a feed document fetched from (or read at) `url`.
-    public func parse(_ data: Data, url: String) throws(FeedError) -> ParsedFeed {
-        let decoded = try FeedEncoding.decode(data)
+    /// Parses a feed document fetched from (or read at) `url`; `charset` is the one its HTTP server named.
+    public func parse(_ data: Data, url: String, charset: String? = nil) throws(FeedError) -> ParsedFeed {
+        let decoded = try FeedEncoding.decode(data, transportCharset: charset)
         let document = Data(try XMLRepair.repair(decoded.utf8))
         if document.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) {
             throw FeedError.notXML(line: 1, column: 1, "the document is empty")

@@ -83,7 +83,7 @@ extension ItemImporter {
             let parser = FeedParser(kind: kind ?? .story, votesElement: votesElement, now: now)
             let feed: ParsedFeed
             do {
-                feed = try parser.parse(data, url: documentURL)
+                feed = try parser.parse(data, url: documentURL, charset: document?.charset)
             } catch {
                 throw ImportError(source: source, message: error.message)
             }
