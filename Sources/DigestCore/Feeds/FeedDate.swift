@@ -72,6 +72,9 @@ public enum FeedDate {
                 month = m
             } else if dayNames.contains(where: { lower == $0 || (lower.count >= 3 && $0.hasPrefix(lower)) }) {
                 continue
+            } else if token.contains("/"), year == nil, month == nil, day == nil, let slashed = slashedDate(token) {
+                // Perforce and others: "Fri, 2006/09/15 08:19:53 EDT".
+                (year, month, day) = (slashed.year, slashed.month, slashed.day)
             } else if token.contains(":"), time == nil, let parsed = clockTime(token) {
                 time = (parsed.hour, parsed.minute, parsed.second)
                 if let zoneOffset = parsed.offset { offset = zoneOffset }
@@ -118,6 +121,15 @@ public enum FeedDate {
         guard lower.count >= 3, let index = months.firstIndex(of: String(lower.prefix(3))) else { return nil }
         guard monthNames[index].hasPrefix(lower) || lower == "sept" else { return nil }
         return index + 1
+    }
+
+    /// `2006/09/15`: year first, so it cannot be read as a US or European day order.
+    private static func slashedDate(_ token: String) -> (year: Int, month: Int, day: Int)? {
+        let parts = token.split(separator: "/")
+        guard parts.count == 3, parts[0].count == 4, parts.allSatisfy({ $0.allSatisfy(\.isNumber) }),
+            let year = Int(parts[0]), let month = Int(parts[1]), let day = Int(parts[2])
+        else { return nil }
+        return (year, month, day)
     }
 
     /// `07:30`, `07:30:00`, `7:30:00.25`, with a zone stuck on (`07:30:00Z`, `07:30:00+02:00`).
@@ -197,7 +209,25 @@ public enum FeedDate {
             month = m
             day = d
         } else if !scanner.atEnd {
-            guard scanner.expect("-"), let m = scanner.number(2) else { return nil }
+            guard scanner.expect("-") else { return nil }
+            let start = scanner.index
+            // An ordinal date, 2003-335: the 335th day of 2003.
+            if let ordinal = scanner.number(3), scanner.atEnd || !scanner.atDigit {
+                guard (1...366).contains(ordinal),
+                    let date = makeDate(year: year, month: 1, day: 1, hour: 0, minute: 0, second: 0, offset: 0)
+                else { return nil }
+                let shifted = date.addingTimeInterval(TimeInterval((ordinal - 1) * 86_400))
+                guard utcCalendar.component(.year, from: shifted) == year else { return nil }
+                let parts = utcCalendar.dateComponents([.month, .day], from: shifted)
+                month = parts.month!
+                day = parts.day!
+                if scanner.atEnd {
+                    return makeDate(year: year, month: month, day: day, hour: 0, minute: 0, second: 0, offset: 0)
+                }
+                return nil
+            }
+            scanner.index = start
+            guard let m = scanner.number(2) else { return nil }
             month = m
             if !scanner.atEnd {
                 guard scanner.expect("-"), let d = scanner.number(2) else { return nil }

@@ -33,12 +33,22 @@ import Testing
         ("2003", "2003-01-01T00:00:00Z"),
         ("20031231T101455Z", "2003-12-31T10:14:55Z"),
         ("2003-12-31 10:14:55 +01:00", "2003-12-31T09:14:55Z"),
+        ("2003-335", "2003-12-01T00:00:00Z"),
+        ("2004-366", "2004-12-31T00:00:00Z"),
+        // MSSQL and Perforce
+        ("2004-07-08 23:56:58.0", "2004-07-08T23:56:58Z"),
+        ("Fri, 2006/09/15 08:19:53 EDT", "2006-09-15T12:19:53Z"),
+        // RFC 850
+        ("Tuesday, 24-Nov-26 07:30:00 GMT", "2026-11-24T07:30:00Z"),
     ])
     func parses(_ text: String, _ expected: String) {
         #expect(FeedDate.parse(text) == Fixtures.date(expected), "\(text)")
     }
 
-    @Test(arguments: ["2003-02-30", "Sun, 15 Jul 2012 25:00:00 GMT", "Marathon 15 2012", "15 Jul 2012 01:16 Mars/Base"])
+    @Test(arguments: [
+        "2003-02-30", "Sun, 15 Jul 2012 25:00:00 GMT", "Marathon 15 2012", "15 Jul 2012 01:16 Mars/Base", "2003-366",
+        "2006/13/15 08:19:53",
+    ])
     func refusesImpossibleOrUnknown(_ text: String) {
         #expect(FeedDate.parse(text) == nil)
     }
