@@ -28,7 +28,7 @@ struct DecodedDocument {
 ///   server named, when there is one (the document's own word wins: servers often name a default).
 enum FeedEncoding {
     static func decode(_ data: Data, transportCharset: String? = nil) throws(FeedError) -> DecodedDocument {
-        let bytes = [UInt8](data)
+        var bytes = [UInt8](data)
         if bytes.starts(with: [0xEF, 0xBB, 0xBF]) {
             return utf8(Array(bytes.dropFirst(3)), declared: "utf-8")
         }
@@ -37,7 +37,8 @@ enum FeedEncoding {
         // XML 1.0 Appendix F: `<?` in UTF-16 without a byte order mark.
         if bytes.starts(with: [0x3C, 0x00, 0x3F, 0x00]) { return try legacy(bytes, name: "utf-16le") }
         if bytes.starts(with: [0x00, 0x3C, 0x00, 0x3F]) { return try legacy(bytes, name: "utf-16be") }
-        let declared = declaredEncoding(bytes)
+        var declared = declaredEncoding(bytes)
+        if declared == nil, let misplaced = blankingMisplacedDeclaration(&bytes) { declared = misplaced }
         let transport = transportCharset.flatMap { EncodingLabels.table[$0.lowercased()] != nil ? $0 : nil }
         if declared == nil, transport != nil {
             // XML without a declaration is UTF-8, and servers add a default charset (ISO-8859-1) to
@@ -191,6 +192,18 @@ enum FeedEncoding {
     private static func appendUTF8(_ value: UInt32, to output: inout [UInt8]) {
         guard let scalar = Unicode.Scalar(value) else { return }
         output.append(contentsOf: UTF8.encode(scalar)!)
+    }
+
+    /// A declaration after white space (scripts often print a line break first), which XML forbids:
+    /// its `encoding`, with the declaration itself turned into spaces so lines and columns stay as written.
+    private static func blankingMisplacedDeclaration(_ bytes: inout [UInt8]) -> String? {
+        let isSpace = { (byte: UInt8) in byte == 0x20 || byte == 0x09 || byte == 0x0A || byte == 0x0D }
+        guard let first = bytes.prefix(1024).firstIndex(where: { !isSpace($0) }), first > 0, XMLRepair.starts(bytes, at: first, with: "<?xml"),
+            let end = XMLRepair.firstIndex(of: Array("?>".utf8), in: bytes, from: first)
+        else { return nil }
+        let label = declaredEncoding(Array(bytes[first..<(end + 2)]))
+        for index in first..<(end + 2) { bytes[index] = 0x20 }
+        return label ?? "utf-8"
     }
 
     /// The `encoding` pseudo-attribute of a leading `<?xml …?>` declaration.

@@ -66,6 +66,16 @@ import Testing
         #expect(parsed.warnings.first?.hasPrefix("declares \"utf-8\" but is not UTF-8 (1 byte") == true)
     }
 
+    @Test func aDeclarationAfterALineBreakStillCounts() throws {
+        let bytes =
+            Array("\n  <?xml version=\"1.0\" encoding=\"windows-1251\"?>\n<rss version=\"2.0\"><channel><item><title>".utf8)
+            + [0xCD, 0xEE, 0xE2, 0xEE, 0xF1, 0xF2, 0xE8] + Array("</title><link>https://enc.example/1</link>\n&bad;".utf8)
+        let error = #expect(throws: FeedError.self) { try parse(Data(bytes)) }
+        #expect(error?.line == 4)
+        let fixed = try parse(Data(Array(bytes.dropLast(6)) + Array("</item></channel></rss>".utf8)))
+        #expect(fixed.drafts.first?.title == "Новости")
+    }
+
     @Test func c1ControlsInUTF8AreWindows1252() throws {
         let parsed = try parse(feed(label: "UTF-8", titleBytes: Array("\u{93}quoted\u{94} \u{96} \u{80}5".utf8)))
         #expect(parsed.drafts.first?.title == "“quoted” – €5")
