@@ -11,15 +11,19 @@ extension DigestCommand {
                   {"kind": "story"|"post", "title": "…", "url": "https://…", "summary": "…",
                    "author": "…", "publishedAt": "2026-11-24T07:30:00Z", "votes": 49, "imageURL": "https://…"}
 
-                kind, title, url and publishedAt are required. Items are matched by url: importing a \
-                file again updates titles and votes. A file with any invalid record is refused whole, \
-                each bad record named with its index, line and reason; nothing of it is written.
+                kind, title, url and publishedAt are required; publishedAt must be a real instant with a \
+                zone (2021-02-30 is refused, not moved); "votes": null is refused (leave it out for 0); \
+                HTML in summaries is stripped. Items are matched by url: importing a file again updates \
+                titles and votes. A file with any invalid record is refused whole, each bad record named \
+                with its index, line and reason; nothing of it is written.
 
                 Anything else (an XML file, any http, https or file URL) is read as an RSS 2.0, RSS 1.0 or \
-                Atom feed. Entries without a title or link are reported and skipped; entries without a date \
-                get the time of the fetch. A URL is fetched again only when it changed (ETag, \
-                Last-Modified). A source that fails is reported and the others are still imported; the \
-                exit status is non-zero when any failed.
+                Atom feed, in any encoding a browser reads, with every HTML entity. Entries without a title \
+                or link are reported and skipped; entries whose date is missing or unreadable get the date \
+                of the feed's oldest entry (the fetch time when none has one). A feed that cannot be read \
+                is refused with the line, column and reason. A URL is fetched again only when it changed \
+                (ETag, Last-Modified). A source that fails is reported and the others are still imported; \
+                the exit status is non-zero when any failed.
                 """)
 
         @OptionGroup var options: ConfigOptions
@@ -40,6 +44,7 @@ extension DigestCommand {
             var failed = 0
             func report(_ result: ImportReport) {
                 print(result.summary)
+                for warning in result.warnings { printError("\(result.source): warning: \(warning)") }
                 for problem in result.problems { printError("\(result.source): \(problem)") }
             }
             if sources.isEmpty {

@@ -106,8 +106,11 @@ extension DigestCommand.Subscribers {
             abstract: "Import subscribers from a CSV file with a header row.",
             discussion: """
                 Columns: email (required), name, format (html|text), timeZone, sections (story;post), \
-                deliveryHour. Each bad row is reported with its line; the good rows are imported in one \
-                transaction. Addresses already on the list are left unchanged.
+                deliveryHour, and what `subscribers export` adds: status, createdAt, confirmedAt (so an \
+                export imports back; a row's status wins over --confirmed). Each bad row is reported with \
+                its line; the good rows are imported in one transaction. Addresses already on the list are \
+                left unchanged. A quote that is never closed refuses the whole file, naming the line where \
+                it opened.
                 """)
 
         @OptionGroup var options: ConfigOptions
@@ -122,7 +125,14 @@ extension DigestCommand.Subscribers {
             } catch {
                 throw CommandFailure("\(file): cannot be read as UTF-8 text")
             }
-            let result = try store.importSubscribers(csv: text, confirmed: confirmed)
+            let result: SubscriberImportResult
+            do {
+                result = try store.importSubscribers(csv: text, confirmed: confirmed)
+            } catch let error as CSVError {
+                throw CommandFailure("\(file): \(error)")
+            } catch let error as SubscriberError {
+                throw CommandFailure("\(file): \(error)")
+            }
             for row in result.rejected { printError("\(file): \(row)") }
             print("\(file): \(result.imported) imported, \(result.existing) already on the list, \(result.rejected.count) rejected")
             if !result.rejected.isEmpty { throw ExitCode.failure }

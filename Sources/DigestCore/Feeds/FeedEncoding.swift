@@ -1,111 +1,210 @@
 import Foundation
 
-/// Brings a feed document to UTF-8 before it reaches the XML parser, following its BOM or the
-/// `encoding` of its XML declaration, and rewrites that declaration to say UTF-8.
+/// A feed document brought to UTF-8, and what was guessed or replaced on the way.
+struct DecodedDocument {
+    /// The document as UTF-8, its XML declaration rewritten to say so.
+    var utf8: [UInt8]
+    /// The WHATWG name of the encoding it was read as (`windows-1252`, `big5`…).
+    var encoding: String
+    /// Sentences for the person importing: a guessed encoding, replaced bytes.
+    var warnings: [String]
+}
+
+/// Brings a feed document to UTF-8 before it reaches the XML parser, the way browsers and feed
+/// readers decode text (the WHATWG Encoding Standard, https://encoding.spec.whatwg.org/):
+///
+/// - a byte order mark wins; then the `encoding` of the XML declaration, looked up among the
+///   standard's labels, so `ISO-8859-1`, `latin1` and `US-ASCII` read as windows-1252 (curly quotes
+///   and dashes in 0x80–0x9F stay quotes and dashes);
+/// - every legacy single- and multi-byte encoding of the standard (big5, euc-kr, gb18030, shift_jis,
+///   iso-8859-x, windows-125x, koi8…) is decoded with the C library's iconv; windows-1252 and
+///   x-user-defined are simple enough to decode here;
+/// - UTF-8, declared or not, is checked: bytes that are not UTF-8 are read as windows-1252, with a
+///   warning (the usual case: a CMS writing Latin-1 without saying so), and C1 control characters
+///   (U+0080–U+009F, never meant as controls in a feed) are mapped as windows-1252;
+/// - an unknown label is read as UTF-8 (or windows-1252 where it is not UTF-8) with a warning;
+///   only the standard's "replacement" labels (iso-2022-kr, hz-gb-2312…) refuse the document;
+/// - a document with neither a byte order mark nor a declaration is read in the `charset` its HTTP
+///   server named, when there is one (the document's own word wins: servers often name a default).
 enum FeedEncoding {
-    /// The document as UTF-8; throws when it declares an encoding this program cannot read.
-    static func utf8Document(_ data: Data) throws(FeedError) -> Data {
-        let bytes = [UInt8](data)
-        if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { return Data(bytes.dropFirst(3)) }
-        if bytes.starts(with: [0xFE, 0xFF]) || bytes.starts(with: [0xFF, 0xFE]) {
-            let encoding: String.Encoding = bytes[0] == 0xFE ? .utf16BigEndian : .utf16LittleEndian
-            guard let text = String(data: Data(bytes.dropFirst(2)), encoding: encoding) else {
-                throw FeedError.notDecodable("UTF-16")
-            }
-            return Data(rewritingDeclaration(text).utf8)
+    static func decode(_ data: Data, transportCharset: String? = nil) throws(FeedError) -> DecodedDocument {
+        var bytes = [UInt8](data)
+        if bytes.starts(with: [0xEF, 0xBB, 0xBF]) {
+            return utf8(Array(bytes.dropFirst(3)), declared: "utf-8")
         }
-        guard let declared = declaredEncoding(bytes) else { return data }
-        let name = declared.lowercased()
+        if bytes.starts(with: [0xFE, 0xFF]) { return try legacy(Array(bytes.dropFirst(2)), name: "utf-16be") }
+        if bytes.starts(with: [0xFF, 0xFE]) { return try legacy(Array(bytes.dropFirst(2)), name: "utf-16le") }
+        // XML 1.0 Appendix F: `<?` in UTF-16 without a byte order mark.
+        if bytes.starts(with: [0x3C, 0x00, 0x3F, 0x00]) { return try legacy(bytes, name: "utf-16le") }
+        if bytes.starts(with: [0x00, 0x3C, 0x00, 0x3F]) { return try legacy(bytes, name: "utf-16be") }
+        var declared = declaredEncoding(bytes)
+        if declared == nil, let misplaced = blankingMisplacedDeclaration(&bytes) { declared = misplaced }
+        let transport = transportCharset.flatMap { EncodingLabels.table[$0.lowercased()] != nil ? $0 : nil }
+        if declared == nil, transport != nil {
+            // XML without a declaration is UTF-8, and servers add a default charset (ISO-8859-1) to
+            // everything: text that is valid UTF-8 is UTF-8, whatever the header says.
+            let asUTF8 = utf8(bytes, declared: nil)
+            if asUTF8.warnings.isEmpty { return asUTF8 }
+        }
+        guard let label = declared ?? transport else { return utf8(bytes, declared: nil) }
+        guard let name = EncodingLabels.table[label.trimmingCharacters(in: .whitespaces).lowercased()] else {
+            var document = utf8(bytes, declared: nil)
+            document.warnings.insert(
+                "line 1: declares the encoding \"\(label)\", which is not a known name; read as \(document.encoding)",
+                at: 0)
+            return document
+        }
         switch name {
-        case "utf-8", "utf8", "us-ascii", "ascii":
-            return data
-        case "iso-8859-1", "iso8859-1", "latin1", "latin-1", "l1", "iso_8859-1":
-            // Every byte is the code point of the same number.
-            var text = ""
-            text.unicodeScalars.append(contentsOf: bytes.map { Unicode.Scalar($0) })
-            return Data(rewritingDeclaration(text).utf8)
-        case "windows-1252", "cp1252", "x-cp1252":
-            var text = ""
-            text.unicodeScalars.append(
-                contentsOf: bytes.map { byte in
-                    (0x80...0x9F).contains(byte) ? Windows1252.c1[Int(byte - 0x80)] ?? "\u{FFFD}" : Unicode.Scalar(byte)
-                })
-            return Data(rewritingDeclaration(text).utf8)
+        case "utf-8":
+            return utf8(bytes, declared: label)
+        case "utf-16le", "utf-16be":
+            // The declaration was readable as ASCII, so the document is not UTF-16 whatever it says.
+            return utf8(bytes, declared: label)
+        case "windows-1252":
+            return DecodedDocument(utf8: rewritingDeclaration(windows1252(bytes)), encoding: name, warnings: [])
+        case "x-user-defined":
+            var output: [UInt8] = []
+            output.reserveCapacity(bytes.count)
+            for byte in bytes {
+                if byte < 0x80 {
+                    output.append(byte)
+                } else {
+                    appendUTF8(0xF780 + UInt32(byte - 0x80), to: &output)
+                }
+            }
+            return DecodedDocument(utf8: rewritingDeclaration(output), encoding: name, warnings: [])
+        case "replacement":
+            throw FeedError.unsupportedEncoding(label)
         default:
-            guard let encoding = foundationEncodings[name] else { throw FeedError.unsupportedEncoding(declared) }
-            guard let text = String(data: data, encoding: encoding) else { throw FeedError.notDecodable(declared) }
-            return Data(rewritingDeclaration(text).utf8)
+            return try legacy(bytes, name: name, label: label)
         }
     }
 
-    /// HTML named references that XML does not know (`&nbsp;`, `&eacute;`, `&mdash;`…) as numeric ones.
-    ///
-    /// Many feeds use them unescaped; to an XML parser an undeclared entity is a fatal error, which
-    /// would refuse a whole feed over one `&nbsp;`. CDATA sections and documents that declare their
-    /// own entities are left alone.
-    static func numericHTMLEntities(_ data: Data) -> Data {
-        let bytes = [UInt8](data)
-        guard bytes.contains(UInt8(ascii: "&")), !containsSequence(bytes, "<!ENTITY") else { return data }
+    /// The iconv names of the standard's encodings, where they differ from the standard's name.
+    /// The standard's big5, euc-kr, shift_jis and gbk are the Microsoft/HKSCS supersets browsers use.
+    private static let iconvNames: [String: String] = [
+        "big5": "BIG5-HKSCS", "euc-kr": "CP949", "shift_jis": "CP932", "gbk": "GB18030", "iso-8859-8-i": "ISO-8859-8",
+        "x-mac-cyrillic": "MAC-CYRILLIC", "windows-874": "CP874",
+    ]
+
+    private static func legacy(_ bytes: [UInt8], name: String, label: String? = nil) throws(FeedError)
+        -> DecodedDocument
+    {
+        let iconvName =
+            iconvNames[name] ?? (name.hasPrefix("windows-") ? "CP" + name.dropFirst(8) : name.uppercased())
+        guard let decoder = IconvDecoder(from: iconvName) else {
+            throw FeedError.unsupportedEncoding(label ?? name, detail: "this machine's iconv has no \(iconvName)")
+        }
+        let (utf8, replaced) = decoder.decode(bytes)
+        var warnings: [String] = []
+        if replaced > 0 {
+            warnings.append("\(replaced) byte\(replaced == 1 ? " is" : "s are") not valid \(name); shown as �")
+        }
+        return DecodedDocument(utf8: rewritingDeclaration(utf8), encoding: name, warnings: warnings)
+    }
+
+    /// UTF-8 checked byte by byte: a byte that does not start or continue a valid sequence is read
+    /// as windows-1252, and so are the C1 controls U+0080–U+009F.
+    private static func utf8(_ bytes: [UInt8], declared: String?) -> DecodedDocument {
         var output: [UInt8] = []
-        output.reserveCapacity(bytes.count)
+        var foreign = 0
+        var firstForeignLine = 0
+        var line = 1
         var index = 0
-        let cdataOpen = Array("<![CDATA[".utf8)
-        let cdataClose = Array("]]>".utf8)
+        var copied = 0
+        // Most documents are clean: copy runs of ASCII and valid sequences without touching them.
         while index < bytes.count {
             let byte = bytes[index]
-            if byte == UInt8(ascii: "<"), bytes[index...].starts(with: cdataOpen) {
-                let end =
-                    firstIndex(of: cdataClose, in: bytes, from: index + cdataOpen.count).map { $0 + 3 } ?? bytes.count
-                output.append(contentsOf: bytes[index..<end])
-                index = end
+            if byte < 0x80 {
+                if byte == 0x0A { line += 1 }
+                index += 1
                 continue
             }
-            if byte == UInt8(ascii: "&") {
-                var end = index + 1
-                while end < bytes.count, end - index <= 32,
-                    (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(bytes[end] | 0x20)
-                        || (end > index + 1 && (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[end]))
-                {
-                    end += 1
-                }
-                if end > index + 1, end < bytes.count, bytes[end] == UInt8(ascii: ";") {
-                    let name = String(decoding: bytes[(index + 1)..<end], as: UTF8.self)
-                    if !xmlEntities.contains(name), let scalar = HTMLText.namedEntities[name] {
-                        output.append(contentsOf: Array("&#\(scalar.value);".utf8))
-                        index = end + 1
-                        continue
-                    }
-                }
+            let length = validSequenceLength(bytes, at: index)
+            if length == 2, byte == 0xC2, bytes[index + 1] <= 0x9F {
+                // U+0080–U+009F: a C1 control, which in feeds is windows-1252 text that went through Latin-1.
+                if output.isEmpty { output.reserveCapacity(bytes.count + 64) }
+                output.append(contentsOf: bytes[copied..<index])
+                appendWindows1252(bytes[index + 1], to: &output)
+                index += 2
+                copied = index
+            } else if length > 0 {
+                index += length
+            } else {
+                if output.isEmpty { output.reserveCapacity(bytes.count + 64) }
+                output.append(contentsOf: bytes[copied..<index])
+                appendWindows1252(byte, to: &output)
+                if foreign == 0 { firstForeignLine = line }
+                foreign += 1
+                index += 1
+                copied = index
             }
-            output.append(byte)
-            index += 1
         }
-        return Data(output)
-    }
-
-    private static let xmlEntities: Set<String> = ["amp", "lt", "gt", "quot", "apos"]
-
-    private static func containsSequence(_ bytes: [UInt8], _ text: String) -> Bool {
-        firstIndex(of: Array(text.utf8), in: bytes, from: 0) != nil
-    }
-
-    private static func firstIndex(of needle: [UInt8], in bytes: [UInt8], from start: Int) -> Int? {
-        guard !needle.isEmpty, bytes.count >= needle.count else { return nil }
-        var index = start
-        while index <= bytes.count - needle.count {
-            if bytes[index] == needle[0], bytes[index..<(index + needle.count)].elementsEqual(needle) { return index }
-            index += 1
+        var warnings: [String] = []
+        let name: String
+        if foreign > 0 {
+            name = "windows-1252"
+            let said = declared.map { "declares \"\($0)\" but" } ?? "declares no encoding and"
+            warnings.append(
+                "\(said) is not UTF-8 (\(foreign) byte\(foreign == 1 ? "" : "s"), the first on line "
+                    + "\(firstForeignLine)); read those as windows-1252")
+        } else {
+            name = "utf-8"
         }
-        return nil
+        if copied == 0 { return DecodedDocument(utf8: rewritingDeclaration(bytes), encoding: name, warnings: warnings) }
+        output.append(contentsOf: bytes[copied...])
+        return DecodedDocument(utf8: rewritingDeclaration(output), encoding: name, warnings: warnings)
     }
 
-    private static let foundationEncodings: [String: String.Encoding] = [
-        "iso-8859-2": .isoLatin2, "windows-1250": .windowsCP1250, "cp1250": .windowsCP1250,
-        "windows-1251": .windowsCP1251, "cp1251": .windowsCP1251, "windows-1253": .windowsCP1253,
-        "windows-1254": .windowsCP1254, "shift_jis": .shiftJIS, "euc-jp": .japaneseEUC,
-        "iso-2022-jp": .iso2022JP, "utf-16": .utf16, "utf-16be": .utf16BigEndian, "utf-16le": .utf16LittleEndian,
-        "macintosh": .macOSRoman, "x-mac-roman": .macOSRoman,
-    ]
+    /// Length of the well-formed UTF-8 sequence at `index` (Unicode Table 3-7), 0 when there is none.
+    private static func validSequenceLength(_ bytes: [UInt8], at index: Int) -> Int {
+        let first = bytes[index]
+        func continuation(_ offset: Int, _ range: ClosedRange<UInt8> = 0x80...0xBF) -> Bool {
+            index + offset < bytes.count && range.contains(bytes[index + offset])
+        }
+        switch first {
+        case 0xC2...0xDF: return continuation(1) ? 2 : 0
+        case 0xE0: return continuation(1, 0xA0...0xBF) && continuation(2) ? 3 : 0
+        case 0xE1...0xEC, 0xEE...0xEF: return continuation(1) && continuation(2) ? 3 : 0
+        case 0xED: return continuation(1, 0x80...0x9F) && continuation(2) ? 3 : 0
+        case 0xF0: return continuation(1, 0x90...0xBF) && continuation(2) && continuation(3) ? 4 : 0
+        case 0xF1...0xF3: return continuation(1) && continuation(2) && continuation(3) ? 4 : 0
+        case 0xF4: return continuation(1, 0x80...0x8F) && continuation(2) && continuation(3) ? 4 : 0
+        default: return 0
+        }
+    }
+
+    static func windows1252(_ bytes: [UInt8]) -> [UInt8] {
+        var output: [UInt8] = []
+        output.reserveCapacity(bytes.count + bytes.count / 8)
+        for byte in bytes {
+            if byte < 0x80 { output.append(byte) } else { appendWindows1252(byte, to: &output) }
+        }
+        return output
+    }
+
+    private static func appendWindows1252(_ byte: UInt8, to output: inout [UInt8]) {
+        let scalar =
+            (0x80...0x9F).contains(byte) ? Windows1252.c1[Int(byte - 0x80)]?.value ?? UInt32(byte) : UInt32(byte)
+        appendUTF8(scalar, to: &output)
+    }
+
+    private static func appendUTF8(_ value: UInt32, to output: inout [UInt8]) {
+        guard let scalar = Unicode.Scalar(value) else { return }
+        output.append(contentsOf: UTF8.encode(scalar)!)
+    }
+
+    /// A declaration after white space (scripts often print a line break first), which XML forbids:
+    /// its `encoding`, with the declaration itself turned into spaces so lines and columns stay as written.
+    private static func blankingMisplacedDeclaration(_ bytes: inout [UInt8]) -> String? {
+        let isSpace = { (byte: UInt8) in byte == 0x20 || byte == 0x09 || byte == 0x0A || byte == 0x0D }
+        guard let first = bytes.prefix(1024).firstIndex(where: { !isSpace($0) }), first > 0, XMLRepair.starts(bytes, at: first, with: "<?xml"),
+            let end = XMLRepair.firstIndex(of: Array("?>".utf8), in: bytes, from: first)
+        else { return nil }
+        let label = declaredEncoding(Array(bytes[first..<(end + 2)]))
+        for index in first..<(end + 2) { bytes[index] = 0x20 }
+        return label ?? "utf-8"
+    }
 
     /// The `encoding` pseudo-attribute of a leading `<?xml …?>` declaration.
     static func declaredEncoding(_ bytes: [UInt8]) -> String? {
@@ -120,20 +219,24 @@ enum FeedEncoding {
         return value.isEmpty ? nil : String(value)
     }
 
-    /// The text with its declaration's encoding replaced by UTF-8, so the parser does not decode it twice.
-    private static func rewritingDeclaration(_ text: String) -> String {
-        guard text.hasPrefix("<?xml"), let end = text.range(of: "?>") else { return text }
-        let declaration = text[..<end.lowerBound]
-        guard let key = declaration.range(of: "encoding") else { return text }
+    /// The document with its declaration's encoding replaced by UTF-8, so the parser does not decode it twice.
+    private static func rewritingDeclaration(_ bytes: [UInt8]) -> [UInt8] {
+        guard bytes.starts(with: Array("<?xml".utf8)) else { return bytes }
+        let head = Array(bytes.prefix(300))
+        guard let end = XMLRepair.firstIndex(of: Array("?>".utf8), in: head, from: 0) else { return bytes }
+        let declaration = String(decoding: head[..<end], as: UTF8.self)
+        guard let key = declaration.range(of: "encoding") else { return bytes }
         let afterKey = declaration[key.upperBound...]
-        guard let open = afterKey.firstIndex(where: { $0 == "\"" || $0 == "'" }) else { return text }
+        guard let open = afterKey.firstIndex(where: { $0 == "\"" || $0 == "'" }) else { return bytes }
         let quote = afterKey[open]
-        guard let close = afterKey[afterKey.index(after: open)...].firstIndex(of: quote) else { return text }
-        return String(text[..<afterKey.index(after: open)]) + "UTF-8" + String(text[close...])
+        guard let close = afterKey[afterKey.index(after: open)...].firstIndex(of: quote) else { return bytes }
+        let rewritten = String(declaration[..<afterKey.index(after: open)]) + "UTF-8" + String(declaration[close...])
+        return Array(rewritten.utf8) + bytes[end...]
     }
 }
 
-/// windows-1252's printable characters in 0x80–0x9F (nil where the code page leaves a byte undefined).
+/// windows-1252's printable characters in 0x80–0x9F (nil where the code page leaves a byte undefined;
+/// the WHATWG decoder then keeps the byte's own code point).
 enum Windows1252 {
     static let c1: [Unicode.Scalar?] = codePoints.map { $0.flatMap(Unicode.Scalar.init) }
 

@@ -6,34 +6,46 @@ public struct FeedError: Error, Sendable, Equatable, CustomStringConvertible {
         case notXML
         case notAFeed
         case unsupportedEncoding
-        case notDecodable
+        case unknownEntity
     }
 
     let code: Code
     public let message: String
+    /// Where the document stops being readable (one-based).
+    public let line: Int
+    public let column: Int?
 
     public var description: String { message }
 
-    /// The document is not well-formed XML.
-    public var isNotXML: Bool { code == .notXML }
+    /// The document is not well-formed XML (an unknown entity included).
+    public var isNotXML: Bool { code == .notXML || code == .unknownEntity }
     /// Well-formed XML, but neither RSS nor Atom.
     public var isNotAFeed: Bool { code == .notAFeed }
 
-    static func notXML(_ detail: String) -> FeedError {
-        FeedError(code: .notXML, message: "not well-formed XML: \(detail)")
-    }
-
-    static func notAFeed(root: String) -> FeedError {
-        FeedError(code: .notAFeed, message: "not an RSS or Atom feed: the root element is <\(root)>")
-    }
-
-    static func unsupportedEncoding(_ name: String) -> FeedError {
+    static func notXML(line: Int, column: Int, _ reason: String) -> FeedError {
         FeedError(
-            code: .unsupportedEncoding, message: "declares the encoding \"\(name)\", which this program cannot read")
+            code: .notXML, message: "not well-formed XML at line \(line), column \(column): \(reason)", line: line,
+            column: column)
     }
 
-    static func notDecodable(_ name: String) -> FeedError {
-        FeedError(code: .notDecodable, message: "is not valid \(name) text")
+    static func unknownEntity(_ name: String, line: Int, column: Int) -> FeedError {
+        FeedError(
+            code: .unknownEntity,
+            message: "unknown entity &\(name); at line \(line), column \(column) (neither XML nor HTML defines it)",
+            line: line, column: column)
+    }
+
+    static func notAFeed(root: String, line: Int) -> FeedError {
+        FeedError(
+            code: .notAFeed, message: "not an RSS or Atom feed: the root element at line \(line) is <\(root)>",
+            line: line, column: nil)
+    }
+
+    static func unsupportedEncoding(_ name: String, detail: String? = nil) -> FeedError {
+        let why = detail ?? "which the Encoding Standard reads as nothing but U+FFFD (it is unsafe on the web)"
+        return FeedError(
+            code: .unsupportedEncoding, message: "line 1: declares the encoding \"\(name)\", \(why)", line: 1,
+            column: nil)
     }
 }
 

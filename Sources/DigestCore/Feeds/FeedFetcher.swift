@@ -10,6 +10,8 @@ public struct FeedDocument: Sendable {
     public var data: Data
     public var etag: String?
     public var lastModified: String?
+    /// The `charset` of the HTTP `Content-Type`, when the server named one.
+    public var charset: String? = nil
     /// 0 for file:// URLs.
     public var status: Int
     public var fetchedAt: Date
@@ -154,7 +156,21 @@ public struct FeedFetcher: Sendable {
             FeedDocument(
                 url: url, effectiveURL: result.effectiveURL ?? url, data: Data(result.body),
                 etag: isHTTP ? result.header("ETag") : nil, lastModified: isHTTP ? result.header("Last-Modified") : nil,
+                charset: isHTTP ? result.header("Content-Type").flatMap(Self.charset) : nil,
                 status: result.responseCode, fetchedAt: now))
+    }
+
+    /// `windows-1251` from `text/xml; charset="windows-1251"`.
+    static func charset(_ contentType: String) -> String? {
+        for parameter in contentType.split(separator: ";").dropFirst() {
+            let parts = parameter.split(separator: "=", maxSplits: 1)
+            guard parts.count == 2, parts[0].trimmingCharacters(in: .whitespaces).lowercased() == "charset" else {
+                continue
+            }
+            let value = parts[1].trimmingCharacters(in: CharacterSet.whitespaces.union(["\"", "'"]))
+            return value.isEmpty ? nil : value
+        }
+        return nil
     }
 
     /// Remembers the validators of `document`, once its items are safely stored.

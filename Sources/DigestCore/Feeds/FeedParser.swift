@@ -19,15 +19,28 @@ public struct ParsedFeed: Sendable {
     public var drafts: [ItemDraft]
     /// Entries skipped (no title, no usable link, repeated link) and warnings (no date).
     public var problems: [FeedEntryProblem]
-    /// Links of the drafts that carry the fetch time because the entry gave no usable date.
+    /// Links of the drafts whose entry gave no usable date (see `FeedParser`); a later fetch keeps
+    /// the date they were first stored with.
     public var undated: Set<String>
+    /// About the document as a whole: a guessed encoding, bytes that could not be decoded.
+    public var warnings: [String] = []
+    /// The encoding the document was read in (a WHATWG name such as `windows-1252`).
+    public var encoding = "utf-8"
 }
 
 /// Reads RSS 2.0, RSS 1.0 (RDF) and Atom 1.0 documents into `ItemDraft`s.
 ///
 /// Titles and summaries become plain text (HTML stripped, entities decoded); relative links are
 /// resolved against `xml:base`, then the document's URL (or, for a local file, the site link the
-/// feed names); dates in RFC 822 or ISO 8601 form are read, and an entry without one gets `now`.
+/// feed names). The fallbacks every feed reader has: an Atom `<id>` that is an http(s) URL serves
+/// as the link; `dc:title` or `media:title` as the title; the summary comes from the first of
+/// `description`/`summary`, `content:encoded`/`content`, `xhtml:body`, `media:description`,
+/// `itunes:summary`, `dc:description` that has text.
+///
+/// Dates are read in every form `FeedDate` knows. An entry whose date is missing or cannot be read
+/// is imported with a warning and dated like the oldest dated entry of the same feed, so it is never
+/// newer than the feed's other entries and an old item cannot pass for tonight's news; only in a feed
+/// where no entry has a readable date do entries get the fetch time (`now`).
 public struct FeedParser: Sendable {
     public var kind: ItemKind
     /// Qualified name of the element holding an entry's vote count (`slash:comments`); nil means 0.
@@ -43,25 +56,38 @@ public struct FeedParser: Sendable {
         self.now = now
     }
 
-    /// Parses a feed document fetched from (or read at) `url`.
-    public func parse(_ data: Data, url: String) throws(FeedError) -> ParsedFeed {
-        let document = FeedEncoding.numericHTMLEntities(try FeedEncoding.utf8Document(data))
+    /// Parses a feed document fetched from (or read at) `url`; `charset` is the one its HTTP server named.
+    public func parse(_ data: Data, url: String, charset: String? = nil) throws(FeedError) -> ParsedFeed {
+        let decoded = try FeedEncoding.decode(data, transportCharset: charset)
+        let document = Data(try XMLRepair.repair(decoded.utf8))
+        if document.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) {
+            throw FeedError.notXML(line: 1, column: 1, "the document is empty")
+        }
         let reader = FeedReader(votesElement: votesElement, documentURL: URL(string: url))
         let parser = XMLParser(data: document)
         parser.shouldProcessNamespaces = false
         parser.shouldResolveExternalEntities = false
         parser.delegate = reader
         let ok = parser.parse()
-        if let root = reader.unknownRoot { throw FeedError.notAFeed(root: root) }
+        if let root = reader.unknownRoot { throw FeedError.notAFeed(root: root, line: reader.rootLine) }
         // FoundationXML may return true after a fatal error; an element left open also means a cut document.
         if !ok || reader.parseError != nil || !reader.isComplete {
             let error = reader.parseError ?? parser.parserError
-            let detail =
-                error.map { ($0 as NSError).localizedDescription } ?? "the document ends before its elements close"
-            throw FeedError.notXML("line \(parser.lineNumber), column \(parser.columnNumber): \(detail)")
+            let code = error.map { ($0 as NSError).code } ?? 5
+            var reason = XMLErrorText.reason(code: code)
+            // At the end of a cut document the open elements are still those of the text; after other
+            // errors libxml2 may already have closed them.
+            if code == 5, let open = reader.innermostOpenElement {
+                reason += " (inside <\(open.name)> from line \(open.line))"
+            }
+            let place = reader.errorPlace ?? (parser.lineNumber, parser.columnNumber)
+            throw FeedError.notXML(line: max(place.line, 1), column: max(place.column, 1), reason)
         }
-        guard let format = reader.format else { throw FeedError.notAFeed(root: "nothing") }
-        return build(format: format, reader: reader)
+        guard let format = reader.format else { throw FeedError.notAFeed(root: "nothing", line: 1) }
+        var feed = build(format: format, reader: reader)
+        feed.warnings = decoded.warnings
+        feed.encoding = decoded.encoding
+        return feed
     }
 
     private func build(format: FeedFormat, reader: FeedReader) -> ParsedFeed {
@@ -69,6 +95,8 @@ public struct FeedParser: Sendable {
         var problems: [FeedEntryProblem] = []
         var seen: [String: Int] = [:]
         var undated: Set<String> = []
+        var oldest: Date?
+        var undatedProblems: [(draft: Int, problem: Int, why: String?)] = []
         let siteBase = reader.siteLink.flatMap { URL(string: $0, relativeTo: reader.documentURL)?.absoluteURL }
         let documentBase: URL? =
             if let url = reader.documentURL, url.scheme == "http" || url.scheme == "https" { url } else {
@@ -76,10 +104,15 @@ public struct FeedParser: Sendable {
             }
         for (offset, entry) in reader.entries.enumerated() {
             let number = offset + 1
-            let title = entry.title.map { text in
+            var title = entry.title.map { text in
                 entry.titleIsHTML ? HTMLText.plainText(text) : text.collapsingWhitespace
             }
-            let rawLink = (entry.link ?? entry.guidLink)?.trimmingCharacters(in: .whitespacesAndNewlines)
+            if title?.isEmpty != false, let fallback = entry.fallbackTitle.map(HTMLText.plainText), !fallback.isEmpty {
+                title = fallback
+            }
+            let idLink = entry.idLink.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
+                .flatMap { $0.lowercased().hasPrefix("http://") || $0.lowercased().hasPrefix("https://") ? $0 : nil }
+            let rawLink = (entry.link ?? entry.guidLink ?? idLink)?.trimmingCharacters(in: .whitespacesAndNewlines)
             let link = rawLink.flatMap { Self.resolve($0, base: entry.linkBase ?? documentBase) }
             let label = title?.isEmpty == false ? title : rawLink
             guard let title, !title.isEmpty else {
@@ -106,16 +139,18 @@ public struct FeedParser: Sendable {
             var publishedAt = now
             if let dateText = entry.published ?? entry.updated, let date = FeedDate.parse(dateText) {
                 publishedAt = date
+                oldest = min(oldest ?? date, date)
             } else {
                 undated.insert(link)
-                let why = (entry.published ?? entry.updated).map { "date \"\($0)\" is not understood" } ?? "has no date"
-                problems.append(
-                    .init(entry: number, label: label, message: "\(why); using the fetch time", skipped: false))
+                let why = (entry.published ?? entry.updated).map { "date \"\($0.debugEscaped)\" is not understood" }
+                undatedProblems.append((drafts.count, problems.count, why))
+                problems.append(.init(entry: number, label: label, message: "", skipped: false))
             }
-            let summarySource = entry.summary ?? entry.content
-            var summary =
-                summarySource.map { text in entry.summaryIsHTML ? HTMLText.plainText(text) : text.collapsingWhitespace }
-                ?? ""
+            var summary = ""
+            for candidate in entry.summaries {
+                summary = candidate.isHTML ? HTMLText.plainText(candidate.text) : candidate.text.collapsingWhitespace
+                if !summary.isEmpty { break }
+            }
             if summary.count > summaryLimit { summary = String(summary.prefix(summaryLimit - 1)) + "…" }
             let author = entry.author.map(Self.authorName).flatMap { $0.isEmpty ? nil : $0 }
             let imageURL = entry.imageURL.flatMap { Self.resolve($0, base: entry.linkBase ?? documentBase) }
@@ -127,6 +162,12 @@ public struct FeedParser: Sendable {
                 ItemDraft(
                     kind: kind, title: title, url: link, summary: summary, author: author, imageURL: imageURL,
                     publishedAt: publishedAt, votes: votes))
+        }
+        // Undated entries are never newer than the feed's dated ones.
+        for (draft, problem, why) in undatedProblems {
+            if let oldest { drafts[draft].publishedAt = min(oldest, now) }
+            let fallback = oldest == nil ? "using the fetch time" : "dated like the feed's oldest entry"
+            problems[problem].message = "\(why ?? "has no date"); \(fallback)"
         }
         return ParsedFeed(
             format: format, title: reader.feedTitle.map(HTMLText.plainText), drafts: drafts, problems: problems,
@@ -163,16 +204,61 @@ struct RawEntry {
     var link: String?
     var linkIsAlternate = false
     var guidLink: String?
+    /// Atom `<id>`, used as the link when there is none and it is an http(s) URL.
+    var idLink: String?
+    /// `dc:title` or `media:title`, for an entry without a `title`.
+    var fallbackTitle: String?
     /// The nearest `xml:base` in scope of the link, already absolute.
     var linkBase: URL?
     var summary: String?
-    var content: String?
     var summaryIsHTML = true
+    var content: String?
+    var contentIsHTML = true
+    var xhtmlBody: String?
+    var mediaDescription: String?
+    var itunesSummary: String?
+    var dcDescription: String?
     var author: String?
     var published: String?
     var updated: String?
     var votes: String?
     var imageURL: String?
+
+    /// Where a summary may come from, in the order feed readers look.
+    var summaries: [(text: String, isHTML: Bool)] {
+        [
+            summary.map { ($0, summaryIsHTML) }, content.map { ($0, contentIsHTML) }, xhtmlBody.map { ($0, false) },
+            mediaDescription.map { ($0, true) }, itunesSummary.map { ($0, true) }, dcDescription.map { ($0, true) },
+        ].compactMap { $0 }
+    }
+}
+
+/// The namespaces whose elements feeds fall back on, told apart by URI (any prefix), or by the
+/// usual prefix when a careless feed never declares it.
+enum FeedNamespace {
+    case atom, dublinCore, media, content, itunes, xhtml, other
+
+    init(uri: String?, prefix: String) {
+        switch uri?.lowercased() {
+        case "http://www.w3.org/2005/atom": self = .atom
+        case "http://purl.org/dc/elements/1.1/", "http://purl.org/dc/terms/": self = .dublinCore
+        case "http://search.yahoo.com/mrss/", "http://search.yahoo.com/mrss": self = .media
+        case "http://purl.org/rss/1.0/modules/content/": self = .content
+        case "http://www.itunes.com/dtds/podcast-1.0.dtd": self = .itunes
+        case "http://www.w3.org/1999/xhtml": self = .xhtml
+        case .some: self = .other
+        case nil:
+            switch prefix {
+            case "atom": self = .atom
+            case "dc", "dcterms": self = .dublinCore
+            case "media": self = .media
+            case "content": self = .content
+            case "itunes": self = .itunes
+            case "xhtml": self = .xhtml
+            default: self = .other
+            }
+        }
+    }
 }
 
 /// The XMLParser delegate: walks the document and collects raw entries.
@@ -180,6 +266,8 @@ final class FeedReader: NSObject, XMLParserDelegate {
     private struct Frame {
         var name: String
         var local: String
+        var namespace: FeedNamespace?
+        var line: Int
         var attributes: [String: String]
         /// The `xml:base` in scope, when one was declared on this element or an ancestor.
         var base: URL?
@@ -196,6 +284,15 @@ final class FeedReader: NSObject, XMLParserDelegate {
     private(set) var siteLink: String?
 
     private var stack: [Frame] = []
+    /// Prefix → namespace URI, from every `xmlns:` seen so far (feeds declare them on the root).
+    private var prefixes: [String: String] = [:]
+    /// The line of the root element.
+    private(set) var rootLine = 1
+    /// Where the first error was reported.
+    private(set) var errorPlace: (line: Int, column: Int)?
+
+    /// The deepest element still open, to say where a broken document broke.
+    var innermostOpenElement: (name: String, line: Int)? { stack.last.map { ($0.name, $0.line) } }
     private var entry: RawEntry?
     private var entryDepth = 0
 
@@ -220,6 +317,7 @@ final class FeedReader: NSObject, XMLParserDelegate {
         }
         if stack.isEmpty {
             started = true
+            rootLine = parser.lineNumber
             switch local {
             case "rss": format = .rss2
             case "RDF": format = .rss1
@@ -230,7 +328,14 @@ final class FeedReader: NSObject, XMLParserDelegate {
                 return
             }
         }
-        stack.append(Frame(name: elementName, local: local, attributes: attributes, base: base))
+        for (key, value) in attributes where key.hasPrefix("xmlns:") { prefixes[String(key.dropFirst(6))] = value }
+        let prefix = elementName.contains(":") ? String(elementName.prefix(while: { $0 != ":" })) : nil
+        let namespace = prefix.map { FeedNamespace(uri: prefixes[$0], prefix: $0) }
+            ?? attributes["xmlns"].map { FeedNamespace(uri: $0, prefix: "") }
+        stack.append(
+            Frame(
+                name: elementName, local: local, namespace: namespace, line: parser.lineNumber,
+                attributes: attributes, base: base))
         let depth = stack.count
         if entry == nil, (format == .atom && local == "entry") || (format != .atom && local == "item") {
             entry = RawEntry()
@@ -288,7 +393,10 @@ final class FeedReader: NSObject, XMLParserDelegate {
     var isComplete: Bool { started && stack.isEmpty }
 
     func parser(_ parser: XMLParser, parseErrorOccurred parseError: any Error) {
-        if self.parseError == nil { self.parseError = parseError }
+        if self.parseError == nil {
+            self.parseError = parseError
+            errorPlace = (parser.lineNumber, parser.columnNumber)
+        }
     }
 
     func parser(_ parser: XMLParser, foundCharacters string: String) {
@@ -330,11 +438,37 @@ final class FeedReader: NSObject, XMLParserDelegate {
             if entry?.author == nil { entry?.author = frame.text }
             return
         }
-        guard depth == entryDepth + 1 else { return }
-        // In RSS, the core elements are unprefixed; `atom:link` or `media:title` inside an item are not them.
-        let plain = format == .atom || frame.name == frame.local
         let text = frame.text
+        // Any byte other than ASCII space, tab or line break: cheaper than trimming every element's text.
+        let hasText = text.utf8.contains { $0 > 0x20 }
+        // Media RSS puts title and description on the item, in <media:group> or in <media:content>.
+        if frame.namespace == .media, hasText {
+            if frame.local == "title", entry?.fallbackTitle == nil { entry?.fallbackTitle = text }
+            if frame.local == "description", entry?.mediaDescription == nil { entry?.mediaDescription = text }
+            return
+        }
+        guard depth == entryDepth + 1 else { return }
+        // The core elements are unprefixed (or Atom's own); `atom:link` or `dc:title` in an RSS item are not them.
+        let plain = frame.namespace == nil || (format == .atom && frame.namespace == .atom)
         let isHTML = format != .atom || frame.attributes["type"] == "html" || frame.attributes["type"] == "text/html"
+        switch (frame.namespace, frame.local) {
+        case (.dublinCore, "title"):
+            if entry?.fallbackTitle == nil, hasText { entry?.fallbackTitle = text }
+            return
+        case (.dublinCore, "description"):
+            if entry?.dcDescription == nil, hasText { entry?.dcDescription = text }
+            return
+        case (.itunes, "summary"):
+            if entry?.itunesSummary == nil, hasText { entry?.itunesSummary = text }
+            return
+        case (.xhtml, "body"):
+            if entry?.xhtmlBody == nil, hasText { entry?.xhtmlBody = text }
+            return
+        case (.atom, "id"), (nil, "id"):
+            if format == .atom { entry?.idLink = text }
+            return
+        default: break
+        }
         switch frame.local {
         case "title" where plain:
             entry?.title = text
@@ -350,15 +484,14 @@ final class FeedReader: NSObject, XMLParserDelegate {
                 if entry?.linkBase == nil { entry?.linkBase = frame.base }
             }
         case "description" where plain, "summary" where plain:
-            if entry?.summary == nil {
+            if entry?.summary == nil, hasText {
                 entry?.summary = text
                 entry?.summaryIsHTML = isHTML
             }
-        case "encoded", "content":
-            if frame.name.hasPrefix("media:") { break }
-            if entry?.content == nil {
+        case "encoded" where frame.namespace == .content, "content" where plain:
+            if entry?.content == nil, hasText {
                 entry?.content = text
-                if entry?.summary == nil { entry?.summaryIsHTML = isHTML }
+                entry?.contentIsHTML = isHTML
             }
         case "author", "creator":
             if entry?.author == nil, !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {

@@ -7,7 +7,9 @@ import Foundation
 public enum HTMLText {
     /// Plain text of an HTML fragment, whitespace collapsed.
     public static func plainText(_ html: String) -> String {
-        guard html.contains("<") || html.contains("&") else { return html.collapsingWhitespace }
+        guard html.utf8.contains(where: { $0 == UInt8(ascii: "<") || $0 == UInt8(ascii: "&") }) else {
+            return html.collapsingWhitespace
+        }
         var output = ""
         output.reserveCapacity(html.utf8.count)
         var index = html.startIndex
@@ -55,7 +57,7 @@ public enum HTMLText {
         "small", "span", "strong", "sub", "sup", "time", "u", "var", "wbr", "del", "ins", "font",
     ]
 
-    /// Decodes `&name;`, `&#NNN;` and `&#xHHHH;`. Unknown names stay as written.
+    /// Decodes `&name;` (any HTML5 name), `&#NNN;` and `&#xHHHH;`. Unknown names stay as written.
     public static func decodeEntities(_ text: String) -> String {
         guard text.contains("&") else { return text }
         var output = ""
@@ -99,34 +101,6 @@ public enum HTMLText {
             guard value != 0, let scalar = Unicode.Scalar(value) else { return "\u{FFFD}" }
             return String(Character(scalar))
         }
-        return namedEntities[String(body)].map { String(Character($0)) }
+        return HTMLEntities.table[String(body)]
     }
-
-    /// The HTML named references that feeds actually use (Latin-1, punctuation, a few symbols).
-    static let namedEntities: [String: Unicode.Scalar] = {
-        var table: [String: UInt32] = [
-            "amp": 38, "lt": 60, "gt": 62, "quot": 34, "apos": 39, "nbsp": 160,
-            "ndash": 0x2013, "mdash": 0x2014, "lsquo": 0x2018, "rsquo": 0x2019, "sbquo": 0x201A,
-            "ldquo": 0x201C, "rdquo": 0x201D, "bdquo": 0x201E, "hellip": 0x2026, "bull": 0x2022,
-            "dagger": 0x2020, "Dagger": 0x2021, "permil": 0x2030, "lsaquo": 0x2039, "rsaquo": 0x203A,
-            "euro": 0x20AC, "trade": 0x2122, "larr": 0x2190, "rarr": 0x2192, "uarr": 0x2191, "darr": 0x2193,
-            "harr": 0x2194, "minus": 0x2212, "times": 215, "divide": 247, "thinsp": 0x2009, "ensp": 0x2002,
-            "emsp": 0x2003, "zwnj": 0x200C, "zwj": 0x200D, "lrm": 0x200E, "rlm": 0x200F, "prime": 0x2032,
-            "Prime": 0x2033, "oelig": 0x153, "OElig": 0x152, "scaron": 0x161, "Scaron": 0x160, "Yuml": 0x178,
-            "fnof": 0x192, "circ": 0x2C6, "tilde": 0x2DC, "alpha": 0x3B1, "beta": 0x3B2, "gamma": 0x3B3,
-            "delta": 0x3B4, "pi": 0x3C0, "mu": 0x3BC, "Omega": 0x3A9, "le": 0x2264, "ge": 0x2265, "ne": 0x2260,
-            "infin": 0x221E, "asymp": 0x2248, "hearts": 0x2665, "check": 0x2713,
-        ]
-        // ISO-8859-1 160–255, in code point order, as named by HTML 4.
-        let latin1 = """
-            nbsp iexcl cent pound curren yen brvbar sect uml copy ordf laquo not shy reg macr deg plusmn sup2 sup3 \
-            acute micro para middot cedil sup1 ordm raquo frac14 frac12 frac34 iquest Agrave Aacute Acirc Atilde \
-            Auml Aring AElig Ccedil Egrave Eacute Ecirc Euml Igrave Iacute Icirc Iuml ETH Ntilde Ograve Oacute \
-            Ocirc Otilde Ouml times Oslash Ugrave Uacute Ucirc Uuml Yacute THORN szlig agrave aacute acirc atilde \
-            auml aring aelig ccedil egrave eacute ecirc euml igrave iacute icirc iuml eth ntilde ograve oacute \
-            ocirc otilde ouml divide oslash ugrave uacute ucirc uuml yacute thorn yuml
-            """.split(separator: " ")
-        for (offset, name) in latin1.enumerated() { table[String(name)] = UInt32(160 + offset) }
-        return table.compactMapValues(Unicode.Scalar.init)
-    }()
 }

@@ -16,6 +16,8 @@ public struct ImportReport: Sendable {
     public var counts: UpsertCounts
     /// Feed entries skipped, and warnings about imported ones.
     public var problems: [FeedEntryProblem]
+    /// Warnings about the document as a whole, such as an encoding that had to be guessed.
+    public var warnings: [String] = []
 
     /// One line for a person: "feed.xml (RSS 2.0): 3 new, 1 updated, 1 skipped".
     public var summary: String {
@@ -81,13 +83,18 @@ extension ItemImporter {
             let parser = FeedParser(kind: kind ?? .story, votesElement: votesElement, now: now)
             let feed: ParsedFeed
             do {
-                feed = try parser.parse(data, url: documentURL)
+                feed = try parser.parse(data, url: documentURL, charset: document?.charset)
             } catch {
                 throw ImportError(source: source, message: error.message)
             }
             let counts = try store.upsert(
                 feed.drafts, keepVotes: votesElement == nil, undated: feed.undated, now: now)
-            report = ImportReport(source: source, format: .feed(feed.format), counts: counts, problems: feed.problems)
+            report = ImportReport(
+                source: source, format: .feed(feed.format), counts: counts, problems: feed.problems,
+                warnings: feed.warnings)
+            for warning in feed.warnings {
+                logger.info("feed \(source): \(warning)", metadata: ["feed.source": "\(source)"])
+            }
         }
         // Only now that the items are stored may the next fetch be conditional.
         if let document { try (fetcher ?? FeedFetcher(store: store)).remember(document) }
@@ -110,12 +117,16 @@ extension ItemImporter {
     }
 
     /// JSON item files start with `[` or `{` (after an optional BOM and whitespace); feeds with `<`.
+    /// Any other document that is valid JSON (`42`, `"text"`, `null`) is JSON too, so that it is
+    /// refused as the wrong kind of JSON rather than as broken XML.
     static func looksLikeJSON(_ data: Data) -> Bool {
         var bytes = data.prefix(4096)[...]
         if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes = bytes.dropFirst(3) }
         guard let first = bytes.first(where: { $0 != 0x20 && $0 != 0x0A && $0 != 0x0D && $0 != 0x09 }) else {
             return false
         }
-        return first == UInt8(ascii: "[") || first == UInt8(ascii: "{")
+        if first == UInt8(ascii: "[") || first == UInt8(ascii: "{") { return true }
+        if first == UInt8(ascii: "<") || data.count > 1_000_000 { return false }
+        return (try? JSONValue.parse(data)) != nil
     }
 }

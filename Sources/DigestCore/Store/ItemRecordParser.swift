@@ -1,6 +1,7 @@
 import Foundation
 
-/// One item as read from an import file or the items API, validated but not yet stored.
+/// One item as read from an import file, a feed or the items API, validated but not yet stored.
+/// Title, summary and author pass through `ImportedText.normalized`, whatever the source.
 public struct ItemDraft: Sendable, Equatable {
     public var kind: ItemKind
     public var title: String
@@ -16,10 +17,10 @@ public struct ItemDraft: Sendable, Equatable {
         imageURL: String? = nil, publishedAt: Date, votes: Int = 0
     ) {
         self.kind = kind
-        self.title = title.collapsingWhitespace
+        self.title = ImportedText.normalized(title)
         self.url = url
-        self.summary = summary.collapsingWhitespace
-        self.author = author?.collapsingWhitespace
+        self.summary = ImportedText.normalized(summary)
+        self.author = author.map(ImportedText.normalized)
         self.imageURL = imageURL
         self.publishedAt = publishedAt
         self.votes = votes
@@ -47,6 +48,10 @@ public struct ItemRecordError: Error, Sendable, Equatable, CustomStringConvertib
 
 /// Reads the JSON item format: an array of
 /// `{kind, title, url, summary, author, publishedAt, votes, imageURL}` objects.
+///
+/// Strict, as a ledger: `publishedAt` must be a real instant (`2021-02-30T10:00:00Z` and `T25:00`
+/// are refused, not moved to another day); `votes: null` is refused (leave the key out for 0);
+/// summaries are plain text, HTML in them stripped as in feeds.
 public enum ItemRecordParser {
     /// Parses a whole file. Every bad record is reported; any bad record refuses the file.
     public static func parse(_ data: Data, source: String, defaultKind: ItemKind? = nil) throws(ItemFileError) -> [ItemDraft] {
@@ -102,15 +107,24 @@ public enum ItemRecordParser {
             let title = try reader.requiredString("title")
             let url = try reader.requiredString("url")
             guard isWebURL(url) else { throw reader.error("url", "expected an http(s) URL, found \"\(url.debugEscaped)\"") }
-            let summary = try reader.string("summary") ?? ""
+            let summary = HTMLText.plainText(try reader.string("summary") ?? "")
             let author = try reader.string("author")
             let imageURL = try reader.string("imageURL")
             if let imageURL, !isWebURL(imageURL) {
                 throw reader.error("imageURL", "expected an http(s) URL, found \"\(imageURL.debugEscaped)\"")
             }
             let published = try reader.requiredString("publishedAt")
-            guard let publishedAt = DateParsing.iso8601(published) else {
-                throw reader.error("publishedAt", "expected an ISO 8601 date such as 2026-11-24T07:30:00Z, found \"\(published)\"")
+            let publishedAt: Date
+            switch DateParsing.checkedISO8601(published) {
+            case .success(let date): publishedAt = date
+            case .failure(let problem):
+                throw reader.error(
+                    "publishedAt",
+                    "\(problem.reason) (expected an ISO 8601 date such as 2026-11-24T07:30:00Z), "
+                        + "found \"\(published.debugEscaped)\"")
+            }
+            if case .null? = reader.object["votes"] {
+                throw reader.error("votes", "expected a whole number, found null (leave the key out for 0 votes)")
             }
             let votes = try reader.integer("votes", in: 0...Int(Int32.max)) ?? 0
             try reader.finish()
@@ -178,6 +192,24 @@ extension String {
     /// Runs of whitespace, line breaks included, as one space; no leading or trailing space.
     /// Titles and names pass through this so a CR/LF can never reach a header or break a line.
     var collapsingWhitespace: String {
+        // Most text is printable ASCII with single spaces: then there is nothing to do.
+        var previousIsSpace = true
+        var plain = true
+        for byte in utf8 {
+            if byte == 0x20 {
+                if previousIsSpace {
+                    plain = false
+                    break
+                }
+                previousIsSpace = true
+            } else if byte > 0x20 && byte < 0x7F {
+                previousIsSpace = false
+            } else {
+                plain = false
+                break
+            }
+        }
+        if plain && !previousIsSpace { return self }
         var result = ""
         result.reserveCapacity(utf8.count)
         var pendingSpace = false

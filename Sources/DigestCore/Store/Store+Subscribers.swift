@@ -125,17 +125,25 @@ extension Store {
 
     /// Imports `email,name,…` CSV text: each bad row is reported, the good ones are inserted in
     /// one transaction. Known columns: email (required), name, format, timeZone, sections
-    /// (`story;post`), deliveryHour. Addresses already on the list are left as they are.
+    /// (`story;post`), deliveryHour, and the ones `exportSubscribers` adds: status, createdAt,
+    /// confirmedAt, so an export imports back as it was. A row's `status` wins over `confirmed`
+    /// (an unsubscribed reader stays unsubscribed); rows without one are `active` with `confirmed`,
+    /// else `pending`. Addresses already on the list are left as they are. A quote that is never
+    /// closed refuses the whole text (`CSVError`, naming the line where it opened).
     public func importSubscribers(csv text: String, confirmed: Bool, now: Date = Date()) throws -> SubscriberImportResult {
-        let records = CSV.parse(text)
+        let records = try CSV.parse(text)
         guard let header = records.first else { throw SubscriberError("the CSV file is empty (expected a header row email,name,…)") }
         let columns = header.fields.map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
-        let known = ["email", "name", "format", "timezone", "sections", "deliveryhour"]
+        let known = [
+            "email", "name", "status", "format", "timezone", "sections", "deliveryhour", "createdat", "confirmedat",
+        ]
         guard let emailColumn = columns.firstIndex(of: "email") else {
             throw SubscriberError("line \(header.line): the header has no \"email\" column (expected email,name,…)")
         }
         if let unknown = columns.first(where: { !known.contains($0) }) {
-            throw SubscriberError("line \(header.line): unknown column \"\(unknown)\" (known: email, name, format, timeZone, sections, deliveryHour)")
+            throw SubscriberError(
+                "line \(header.line): unknown column \"\(unknown)\" (known: email, name, status, format, timeZone, "
+                    + "sections, deliveryHour, createdAt, confirmedAt)")
         }
         func column(_ name: String, _ fields: [String]) -> String? {
             guard let index = columns.firstIndex(of: name), index < fields.count else { return nil }
@@ -156,10 +164,13 @@ extension Store {
                 let key = email.description.lowercased()
                 if let first = seen[key] { throw SubscriberError("\(email) is also on line \(first)") }
                 seen[key] = record.line
-                let subscriber = try Subscriber.validated(
+                var subscriber = try Subscriber.validated(
                     email: email, name: column("name", record.fields), format: column("format", record.fields),
                     timeZone: column("timezone", record.fields), sections: column("sections", record.fields),
                     deliveryHour: column("deliveryhour", record.fields), confirmed: confirmed, now: now)
+                try subscriber.applyExportedState(
+                    status: column("status", record.fields), createdAt: column("createdat", record.fields),
+                    confirmedAt: column("confirmedat", record.fields), now: now)
                 subscribers.append((record.line, subscriber))
             } catch {
                 result.rejected.append(RejectedRow(line: record.line, reason: "\(error)"))
@@ -169,14 +180,14 @@ extension Store {
             let insert = try db.makeStatement(
                 sql: """
                     INSERT INTO subscribers (email, name, status, sections, format, timeZone, deliveryHour,
-                                             createdAt, confirmedAt, bounceCount)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0)
+                                             createdAt, confirmedAt, unsubscribedAt, bounceCount)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)
                     ON CONFLICT(email) DO NOTHING
                     """)
             for (_, s) in subscribers {
                 try insert.execute(arguments: [
                     s.email.description, s.name, s.status, s.sections.map(\.rawValue).joined(separator: ","), s.format,
-                    s.timeZone, s.deliveryHour, s.createdAt, s.confirmedAt,
+                    s.timeZone, s.deliveryHour, s.createdAt, s.confirmedAt, s.unsubscribedAt,
                 ])
                 if db.changesCount > 0 { result.imported += 1 } else { result.existing += 1 }
             }
@@ -199,12 +210,36 @@ extension Store {
 }
 
 extension Subscriber {
+    /// The state columns of an export (`status`, `createdAt`, `confirmedAt`), when a row has them.
+    mutating func applyExportedState(status: String?, createdAt: String?, confirmedAt: String?, now: Date) throws {
+        func instant(_ text: String?, _ column: String) throws -> Date? {
+            guard let text else { return nil }
+            switch DateParsing.checkedISO8601(text) {
+            case .success(let date): return date
+            case .failure(let problem): throw SubscriberError("\(column) \"\(text)\": \(problem.reason)")
+            }
+        }
+        if let created = try instant(createdAt, "createdAt") { self.createdAt = created }
+        let confirmed = try instant(confirmedAt, "confirmedAt")
+        if let status {
+            guard let value = SubscriberStatus(rawValue: status.lowercased()) else {
+                let known = SubscriberStatus.allCases.map(\.rawValue).joined(separator: ", ")
+                throw SubscriberError("status must be one of \(known), not \"\(status)\"")
+            }
+            self.status = value
+            self.confirmedAt = value == .active || value == .bounced ? confirmed ?? now : confirmed
+            self.unsubscribedAt = value == .unsubscribed ? now : nil
+        } else if let confirmed, self.status == .active {
+            self.confirmedAt = confirmed
+        }
+    }
+
     /// Builds a subscriber from user-given text, with an error naming the field that is wrong.
     public static func validated(
         email: EmailAddress, name: String?, format: String?, timeZone: String?, sections: String?,
         deliveryHour: String?, confirmed: Bool, now: Date
     ) throws -> Subscriber {
-        let name = name?.collapsingWhitespace
+        let name = name.map(ImportedText.normalized)
         if let name, name.count > 200 { throw SubscriberError("name is longer than 200 characters") }
         var parsedFormat = DigestFormat.html
         if let format {

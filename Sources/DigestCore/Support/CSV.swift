@@ -1,7 +1,17 @@
 import Foundation
 
+/// A CSV file that cannot be read at all, with the line to look at.
+public struct CSVError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var line: Int
+    public var message: String
+    public var description: String { "line \(line): \(message)" }
+}
+
 /// RFC 4180 CSV: fields separated by commas, optionally quoted with `"`, `""` for a quote
 /// inside quotes, records ended by CRLF or LF (line breaks allowed inside quotes).
+///
+/// A quote that is never closed refuses the whole text, naming the line where it opened: read
+/// leniently, it would swallow every following row into one field.
 public enum CSV {
     /// One parsed record and the one-based line it starts on.
     public struct Record: Sendable, Equatable {
@@ -9,7 +19,7 @@ public enum CSV {
         public var fields: [String]
     }
 
-    public static func parse(_ text: String) -> [Record] {
+    public static func parse(_ text: String) throws(CSVError) -> [Record] {
         var records: [Record] = []
         var fields: [String] = []
         var field = ""
@@ -18,6 +28,7 @@ public enum CSV {
         var iterator = text.unicodeScalars.makeIterator()
         var pending: Unicode.Scalar? = nil
         var fieldStarted = false
+        var quoteLine = 1
         func next() -> Unicode.Scalar? {
             if let scalar = pending {
                 pending = nil
@@ -46,6 +57,7 @@ public enum CSV {
             case "\"" where field.isEmpty:
                 inQuotes = true
                 fieldStarted = true
+                quoteLine = line
             case ",":
                 fields.append(field)
                 field = ""
@@ -66,6 +78,11 @@ public enum CSV {
                 field.unicodeScalars.append(scalar)
                 fieldStarted = true
             }
+        }
+        if inQuotes {
+            throw CSVError(
+                line: quoteLine,
+                message: "the quoted field that opens on this line is never closed (a \" is missing); nothing imported")
         }
         if fieldStarted || !field.isEmpty || !fields.isEmpty {
             fields.append(field)

@@ -135,11 +135,16 @@ import Testing
             <item><title>Undated</title><link>https://k.example/2</link></item>
             </channel></rss>
             """)
-        let first = Fixtures.date("2026-11-24T01:00:00Z")
-        try await importer.importSource(path, now: first)
+        try await importer.importSource(path, now: Fixtures.date("2026-11-24T01:00:00Z"))
+        // The undated entry is dated like the feed's oldest entry, never newer.
+        let first = Fixtures.date("2026-11-23T10:00:00Z")
+        #expect(try store.item(url: "https://k.example/2")?.publishedAt == first)
         _ = try store.applyVotes([VoteChange(url: "https://k.example/1", .set(17))])
+        try String(contentsOfFile: path, encoding: .utf8).replacingOccurrences(of: "Mon, 23 Nov 2026 10", with: "Tue, 24 Nov 2026 08")
+            .write(toFile: path, atomically: true, encoding: .utf8)
         try await importer.importSource(path, now: Fixtures.date("2026-11-24T09:00:00Z"))
         #expect(try store.item(url: "https://k.example/1")?.votes == 17)
+        #expect(try store.item(url: "https://k.example/1")?.publishedAt == Fixtures.date("2026-11-24T08:00:00Z"))
         #expect(try store.item(url: "https://k.example/2")?.publishedAt == first)
     }
 

@@ -9,7 +9,8 @@ import Foundation
 ///   `If-None-Match`, or else `If-Modified-Since`, gets 304;
 /// - `gzip` when the client accepts it;
 /// - `/redirect/PATH` → 302 to `/PATH`; `/loop` → 302 to itself; `/status/N` → status N;
-/// - a missing file → 404.
+/// - a missing file → 404;
+/// - `Content-Type: application/xml`, or the text of a file `NAME.content-type` beside `NAME`.
 /// Every request is appended to `requests.log` in the folder: `METHOD PATH inm=… ims=… ae=…`.
 final class HTTPTestServer: @unchecked Sendable {
     let root: String
@@ -103,7 +104,10 @@ final class HTTPTestServer: @unchecked Sendable {
                         self.send_header(name, value)
                     self.end_headers()
                     return
-                headers = validators + [("Content-Type", "application/xml")]
+                content_type = "application/xml"
+                if os.path.isfile(file + ".content-type"):
+                    content_type = open(file + ".content-type").read().strip()
+                headers = validators + [("Content-Type", content_type)]
                 if "gzip" in self.headers.get("Accept-Encoding", ""):
                     data = gzip.compress(data)
                     headers.append(("Content-Encoding", "gzip"))

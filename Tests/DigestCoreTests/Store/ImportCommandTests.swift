@@ -1,0 +1,55 @@
+import Foundation
+import Testing
+
+@testable import DigestCore
+
+/// `digest import` and `digest subscribers import` as an admin runs them: every message names the file.
+@Suite struct ImportCommandTests {
+    let directory = TemporaryDirectory("import-command")
+    static let binary = Fixtures.repositoryRoot + "/.build/debug/digest"
+
+    /// Runs `digest ARGUMENTS… --config CONFIG`; returns exit status, standard output and error.
+    func digest(_ arguments: [String], config: String) throws -> (status: Int32, output: String, error: String) {
+        let result = try Python.run(
+            """
+            import subprocess, sys
+            done = subprocess.run(sys.argv[1:], capture_output=True)
+            sys.stdout.write(done.stdout.decode() + "\\n--stderr--\\n" + done.stderr.decode() + "\\n--status--\\n"
+                + str(done.returncode))
+            """, arguments: [Self.binary] + arguments + ["--config", config])
+        let text = String(decoding: result.standardOutput, as: UTF8.self)
+        let parts = text.components(separatedBy: "\n--stderr--\n")
+        let rest = parts[1].components(separatedBy: "\n--status--\n")
+        return (Int32(rest[1]) ?? -1, parts[0], rest[0])
+    }
+
+    @Test func everyMessageNamesTheFile() throws {
+        let configuration = try Fixtures.configuration(in: directory)
+        let config = configuration.file
+        #expect(try digest(["init"], config: config).status == 0)
+
+        let unclosed = directory.write("unclosed.csv", "email,name\nu0@example.com,A\nu1@example.com,\"Unclosed\nu2@example.com,B\n")
+        let refused = try digest(["subscribers", "import", unclosed], config: config)
+        #expect(refused.status != 0)
+        #expect(refused.error.contains("\(unclosed): line 3: the quoted field that opens on this line is never closed"))
+        #expect(try digest(["subscribers", "list"], config: config).error.contains("0 subscribers"))
+
+        let rows = directory.write("rows.csv", "email,status\nok@example.com,active\nbad@example.com,sleeping\n")
+        let partly = try digest(["subscribers", "import", rows], config: config)
+        #expect(partly.error.contains("\(rows): line 3: status must be one of"))
+        #expect(partly.output.contains("\(rows): 1 imported, 0 already on the list, 1 rejected"))
+
+        let scalar = directory.write("number.json", "42")
+        let json = try digest(["import", scalar], config: config)
+        #expect(json.status != 0)
+        #expect(json.error.contains("\(scalar): expected an array of item objects, found a number"))
+
+        var latin1 = Array("<rss version=\"2.0\"><channel><item><title>Caf".utf8) + [0xE9]
+        latin1 += Array("</title><link>https://cmd.example/1</link></item></channel></rss>".utf8)
+        let feed = directory.file("undeclared.xml")
+        try Data(latin1).write(to: URL(fileURLWithPath: feed))
+        let warned = try digest(["import", feed], config: config)
+        #expect(warned.status == 0)
+        #expect(warned.error.contains("\(feed): warning: declares no encoding and is not UTF-8"))
+    }
+}

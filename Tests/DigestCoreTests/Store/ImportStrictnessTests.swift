@@ -1,0 +1,121 @@
+import Foundation
+import Logging
+import Testing
+
+@testable import DigestCore
+
+/// Files an admin imports are read as strictly as a ledger.
+@Suite struct ItemFileStrictnessTests {
+    let directory = TemporaryDirectory("strict-items")
+
+    func importer() throws -> (ItemImporter, Store) {
+        let store = try Fixtures.store(in: directory)
+        return (ItemImporter(store: store, logger: Logger(label: "test")), store)
+    }
+
+    @Test func impossibleDatesAreRefusedWithRecordLineAndField() throws {
+        let (importer, store) = try importer()
+        let file = directory.write(
+            "dates.json",
+            """
+            [
+              {"kind": "story", "title": "Feb 30", "url": "https://d.example/1", "publishedAt": "2021-02-30T10:00:00Z"},
+              {"kind": "story", "title": "Hour 25", "url": "https://d.example/2", "publishedAt": "2021-03-01T25:00:00Z"},
+              {"kind": "story", "title": "No zone", "url": "https://d.example/3", "publishedAt": "2021-03-01T10:00:00"},
+              {"kind": "story", "title": "Fine", "url": "https://d.example/4", "publishedAt": "2024-02-29T10:00:00.5+02:00"}
+            ]
+            """)
+        let error = try #require(throws: ItemFileError.self) { try importer.importFile(path: file) }
+        #expect(error.errors.map(\.index) == [0, 1, 2])
+        #expect(error.errors.map(\.line) == [2, 3, 4])
+        #expect(error.errors.allSatisfy { $0.field == "publishedAt" })
+        #expect(
+            error.errors[0].description
+                == "\(file): record 0 (line 2): publishedAt: there is no day 30 in February 2021, which has 28 days "
+                + "(expected an ISO 8601 date such as 2026-11-24T07:30:00Z), found \"2021-02-30T10:00:00Z\"")
+        #expect(error.errors[1].message.hasPrefix("there is no hour 25"))
+        #expect(error.errors[2].message.hasPrefix("no time zone"))
+        #expect(try store.itemCount() == 0)
+        #expect(DateParsing.iso8601("2024-02-29T10:00:00.5+02:00") == Date(timeIntervalSince1970: 1_709_193_600.5))
+    }
+
+    @Test func nullVotesAreRefusedSoTheyCannotResetAnyone() throws {
+        let (importer, _) = try importer()
+        let file = directory.write(
+            "votes.json",
+            #"[{"kind":"story","title":"T","url":"https://d.example/v","publishedAt":"2026-11-23T10:00:00Z","votes":null}]"#)
+        let error = try #require(throws: ItemFileError.self) { try importer.importFile(path: file) }
+        #expect(error.errors.first?.field == "votes")
+        #expect(error.errors.first?.message == "expected a whole number, found null (leave the key out for 0 votes)")
+    }
+
+    @Test(arguments: [("42", "a number"), ("\"text\"", "a string"), ("null", "null"), ("true", "a boolean")])
+    func aJSONDocumentThatIsNotItemsIsReportedAsJSON(_ content: String, _ type: String) async throws {
+        let (importer, _) = try importer()
+        let file = directory.write("scalar-\(type).json", content)
+        await #expect { try await importer.importSource(file) } throws: { error in
+            "\(error)".contains("expected an array of item objects, found \(type)") && !"\(error)".contains("XML")
+        }
+    }
+
+    @Test func htmlInJSONSummariesIsStripped() throws {
+        let (importer, store) = try importer()
+        let file = directory.write(
+            "html.json",
+            #"[{"kind":"story","title":"T","url":"https://d.example/h","publishedAt":"2026-11-23T10:00:00Z","summary":"<p>One &amp; <a href=\"x\">two</a></p><script>x()</script>"}]"#)
+        try importer.importFile(path: file)
+        #expect(try store.item(url: "https://d.example/h")?.summary == "One & two")
+    }
+}
+
+@Suite struct SubscriberCSVTests {
+    let directory = TemporaryDirectory("subscriber-csv")
+
+    @Test func anExportImportsBackWithItsStates() throws {
+        let store = try Fixtures.store(in: directory)
+        let created = Fixtures.date("2026-01-02T03:04:05Z")
+        try store.addSubscriber(
+            Subscriber(
+                email: try EmailAddress("a@example.com"), name: "Quote \"A\", Esq.", status: .active, sections: [.post],
+                format: .text, timeZone: "Asia/Tokyo", deliveryHour: 5, createdAt: created, confirmedAt: created))
+        try store.addSubscriber(
+            Subscriber(email: try EmailAddress("gone@example.com"), status: .unsubscribed, createdAt: created))
+        try store.addSubscriber(Subscriber(email: try EmailAddress("new@example.com"), status: .pending, createdAt: created))
+        var csv = ""
+        try store.exportSubscribers { csv += $0 }
+
+        let other = try Store(path: directory.file("other.sqlite"))
+        let result = try other.importSubscribers(csv: csv, confirmed: true)
+        #expect(result.imported == 3 && result.rejected.isEmpty)
+        let a = try #require(try other.subscriber(email: try EmailAddress("a@example.com")))
+        #expect(a.name == "Quote \"A\", Esq." && a.status == .active && a.sections == [.post] && a.format == .text)
+        #expect(a.timeZone == "Asia/Tokyo" && a.deliveryHour == 5 && a.createdAt == created && a.confirmedAt == created)
+        // --confirmed does not resubscribe someone who left, nor confirm someone who never did.
+        #expect(try other.subscriber(email: try EmailAddress("gone@example.com"))?.status == .unsubscribed)
+        #expect(try other.subscriber(email: try EmailAddress("new@example.com"))?.status == .pending)
+        var again = ""
+        try other.exportSubscribers { again += $0 }
+        #expect(again == csv)
+    }
+
+    @Test func badStateColumnsAreRejectedByLine() throws {
+        let store = try Fixtures.store(in: directory)
+        let result = try store.importSubscribers(
+            csv: "email,status,createdAt\nx@example.com,gone,\ny@example.com,active,2021-02-30T00:00:00Z\n",
+            confirmed: false)
+        #expect(result.rejected.map(\.line) == [2, 3])
+        #expect(result.rejected[0].reason.contains("status must be one of pending, active, unsubscribed, bounced"))
+        #expect(result.rejected[1].reason.contains("createdAt \"2021-02-30T00:00:00Z\": there is no day 30"))
+    }
+
+    @Test func anUnterminatedQuoteRefusesTheFileNamingTheLineItOpened() throws {
+        let store = try Fixtures.store(in: directory)
+        let csv = "email,name\nu0@example.com,Fine\nu1@example.com,\"Unclosed\nu2@example.com,Two\nu3@example.com,Three\n"
+        let error = #expect(throws: CSVError.self) { try store.importSubscribers(csv: csv, confirmed: true) }
+        #expect(error?.line == 3)
+        #expect(error?.description.hasPrefix("line 3: the quoted field that opens on this line is never closed") == true)
+        #expect(try store.subscriberCount() == 0)
+        // A closed quote spanning lines is still one field.
+        #expect(try CSV.parse("a,\"b\nc\"\nd,e\n").map(\.fields) == [["a", "b\nc"], ["d", "e"]])
+    }
+}
