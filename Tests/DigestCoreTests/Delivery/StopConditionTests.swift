@@ -251,10 +251,26 @@ import Testing
 }
 
 extension Thread {
-    /// Runs `body` on a thread of its own (not the test pool's) and hands back its result.
+    /// Starts `body` at once on a thread of its own (not the test pool's, whose two threads other tests may
+    /// hold for seconds) and hands back its result.
     static func detachedResult<T: Sendable>(_ body: @escaping @Sendable () -> T) -> Task<T, Never> {
-        Task {
-            await withCheckedContinuation { continuation in Thread { continuation.resume(returning: body()) }.start() }
+        let result = Mutex<(value: T?, waiting: CheckedContinuation<T, Never>?)>((nil, nil))
+        Thread {
+            let value = body()
+            let waiting = result.withLock { state in
+                state.value = value
+                return state.waiting
+            }
+            waiting?.resume(returning: value)
+        }.start()
+        return Task {
+            await withCheckedContinuation { continuation in
+                let value = result.withLock { state in
+                    if state.value == nil { state.waiting = continuation }
+                    return state.value
+                }
+                if let value { continuation.resume(returning: value) }
+            }
         }
     }
 }
