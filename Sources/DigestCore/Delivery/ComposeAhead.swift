@@ -1,12 +1,12 @@
 import Foundation
 
 /// Runs `produce` on a thread of its own and keeps up to `capacity` of its results ready, so the
-/// sender threads spend their turn on the wire and the ledger, not on claiming and composing: with one
-/// SMTP connection, composing the next message overlaps sending the current one.
+/// sender threads spend their turn on the wire, not on claiming and composing: with one SMTP connection,
+/// composing the next message overlaps sending the current one.
 ///
 /// Nothing about the ledger changes: a composed message waiting here belongs to a row that is already
 /// `sending` (claimed), exactly like the rest of its claimed batch. A message is only in flight once a
-/// sender takes it, and each outcome is still recorded by the sender right after the server's reply.
+/// sender takes it, and its outcome is recorded (by `LedgerRecorder`) right after the server's reply.
 final class ComposeAhead<Item: Sendable>: @unchecked Sendable {
     // Every field below is guarded by `condition`.
     private let condition = NSCondition()
