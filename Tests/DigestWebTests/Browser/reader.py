@@ -40,9 +40,10 @@ def browser():
                      "--no-first-run", "--disable-extensions"]:
         options.add_argument(argument)
     # A phone-sized screen (375 x 812 CSS px), and no JavaScript for the pages at all.
-    options.add_experimental_option("mobileEmulation", {"deviceMetrics": {"width": WIDTH, "height": 812, "pixelRatio": 2}})
     options.add_experimental_option("prefs", {"profile.managed_default_content_settings.javascript": 2})
     driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                           {"width": WIDTH, "height": 812, "deviceScaleFactor": 2, "mobile": True})
     driver.set_page_load_timeout(60)
     return driver
 
