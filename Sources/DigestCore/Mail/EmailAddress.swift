@@ -91,8 +91,12 @@ public struct EmailAddress: Sendable, Hashable, Comparable, CustomStringConverti
         let lowered = text.precomposedStringWithCanonicalMapping.lowercased()
         guard lowered.contains("xn--") else { return lowered }
         return lowered.split(separator: ".", omittingEmptySubsequences: false).map { label in
+            // Only a label that decodes to letters and digits and encodes back to itself is read as
+            // Unicode; anything else stays as written (and is checked as ASCII).
             guard label.hasPrefix("xn--"), let decoded = Punycode.decode(String(label.dropFirst(4))), !decoded.isEmpty,
-                decoded.contains(where: { !$0.isASCII })
+                decoded.contains(where: { !$0.isASCII }),
+                decoded.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" }),
+                "xn--" + Punycode.encode(decoded) == label
             else { return String(label) }
             return decoded.precomposedStringWithCanonicalMapping.lowercased()
         }.joined(separator: ".")

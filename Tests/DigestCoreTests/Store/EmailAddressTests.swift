@@ -12,7 +12,7 @@ import Testing
         ("x@xn--bcher-kva.example", "x@bücher.example"),
         ("x@XN--BCHER-KVA.Example", "x@bücher.example"),
         ("x@bu\u{308}cher.example", "x@bücher.example"),
-        ("x@xn--nope.example", "x@xn--nope.example"),
+        ("x@xn--a.example", "x@xn--a.example"),
         ("jurgen@bücher.example", ""),
         ("ONE@Example.com", "ONE@example.com"),
         ("leser@BÜCHER.example", "leser@bücher.example"),
