@@ -2,7 +2,7 @@
 export PATH := /opt/swift/usr/bin:$(PATH)
 SWIFT ?= swift
 
-.PHONY: demo test build release bench clean
+.PHONY: demo test build release bench bench-web clean
 
 demo: ## Install what is missing, build, and run a whole night's send into var/demo/outbox
 	@scripts/setup
@@ -26,6 +26,11 @@ bench: ## digest send against Postfix's smtp-source to smtp-sink on 127.0.0.1; s
 	@scripts/setup --test
 	@$(SWIFT) build -c release
 	@scripts/bench
+
+bench-web: ## digest serve (release) under wrk: GET /subscribe req/s and p99 at 1/16/64 connections, sign-ups/s
+	@scripts/setup --test
+	@$(SWIFT) build -c release --product digest
+	@scripts/bench-web
 
 clean:
 	rm -rf .build var

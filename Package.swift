@@ -74,7 +74,9 @@ let package = Package(
                 "DigestWeb",
                 "DigestTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
-            ]
+            ],
+            // The Selenium script BrowserTests runs.
+            exclude: ["Browser"]
         ),
     ],
     swiftLanguageModes: [.v6]

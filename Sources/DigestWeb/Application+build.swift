@@ -2,8 +2,11 @@ import DigestCore
 import Foundation
 import Hummingbird
 import Logging
+import ServiceLifecycle
 
-/// Assembles the web application: the routes of every part, served at `web.host`:`web.port`.
+/// Assembles the web application: the routes of every part, served at `web.host`:`web.port`, the
+/// outbox worker that sends the confirmation mails, and, when `web.adminListen` is set, the admin
+/// pages on a second, loopback-only listener.
 ///
 /// Refuses to start (throws) without the link-signing secret (the variable named by
 /// `web.secretEnv`), with a missing or broken template, or with a mail transport that cannot be
@@ -33,27 +36,69 @@ func buildWebApplication(
         transport: try transport ?? mail.makeTransport(environment: environment),
         retry: RetryPolicy(maxAttempts: mail.transport == .smtp ? mail.smtp?.maxAttempts ?? 1 : 1),
         maxPerSecond: mail.transport == .smtp ? mail.smtp?.maxPerSecond ?? 0 : 0, logger: logger)
-    let mailer = ConfirmationMailer(pool: pool, logger: logger, onResult: onMailResult)
-
-    let router = Router(context: WebRequestContext.self)
-    router.add(middleware: SecurityHeadersMiddleware<WebRequestContext>())
+    let outbox = OutboxWorker(store: store, pool: pool, now: settings.now, logger: logger, onResult: onMailResult)
+    let confirmation = try ConfirmationMail(
+        library: pages.library, configuration: configuration, signer: signer,
+        linkLifetime: settings.confirmLinkLifetime)
+    let reader = ReaderPages(
+        store: store, configuration: configuration, signer: signer, pages: pages, settings: settings, logger: logger)
     let adminToken = environment[configuration.web.adminTokenEnv]
+    let admin = AdminController(preview: DigestPreview(composer: composer, store: store), pages: pages, settings: settings)
+    let adminListen = configuration.web.adminListen.map { "\($0.host.contains(":") ? "[\($0.host)]" : $0.host):\($0.port)" }
+
+    let allowed = AllowedMethods()
+    let router = pageRouter(pages: pages, allowed: allowed, trustedProxies: configuration.web.trustedProxies)
     ItemsAPI(store: store, adminToken: adminToken, tokenVariable: configuration.web.adminTokenEnv, logger: logger)
         .register(on: router)
-    BouncesAPI(store: store, adminToken: adminToken, tokenVariable: configuration.web.adminTokenEnv, logger: logger).register(on: router)
-    try SubscriptionRoutes(
-        store: store, configuration: configuration, signer: signer, pages: pages, mailer: mailer, settings: settings,
-        logger: logger
-    ).register(on: router)
-    AdminRoutes(
-        preview: DigestPreview(composer: composer, store: store), pages: pages, settings: settings,
-        adminToken: adminToken, tokenVariable: configuration.web.adminTokenEnv
-    ).register(on: router)
+    for (method, path) in [(HTTPRequest.Method.get, "api/items"), (.post, "api/items"), (.post, "api/items/votes")] {
+        allowed.add(method, path)
+    }
+    BouncesAPI(store: store, adminToken: adminToken, tokenVariable: configuration.web.adminTokenEnv, logger: logger)
+        .register(on: router)
+    allowed.add(.post, "api/bounces")
+    let routes = PageRoutes(router, allowed: allowed)
+    SubscribeController(reader: reader, confirmation: confirmation, outbox: outbox).addRoutes(to: routes)
+    ConfirmController(reader: reader).addRoutes(to: routes)
+    UnsubscribeController(reader: reader).addRoutes(to: routes)
+    PreferencesController(reader: reader).addRoutes(to: routes)
+    let adminGroup = router.group("admin").add(
+        middleware: AdminAccessMiddleware(
+            token: adminToken, tokenVariable: configuration.web.adminTokenEnv, adminListen: adminListen, pages: pages))
+    admin.addRoutes(to: PageRoutes(adminGroup, prefix: "admin", allowed: allowed))
 
+    var services: [any Service] = [outbox]
+    if let listen = configuration.web.adminListen {
+        // The same admin pages without the token, on loopback only (the configuration refuses any
+        // other address); the public listener never serves them without the token.
+        let adminAllowed = AllowedMethods()
+        let adminRouter = pageRouter(pages: pages, allowed: adminAllowed, trustedProxies: [])
+        admin.addRoutes(to: PageRoutes(adminRouter.group("admin"), prefix: "admin", allowed: adminAllowed))
+        PageRoutes(adminRouter, allowed: adminAllowed).get("/") { _, _ in
+            Response(status: .seeOther, headers: [.location: "admin/preview"])
+        }
+        services.append(
+            Application(
+                router: adminRouter,
+                configuration: .init(address: .hostname(listen.host, port: listen.port), serverName: "DailyDigest"),
+                logger: logger))
+    }
     return Application(
         router: router,
         configuration: .init(
             address: .hostname(configuration.web.host, port: configuration.web.port), serverName: "DailyDigest"),
-        services: [mailer],
+        services: services,
         logger: logger)
+}
+
+/// A router whose every answer carries the security headers, whose errors are pages from the
+/// templates (styled 404, 405 with `Allow`), which answers HEAD wherever it answers GET, and whose
+/// requests know their client address.
+private func pageRouter(pages: WebPages, allowed: AllowedMethods, trustedProxies: [IPNetwork])
+    -> Router<WebRequestContext>
+{
+    let router = Router(context: WebRequestContext.self, options: .autoGenerateHeadEndpoints)
+    router.add(middleware: SecurityHeadersMiddleware<WebRequestContext>())
+    router.add(middleware: ErrorPagesMiddleware(pages: pages, allowed: allowed))
+    router.add(middleware: ClientAddressMiddleware(resolver: ClientAddress(trustedProxies: trustedProxies)))
+    return router
 }

@@ -9,8 +9,9 @@ extension DigestCommand {
             abstract: "Run the web server: subscription pages, admin preview and the items API.",
             discussion: """
                 Needs the link-signing secret in the environment variable named by web.secretEnv (DIGEST_SECRET \
-                by default). Admin pages answer loopback requests, or a bearer token from web.adminTokenEnv. \
-                The items API under /api/items needs a bearer token, read from the environment variable \
+                by default). Admin pages need the bearer token from web.adminTokenEnv, except on the \
+                loopback-only admin listener web.adminListen. Confirmation mails are sent from the outbox \
+                table by a background worker, so a restart loses none. The items API under /api/items needs a bearer token, read from the environment variable \
                 named by web.adminTokenEnv (DIGEST_ADMIN_TOKEN by default); without it the API answers 503.
                 """)
 

@@ -256,10 +256,39 @@ private struct ConfigurationParser {
         }
         let secretEnv = try reader.string("secretEnv") ?? "DIGEST_SECRET"
         let adminTokenEnv = try reader.string("adminTokenEnv") ?? "DIGEST_ADMIN_TOKEN"
+        var trustedProxies: [IPNetwork] = []
+        for (index, value) in (try reader.array("trustedProxies") ?? []).enumerated() {
+            guard case .string(let text) = value, let network = IPNetwork(text) else {
+                let found = if case .string(let text) = value { "\"\(text)\"" } else { "a value that is not a string" }
+                throw reader.error(
+                    "trustedProxies[\(index)]",
+                    "expected an IP address or CIDR block such as \"127.0.0.1\" or \"10.0.0.0/8\", found \(found)")
+            }
+            trustedProxies.append(network)
+        }
+        let adminListen = try parseListen(try reader.string("adminListen"), reader: reader)
         try reader.finish()
         return .init(
             host: host, port: port, baseURL: String(baseURL.trimmingSuffix("/")), secretEnv: secretEnv,
-            adminTokenEnv: adminTokenEnv)
+            adminTokenEnv: adminTokenEnv, trustedProxies: trustedProxies, adminListen: adminListen)
+    }
+
+    /// `web.adminListen`: `HOST:PORT` with a loopback HOST (`127.0.0.1`, `[::1]`, `localhost`); empty
+    /// or absent: no admin listener. Anything else is refused, since that listener needs no token.
+    private func parseListen(_ text: String?, reader: JSONObjectReader) throws -> Configuration.Listen? {
+        guard let text, !text.isEmpty else { return nil }
+        let expected = "expected \"127.0.0.1:PORT\" (a loopback address and a port) or \"\" for none"
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
+            (1...65535).contains(port)
+        else { throw reader.error("adminListen", "\(expected), found \"\(text)\"") }
+        var host = String(text[..<colon])
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        let loopback = host == "localhost" || IPNetwork("127.0.0.0/8")!.contains(host) || host == "::1"
+        guard loopback else {
+            throw reader.error(
+                "adminListen", "\(expected), found \"\(text)\": the admin listener asks no token, so it listens on loopback only")
+        }
+        return .init(host: host, port: port)
     }
 
     private func parseFeeds(_ values: [JSONValue]) throws -> [Configuration.Feed] {

@@ -110,6 +110,23 @@ public struct Configuration: Sendable, Equatable {
         public var baseURL: String
         public var secretEnv: String
         public var adminTokenEnv: String
+        /// Peers whose `X-Forwarded-For` / `Forwarded` headers are believed (reverse proxies); empty:
+        /// every forwarding header is ignored and the TCP peer is the client.
+        public var trustedProxies: [IPNetwork] = []
+        /// A second listener, on a loopback address only, that serves the admin pages without the
+        /// bearer token; nil: admin pages are reached with the token only.
+        public var adminListen: Listen? = nil
+    }
+
+    /// A loopback address and port to listen on.
+    public struct Listen: Sendable, Equatable {
+        public var host: String
+        public var port: Int
+
+        public init(host: String, port: Int) {
+            self.host = host
+            self.port = port
+        }
     }
 
     public struct Feed: Sendable, Equatable {

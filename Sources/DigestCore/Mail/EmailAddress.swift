@@ -1,8 +1,9 @@
 /// A validated, normalized email address: `local@domain`, domain lower-cased.
 ///
-/// Accepts what a subscription form should: an ASCII local part (RFC 5322 dot-atom), a domain
-/// with at least one dot (internationalized labels allowed) or an IP literal, within the
-/// RFC 5321 limits (64 octets local part, 255 domain, 254 in all).
+/// Accepts what a subscription form should: an ASCII local part (RFC 5322 dot-atom) and a domain
+/// with at least one dot (internationalized labels allowed, `xn--` labels read as the Unicode they
+/// stand for), within the RFC 5321 limits (64 octets local part, 255 domain, 254 in all). IP
+/// literals (`me@[127.0.0.1]`) are refused.
 public struct EmailAddress: Sendable, Hashable, Comparable, CustomStringConvertible, Codable {
     public let localPart: String
     /// Lower-cased; may contain non-ASCII labels (see `asciiDomain` for the wire form).
@@ -34,7 +35,7 @@ public struct EmailAddress: Sendable, Hashable, Comparable, CustomStringConverti
             throw .init(address: text, reason: parts.count < 2 ? "has no @" : "has more than one @")
         }
         let local = String(parts[0])
-        let domain = String(parts[1]).lowercased()
+        let domain = Self.unicodeDomain(String(parts[1]))
         if local.isEmpty { throw .init(address: text, reason: "has nothing before the @") }
         if local.utf8.count > 64 { throw .init(address: text, reason: "local part is longer than 64 octets") }
         if !local.allSatisfy(\.isASCII) {
@@ -84,24 +85,31 @@ public struct EmailAddress: Sendable, Hashable, Comparable, CustomStringConverti
         try container.encode(description)
     }
 
+    /// The domain as stored and compared: lower-cased, Unicode NFC, and every `xn--` label decoded,
+    /// so `bücher.example` and `xn--bcher-kva.example` are the same domain (one reader, not two).
+    static func unicodeDomain(_ text: String) -> String {
+        let lowered = text.precomposedStringWithCanonicalMapping.lowercased()
+        guard lowered.contains("xn--") else { return lowered }
+        return lowered.split(separator: ".", omittingEmptySubsequences: false).map { label in
+            // Only a label that decodes to letters and digits and encodes back to itself is read as
+            // Unicode; anything else stays as written (and is checked as ASCII).
+            guard label.hasPrefix("xn--"), let decoded = Punycode.decode(String(label.dropFirst(4))), !decoded.isEmpty,
+                decoded.contains(where: { !$0.isASCII }),
+                decoded.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" }),
+                "xn--" + Punycode.encode(decoded) == label
+            else { return String(label) }
+            return decoded.precomposedStringWithCanonicalMapping.lowercased()
+        }.joined(separator: ".")
+    }
+
     private static let atext = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!#$%&'*+/=?^_`{|}~-")
 
     private static func validateDomain(_ domain: String, address: String) throws(EmailAddressError) {
         if domain.isEmpty { throw .init(address: address, reason: "has no domain after the @") }
         if domain.hasPrefix("[") {
-            guard domain.hasSuffix("]") else { throw .init(address: address, reason: "has an unclosed IP literal") }
-            let inner = domain.dropFirst().dropLast()
-            if inner.hasPrefix("ipv6:") {
-                let hex = inner.dropFirst(5)
-                guard hex.contains(":"), hex.allSatisfy({ $0.isHexDigit || $0 == ":" || $0 == "." }) else {
-                    throw .init(address: address, reason: "has an invalid IPv6 literal")
-                }
-                return
-            }
-            let octets = inner.split(separator: ".", omittingEmptySubsequences: false)
-            guard octets.count == 4, octets.allSatisfy({ Int($0).map { (0...255).contains($0) } == true && $0.count <= 3 })
-            else { throw .init(address: address, reason: "has an invalid IPv4 literal") }
-            return
+            // A reader's address names a mail domain; an IP literal (`me@[127.0.0.1]`) would let the
+            // form aim confirmation mails at any host, internal ones included.
+            throw .init(address: address, reason: "is an IP address literal (use an address with a domain name)")
         }
         let labels = domain.split(separator: ".", omittingEmptySubsequences: false)
         guard labels.count >= 2 else { throw .init(address: address, reason: "domain has no dot") }

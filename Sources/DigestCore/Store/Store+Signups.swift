@@ -1,15 +1,35 @@
 import Foundation
 import GRDB
 
-/// What a sign-up on the web form did.
+/// What a sign-up on the web form did. Every case but `questionUsed` shows the reader the same
+/// "check your inbox" page, so the form never tells who is on the list.
 public enum SignUpOutcome: Sendable, Equatable {
-    /// The subscriber is pending and a confirmation mail should go out now (`lastConfirmationAt`
-    /// was set to now).
-    case sendConfirmation(Subscriber)
-    /// Pending, but a confirmation mail went out less than the resend interval ago: send nothing.
+    /// The subscriber is pending and its confirmation mail was written to the outbox in the same
+    /// transaction (`lastConfirmationAt` set to now).
+    case queued(Subscriber)
+    /// Pending, and a confirmation mail that has not gone out yet (the relay was down, the server was
+    /// killed) was made due again at once instead of writing a second one.
+    case requeued(Subscriber)
+    /// Pending, and a confirmation mail went out less than the resend interval ago: nothing queued.
     case recentlySent(Subscriber)
     /// Already active: nothing changed.
     case alreadyActive(Subscriber)
+    /// The same question was already used to sign up this same address (a double click, a reload):
+    /// nothing changed.
+    case repeated
+    /// The question was already used, for another address or a failed try: nothing changed.
+    case questionUsed
+}
+
+/// A math question used to sign up: its id and when its token expires.
+public struct UsedChallenge: Sendable, Equatable {
+    public var id: String
+    public var expiresAt: Date
+
+    public init(id: String, expiresAt: Date) {
+        self.id = id
+        self.expiresAt = expiresAt
+    }
 }
 
 /// What following a confirm or unsubscribe link did.
@@ -23,12 +43,26 @@ public enum SubscriptionChange: Sendable, Equatable {
 }
 
 extension Store {
-    /// Records a sign-up from the web form in one transaction: a new address becomes `pending`;
-    /// a pending, unsubscribed or bounced one becomes `pending` again with the form's choices;
-    /// an active one is left alone. A confirmation mail is due unless one was sent for this
-    /// address within `resendInterval`, so repeated sign-ups cannot flood an inbox.
-    public func signUp(_ request: Subscriber, now: Date, resendInterval: TimeInterval) throws -> SignUpOutcome {
+    /// Records a sign-up from the web form in one transaction: the question is used up (for this
+    /// address), a new address becomes `pending`; a pending, unsubscribed or bounced one becomes
+    /// `pending` again with the form's choices; an active one is left alone. A confirmation mail,
+    /// built by `compose` for the stored subscriber, is written to the outbox in the same transaction,
+    /// unless one is still waiting there (it is made due now) or one went out within `resendInterval`
+    /// (so repeated sign-ups cannot flood an inbox).
+    public func signUp(
+        _ request: Subscriber, challenge: UsedChallenge, now: Date, resendInterval: TimeInterval,
+        compose: (Subscriber) throws -> MailMessage
+    ) throws -> SignUpOutcome {
         try pool.write { db in
+            try db.execute(sql: "DELETE FROM used_challenges WHERE expiresAt < ?", arguments: [now])
+            try db.execute(
+                sql: "INSERT INTO used_challenges (id, expiresAt, email) VALUES (?, ?, ?) ON CONFLICT(id) DO NOTHING",
+                arguments: [challenge.id, challenge.expiresAt, request.email.description])
+            if db.changesCount == 0 {
+                let email = try String.fetchOne(
+                    db, sql: "SELECT email FROM used_challenges WHERE id = ?", arguments: [challenge.id])
+                return email == request.email.description ? .repeated : .questionUsed
+            }
             guard var subscriber = try Subscriber.filter(Column("email") == request.email.description).fetchOne(db)
             else {
                 var subscriber = request
@@ -38,20 +72,35 @@ extension Store {
                 subscriber.confirmedAt = nil
                 subscriber.lastConfirmationAt = now
                 try subscriber.insert(db)
-                return .sendConfirmation(subscriber)
+                try Self.queueMail(db, try compose(subscriber), purpose: "confirm", subscriberID: subscriber.id, now: now)
+                return .queued(subscriber)
             }
             if subscriber.status == .active { return .alreadyActive(subscriber) }
             subscriber.status = .pending
             if request.name != nil { subscriber.name = request.name }
             subscriber.sections = request.sections
             subscriber.format = request.format
-            if let last = subscriber.lastConfirmationAt, now.timeIntervalSince(last) < resendInterval, last <= now {
+            let last = try Row.fetchOne(
+                db,
+                sql: "SELECT id, status, sentAt FROM outbox WHERE subscriberID = ? AND purpose = 'confirm' ORDER BY id DESC LIMIT 1",
+                arguments: [subscriber.id])
+            switch last.map({ $0["status"] as OutboxStatus }) {
+            case .queued?, .deferred?, .sending?:
+                // Never delivered yet: send that one now rather than a second one later.
+                try db.execute(
+                    sql: "UPDATE outbox SET status = 'queued', nextAttemptAt = ?, updatedAt = ? WHERE id = ? AND status != 'sending'",
+                    arguments: [now, now, last!["id"] as Int64])
+                try subscriber.update(db)
+                return .requeued(subscriber)
+            case .sent? where (last!["sentAt"] as Date?).map { now.timeIntervalSince($0) < resendInterval && $0 <= now } == true:
                 try subscriber.update(db)
                 return .recentlySent(subscriber)
+            default:
+                subscriber.lastConfirmationAt = now
+                try subscriber.update(db)
+                try Self.queueMail(db, try compose(subscriber), purpose: "confirm", subscriberID: subscriber.id, now: now)
+                return .queued(subscriber)
             }
-            subscriber.lastConfirmationAt = now
-            try subscriber.update(db)
-            return .sendConfirmation(subscriber)
         }
     }
 

@@ -203,6 +203,37 @@ public final class Store: Sendable {
                     CREATE INDEX bounce_events_by_delivery ON bounce_events (deliveryID);
                     """)
         }
+        migrator.registerMigration("v4-web-outbox") { db in
+            // Mail the web side sends (confirmations), written in the same transaction as the
+            // sign-up that caused it and sent from here by `digest serve`'s outbox worker, so a
+            // restart or a kill loses none. The bytes are final: a re-send keeps the Message-ID.
+            // `used_challenges.email`: the address a question signed up, so a repeated POST (a
+            // double click) is recognised as the same sign-up.
+            try db.execute(
+                sql: """
+                    CREATE TABLE outbox (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        purpose TEXT NOT NULL,
+                        subscriberID INTEGER REFERENCES subscribers(id) ON DELETE CASCADE,
+                        sender TEXT NOT NULL,
+                        recipient TEXT NOT NULL,
+                        messageID TEXT NOT NULL UNIQUE,
+                        data BLOB NOT NULL,
+                        status TEXT NOT NULL CHECK (status IN ('queued', 'sending', 'sent', 'deferred', 'failed')),
+                        attempts INTEGER NOT NULL DEFAULT 0,
+                        lastReply TEXT,
+                        createdAt DATETIME NOT NULL,
+                        updatedAt DATETIME NOT NULL,
+                        nextAttemptAt DATETIME NOT NULL,
+                        sentAt DATETIME,
+                        claimedBy TEXT,
+                        claimedUntil DATETIME
+                    );
+                    CREATE INDEX outbox_by_status ON outbox (status, nextAttemptAt);
+                    CREATE INDEX outbox_by_subscriber ON outbox (subscriberID, purpose);
+                    ALTER TABLE used_challenges ADD COLUMN email TEXT;
+                    """)
+        }
         return migrator
     }
 }

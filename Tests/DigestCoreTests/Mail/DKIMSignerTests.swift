@@ -164,6 +164,21 @@ struct DKIMSignerTests {
         #expect(signer.zoneFileRecords().last?.hasPrefix("ed2026._domainkey.courier.example. IN TXT ( \"v=DKIM1; k=ed25519; p=") == true)
     }
 
+    @Test func theConfirmationMailIsSignedToo() async throws {
+        let directory = TemporaryDirectory()
+        let configuration = try Fixtures.configuration(in: directory) { json in
+            var mail = json["mail"] as! [String: Any]
+            mail["dkim"] = [["domain": "courier.example", "selector": "ed2026", "privateKeyFile": DKIMTestKeys.ed25519]]
+            json["mail"] = mail
+        }
+        let mail = try await ConfirmationMail(
+            configuration: configuration, signer: LinkSigner(secret: String(repeating: "s", count: 32)))
+        let reader = Subscriber(id: 7, email: try EmailAddress("new@example.org"), name: nil, status: .pending)
+        let message = try mail.message(for: reader, now: Fixtures.date("2026-11-24T05:00:00Z"))
+        let signer = try #require(mail.dkim)
+        #expect(try Self.verify(message.data, signer: signer).map(\.ok) == [true])
+    }
+
     @Test func aBadKeyIsRefusedNamingItsFile() throws {
         let folder = TemporaryDirectory("dkim-bad")
         let notAKey = folder.write("broken.pem", "-----BEGIN PRIVATE KEY-----\nnot base64 at all\n-----END PRIVATE KEY-----\n")

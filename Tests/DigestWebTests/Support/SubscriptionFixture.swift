@@ -5,6 +5,7 @@ import HummingbirdTesting
 import Logging
 import Synchronization
 import Testing
+import DigestTestSupport
 
 @testable import DigestWeb
 
@@ -21,13 +22,17 @@ final class SubscriptionFixture: Sendable {
         signer = try LinkSigner(secret: WebFixture.secret)
     }
 
-    func app(settings: WebSettings = WebSettings(), environment extra: [String: String] = [:], port: Int? = nil)
-        async throws -> Application<RouterResponder<WebRequestContext>>
-    {
+    func app(
+        settings: WebSettings = WebSettings(), environment extra: [String: String] = [:], port: Int? = nil,
+        adminListen: Configuration.Listen? = nil, trustedProxies: [String] = [], edit: (inout Configuration) -> Void = { _ in }
+    ) async throws -> Application<RouterResponder<WebRequestContext>> {
         var environment = [configuration.web.secretEnv: WebFixture.secret, configuration.web.adminTokenEnv: WebFixture.token]
         environment.merge(extra) { $1 }
         var configuration = configuration
         if let port { configuration.web.port = port }
+        configuration.web.adminListen = adminListen
+        configuration.web.trustedProxies = trustedProxies.map { IPNetwork($0)! }
+        edit(&configuration)
         return try await buildWebApplication(
             configuration: configuration, store: store, environment: environment, logger: Logger(label: "test"),
             settings: settings, onMailResult: { [mails] message, _ in mails.append(message) })
@@ -114,9 +119,11 @@ extension TestClientProtocol {
     }
 }
 
-/// The value of a header field in raw message bytes (unfolded).
+/// The value of a header field in raw message bytes (unfolded; CRLF, or LF as smtp-sink dumps it).
 func headerValue(_ name: String, in data: [UInt8]) -> String? {
-    let text = String(decoding: data, as: UTF8.self)
+    var text = String(decoding: data, as: UTF8.self)
+    // smtp-sink dumps with LF line ends.
+    if !text.contains("\r\n") { text = text.replacingOccurrences(of: "\n", with: "\r\n") }
     let head = text.components(separatedBy: "\r\n\r\n").first ?? ""
     let unfolded = head.replacingOccurrences(of: "\r\n ", with: " ").replacingOccurrences(of: "\r\n\t", with: " ")
     for line in unfolded.components(separatedBy: "\r\n") where line.lowercased().hasPrefix(name.lowercased() + ":") {

@@ -27,6 +27,11 @@ final class WebFixture: @unchecked Sendable {
         json["database"] = directory + "/digest.sqlite"
         json["templates"] = root.path + "/templates"
         json["feeds"] = [Any]()
+        // Tests run side by side: no fixed admin port, and no proxy trusted unless a test says so.
+        var web = json["web"] as! [String: Any]
+        web["adminListen"] = ""
+        web["trustedProxies"] = [String]()
+        json["web"] = web
         let file = directory + "/config.json"
         try JSONSerialization.data(withJSONObject: json).write(to: URL(fileURLWithPath: file))
         configuration = try Configuration.load(path: file)

@@ -6,17 +6,13 @@ import Logging
 /// `GET /admin/preview?date=YYYY-MM-DD&subscriber=EMAIL`: tonight's digest (or `date`'s) as one
 /// reader would get it, built as `digest send` builds it, nothing written. The HTML sits in a
 /// sandboxed frame (`srcdoc`: no scripts, no same-origin access), the text beside it.
-struct AdminRoutes: Sendable {
+struct AdminController: Sendable {
     let preview: DigestPreview
     let pages: WebPages
     let settings: WebSettings
-    let adminToken: String?
-    let tokenVariable: String
 
-    func register(on router: Router<WebRequestContext>) {
-        let group = router.group("admin")
-            .add(middleware: AdminAccessMiddleware(token: adminToken, tokenVariable: tokenVariable, pages: pages))
-        group.get("preview") { request, _ in try previewPage(request) }
+    func addRoutes(to routes: PageRoutes) {
+        routes.get("preview") { request, _ in try previewPage(request) }
     }
 
     func previewPage(_ request: Request) throws -> Response {

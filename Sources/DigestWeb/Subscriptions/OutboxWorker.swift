@@ -1,0 +1,138 @@
+import DigestCore
+import Foundation
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Sends the mails the web side wrote to the outbox (confirmations), as a service of `digest serve`.
+///
+/// A sign-up writes its mail in the same transaction as the subscriber and wakes the worker; the
+/// worker also looks every second for mails that came due (deferred ones, or ones another process
+/// left). It claims due rows in small batches, hands them to a `SenderPool` (whose own threads talk
+/// to the transport, with in-run retries), and records each final result: sent, failed for good,
+/// or deferred with a backoff (`OutboxRetry`). A request never waits for the mail server.
+///
+/// Nothing is lost to a crash: a row claimed by a process that is gone (same host, pid not running)
+/// is put back when the worker starts, and any claim runs out after `lease`. Only a mail in flight at
+/// the instant of a kill can arrive twice, with the same bytes and Message-ID.
+final class OutboxWorker: Service, Sendable {
+    let store: Store
+    let pool: SenderPool
+    let retry: OutboxRetry
+    /// `host:pid`, written on each claim.
+    let owner: String
+    /// How long a claim holds before another worker may take the row.
+    let lease: TimeInterval = 600
+    let now: @Sendable () -> Date
+    private let logger: Logger
+    private let wakeUps: AsyncStream<Void>
+    private let wakeUp: AsyncStream<Void>.Continuation
+    /// Called on the pool's recording thread with each final result (tests watch it).
+    let onResult: (@Sendable (MailMessage, DeliveryResult) -> Void)?
+
+    init(
+        store: Store, pool: SenderPool, retry: OutboxRetry = OutboxRetry(), now: @escaping @Sendable () -> Date,
+        logger: Logger, onResult: (@Sendable (MailMessage, DeliveryResult) -> Void)? = nil
+    ) {
+        self.store = store
+        self.pool = pool
+        self.retry = retry
+        self.now = now
+        self.logger = logger
+        self.onResult = onResult
+        owner = "\(ProcessInfo.processInfo.hostName):\(getpid())"
+        (wakeUps, wakeUp) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+    }
+
+    /// Tells the worker a mail was written; returns at once.
+    func wake() { wakeUp.yield() }
+
+    func run() async throws {
+        do {
+            let released = try store.releaseOutboxClaims(now: now(), isGone: isGone)
+            if released > 0 { logger.info("outbox: mails left by a stopped server queued again", metadata: ["outbox.count": "\(released)"]) }
+        } catch {
+            logger.error("outbox: cannot read the outbox", metadata: ["error": "\(error)"])
+        }
+        let ticker = Task { [wakeUp] in
+            while !Task.isCancelled {
+                wakeUp.yield()
+                try? await Task.sleep(for: .seconds(1))
+            }
+        }
+        await withGracefulShutdownHandler {
+            for await _ in wakeUps { await drain() }
+        } onGracefulShutdown: { [wakeUp] in
+            wakeUp.finish()
+        }
+        ticker.cancel()
+        // What was claimed is recorded by now; a mail that came due meanwhile waits for the next start.
+    }
+
+    /// Sends every mail that is due, including those that come due while sending.
+    private func drain() async {
+        do {
+            guard let due = try store.nextOutboxDue(), due <= now() else { return }
+        } catch {
+            logger.error("outbox: cannot read the outbox", metadata: ["error": "\(error)"])
+            return
+        }
+        let batch = Batch()
+        let (store, owner, lease, now, retry, logger, onResult) = (
+            store, owner, lease, now, retry, logger, onResult
+        )
+        let size = max(1, pool.transport.connections) * 4
+        await pool.run(
+            next: {
+                if let mail = batch.take() { return (mail, mail.message) }
+                do {
+                    batch.fill(try store.claimOutbox(owner: owner, limit: size, lease: lease, now: now()))
+                } catch {
+                    logger.error("outbox: cannot claim mails", metadata: ["error": "\(error)"])
+                    return nil
+                }
+                return batch.take().map { ($0, $0.message) }
+            },
+            record: { finished in
+                do {
+                    try store.recordOutbox(finished.map { ($0.job, $0.result) }, retry: retry, now: now())
+                } catch {
+                    // The rows stay claimed; once the lease runs out they are sent again, same Message-ID.
+                    logger.error("outbox: cannot record results", metadata: ["error": "\(error)"])
+                }
+                for item in finished {
+                    let metadata: Logger.Metadata = [
+                        "mail.messageID": "\(item.message.messageID)", "mail.reply": "\(item.result.outcome.text)",
+                        "outbox.id": "\(item.job.id)",
+                    ]
+                    if case .sent = item.result.outcome {
+                        logger.info("outbox: mail sent", metadata: metadata)
+                    } else {
+                        logger.warning("outbox: mail not sent", metadata: metadata)
+                    }
+                    onResult?(item.message, item.result)
+                }
+            })
+    }
+
+    /// Whether the worker named `owner` is a process of this host that no longer runs.
+    private func isGone(_ owner: String) -> Bool {
+        let parts = owner.split(separator: ":")
+        guard parts.count >= 2, parts.dropLast().joined(separator: ":") == ProcessInfo.processInfo.hostName,
+            let pid = pid_t(parts.last!)
+        else { return false }
+        if pid == getpid() { return true }
+        return kill(pid, 0) != 0 && errno == ESRCH
+    }
+
+    /// Mails claimed but not yet handed to a sender.
+    private final class Batch: Sendable {
+        private let mails = Mutex<[OutboxMail]>([])
+        func take() -> OutboxMail? { mails.withLock { $0.isEmpty ? nil : $0.removeFirst() } }
+        func fill(_ claimed: [OutboxMail]) { mails.withLock { $0 += claimed } }
+    }
+}

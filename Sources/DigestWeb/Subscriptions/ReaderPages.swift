@@ -1,0 +1,139 @@
+import DigestCore
+import Foundation
+import Hummingbird
+import Logging
+
+/// Form field names: a stable contract, documented in README, so sites can embed the form.
+enum FormField {
+    static let email = "email"
+    static let name = "name"
+    static let answer = "answer"
+    static let token = "token"
+    static let sections = "sections"
+    static let format = "format"
+    /// The honeypot: hidden from people, filled by naive bots.
+    static let honeypot = "website"
+    static let timeZone = "timeZone"
+    static let deliveryHour = "deliveryHour"
+}
+
+/// What the reader-facing controllers share: the store, the templates, signed-link checks, the
+/// form body reader and the per-client and per-address limits.
+struct ReaderPages: Sendable {
+    let store: Store
+    let configuration: Configuration
+    let signer: LinkSigner
+    let pages: WebPages
+    let settings: WebSettings
+    let clientLimiter: RateLimiter
+    let addressLimiter: RateLimiter
+    let logger: Logger
+
+    init(
+        store: Store, configuration: Configuration, signer: LinkSigner, pages: WebPages, settings: WebSettings,
+        logger: Logger
+    ) {
+        self.store = store
+        self.configuration = configuration
+        self.signer = signer
+        self.pages = pages
+        self.settings = settings
+        clientLimiter = RateLimiter(capacity: settings.ipLimit.capacity, refillEvery: settings.ipLimit.interval)
+        addressLimiter = RateLimiter(
+            capacity: settings.addressLimit.capacity, refillEvery: settings.addressLimit.interval)
+        self.logger = logger
+    }
+
+    /// The subscriber a signed link names; throws the page to answer with: 400 for a token that is
+    /// malformed, forged, for another purpose or expired; 404 when its subscriber is gone.
+    func subscriber(for token: String?, _ purpose: TokenPurpose, acceptExpired: Bool = false) throws -> Subscriber {
+        guard let token, let id = LinkSigner.subscriberID(in: token) else { throw PageError.badLink }
+        guard let subscriber = try store.subscriber(id: id) else { throw PageError.notOnTheList }
+        switch signer.verify(token, purpose: purpose, subscriberID: id, email: subscriber.email, now: settings.now()) {
+        case .valid: return subscriber
+        case .expired where acceptExpired: return subscriber
+        case .expired: throw PageError.expiredLink(days: Int(settings.confirmLinkLifetime / 86400))
+        case .invalid: throw PageError.badLink
+        }
+    }
+
+    /// Takes one token of `email`'s bucket, or throws the 429 page.
+    func limitAddress(_ email: EmailAddress, now: Date) throws {
+        guard addressLimiter.allow(email.description.lowercased(), now: now) else { throw PageError.tooManyRequests }
+    }
+
+    /// What every POST handler starts with: the body as form fields (a 413 page when it is too large),
+    /// then the per-client limit (a 429 page), then `handle` with the fields and the request's time.
+    func posted(
+        limitedPerClient: Bool = true,
+        _ handle: @escaping @Sendable (Request, WebRequestContext, FormData, Date) async throws -> Response
+    ) -> PageRoutes.Handler {
+        { request, context in
+            let now = settings.now()
+            let body = try await readForm(request)
+            if limitedPerClient, !clientLimiter.allow(context.clientAddress, now: now) {
+                throw PageError.tooManyRequests
+            }
+            return try await handle(request, context, body, now)
+        }
+    }
+
+    /// The body as form fields; throws the 413 page when it is over `settings.maxFormBytes`.
+    func readForm(_ request: Request) async throws -> FormData {
+        let limit = settings.maxFormBytes
+        if let length = request.headers[.contentLength].flatMap(Int.init), length > limit {
+            throw PageError.tooLarge(limit: limit)
+        }
+        do {
+            let buffer = try await request.body.collect(upTo: limit)
+            return FormData(bytes: buffer.readableBytesView)
+        } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
+            throw PageError.tooLarge(limit: limit)
+        }
+    }
+
+    /// The configured sections as checkboxes; nil `checked` means every one.
+    func sectionChoices(checked: Set<ItemKind>?) -> [[String: Any]] {
+        configuration.digest.sections.map { section in
+            [
+                "value": section.kind.rawValue, "label": section.title, "id": "section-\(section.kind.rawValue)",
+                "checked": checked?.contains(section.kind) ?? true,
+            ]
+        }
+    }
+
+    /// The section kinds a form chose, checked against the configuration, and an error message when
+    /// none is ticked (the same in both forms: a digest with no section is no digest) or one is
+    /// unknown. Empty values are the forms' hidden marker that says "the checkboxes were shown".
+    func chosenSections(_ body: FormData) -> (Set<ItemKind>, error: String?) {
+        let chosen = body.values(FormField.sections).filter { !$0.isEmpty }
+        let configured = Set(configuration.digest.sections.map(\.kind))
+        let kinds = Set(chosen.compactMap(ItemKind.init(rawValue:)))
+        if chosen.isEmpty { return (kinds, "Choose at least one section.") }
+        if chosen.contains(where: { ItemKind(rawValue: $0).map { !configured.contains($0) } ?? true }) {
+            return (kinds, "Choose sections from the list.")
+        }
+        return (kinds, nil)
+    }
+
+    /// `kinds` as stored: every configured section is stored as "every section" (empty), so sections
+    /// added later reach the reader too.
+    func storedSections(_ kinds: Set<ItemKind>) -> [ItemKind] {
+        let ordered = configuration.digest.sections.map(\.kind).filter { kinds.contains($0) }
+        return ordered.count == configuration.digest.sections.count ? [] : ordered
+    }
+
+    /// Puts each field's error under `<field>Error` and all of them, in form order, under `errors`
+    /// (the summary at the top links to each field).
+    func addErrors(_ errors: [String: String], to view: inout [String: Any]) {
+        let order = [
+            "form", FormField.email, FormField.name, FormField.sections, FormField.format, FormField.answer,
+            FormField.timeZone, FormField.deliveryHour,
+        ]
+        view["hasErrors"] = !errors.isEmpty
+        view["errors"] = order.compactMap { field in
+            errors[field].map { ["field": field == "form" ? FormField.email : field, "message": $0] }
+        }
+        for (field, message) in errors { view[field + "Error"] = message }
+    }
+}

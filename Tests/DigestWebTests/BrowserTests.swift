@@ -1,0 +1,94 @@
+import DigestCore
+import DigestTestSupport
+import Foundation
+import Hummingbird
+import Logging
+import ServiceLifecycle
+import Testing
+
+@testable import DigestWeb
+
+/// A reader in headless Chromium at 375 px with JavaScript off (`Browser/reader.py`, Selenium with
+/// Debian's chromium and chromedriver, installed by `scripts/setup --test`): signs up by reading and
+/// answering the question, confirms from the mail in the Maildir, then, from tonight's digest,
+/// changes preferences and unsubscribes. The app runs in this process on a free port.
+@Suite struct BrowserTests {
+    static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().path + "/Browser/reader.py"
+
+    /// Runs `reader.py` with `arguments`; its output, and whether it succeeded. Waits without holding
+    /// a thread of the pool the server runs on.
+    func reader(_ arguments: [String], log: String) async throws -> (Bool, String) {
+        for tool in ["/usr/bin/chromium", "/usr/bin/chromedriver"] {
+            try #require(FileManager.default.isExecutableFile(atPath: tool), "\(tool) missing: run scripts/setup --test")
+        }
+        let process = Process()
+        // The python3 on PATH: the one `scripts/setup --test` installed Selenium for.
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", Self.script] + arguments
+        _ = FileManager.default.createFile(atPath: log, contents: nil)
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+        process.standardOutput = handle
+        process.standardError = handle
+        process.standardInput = FileHandle.nullDevice
+        try ChildProcess.spawnLock.withLock { try process.run() }
+        let deadline = Date() + 240
+        while process.isRunning && Date() < deadline { try await Task.sleep(for: .milliseconds(100)) }
+        if process.isRunning { process.terminate() }
+        while process.isRunning { try await Task.sleep(for: .milliseconds(50)) }
+        let output = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+        return (process.terminationStatus == 0 && output.contains("\ndone"), output)
+    }
+
+    @Test func aReaderSignsUpConfirmsChangesPreferencesAndLeavesInChromium() async throws {
+        let fixture = try SubscriptionFixture()
+        let directory = TemporaryDirectory("browser")
+        let port = Int(FreePort.next())
+        let base = "http://127.0.0.1:\(port)"
+        var configuration = fixture.configuration
+        configuration.web.port = port
+        configuration.web.baseURL = base
+        configuration.mail.transport = .maildir
+        configuration.mail.maildir = directory.file("mail")
+        let environment = [configuration.web.secretEnv: WebFixture.secret]
+        let app = try await buildApplication(
+            configuration: configuration, store: fixture.store, environment: environment, logger: Logger(label: "browser"))
+        let group = ServiceGroup(services: [app], logger: Logger(label: "browser"))
+        let server = Task { try await group.run() }
+        defer { server.cancel() }
+        #expect(await FreePort.listening(UInt16(port)))
+        let address = "rana@example.com"
+
+        let (signedUp, signUpLog) = try await reader(
+            ["signup", base, configuration.mail.maildir, address], log: directory.file("signup.log"))
+        #expect(signedUp, "\(signUpLog)")
+        let subscriber = try #require(try fixture.subscriber(address))
+        #expect(subscriber.status == .active)
+        #expect(subscriber.name == "Rana")
+
+        // Tonight's digest reaches the reader's mailbox, as `digest send` would deliver it.
+        try fixture.store.upsert([
+            ItemDraft(
+                kind: .story, title: "A story", url: "https://courier.example/1", summary: "Summary",
+                publishedAt: Date() - 3600, votes: 3)
+        ])
+        let composer = try await DigestComposer.make(configuration: configuration, environment: environment)
+        let (_, digest) = try DigestPreview(composer: composer, store: fixture.store)
+            .digest(date: nil, subscriber: subscriber.email, now: Date())
+        let result = await try SenderPool(mail: configuration.mail, environment: environment, logger: Logger(label: "browser"))
+            .sendOne(digest.message)
+        #expect(result.outcome == .sent(reply: result.outcome.text))
+
+        let (managed, manageLog) = try await reader(
+            ["manage", configuration.mail.maildir, address], log: directory.file("manage.log"))
+        #expect(managed, "\(manageLog)")
+        let after = try #require(try fixture.subscriber(address))
+        #expect(after.sections == [.story])
+        #expect(after.format == .text)
+        #expect(after.timeZone == "Europe/Berlin")
+        #expect(after.deliveryHour == 7)
+        #expect(after.status == .unsubscribed)
+
+        await group.triggerGracefulShutdown()
+        try await server.value
+    }
+}

@@ -1,0 +1,125 @@
+import DigestCore
+import DigestTestSupport
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Testing
+
+@testable import DigestWeb
+
+/// The confirmation mail goes through the outbox: written with the sign-up, sent by the worker,
+/// never lost and never sent twice with two Message-IDs.
+@Suite struct OutboxTests {
+    @Test func signUpWritesSubscriberAndMailTogether() async throws {
+        let fixture = try SubscriptionFixture()
+        try await fixture.app().test(.router) { client in
+            try await client.signUp("outbox@example.com") { #expect($0.status == .ok) }
+            let mails = try await fixture.waitForMails(1)
+            let subscriber = try #require(try fixture.subscriber("outbox@example.com"))
+            let rows = try fixture.store.outboxMails(subscriberID: subscriber.id!)
+            #expect(rows.count == 1)
+            #expect(rows.first?.mail.message.messageID == mails.first?.messageID)
+            #expect(rows.first?.mail.message.data == mails.first?.data)
+            // Recorded right after the relay's reply.
+            var status = rows.first?.status
+            let deadline = Date() + 10
+            while status != .sent && Date() < deadline {
+                try await Task.sleep(for: .milliseconds(20))
+                status = try fixture.store.outboxMails(subscriberID: subscriber.id!).first?.status
+            }
+            #expect(status == .sent)
+        }
+    }
+
+    /// A double click posts the same question and address twice: the second answer is the same page.
+    @Test func repeatedPostOfTheSameFormShowsCheckYourInbox() async throws {
+        let fixture = try SubscriptionFixture()
+        try await fixture.app().test(.router) { client in
+            let challenge = try await client.challenge()
+            let fields = [("email", "double@example.com"), ("answer", challenge.answer), ("token", challenge.token)]
+            for _ in 0..<2 {
+                try await client.execute(uri: "/subscribe", method: .post, headers: formHeaders, body: form(fields)) {
+                    response in
+                    #expect(response.status == .ok)
+                    #expect(response.text.contains("Check your inbox"))
+                }
+            }
+            // The same question for another address is still refused.
+            let other = [("email", "other@example.com"), ("answer", challenge.answer), ("token", challenge.token)]
+            try await client.execute(uri: "/subscribe", method: .post, headers: formHeaders, body: form(other)) {
+                #expect($0.status == .unprocessableContent)
+                #expect($0.text.contains("That question was already answered"))
+            }
+            #expect(try await fixture.waitForMails(1).count == 1)
+        }
+        let subscriber = try #require(try fixture.subscriber("double@example.com"))
+        #expect(try fixture.store.outboxMails(subscriberID: subscriber.id!).count == 1)
+        #expect(try fixture.subscriber("other@example.com") == nil)
+    }
+
+    /// The relay is down at sign-up: the mail waits (deferred). Signing up again makes it due at once
+    /// instead of being blocked for ten minutes; once the relay is back it arrives, once.
+    @Test func aMailNeverDeliveredIsQueuedAgainBySigningUpAgain() async throws {
+        let fixture = try SubscriptionFixture()
+        let port = FreePort.next()
+        try await fixture.app(edit: { configuration in
+            configuration.mail.transport = .smtp
+            configuration.mail.smtp = .init(url: "smtp://127.0.0.1:\(port)", tls: .off, connections: 1, timeoutSeconds: 5, maxAttempts: 1)
+        }).test(.router) { client in
+            try await client.signUp("later@example.com") { #expect($0.status == .ok) }
+            let subscriber = try #require(try fixture.subscriber("later@example.com"))
+            var rows = try fixture.store.outboxMails(subscriberID: subscriber.id!)
+            let deadline = Date() + 20
+            while rows.first?.status != .deferred && Date() < deadline {
+                try await Task.sleep(for: .milliseconds(50))
+                rows = try fixture.store.outboxMails(subscriberID: subscriber.id!)
+            }
+            #expect(rows.map(\.status) == [.deferred])
+            let messageID = try #require(rows.first?.mail.message.messageID)
+
+            let sink = try SMTPSinkServer(port: port)
+            defer { sink.stop() }
+            try await client.signUp("later@example.com") { response in
+                #expect(response.status == .ok)
+                #expect(response.text.contains("Check your inbox"))
+            }
+            var received: [SMTPSinkServer.ReceivedMessage] = []
+            while received.isEmpty && Date() < deadline + 20 {
+                try await Task.sleep(for: .milliseconds(50))
+                received = (try? sink.receivedMessages()) ?? []
+            }
+            #expect(received.count == 1)
+            #expect(headerValue("Message-ID", in: received.first?.data ?? []) == messageID)
+            rows = try fixture.store.outboxMails(subscriberID: subscriber.id!)
+            #expect(rows.count == 1)
+        }
+    }
+
+    @Test func retryBackoffDoublesUpToAnHour() {
+        let retry = OutboxRetry()
+        #expect([1, 2, 3, 7, 50].map(retry.delay(afterAttempts:)) == [60, 120, 240, 3600, 3600])
+    }
+
+    @Test func claimsOfAStoppedServerArePutBack() throws {
+        let fixture = try SubscriptionFixture()
+        let reader = try fixture.add("claimed@example.com", status: .pending)
+        let now = Date()
+        _ = try fixture.store.signUp(
+            reader, challenge: UsedChallenge(id: "q", expiresAt: now + 60), now: now, resendInterval: 600
+        ) { subscriber in
+            MailMessage(
+                sender: try EmailAddress("digest@courier.example"), recipient: subscriber.email,
+                messageID: "<fixed@courier.example>", data: Array("Subject: x\r\n\r\nx\r\n".utf8))
+        }
+        let claimed = try fixture.store.claimOutbox(owner: "gone-host:1", limit: 10, lease: 600, now: now)
+        #expect(claimed.map(\.message.messageID) == ["<fixed@courier.example>"])
+        // Claimed and the lease still running: nobody else takes it.
+        #expect(try fixture.store.claimOutbox(owner: "other:2", limit: 10, lease: 600, now: now + 1).isEmpty)
+        #expect(try fixture.store.releaseOutboxClaims(now: now, isGone: { $0 == "alive:3" }) == 0)
+        #expect(try fixture.store.releaseOutboxClaims(now: now, isGone: { $0 == "gone-host:1" }) == 1)
+        let again = try fixture.store.claimOutbox(owner: "other:2", limit: 10, lease: 600, now: now + 1)
+        #expect(again.map(\.message.messageID) == ["<fixed@courier.example>"])
+        // Past the lease, another worker may take it even when the owner is not known to be gone.
+        #expect(try fixture.store.claimOutbox(owner: "third:4", limit: 10, lease: 600, now: now + 602).count == 1)
+    }
+}
