@@ -111,11 +111,9 @@ struct SubscribeController: Sendable {
                 try useUp(UsedChallenge(id: id, expiresAt: expiresAt), now: now)
                 ? "The question expired (each lasts \(minutes) minutes). Please solve the new one." : already
         case .wrong(let id, let expiresAt)?:
-            form.errors[FormField.answer] =
-                try !useUp(UsedChallenge(id: id, expiresAt: expiresAt), now: now)
-                ? already
-                : answer == nil
-                    ? "Enter the result of the sum." : "That is not the right result. Please try the new question."
+            let wrong =
+                answer == nil ? "Enter the result of the sum." : "That is not the right result. Please try the new question."
+            form.errors[FormField.answer] = try useUp(UsedChallenge(id: id, expiresAt: expiresAt), now: now) ? wrong : already
         }
         if let right = challenge, !form.errors.isEmpty {
             if try !useUp(right, now: now) { form.errors[FormField.answer] = already }
