@@ -19,7 +19,8 @@ import time
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import Select
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 WIDTH = 375
 
@@ -46,6 +47,14 @@ def browser():
                            {"width": WIDTH, "height": 812, "deviceScaleFactor": 2, "mobile": True})
     driver.set_page_load_timeout(60)
     return driver
+
+
+def follow(driver, element):
+    """Clicks a link or submit button and waits until the next page has replaced this one (the old
+    page's elements go stale), so the checks that follow never read the page being left."""
+    page = driver.find_element(By.TAG_NAME, "html")
+    element.click()
+    WebDriverWait(driver, 60).until(expected_conditions.staleness_of(page))
 
 
 def check_page(driver, heading):
@@ -102,7 +111,7 @@ def signup(base, maildir, address):
         driver.find_element(By.ID, "name").send_keys("Rana")
         driver.find_element(By.ID, "answer").send_keys(str(int(match.group(1)) + int(match.group(2))))
         step("answered %s %d" % (question.strip(), int(match.group(1)) + int(match.group(2))))
-        driver.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+        follow(driver, driver.find_element(By.CSS_SELECTOR, "form button[type=submit]"))
         check_page(driver, "Check your inbox")
 
         mail = wait_for_mail(maildir, address, "Confirm")
@@ -112,7 +121,7 @@ def signup(base, maildir, address):
         step("confirmation mail with its link")
         driver.get(link.group(0))
         check_page(driver, "Confirm your subscription")
-        driver.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+        follow(driver, driver.find_element(By.CSS_SELECTOR, "form button[type=submit]"))
         check_page(driver, "You are subscribed")
     finally:
         driver.quit()
@@ -140,7 +149,7 @@ def manage(maildir, address):
         zone.clear()
         zone.send_keys("Europe/Berlin")
         Select(driver.find_element(By.ID, "deliveryHour")).select_by_value("7")
-        driver.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+        follow(driver, driver.find_element(By.CSS_SELECTOR, "form button[type=submit]"))
         check_page(driver, "Your digest preferences")
         if "Your preferences are saved." not in driver.page_source:
             fail("the preferences were not saved")
@@ -148,9 +157,9 @@ def manage(maildir, address):
             fail("the hour is not shown in the new time zone")
         step("preferences saved: stories only, plain text, Europe/Berlin, 07:00")
 
-        driver.find_element(By.LINK_TEXT, "Unsubscribe").click()
+        follow(driver, driver.find_element(By.LINK_TEXT, "Unsubscribe"))
         check_page(driver, "Unsubscribe")
-        driver.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+        follow(driver, driver.find_element(By.CSS_SELECTOR, "form button[type=submit]"))
         check_page(driver, "You are unsubscribed")
     finally:
         driver.quit()
