@@ -224,12 +224,14 @@ private final class PoolThreads<Job: Sendable>: @unchecked Sendable {
 
     func stop(_ reason: SenderPool.StopReason) {
         condition.lock()
+        let wasImmediate = machine.stopped?.isImmediate == true
         machine.stop(reason)
-        let immediate = machine.stopped?.isImmediate == true
+        // Only the stop that makes the run immediate starts the clock (several workers may report one).
+        let becameImmediate = !wasImmediate && machine.stopped?.isImmediate == true
         condition.broadcast()
         condition.unlock()
         logger.notice("stopping", metadata: ["mail.stopReason": "\(reason.kind)", "mail.stopMessage": "\(reason.message)"])
-        guard immediate else { return }
+        guard becameImmediate else { return }
         Thread.start(named: "mail-abandon") { [self] in
             Thread.sleep(forTimeInterval: Self.abandonAfter)
             finish()
