@@ -36,6 +36,55 @@ enum StorageDate {
         return String(decoding: bytes, as: UTF8.self)
     }
 
+    /// The date a stored text names: "yyyy-MM-dd", then optionally " HH:mm", ":ss", ".SSS" (or "T" for the
+    /// space, and a trailing "Z"), all UTC: the forms GRDB reads and writes. Nil for anything else.
+    static func date(_ text: String) -> Date? {
+        let bytes = Array(text.utf8)
+        var index = 0
+        func number(_ width: Int) -> Int64? {
+            guard index + width <= bytes.count else { return nil }
+            var value: Int64 = 0
+            for byte in bytes[index..<index + width] {
+                guard byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") else { return nil }
+                value = value * 10 + Int64(byte - UInt8(ascii: "0"))
+            }
+            index += width
+            return value
+        }
+        func skip(_ character: Character) -> Bool {
+            guard index < bytes.count, bytes[index] == character.asciiValue! else { return false }
+            index += 1
+            return true
+        }
+        guard let year = number(4), skip("-"), let month = number(2), skip("-"), let day = number(2),
+            (1...12).contains(month), (1...31).contains(day)
+        else { return nil }
+        var seconds: Int64 = 0
+        var milliseconds: Int64 = 0
+        if skip(" ") || skip("T") {
+            guard let hour = number(2), skip(":"), let minute = number(2), hour < 24, minute < 60 else { return nil }
+            seconds = hour * 3600 + minute * 60
+            if skip(":") {
+                guard let second = number(2), second < 61 else { return nil }
+                seconds += second
+                if skip(".") {
+                    let start = index
+                    while index < bytes.count, bytes[index] >= UInt8(ascii: "0"), bytes[index] <= UInt8(ascii: "9") {
+                        index += 1
+                    }
+                    let digits = String(decoding: bytes[start..<min(index, start + 3)], as: UTF8.self)
+                    guard !digits.isEmpty, let value = Int64(digits.padding(toLength: 3, withPad: "0", startingAt: 0))
+                    else { return nil }
+                    milliseconds = value
+                }
+            }
+        }
+        _ = skip("Z")
+        guard index == bytes.count else { return nil }
+        let days = RFC5322Date.daysSince1970(year: year, month: Int(month), day: day)
+        return Date(timeIntervalSince1970: Double(days * 86_400 + seconds) + Double(milliseconds) / 1000)
+    }
+
     /// Zero-padded decimal digits of a non-negative `value` (years beyond 9999 keep all their digits).
     private static func append(_ value: Int64, width: Int, to bytes: inout [UInt8]) {
         var digits: [UInt8] = []
