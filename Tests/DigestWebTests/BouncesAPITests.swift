@@ -1,6 +1,5 @@
 import DigestCore
 import Foundation
-import GRDB
 import Hummingbird
 import HummingbirdTesting
 import Testing

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import Logging
 
 /// The nightly run (`digest send`), in stages:
@@ -261,7 +260,7 @@ public struct DeliveryRunError: Error, CustomStringConvertible {
 
     /// The ledger could not be written: sending stopped at once.
     static func ledgerUnwritable(database: String, _ error: any Error) -> DeliveryRunError {
-        let cause = (error as? DatabaseError)?.message ?? (error as? StoreError).map { "\($0.underlying)" } ?? "\(error)"
+        let cause = (error as? StoreError).map { "\($0.underlying)" } ?? "\(error)"
         return DeliveryRunError(
             message: "cannot write the ledger in database \(database): \(cause). Sending stopped at once; only the "
                 + "messages on the wire then (at most one per connection) may be sent again. Fix the cause, then run "

@@ -24,7 +24,7 @@ public struct Edition: Sendable, Equatable {
 }
 
 /// A copy of an item as it stood when its edition was frozen.
-public struct EditionItem: Sendable, Equatable, Hashable {
+public struct EditionItem: Sendable, Equatable, Hashable, ItemContent {
     public var itemID: Int64
     public var kind: ItemKind
     public var title: String
@@ -36,15 +36,14 @@ public struct EditionItem: Sendable, Equatable, Hashable {
     public var votes: Int
 
     public init(_ item: Item) {
-        itemID = item.id ?? 0
-        kind = item.kind
-        title = item.title
-        url = item.url
-        summary = item.summary
-        author = item.author
-        imageURL = item.imageURL
-        publishedAt = item.publishedAt
-        votes = item.votes
+        self.init(itemID: item.id ?? 0, item)
+    }
+
+    /// An item's content as frozen under `itemID`.
+    init(itemID: Int64, _ content: some ItemContent) {
+        self.init(
+            itemID: itemID, kind: content.kind, title: content.title, url: content.url, summary: content.summary,
+            author: content.author, imageURL: content.imageURL, publishedAt: content.publishedAt, votes: content.votes)
     }
 
     public init(

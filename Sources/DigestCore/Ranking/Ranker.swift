@@ -26,17 +26,36 @@ public struct Ranker: Sendable {
         return cutoff.addingTimeInterval(-Double(digest.windowHours) * 3600)..<cutoff
     }
 
-    /// Ranks the stored items of `date`'s window into an (unsaved) edition.
+    /// Ranks the stored items of `date`'s window into an (unsaved) edition: the store only fetches them.
     public func rank(date: Day, store: Store) throws -> Edition {
+        let window = window(for: date)
+        var byKind: [ItemKind: [Item]] = [:]
+        for kind in Set(digest.sections.map(\.kind)) {
+            byKind[kind] = try store.items(kind: kind, in: window)
+        }
+        return rank(date: date, items: byKind)
+    }
+
+    /// Ranks `items` (each kind's items of the window) into an (unsaved) edition: for each section, the
+    /// items with at least `minVotes`, best first, as many as the section shows times `backfillFactor`.
+    public func rank(date: Day, items: [ItemKind: [Item]]) -> Edition {
         let window = window(for: date)
         var candidates: [EditionItem] = []
         for section in digest.sections {
-            let items = try store.rankedItems(
-                kind: section.kind, window: window, minVotes: digest.minVotes,
-                limit: section.count * Self.backfillFactor)
-            candidates += items.map(EditionItem.init)
+            let ranked = (items[section.kind] ?? [])
+                .filter { $0.kind == section.kind && window.contains($0.publishedAt) && $0.votes >= digest.minVotes }
+                .sorted(by: Self.ranksBefore)
+                .prefix(section.count * Self.backfillFactor)
+            candidates += ranked.map(EditionItem.init)
         }
         return Edition(id: nil, date: date, windowStart: window.lowerBound, cutoff: window.upperBound, candidates: candidates)
+    }
+
+    /// The order of the class comment: votes, then newer, then lower id.
+    static func ranksBefore(_ a: Item, _ b: Item) -> Bool {
+        if a.votes != b.votes { return a.votes > b.votes }
+        if a.publishedAt != b.publishedAt { return a.publishedAt > b.publishedAt }
+        return (a.id ?? .max) < (b.id ?? .max)
     }
 
     /// The edition of `date`: the frozen one if it exists, else ranked now and, when `freeze`

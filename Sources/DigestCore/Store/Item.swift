@@ -1,17 +1,50 @@
 import Foundation
-import GRDB
 
 /// What an item is; each kind fills its own digest section.
-public enum ItemKind: String, Sendable, Codable, CaseIterable, DatabaseValueConvertible {
+public enum ItemKind: String, Sendable, Codable, CaseIterable, SQLTextEnum {
     case story
     case post
 }
 
+/// The eight fields a stored item, an import's draft and an edition's frozen copy share, with their one
+/// column list (`ItemFields`): the SQL that writes or reads them names the columns in this order.
+public protocol ItemContent {
+    var kind: ItemKind { get }
+    var title: String { get }
+    var url: String { get }
+    var summary: String { get }
+    var author: String? { get }
+    var imageURL: String? { get }
+    var publishedAt: Date { get }
+    var votes: Int { get }
+}
+
+/// The columns of `ItemContent`, in order, for `items` and `edition_items`.
+enum ItemFields {
+    static let names = ["kind", "title", "url", "summary", "author", "imageURL", "publishedAt", "votes"]
+    static let columns = names.joined(separator: ", ")
+    static var count: Int { names.count }
+
+    /// The bound values of `content`, in column order.
+    static func values(_ content: some ItemContent) -> [SQLValue] {
+        [
+            content.kind.sqlValue, .text(content.title), .text(content.url), .text(content.summary),
+            content.author.sqlValue, content.imageURL.sqlValue, content.publishedAt.sqlValue, content.votes.sqlValue,
+        ]
+    }
+
+    /// Reads the eight columns starting at `first`.
+    static func read(_ row: SQLRow, from first: Int) throws -> ItemDraft {
+        ItemDraft(
+            stored: try row[first], title: try row[first + 1], url: try row[first + 2], summary: try row[first + 3],
+            author: try row[first + 4], imageURL: try row[first + 5], publishedAt: try row[first + 6],
+            votes: try row[first + 7])
+    }
+}
+
 /// A story or blog post with its reader votes. `url` is the natural key: importing the same
 /// url again updates the row.
-public struct Item: Sendable, Equatable, Codable, FetchableRecord, MutablePersistableRecord {
-    public static let databaseTableName = "items"
-
+public struct Item: Sendable, Equatable, Codable, ItemContent {
     public var id: Int64?
     public var kind: ItemKind
     public var title: String
@@ -39,5 +72,14 @@ public struct Item: Sendable, Equatable, Codable, FetchableRecord, MutablePersis
         self.updatedAt = updatedAt
     }
 
-    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
+    /// `id`, the content columns, `updatedAt`: what `init(row:)` reads.
+    static let columns = "id, \(ItemFields.columns), updatedAt"
+
+    init(row: SQLRow) throws {
+        let content = try ItemFields.read(row, from: 1)
+        self.init(
+            id: try row[0], kind: content.kind, title: content.title, url: content.url, summary: content.summary,
+            author: content.author, imageURL: content.imageURL, publishedAt: content.publishedAt, votes: content.votes,
+            updatedAt: try row[ItemFields.count + 1])
+    }
 }

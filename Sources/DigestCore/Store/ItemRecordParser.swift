@@ -2,7 +2,7 @@ import Foundation
 
 /// One item as read from an import file, a feed or the items API, validated but not yet stored.
 /// Title, summary and author pass through `ImportedText.normalized`, whatever the source.
-public struct ItemDraft: Sendable, Equatable {
+public struct ItemDraft: Sendable, Equatable, ItemContent {
     public var kind: ItemKind
     public var title: String
     public var url: String
@@ -21,6 +21,21 @@ public struct ItemDraft: Sendable, Equatable {
         self.url = url
         self.summary = ImportedText.normalized(summary)
         self.author = author.map(ImportedText.normalized)
+        self.imageURL = imageURL
+        self.publishedAt = publishedAt
+        self.votes = votes
+    }
+
+    /// Fields read back from the store, already normalized when they were imported.
+    init(
+        stored kind: ItemKind, title: String, url: String, summary: String, author: String?, imageURL: String?,
+        publishedAt: Date, votes: Int
+    ) {
+        self.kind = kind
+        self.title = title
+        self.url = url
+        self.summary = summary
+        self.author = author
         self.imageURL = imageURL
         self.publishedAt = publishedAt
         self.votes = votes

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 
 /// One bounce or complaint about one reader, matched and ready to apply.
 public struct BounceEvent: Sendable, Equatable {
@@ -72,32 +71,30 @@ extension Store {
     /// The reader of the VERP reference: edition `date`, subscriber `subscriberID` (and its ledger
     /// row when the edition was sent to them; a test send has none).
     public func bounceMatch(date: Day, subscriberID: Int64) throws -> BounceMatch? {
-        try pool.read { db in
-            guard let email = try String.fetchOne(db, sql: "SELECT email FROM subscribers WHERE id = ?", arguments: [subscriberID])
+        try database.read { db in
+            guard let email: String = try db.fetchValue("SELECT email FROM subscribers WHERE id = ?", subscriberID.sqlValue)
             else { return nil }
-            let deliveryID = try Int64.fetchOne(
-                db,
-                sql: """
-                    SELECT d.id FROM deliveries d JOIN editions e ON e.id = d.editionID
-                    WHERE e.date = ? AND d.subscriberID = ?
-                    """, arguments: [date.description, subscriberID])
+            let deliveryID: Int64? = try db.fetchValue(
+                """
+                SELECT d.id FROM deliveries d JOIN editions e ON e.id = d.editionID
+                WHERE e.date = ? AND d.subscriberID = ?
+                """, .text(date.description), subscriberID.sqlValue)
             return BounceMatch(subscriberID: subscriberID, email: try EmailAddress(stored: email), deliveryID: deliveryID)
         }
     }
 
     /// The reader of the message with this `Message-ID`, from the ledger.
     public func bounceMatch(messageID: String) throws -> BounceMatch? {
-        try pool.read { db in
+        try database.read { db in
             guard
-                let row = try Row.fetchOne(
-                    db,
-                    sql: """
-                        SELECT d.id, d.subscriberID, s.email FROM deliveries d JOIN subscribers s ON s.id = d.subscriberID
-                        WHERE d.messageID = ? ORDER BY d.id DESC LIMIT 1
-                        """, arguments: [messageID])
+                let row = try db.fetchOne(
+                    """
+                    SELECT d.id, d.subscriberID, s.email FROM deliveries d JOIN subscribers s ON s.id = d.subscriberID
+                    WHERE d.messageID = ? ORDER BY d.id DESC LIMIT 1
+                    """, .text(messageID))
             else { return nil }
             return BounceMatch(
-                subscriberID: row[1], email: try EmailAddress(stored: row[2] as String), deliveryID: row[0])
+                subscriberID: try row[1], email: try EmailAddress(stored: try row[2] as String), deliveryID: try row[0])
         }
     }
 
@@ -110,46 +107,46 @@ extension Store {
     /// in a row, or that many hard bounces reported after delivery, whichever comes first); a
     /// complaint unsubscribes at once; soft and other failures only go on record.
     public func recordBounce(_ event: BounceEvent, bounceLimit: Int, now: Date) throws -> BounceEffect {
-        try pool.write { db in
-            try db.execute(
-                sql: """
-                    INSERT OR IGNORE INTO bounce_events
-                        (reportKey, recipient, kind, subscriberID, deliveryID, status, reason, source, receivedAt)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """,
-                arguments: [
-                    event.reportKey, event.recipient.lowercased(), event.kind.rawValue, event.subscriberID,
-                    event.deliveryID, event.status, event.reason, event.source, now,
-                ])
-            guard db.changesCount > 0 else { return .duplicate }
-            let before = try SubscriberStatus.fetchOne(
-                db, sql: "SELECT status FROM subscribers WHERE id = ?", arguments: [event.subscriberID])
+        try database.write { db in
+            let inserted = try db.execute(
+                """
+                INSERT INTO bounce_events
+                    (reportKey, recipient, kind, subscriberID, deliveryID, status, reason, source, receivedAt)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT DO NOTHING
+                """,
+                .text(event.reportKey), .text(event.recipient.lowercased()), .text(event.kind.rawValue),
+                event.subscriberID.sqlValue, event.deliveryID.sqlValue, .text(event.status), .text(event.reason),
+                .text(event.source), now.sqlValue)
+            guard inserted > 0 else { return .duplicate }
+            let status = "SELECT status FROM subscribers WHERE id = ?\(db.dialect.forUpdate)"
+            let before: SubscriberStatus? = try db.fetchValue(status, event.subscriberID.sqlValue)
             switch event.kind {
             case .hard:
                 // A relay that accepted the message reset the count in a row; the reports that came
                 // back later count on their own (one per message, however many reports it drew).
                 try db.execute(
-                    sql: """
-                        UPDATE subscribers SET bounceCount = bounceCount + 1,
-                            status = CASE WHEN status = 'active' AND (bounceCount + 1 >= :limit OR
-                                (SELECT COUNT(DISTINCT COALESCE('d' || deliveryID, 'r' || id)) FROM bounce_events
-                                 WHERE subscriberID = :id AND kind = 'hard') >= :limit)
-                                THEN 'bounced' ELSE status END
-                        WHERE id = :id
-                        """, arguments: ["limit": bounceLimit, "id": event.subscriberID])
+                    """
+                    UPDATE subscribers SET bounceCount = bounceCount + 1,
+                        status = CASE WHEN status = 'active' AND (bounceCount + 1 >= ? OR
+                            (SELECT COUNT(DISTINCT COALESCE('d' || deliveryID, 'r' || id)) FROM bounce_events
+                             WHERE subscriberID = ? AND kind = 'hard') >= ?)
+                            THEN 'bounced' ELSE status END
+                    WHERE id = ?
+                    """, bounceLimit.sqlValue, event.subscriberID.sqlValue, bounceLimit.sqlValue,
+                    event.subscriberID.sqlValue)
             case .complaint:
                 try db.execute(
-                    sql: """
-                        UPDATE subscribers SET status = 'unsubscribed', unsubscribedAt = ?
-                        WHERE id = ? AND status <> 'unsubscribed'
-                        """, arguments: [now, event.subscriberID])
+                    """
+                    UPDATE subscribers SET status = 'unsubscribed', unsubscribedAt = ?
+                    WHERE id = ? AND status <> 'unsubscribed'
+                    """, now.sqlValue, event.subscriberID.sqlValue)
             case .soft, .failed:
                 break
             }
-            let after = try SubscriberStatus.fetchOne(
-                db, sql: "SELECT status FROM subscribers WHERE id = ?", arguments: [event.subscriberID])
+            let after: SubscriberStatus? = try db.fetchValue(status, event.subscriberID.sqlValue)
             if after == .bounced && before != .bounced {
-                try db.execute(sql: "UPDATE subscribers SET bouncedAt = ? WHERE id = ?", arguments: [now, event.subscriberID])
+                try db.execute("UPDATE subscribers SET bouncedAt = ? WHERE id = ?", now.sqlValue, event.subscriberID.sqlValue)
             }
             return .recorded(newStatus: after != before ? after : nil)
         }
@@ -157,12 +154,10 @@ extension Store {
 
     /// Bounces and complaints per subscriber id (only readers who have any).
     public func bounceCountsBySubscriber() throws -> [Int64: BounceCounts] {
-        try pool.read { db in
+        try database.read { db in
             var result: [Int64: BounceCounts] = [:]
-            let rows = try Row.fetchCursor(
-                db, sql: "SELECT subscriberID, kind, COUNT(*) FROM bounce_events GROUP BY subscriberID, kind")
-            while let row = try rows.next() {
-                result[row[0], default: BounceCounts()].add(row[1], row[2])
+            for row in try db.fetchAll("SELECT subscriberID, kind, COUNT(*) FROM bounce_events GROUP BY subscriberID, kind") {
+                result[try row[0], default: BounceCounts()].add(try row[1], try row[2])
             }
             return result
         }
@@ -171,27 +166,25 @@ extension Store {
     /// Bounces and complaints that came back about the messages of the editions of `dates`.
     public func bounceCounts(editionDates dates: [String]) throws -> BounceCounts {
         guard !dates.isEmpty else { return BounceCounts() }
-        return try pool.read { db in
+        return try database.read { db in
             var counts = BounceCounts()
-            let marks = dates.map { _ in "?" }.joined(separator: ", ")
-            let rows = try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT b.kind, COUNT(*) FROM bounce_events b
-                    JOIN deliveries d ON d.id = b.deliveryID JOIN editions e ON e.id = d.editionID
-                    WHERE e.date IN (\(marks)) GROUP BY b.kind
-                    """, arguments: StatementArguments(dates))
-            for row in rows { counts.add(row[0], row[1]) }
+            let rows = try db.fetchAll(
+                """
+                SELECT b.kind, COUNT(*) FROM bounce_events b
+                JOIN deliveries d ON d.id = b.deliveryID JOIN editions e ON e.id = d.editionID
+                WHERE e.date IN (\(sqlPlaceholders(dates.count))) GROUP BY b.kind
+                """, dates.map(\.sqlValue))
+            for row in rows { counts.add(try row[0], try row[1]) }
             return counts
         }
     }
 
     /// The reason recorded with the complaint that unsubscribed `subscriberID`, if any.
     public func complaintReason(subscriberID: Int64) throws -> String? {
-        try pool.read { db in
-            try String.fetchOne(
-                db, sql: "SELECT reason FROM bounce_events WHERE subscriberID = ? AND kind = 'complaint' ORDER BY id DESC LIMIT 1",
-                arguments: [subscriberID])
+        try database.read { db in
+            try db.fetchValue(
+                "SELECT reason FROM bounce_events WHERE subscriberID = ? AND kind = 'complaint' ORDER BY id DESC LIMIT 1",
+                subscriberID.sqlValue)
         }
     }
 }

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 
 /// A delivery row as a worker sees it: which edition, which reader, how often tried.
 public struct ClaimedDelivery: Sendable {
@@ -51,12 +50,12 @@ public enum LedgerEntry: Sendable {
 }
 
 /// The ledger's status of one (edition, subscriber) pair.
-public enum DeliveryStatus: String, Sendable, Codable, CaseIterable, DatabaseValueConvertible {
+public enum DeliveryStatus: String, Sendable, Codable, CaseIterable, SQLTextEnum {
     case queued, sending, sent, deferred, failed, skipped
 }
 
 /// One row of the ledger, for reports and `digest deliveries`.
-public struct DeliveryRecord: Sendable, Codable, Equatable, FetchableRecord {
+public struct DeliveryRecord: Sendable, Codable, Equatable {
     public var id: Int64
     public var editionDate: String
     public var email: String
@@ -65,81 +64,125 @@ public struct DeliveryRecord: Sendable, Codable, Equatable, FetchableRecord {
     public var messageID: String
     public var lastReply: String?
     public var updatedAt: Date
+
+    /// What `init(row:)` reads, in order.
+    static let columns =
+        "d.id, e.date AS editionDate, s.email, d.status, d.attempts, d.messageID, d.lastReply, d.updatedAt"
+
+    init(row: SQLRow) throws {
+        id = try row[0]
+        editionDate = try row[1]
+        email = try row[2]
+        status = try row[3]
+        attempts = try row[4]
+        messageID = try row[5]
+        lastReply = try row[6]
+        updatedAt = try row[7]
+    }
 }
 
 extension Store {
     /// Queues edition `editionID` for the active readers of one (time zone, hour) group who have
-    /// no delivery of this or a later edition. INSERT-or-ignore: re-running queues nothing twice.
+    /// no delivery of this or a later edition. Insert-or-ignore: re-running queues nothing twice, and
+    /// cooperating senders that queue at the same moment queue each reader once (in reader order, so
+    /// their inserts cannot deadlock).
     /// `zone`/`hour` nil queues every active reader (an explicit `send --date`).
     @discardableResult
     public func queueDeliveries(
         editionID: Int64, date: Day, zone: (timeZone: String, hour: Int, siteZone: String, sendHour: Int)?, now: Date
     ) throws -> Int {
-        try pool.write { db in
+        try database.write { db in
             if let zone {
                 try db.execute(
-                    sql: """
-                        INSERT OR IGNORE INTO deliveries (editionID, subscriberID, status, messageID, queuedAt, updatedAt)
-                        SELECT ?, s.id, 'queued', '', ?, ? FROM subscribers s
-                        WHERE s.status = 'active'
-                          AND coalesce(s.timeZone, ?) = ? AND coalesce(s.deliveryHour, ?) = ?
-                          AND NOT EXISTS (
-                              SELECT 1 FROM deliveries d JOIN editions e ON e.id = d.editionID
-                              WHERE d.subscriberID = s.id AND e.date >= ?)
-                        """,
-                    arguments: [
-                        editionID, now, now, zone.siteZone, zone.timeZone, zone.sendHour, zone.hour, date.description,
-                    ])
+                    """
+                    INSERT INTO deliveries (editionID, subscriberID, status, messageID, queuedAt, updatedAt)
+                    SELECT ?, s.id, 'queued', '', ?, ? FROM subscribers s
+                    WHERE s.status = 'active'
+                      AND coalesce(s.timeZone, ?) = ? AND coalesce(s.deliveryHour, ?) = ?
+                      AND NOT EXISTS (
+                          SELECT 1 FROM deliveries d JOIN editions e ON e.id = d.editionID
+                          WHERE d.subscriberID = s.id AND e.date >= ?)
+                    ORDER BY s.id
+                    ON CONFLICT DO NOTHING
+                    """,
+                    editionID.sqlValue, now.sqlValue, now.sqlValue, .text(zone.siteZone), .text(zone.timeZone),
+                    zone.sendHour.sqlValue, zone.hour.sqlValue, .text(date.description))
             } else {
                 try db.execute(
-                    sql: """
-                        INSERT OR IGNORE INTO deliveries (editionID, subscriberID, status, messageID, queuedAt, updatedAt)
-                        SELECT ?, s.id, 'queued', '', ?, ? FROM subscribers s WHERE s.status = 'active'
-                        """,
-                    arguments: [editionID, now, now])
+                    """
+                    INSERT INTO deliveries (editionID, subscriberID, status, messageID, queuedAt, updatedAt)
+                    SELECT ?, s.id, 'queued', '', ?, ? FROM subscribers s WHERE s.status = 'active'
+                    ORDER BY s.id
+                    ON CONFLICT DO NOTHING
+                    """,
+                    editionID.sqlValue, now.sqlValue, now.sqlValue)
             }
-            return db.changesCount
         }
     }
 
     /// The distinct (time zone, delivery hour) pairs of active readers, defaults applied.
     public func activeDeliveryGroups(siteZone: String, sendHour: Int) throws -> [(timeZone: String, hour: Int)] {
-        try pool.read { db in
-            try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT DISTINCT coalesce(timeZone, ?) AS zone, coalesce(deliveryHour, ?) AS hour
-                    FROM subscribers WHERE status = 'active'
-                    """,
-                arguments: [siteZone, sendHour]
-            ).map { ($0["zone"], $0["hour"]) }
+        try database.read { db in
+            try db.fetchAll(
+                """
+                SELECT DISTINCT coalesce(timeZone, ?) AS zone, coalesce(deliveryHour, ?) AS hour
+                FROM subscribers WHERE status = 'active'
+                """,
+                .text(siteZone), sendHour.sqlValue
+            ).map { (try $0[0], try $0[1]) }
         }
     }
 
     /// Rows left `sending` by a run that died: put back in the queue. Safe only while holding
-    /// the run lock. Their messages may have been in flight (at most one per connection).
+    /// the single run lock (SQLite). Their messages may have been in flight (at most one per connection).
     @discardableResult
     public func requeueAbandoned(now: Date) throws -> Int {
-        try pool.write { db in
+        try database.write { db in
             try db.execute(
-                sql: "UPDATE deliveries SET status = 'queued', claimedBy = NULL, updatedAt = ? WHERE status = 'sending'",
-                arguments: [now])
-            return db.changesCount
+                "UPDATE deliveries SET status = 'queued', claimedBy = NULL, updatedAt = ? WHERE status = 'sending'",
+                now.sqlValue)
+        }
+    }
+
+    /// Cooperating senders (a shared store): every worker holds a lease named `workerLockPrefix` + its
+    /// claim owner. Leases that ran out belong to workers that died or lost the database; they are
+    /// removed, and the rows claimed by a worker without a lease go back to the queue for the living.
+    /// Their messages may have been in flight (at most one per connection of the dead worker).
+    @discardableResult
+    public func takeOverAbandonedClaims(workerLockPrefix: String, now: Date) throws -> Int {
+        try database.write { db in
+            try db.execute(
+                "DELETE FROM locks WHERE name LIKE ? AND expiresAt <= ?", .text(workerLockPrefix + "%"), now.sqlValue)
+            return try db.execute(
+                """
+                UPDATE deliveries SET status = 'queued', claimedBy = NULL, updatedAt = ?
+                WHERE status = 'sending'
+                  AND NOT EXISTS (SELECT 1 FROM locks l WHERE l.name = ? || deliveries.claimedBy)
+                """,
+                now.sqlValue, .text(workerLockPrefix))
+        }
+    }
+
+    /// How many rows other workers hold `sending` now (a worker that runs dry waits for them: a
+    /// peer that dies leaves its share to whoever is still running once its lease is over).
+    public func deliveriesClaimed(byOtherThan run: String) throws -> Int {
+        try database.read { db in
+            try db.fetchValue(
+                "SELECT count(*) FROM deliveries WHERE status = 'sending' AND claimedBy <> ?", .text(run)) ?? 0
         }
     }
 
     /// Rows this run claimed but never sent (sending stopped early): deferred with `reason`.
     @discardableResult
     public func deferClaimed(run: String, reason: String, retryAt: Date, now: Date) throws -> Int {
-        try pool.write { db in
+        try database.write { db in
             try db.execute(
-                sql: """
-                    UPDATE deliveries SET status = 'deferred', lastReply = ?, nextAttemptAt = ?, updatedAt = ?,
-                        claimedBy = NULL
-                    WHERE status = 'sending' AND claimedBy = ?
-                    """,
-                arguments: [reason, retryAt, now, run])
-            return db.changesCount
+                """
+                UPDATE deliveries SET status = 'deferred', lastReply = ?, nextAttemptAt = ?, updatedAt = ?,
+                    claimedBy = NULL
+                WHERE status = 'sending' AND claimedBy = ?
+                """,
+                .text(reason), retryAt.sqlValue, now.sqlValue, .text(run))
         }
     }
 
@@ -147,43 +190,42 @@ extension Store {
     /// retried forever, and the reason stays in the ledger.
     @discardableResult
     public func expireDeferred(before cutoffDate: Day, now: Date) throws -> Int {
-        try pool.write { db in
+        try database.write { db in
             try db.execute(
-                sql: """
-                    UPDATE deliveries SET status = 'failed', updatedAt = ?,
-                        lastReply = 'gave up: still deferred after the edition expired; last reply: ' || coalesce(lastReply, '-')
-                    WHERE status = 'deferred' AND editionID IN (SELECT id FROM editions WHERE date < ?)
-                    """,
-                arguments: [now, cutoffDate.description])
-            return db.changesCount
+                """
+                UPDATE deliveries SET status = 'failed', updatedAt = ?,
+                    lastReply = 'gave up: still deferred after the edition expired; last reply: ' || coalesce(lastReply, '-')
+                WHERE status = 'deferred' AND editionID IN (SELECT id FROM editions WHERE date < ?)
+                """,
+                now.sqlValue, .text(cutoffDate.description))
         }
     }
 
     /// Claims up to `limit` queued rows, and deferred rows whose retry time has come, for `run`.
+    /// On PostgreSQL the rows another worker is claiming at the same moment are skipped, not waited
+    /// for: cooperating senders never claim the same row.
     public func claimDeliveries(run: String, limit: Int, now: Date) throws -> [ClaimedDelivery] {
-        try pool.write { db in
-            let ids = try Int64.fetchAll(
-                db,
-                sql: """
-                    UPDATE deliveries SET status = 'sending', claimedBy = ?, updatedAt = ?
-                    WHERE id IN (
-                        SELECT id FROM deliveries
-                        WHERE status = 'queued' OR (status = 'deferred' AND nextAttemptAt <= ?)
-                        ORDER BY id LIMIT ?)
-                    RETURNING id
-                    """,
-                arguments: [run, now, now, limit])
+        try database.write { db in
+            let ids: [Int64] = try db.fetchColumn(
+                """
+                UPDATE deliveries SET status = 'sending', claimedBy = ?, updatedAt = ?
+                WHERE id IN (
+                    SELECT id FROM deliveries
+                    WHERE status = 'queued' OR (status = 'deferred' AND nextAttemptAt <= ?)
+                    ORDER BY id LIMIT ?\(db.dialect.skipLocked))
+                RETURNING id
+                """,
+                .text(run), now.sqlValue, now.sqlValue, limit.sqlValue)
             guard !ids.isEmpty else { return [] }
-            let rows = try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT d.id, d.editionID, d.attempts, \(Subscriber.selectedColumns("s")) FROM deliveries d
-                    JOIN subscribers s ON s.id = d.subscriberID
-                    WHERE d.id IN (\(ids.map { _ in "?" }.joined(separator: ","))) ORDER BY d.id
-                    """,
-                arguments: StatementArguments(ids))
+            let rows = try db.fetchAll(
+                """
+                SELECT d.id, d.editionID, d.attempts, \(Subscriber.columns("s")) FROM deliveries d
+                JOIN subscribers s ON s.id = d.subscriberID
+                WHERE d.id IN (\(sqlPlaceholders(ids.count))) ORDER BY d.id
+                """,
+                ids.map(\.sqlValue))
             return try rows.map { row in
-                ClaimedDelivery(id: row[0], editionID: row[1], attempts: row[2], subscriber: try Subscriber(row: row, from: 3))
+                ClaimedDelivery(id: try row[0], editionID: try row[1], attempts: try row[2], subscriber: try Subscriber(row: row, from: 3))
             }
         }
     }
@@ -206,88 +248,77 @@ extension Store {
     /// so with several connections one commit serves several messages. A permanent failure counts a
     /// hard bounce when `bounceLimit` is given; that many in a row mark the reader `bounced`.
     /// Failures that are not the recipient's (a message that could not be built) pass nil.
-    ///
-    /// The statements are compiled once per connection (`cachedStatement`): this runs for every
-    /// message of a send.
     public func recordDeliveries(_ outcomes: [DeliveryOutcome], now: Date) throws {
         try record(outcomes.map(LedgerEntry.delivery), now: now)
     }
 
-    /// Writes `entries` in one committed transaction (see `recordDeliveries`).
+    /// Writes `entries` in one committed transaction (see `recordDeliveries`). This runs for every
+    /// message of a send: the statements are fixed strings, compiled once per connection.
     public func record(_ entries: [LedgerEntry], now: Date) throws {
         guard !entries.isEmpty else { return }
-        let now = StorageDate.databaseValue(now)
-        try pool.writeWithoutTransaction { db in
-            // BEGIN and COMMIT compiled once per connection too (GRDB's `write` compiles both every time).
-            try db.cachedStatement(sql: "BEGIN IMMEDIATE").execute()
-            do {
-                for entry in entries {
-                    switch entry {
-                    case .delivery(let record):
-                        try Self.record(record, now: now, in: db)
-                    case .skipped(let id, let reason):
-                        try db.cachedStatement(
-                            sql: """
-                                UPDATE deliveries SET status = 'skipped', lastReply = ?, updatedAt = ?, claimedBy = NULL
-                                WHERE id = ?
-                                """
-                        ).execute(arguments: [reason, now, id])
-                    }
+        try database.write { db in
+            for entry in entries {
+                switch entry {
+                case .delivery(let record):
+                    try Self.record(record, now: now, in: db)
+                case .skipped(let id, let reason):
+                    try db.execute(
+                        """
+                        UPDATE deliveries SET status = 'skipped', lastReply = ?, updatedAt = ?, claimedBy = NULL
+                        WHERE id = ?
+                        """,
+                        .text(reason), now.sqlValue, id.sqlValue)
                 }
-                try db.cachedStatement(sql: "COMMIT").execute()
-            } catch {
-                if db.isInsideTransaction { try? db.execute(sql: "ROLLBACK") }
-                throw error
             }
         }
     }
 
-    private static func record(_ record: DeliveryOutcome, now: DatabaseValue, in db: Database) throws {
-        let (id, attempts, messageID) = (record.id, record.attempts, record.messageID)
+    private static func record(_ record: DeliveryOutcome, now: Date, in db: any SQLConnection) throws {
+        let (id, attempts, messageID) = (record.id.sqlValue, record.attempts.sqlValue, SQLValue.text(record.messageID))
         switch record.outcome {
         case .sent(let reply):
-            try db.cachedStatement(
-                sql: """
-                    UPDATE deliveries SET status = 'sent', attempts = attempts + ?, lastReply = ?, messageID = ?,
-                        itemIDs = ?, sentAt = ?, updatedAt = ?, nextAttemptAt = NULL, claimedBy = NULL WHERE id = ?
-                    """
-            ).execute(arguments: [
-                attempts, reply, messageID, record.itemIDs.map(String.init).joined(separator: ","), now, now, id,
-            ])
+            try db.execute(
+                """
+                UPDATE deliveries SET status = 'sent', attempts = attempts + ?, lastReply = ?, messageID = ?,
+                    itemIDs = ?, sentAt = ?, updatedAt = ?, nextAttemptAt = NULL, claimedBy = NULL WHERE id = ?
+                """,
+                attempts, .text(reply), messageID, .text(record.itemIDs.map(String.init).joined(separator: ",")),
+                now.sqlValue, now.sqlValue, id)
             if !record.noBouncesToReset {
-                try db.cachedStatement(sql: "UPDATE subscribers SET bounceCount = 0 WHERE id = ? AND bounceCount > 0")
-                    .execute(arguments: [record.subscriberID])
+                try db.execute(
+                    "UPDATE subscribers SET bounceCount = 0 WHERE id = ? AND bounceCount > 0", record.subscriberID.sqlValue)
             }
         case .transient(let reason):
-            try db.cachedStatement(
-                sql: """
-                    UPDATE deliveries SET status = 'deferred', attempts = attempts + ?, lastReply = ?, messageID = ?,
-                        nextAttemptAt = ?, updatedAt = ?, claimedBy = NULL WHERE id = ?
-                    """
-            ).execute(arguments: [attempts, reason, messageID, record.retryAt.map(StorageDate.databaseValue) ?? now, now, id])
+            try db.execute(
+                """
+                UPDATE deliveries SET status = 'deferred', attempts = attempts + ?, lastReply = ?, messageID = ?,
+                    nextAttemptAt = ?, updatedAt = ?, claimedBy = NULL WHERE id = ?
+                """,
+                attempts, .text(reason), messageID, (record.retryAt ?? now).sqlValue, now.sqlValue, id)
         case .permanent(let reason):
-            try db.cachedStatement(
-                sql: """
-                    UPDATE deliveries SET status = 'failed', attempts = attempts + ?, lastReply = ?, messageID = ?,
-                        updatedAt = ?, claimedBy = NULL WHERE id = ?
-                    """
-            ).execute(arguments: [attempts, reason, messageID, now, id])
+            try db.execute(
+                """
+                UPDATE deliveries SET status = 'failed', attempts = attempts + ?, lastReply = ?, messageID = ?,
+                    updatedAt = ?, claimedBy = NULL WHERE id = ?
+                """,
+                attempts, .text(reason), messageID, now.sqlValue, id)
             guard let bounceLimit = record.bounceLimit else { return }
-            try db.cachedStatement(
-                sql: """
-                    UPDATE subscribers SET bounceCount = bounceCount + 1,
-                        bouncedAt = CASE WHEN bounceCount + 1 >= ?1 AND status = 'active' THEN ?2 ELSE bouncedAt END,
-                        status = CASE WHEN bounceCount + 1 >= ?1 AND status = 'active' THEN 'bounced' ELSE status END
-                    WHERE id = ?3
-                    """
-            ).execute(arguments: [bounceLimit, now, record.subscriberID])
+            let reached = "bounceCount + 1 >= ? AND status = 'active'"
+            try db.execute(
+                """
+                UPDATE subscribers SET bounceCount = bounceCount + 1,
+                    bouncedAt = CASE WHEN \(reached) THEN ? ELSE bouncedAt END,
+                    status = CASE WHEN \(reached) THEN 'bounced' ELSE status END
+                WHERE id = ?
+                """,
+                bounceLimit.sqlValue, now.sqlValue, bounceLimit.sqlValue, record.subscriberID.sqlValue)
         }
     }
 
     /// The edition with this id (for workers resolving claimed rows).
     public func edition(id: Int64) throws -> Edition? {
-        try pool.read { db in
-            guard let date = try String.fetchOne(db, sql: "SELECT date FROM editions WHERE id = ?", arguments: [id])
+        try database.read { db in
+            guard let date = (try db.fetchValue("SELECT date FROM editions WHERE id = ?", id.sqlValue) as String?)
                 .flatMap(Day.init)
             else { return nil }
             return try Self.fetchEdition(db, date: date)
@@ -296,33 +327,33 @@ extension Store {
 
     /// Ledger rows, newest first, optionally of one edition date and/or status.
     public func deliveries(date: Day? = nil, status: DeliveryStatus? = nil, limit: Int = 1000) throws -> [DeliveryRecord] {
-        try pool.read { db in
+        try database.read { db in
             var conditions: [String] = []
-            var arguments: StatementArguments = []
+            var arguments: [SQLValue] = []
             if let date {
                 conditions.append("e.date = ?")
-                arguments += [date.description]
+                arguments.append(.text(date.description))
             }
             if let status {
                 conditions.append("d.status = ?")
-                arguments += [status]
+                arguments.append(status.sqlValue)
             }
             let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
-            return try DeliveryRecord.fetchAll(
-                db,
-                sql: """
-                    SELECT d.id, e.date AS editionDate, s.email, d.status, d.attempts, d.messageID, d.lastReply, d.updatedAt
-                    FROM deliveries d JOIN editions e ON e.id = d.editionID JOIN subscribers s ON s.id = d.subscriberID
-                    \(filter) ORDER BY d.id DESC LIMIT ?
-                    """,
-                arguments: arguments + [limit])
+            return try db.fetchAll(
+                """
+                SELECT \(DeliveryRecord.columns)
+                FROM deliveries d JOIN editions e ON e.id = d.editionID JOIN subscribers s ON s.id = d.subscriberID
+                \(filter) ORDER BY d.id DESC LIMIT ?
+                """,
+                arguments + [limit.sqlValue]
+            ).map(DeliveryRecord.init(row:))
         }
     }
 
-    /// Rows still waiting (queued or deferred), across all editions.
+    /// Rows still waiting (queued, deferred or being sent), across all editions.
     public func pendingDeliveryCount() throws -> Int {
-        try pool.read { db in
-            try Int.fetchOne(db, sql: "SELECT count(*) FROM deliveries WHERE status IN ('queued', 'deferred', 'sending')") ?? 0
+        try database.read { db in
+            try db.fetchValue("SELECT count(*) FROM deliveries WHERE status IN ('queued', 'deferred', 'sending')") ?? 0
         }
     }
 }

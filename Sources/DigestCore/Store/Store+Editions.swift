@@ -1,48 +1,36 @@
 import Foundation
-import GRDB
 
 extension Store {
-    /// Items of `kind` published in `window` with at least `minVotes`, best first:
-    /// votes, then newer, then lower id.
-    public func rankedItems(kind: ItemKind, window: Range<Date>, minVotes: Int, limit: Int) throws -> [Item] {
-        try pool.read { db in
-            try Item.fetchAll(
-                db,
-                sql: """
-                    SELECT * FROM items
-                    WHERE kind = ? AND publishedAt >= ? AND publishedAt < ? AND votes >= ?
-                    ORDER BY votes DESC, publishedAt DESC, id ASC
-                    LIMIT ?
-                    """,
-                arguments: [kind, window.lowerBound, window.upperBound, minVotes, limit])
-        }
-    }
-
     /// The frozen edition of `date`, if one was stored.
     public func edition(date: Day) throws -> Edition? {
-        try pool.read { db in try Self.fetchEdition(db, date: date) }
+        try database.read { db in try Self.fetchEdition(db, date: date) }
     }
 
-    /// Stores `edition` unless the day is already frozen; either way returns the stored one.
-    /// Two runs racing here end up with the same edition (UNIQUE date, first one wins).
+    /// Stores `edition` unless the day is already frozen; either way returns the stored one. Two runs
+    /// racing here (two senders started by cron on two machines) end up with the same edition: the
+    /// date is UNIQUE, the second insert waits for the first to commit and then inserts nothing.
     public func freeze(_ edition: Edition, now: Date) throws -> Edition {
-        try pool.write { db in
-            if let existing = try Self.fetchEdition(db, date: edition.date) { return existing }
-            try db.execute(
-                sql: "INSERT INTO editions (date, windowStart, cutoff, createdAt) VALUES (?, ?, ?, ?)",
-                arguments: [edition.date.description, edition.windowStart, edition.cutoff, now])
-            let id = db.lastInsertedRowID
-            let insert = try db.makeStatement(
-                sql: """
-                    INSERT INTO edition_items (editionID, position, itemID, kind, title, url, summary, author,
-                                               imageURL, publishedAt, votes)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """)
+        try database.write { db in
+            guard
+                let id: Int64 = try db.fetchValue(
+                    """
+                    INSERT INTO editions (date, windowStart, cutoff, createdAt) VALUES (?, ?, ?, ?)
+                    ON CONFLICT (date) DO NOTHING RETURNING id
+                    """,
+                    .text(edition.date.description), edition.windowStart.sqlValue, edition.cutoff.sqlValue,
+                    now.sqlValue)
+            else {
+                guard let existing = try Self.fetchEdition(db, date: edition.date) else {
+                    throw StoreError(path: path, underlying: EditionRaceError(date: edition.date))
+                }
+                return existing
+            }
+            let insert = """
+                INSERT INTO edition_items (editionID, position, itemID, \(ItemFields.columns))
+                VALUES (\(sqlPlaceholders(3 + ItemFields.count)))
+                """
             for (position, item) in edition.candidates.enumerated() {
-                try insert.execute(arguments: [
-                    id, position, item.itemID, item.kind, item.title, item.url, item.summary, item.author, item.imageURL,
-                    item.publishedAt, item.votes,
-                ])
+                try db.execute(insert, [id.sqlValue, position.sqlValue, item.itemID.sqlValue] + ItemFields.values(item))
             }
             var stored = edition
             stored.id = id
@@ -50,53 +38,47 @@ extension Store {
         }
     }
 
-    static func fetchEdition(_ db: Database, date: Day) throws -> Edition? {
-        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM editions WHERE date = ?", arguments: [date.description])
+    static func fetchEdition(_ db: any SQLConnection, date: Day) throws -> Edition? {
+        guard
+            let row = try db.fetchOne(
+                "SELECT id, windowStart, cutoff FROM editions WHERE date = ?", .text(date.description))
         else { return nil }
-        let id: Int64 = row["id"]
-        let items = try Row.fetchAll(
-            db, sql: "SELECT * FROM edition_items WHERE editionID = ? ORDER BY position", arguments: [id]
-        ).map { row in
-            EditionItem(
-                itemID: row["itemID"], kind: row["kind"], title: row["title"], url: row["url"], summary: row["summary"],
-                author: row["author"], imageURL: row["imageURL"], publishedAt: row["publishedAt"], votes: row["votes"])
-        }
-        return Edition(id: id, date: date, windowStart: row["windowStart"], cutoff: row["cutoff"], candidates: items)
+        let id: Int64 = try row[0]
+        let items = try db.fetchAll(
+            "SELECT itemID, \(ItemFields.columns) FROM edition_items WHERE editionID = ? ORDER BY position", id.sqlValue
+        ).map { row in EditionItem(itemID: try row[0], try ItemFields.read(row, from: 1)) }
+        return Edition(id: id, date: date, windowStart: try row[1], cutoff: try row[2], candidates: items)
     }
 
     /// Items a reader was sent in editions before `date` and on or after `since`.
     public func receivedItemIDs(subscriberID: Int64, before date: Day, since: Day) throws -> Set<Int64> {
-        try pool.read { db in
-            let lists = try String.fetchAll(
-                db,
-                sql: """
-                    SELECT d.itemIDs FROM deliveries d JOIN editions e ON e.id = d.editionID
-                    WHERE d.subscriberID = ? AND d.status = 'sent' AND e.date < ? AND e.date >= ?
-                    """,
-                arguments: [subscriberID, date.description, since.description])
-            return Set(lists.flatMap { $0.split(separator: ",").compactMap { Int64($0) } })
-        }
+        try receivedItemIDs(subscriberIDs: [subscriberID], before: date, since: since)[subscriberID] ?? []
     }
 
     /// `receivedItemIDs` for many readers in one query (a claimed batch): readers who received
     /// nothing in the window are absent from the result.
     public func receivedItemIDs(subscriberIDs: [Int64], before date: Day, since: Day) throws -> [Int64: Set<Int64>] {
         guard !subscriberIDs.isEmpty else { return [:] }
-        return try pool.read { db in
-            let rows = try Row.fetchCursor(
-                db,
-                sql: """
-                    SELECT d.subscriberID, d.itemIDs FROM deliveries d JOIN editions e ON e.id = d.editionID
-                    WHERE d.subscriberID IN (\(subscriberIDs.map { _ in "?" }.joined(separator: ",")))
-                      AND d.status = 'sent' AND e.date < ? AND e.date >= ?
-                    """,
-                arguments: StatementArguments(subscriberIDs) + [date.description, since.description])
+        return try database.read { db in
+            let rows = try db.fetchAll(
+                """
+                SELECT d.subscriberID, d.itemIDs FROM deliveries d JOIN editions e ON e.id = d.editionID
+                WHERE d.subscriberID IN (\(sqlPlaceholders(subscriberIDs.count)))
+                  AND d.status = 'sent' AND e.date < ? AND e.date >= ?
+                """,
+                subscriberIDs.map(\.sqlValue) + [.text(date.description), .text(since.description)])
             var received: [Int64: Set<Int64>] = [:]
-            while let row = try rows.next() {
-                let itemIDs: String = row[1]
-                received[row[0], default: []].formUnion(itemIDs.split(separator: ",").compactMap { Int64($0) })
+            for row in rows {
+                let itemIDs: String = try row[1]
+                received[try row[0], default: []].formUnion(itemIDs.split(separator: ",").compactMap { Int64($0) })
             }
             return received
         }
     }
+}
+
+/// An edition that another run was inserting vanished before it could be read (it rolled back).
+struct EditionRaceError: Error, CustomStringConvertible {
+    var date: Day
+    var description: String { "the edition of \(date) was being frozen by another run, which gave up; run again" }
 }

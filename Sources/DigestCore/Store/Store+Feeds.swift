@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 
 /// What the last successful fetch of a feed left behind for the next conditional GET.
 public struct FeedState: Sendable, Equatable {
@@ -20,29 +19,30 @@ public struct FeedState: Sendable, Equatable {
 extension Store {
     /// The validators remembered for `url`, nil when it was never fetched.
     public func feedState(url: String) throws -> FeedState? {
-        try pool.read { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM feed_state WHERE url = ?", arguments: [url])
+        try database.read { db in
+            guard
+                let row = try db.fetchOne(
+                    "SELECT url, etag, lastModified, fetchedAt FROM feed_state WHERE url = ?", .text(url))
             else { return nil }
-            return FeedState(
-                url: row["url"], etag: row["etag"], lastModified: row["lastModified"], fetchedAt: row["fetchedAt"])
+            return FeedState(url: try row[0], etag: try row[1], lastModified: try row[2], fetchedAt: try row[3])
         }
     }
 
     /// Remembers the validators of a fetch whose items were stored.
     public func saveFeedState(_ state: FeedState) throws {
-        try pool.write { db in
+        try database.write { db in
             try db.execute(
-                sql: """
+                """
                     INSERT INTO feed_state (url, etag, lastModified, fetchedAt) VALUES (?, ?, ?, ?)
                     ON CONFLICT(url) DO UPDATE SET
                         etag = excluded.etag, lastModified = excluded.lastModified, fetchedAt = excluded.fetchedAt
                     """,
-                arguments: [state.url, state.etag, state.lastModified, state.fetchedAt])
+                .text(state.url), state.etag.sqlValue, state.lastModified.sqlValue, state.fetchedAt.sqlValue)
         }
     }
 
     /// Forgets the validators of `url`, so that the next fetch downloads the whole feed.
     public func removeFeedState(url: String) throws {
-        try pool.write { db in try db.execute(sql: "DELETE FROM feed_state WHERE url = ?", arguments: [url]) }
+        try database.write { db in try db.execute("DELETE FROM feed_state WHERE url = ?", .text(url)) }
     }
 }

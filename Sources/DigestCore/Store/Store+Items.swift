@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 
 /// What an import changed.
 public struct UpsertCounts: Sendable, Equatable {
@@ -21,30 +20,26 @@ extension Store {
     public func upsert(_ drafts: [ItemDraft], keepVotes: Bool = false, undated: Set<String> = [], now: Date = Date())
         throws -> UpsertCounts
     {
-        try pool.write { db in
+        try database.write { db in
             var counts = UpsertCounts()
-            let exists = try db.makeStatement(sql: "SELECT 1 FROM items WHERE url = ?")
-            let upsert = try db.makeStatement(
-                sql: """
-                    INSERT INTO items (kind, title, url, summary, author, imageURL, publishedAt, votes, updatedAt)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    ON CONFLICT(url) DO UPDATE SET
-                        kind = excluded.kind, title = excluded.title, summary = excluded.summary,
-                        author = excluded.author, imageURL = coalesce(excluded.imageURL, items.imageURL),
-                        publishedAt = CASE WHEN ? THEN items.publishedAt ELSE excluded.publishedAt END,
-                        votes = CASE WHEN ? THEN items.votes ELSE excluded.votes END,
-                        updatedAt = excluded.updatedAt
-                    """)
+            let upsert = """
+                INSERT INTO items (\(ItemFields.columns), updatedAt) VALUES (\(sqlPlaceholders(ItemFields.count + 1)))
+                ON CONFLICT(url) DO UPDATE SET
+                    kind = excluded.kind, title = excluded.title, summary = excluded.summary,
+                    author = excluded.author, imageURL = coalesce(excluded.imageURL, items.imageURL),
+                    publishedAt = CASE WHEN ? = 1 THEN items.publishedAt ELSE excluded.publishedAt END,
+                    votes = CASE WHEN ? = 1 THEN items.votes ELSE excluded.votes END,
+                    updatedAt = excluded.updatedAt
+                """
             for draft in drafts {
-                if try Bool.fetchOne(exists, arguments: [draft.url]) == true {
+                if try db.fetchOne("SELECT 1 FROM items WHERE url = ?", .text(draft.url)) != nil {
                     counts.updated += 1
                 } else {
                     counts.inserted += 1
                 }
-                try upsert.execute(arguments: [
-                    draft.kind, draft.title, draft.url, draft.summary, draft.author, draft.imageURL, draft.publishedAt,
-                    draft.votes, now, undated.contains(draft.url), keepVotes,
-                ])
+                try db.execute(
+                    upsert,
+                    ItemFields.values(draft) + [now.sqlValue, undated.contains(draft.url).sqlValue, keepVotes.sqlValue])
             }
             return counts
         }
@@ -52,35 +47,47 @@ extension Store {
 
     /// Sets (or, with `add`, increases) the votes of the item at `url`; false when there is none.
     public func updateVotes(url: String, votes: Int, add: Bool = false, now: Date = Date()) throws -> Bool {
-        try pool.write { db in
+        try database.write { db in
             let sql =
                 add
-                ? "UPDATE items SET votes = max(0, votes + ?), updatedAt = ? WHERE url = ?"
+                ? "UPDATE items SET votes = \(db.dialect.greatest("0", "votes + ?")), updatedAt = ? WHERE url = ?"
                 : "UPDATE items SET votes = ?, updatedAt = ? WHERE url = ?"
-            try db.execute(sql: sql, arguments: [votes, now, url])
-            return db.changesCount > 0
+            return try db.execute(sql, votes.sqlValue, now.sqlValue, .text(url)) > 0
         }
     }
 
     /// Items published at or after `since` (all when nil), newest first.
     public func items(since: Date? = nil, limit: Int = 10_000) throws -> [Item] {
-        try pool.read { db in
-            var request = Item.order(Column("publishedAt").desc, Column("id").desc).limit(limit)
-            if let since { request = request.filter(Column("publishedAt") >= since) }
-            return try request.fetchAll(db)
+        try database.read { db in
+            try db.fetchAll(
+                "SELECT \(Item.columns) FROM items WHERE publishedAt >= ? ORDER BY publishedAt DESC, id DESC LIMIT ?",
+                (since ?? .distantPast).sqlValue, limit.sqlValue
+            ).map { try Item(row: $0) }
+        }
+    }
+
+    /// Items of `kind` published in `window`, in no particular order: the candidates `Ranker` ranks.
+    public func items(kind: ItemKind, in window: Range<Date>) throws -> [Item] {
+        try database.read { db in
+            try db.fetchAll(
+                "SELECT \(Item.columns) FROM items WHERE kind = ? AND publishedAt >= ? AND publishedAt < ?",
+                kind.sqlValue, window.lowerBound.sqlValue, window.upperBound.sqlValue
+            ).map { try Item(row: $0) }
         }
     }
 
     public func item(url: String) throws -> Item? {
-        try pool.read { db in try Item.filter(Column("url") == url).fetchOne(db) }
+        try database.read { db in
+            try db.fetchOne("SELECT \(Item.columns) FROM items WHERE url = ?", .text(url)).map { try Item(row: $0) }
+        }
     }
 
     /// Deletes the item at `url`; editions already frozen keep their copy. False when there is none.
     public func removeItem(url: String) throws -> Bool {
-        try pool.write { db in try Item.filter(Column("url") == url).deleteAll(db) > 0 }
+        try database.write { db in try db.execute("DELETE FROM items WHERE url = ?", .text(url)) > 0 }
     }
 
     public func itemCount() throws -> Int {
-        try pool.read { db in try Item.fetchCount(db) }
+        try database.read { db in try db.fetchValue("SELECT count(*) FROM items") ?? 0 }
     }
 }

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 
 /// Who holds a lease.
 public struct LockHolder: Sendable, Equatable, CustomStringConvertible {
@@ -12,38 +11,43 @@ public struct LockHolder: Sendable, Equatable, CustomStringConvertible {
 
 extension Store {
     /// Takes the lease `name` for `owner` unless a live holder has it. A holder whose lease
-    /// expired, or whose process is gone from this host, is replaced. SQLite serializes the
-    /// write transactions, so two runs racing here cannot both win.
+    /// expired, or whose process is gone from this host, is replaced. The holder's row is read
+    /// under a row lock (SQLite serializes its writers anyway), so two runs racing here cannot both win.
     public func acquireLock(
         _ name: String, owner: String, pid: Int32, host: String, lease: TimeInterval, now: Date,
         isAlive: (Int32) -> Bool
     ) throws -> LockHolder? {
-        try pool.write { db in
-            if let row = try Row.fetchOne(db, sql: "SELECT * FROM locks WHERE name = ?", arguments: [name]) {
-                let holder = LockHolder(owner: row["owner"], pid: row["pid"], host: row["host"], expiresAt: row["expiresAt"])
+        try database.write { db in
+            // Two first takers on PostgreSQL: the second insert waits for the first, then finds its row.
+            try db.execute(
+                "INSERT INTO locks (name, owner, pid, host, expiresAt) VALUES (?, '', 0, '', ?) ON CONFLICT (name) DO NOTHING",
+                .text(name), Date.distantPast.sqlValue)
+            let row = try db.fetchOne(
+                "SELECT owner, pid, host, expiresAt FROM locks WHERE name = ?\(db.dialect.forUpdate)", .text(name))
+            if let row {
+                let holder = LockHolder(owner: try row[0], pid: try row[1], host: try row[2], expiresAt: try row[3])
                 let stale = holder.expiresAt <= now || (holder.host == host && !isAlive(holder.pid))
-                if holder.owner != owner && !stale { return holder }
+                if holder.owner != owner && !holder.owner.isEmpty && !stale { return holder }
             }
             try db.execute(
-                sql: "INSERT OR REPLACE INTO locks (name, owner, pid, host, expiresAt) VALUES (?, ?, ?, ?, ?)",
-                arguments: [name, owner, pid, host, now.addingTimeInterval(lease)])
+                "UPDATE locks SET owner = ?, pid = ?, host = ?, expiresAt = ? WHERE name = ?",
+                .text(owner), pid.sqlValue, .text(host), now.addingTimeInterval(lease).sqlValue, .text(name))
             return nil
         }
     }
 
     /// Extends a held lease; false if someone else took it meanwhile.
     public func renewLock(_ name: String, owner: String, lease: TimeInterval, now: Date) throws -> Bool {
-        try pool.write { db in
+        try database.write { db in
             try db.execute(
-                sql: "UPDATE locks SET expiresAt = ? WHERE name = ? AND owner = ?",
-                arguments: [now.addingTimeInterval(lease), name, owner])
-            return db.changesCount > 0
+                "UPDATE locks SET expiresAt = ? WHERE name = ? AND owner = ?",
+                now.addingTimeInterval(lease).sqlValue, .text(name), .text(owner)) > 0
         }
     }
 
     public func releaseLock(_ name: String, owner: String) throws {
-        try pool.write { db in
-            try db.execute(sql: "DELETE FROM locks WHERE name = ? AND owner = ?", arguments: [name, owner])
+        try database.write { db in
+            try db.execute("DELETE FROM locks WHERE name = ? AND owner = ?", .text(name), .text(owner))
         }
     }
 }

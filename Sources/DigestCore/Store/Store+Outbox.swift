@@ -1,8 +1,7 @@
 import Foundation
-import GRDB
 
 /// The state of one row of the outbox.
-public enum OutboxStatus: String, Sendable, CaseIterable, DatabaseValueConvertible {
+public enum OutboxStatus: String, Sendable, CaseIterable, SQLTextEnum {
     /// Waiting for the worker.
     case queued
     /// Claimed by a worker (`claimedBy`) until `claimedUntil`; after a crash it is put back.
@@ -26,17 +25,19 @@ public struct OutboxMail: Sendable, Equatable {
     public var attempts: Int
     public var createdAt: Date
 
-    /// Reads the columns `id, purpose, subscriberID, sender, recipient, messageID, data, attempts, createdAt`.
-    init(row: Row) throws {
-        id = row["id"]
-        purpose = row["purpose"]
-        subscriberID = row["subscriberID"]
-        let data: Data = row["data"]
+    /// What `init(row:)` reads, in order.
+    static let columns = "id, purpose, subscriberID, sender, recipient, messageID, data, attempts, createdAt"
+
+    init(row: SQLRow) throws {
+        id = try row[0]
+        purpose = try row[1]
+        subscriberID = try row[2]
+        let data: Data = try row[6]
         message = MailMessage(
-            sender: try EmailAddress(stored: row["sender"]), recipient: try EmailAddress(stored: row["recipient"]),
-            messageID: row["messageID"], data: Array(data))
-        attempts = row["attempts"]
-        createdAt = row["createdAt"]
+            sender: try EmailAddress(stored: try row[3]), recipient: try EmailAddress(stored: try row[4]),
+            messageID: try row[5], data: Array(data))
+        attempts = try row[7]
+        createdAt = try row[8]
     }
 }
 
@@ -58,41 +59,39 @@ public struct OutboxRetry: Sendable {
 extension Store {
     /// Writes `message` to the outbox inside the caller's transaction, due now.
     static func queueMail(
-        _ db: Database, _ message: MailMessage, purpose: String, subscriberID: Int64?, now: Date
+        _ db: any SQLConnection, _ message: MailMessage, purpose: String, subscriberID: Int64?, now: Date
     ) throws {
         try db.execute(
-            sql: """
-                INSERT INTO outbox (purpose, subscriberID, sender, recipient, messageID, data, status, attempts,
-                    createdAt, updatedAt, nextAttemptAt)
-                VALUES (?, ?, ?, ?, ?, ?, 'queued', 0, ?, ?, ?)
-                """,
-            arguments: [
-                purpose, subscriberID, message.sender.description, message.recipient.description, message.messageID,
-                Data(message.data), now, now, now,
-            ])
+            """
+            INSERT INTO outbox (purpose, subscriberID, sender, recipient, messageID, data, status, attempts,
+                createdAt, updatedAt, nextAttemptAt)
+            VALUES (?, ?, ?, ?, ?, ?, 'queued', 0, ?, ?, ?)
+            """,
+            .text(purpose), subscriberID.sqlValue, .text(message.sender.description),
+            .text(message.recipient.description), .text(message.messageID), .blob(message.data), now.sqlValue,
+            now.sqlValue, now.sqlValue)
     }
 
     /// Claims up to `limit` mails that are due (queued, deferred and due, or claimed by a worker whose
-    /// lease ran out), oldest first, for `owner` until `now + lease`.
+    /// lease ran out), oldest first, for `owner` until `now + lease`. Several web hosts on one PostgreSQL
+    /// drain the same outbox: each skips the rows another one is claiming, so no mail is claimed twice.
     public func claimOutbox(owner: String, limit: Int, lease: TimeInterval, now: Date) throws -> [OutboxMail] {
-        try pool.write { db in
-            let rows = try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT id, purpose, subscriberID, sender, recipient, messageID, data, attempts, createdAt
-                    FROM outbox
-                    WHERE (status IN ('queued', 'deferred') AND nextAttemptAt <= ?)
-                       OR (status = 'sending' AND claimedUntil < ?)
-                    ORDER BY nextAttemptAt, id LIMIT ?
-                    """,
-                arguments: [now, now, limit])
+        try database.write { db in
+            let rows = try db.fetchAll(
+                """
+                SELECT \(OutboxMail.columns) FROM outbox
+                WHERE (status IN ('queued', 'deferred') AND nextAttemptAt <= ?)
+                   OR (status = 'sending' AND claimedUntil < ?)
+                ORDER BY nextAttemptAt, id LIMIT ?\(db.dialect.skipLocked)
+                """,
+                now.sqlValue, now.sqlValue, limit.sqlValue)
             var claimed: [OutboxMail] = []
             for row in rows {
-                let id: Int64 = row["id"]
+                let mail = try OutboxMail(row: row)
                 try db.execute(
-                    sql: "UPDATE outbox SET status = 'sending', claimedBy = ?, claimedUntil = ?, updatedAt = ? WHERE id = ?",
-                    arguments: [owner, now + lease, now, id])
-                claimed.append(try OutboxMail(row: row))
+                    "UPDATE outbox SET status = 'sending', claimedBy = ?, claimedUntil = ?, updatedAt = ? WHERE id = ?",
+                    .text(owner), (now + lease).sqlValue, now.sqlValue, mail.id.sqlValue)
+                claimed.append(mail)
             }
             return claimed
         }
@@ -104,7 +103,7 @@ extension Store {
     public func recordOutbox(_ results: [(mail: OutboxMail, result: DeliveryResult)], retry: OutboxRetry, now: Date)
         throws
     {
-        try pool.write { db in
+        try database.write { db in
             for (mail, result) in results {
                 let attempts = mail.attempts + max(1, result.attempts)
                 var status: OutboxStatus
@@ -121,12 +120,13 @@ extension Store {
                     next = now + retry.delay(afterAttempts: attempts)
                 }
                 try db.execute(
-                    sql: """
-                        UPDATE outbox SET status = ?, attempts = ?, lastReply = ?, updatedAt = ?, nextAttemptAt = ?,
-                            sentAt = ?, claimedBy = NULL, claimedUntil = NULL
-                        WHERE id = ?
-                        """,
-                    arguments: [status, attempts, result.outcome.text, now, next, sentAt, mail.id])
+                    """
+                    UPDATE outbox SET status = ?, attempts = ?, lastReply = ?, updatedAt = ?, nextAttemptAt = ?,
+                        sentAt = ?, claimedBy = NULL, claimedUntil = NULL
+                    WHERE id = ?
+                    """,
+                    status.sqlValue, attempts.sqlValue, .text(result.outcome.text), now.sqlValue, next.sqlValue,
+                    sentAt.sqlValue, mail.id.sqlValue)
             }
         }
     }
@@ -135,19 +135,18 @@ extension Store {
     /// killed mid-send left them `sending`. Returns how many.
     @discardableResult
     public func releaseOutboxClaims(now: Date, isGone: (String) -> Bool) throws -> Int {
-        try pool.write { db in
-            let owners = try String.fetchAll(
-                db, sql: "SELECT DISTINCT claimedBy FROM outbox WHERE status = 'sending' AND claimedBy IS NOT NULL")
+        try database.write { db in
+            let owners: [String] = try db.fetchColumn(
+                "SELECT DISTINCT claimedBy FROM outbox WHERE status = 'sending' AND claimedBy IS NOT NULL")
             var released = 0
             for owner in owners where isGone(owner) {
-                try db.execute(
-                    sql: """
-                        UPDATE outbox SET status = 'queued', claimedBy = NULL, claimedUntil = NULL, nextAttemptAt = ?,
-                            updatedAt = ?
-                        WHERE status = 'sending' AND claimedBy = ?
-                        """,
-                    arguments: [now, now, owner])
-                released += db.changesCount
+                released += try db.execute(
+                    """
+                    UPDATE outbox SET status = 'queued', claimedBy = NULL, claimedUntil = NULL, nextAttemptAt = ?,
+                        updatedAt = ?
+                    WHERE status = 'sending' AND claimedBy = ?
+                    """,
+                    now.sqlValue, now.sqlValue, .text(owner))
             }
             return released
         }
@@ -155,23 +154,22 @@ extension Store {
 
     /// When the next mail comes due (queued or deferred), or a claim runs out; nil when nothing waits.
     public func nextOutboxDue() throws -> Date? {
-        try pool.read { db in
-            try Date.fetchOne(
-                db,
-                sql: """
-                    SELECT MIN(due) FROM (
-                        SELECT MIN(nextAttemptAt) AS due FROM outbox WHERE status IN ('queued', 'deferred')
-                        UNION ALL SELECT MIN(claimedUntil) FROM outbox WHERE status = 'sending')
-                    """)
+        try database.read { db in
+            try db.fetchValue(
+                """
+                SELECT MIN(due) FROM (
+                    SELECT MIN(nextAttemptAt) AS due FROM outbox WHERE status IN ('queued', 'deferred')
+                    UNION ALL SELECT MIN(claimedUntil) FROM outbox WHERE status = 'sending') AS dues
+                """)
         }
     }
 
     /// How many outbox rows are in each status.
     public func outboxCounts() throws -> [OutboxStatus: Int] {
-        try pool.read { db in
+        try database.read { db in
             var counts: [OutboxStatus: Int] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT status, COUNT(*) AS n FROM outbox GROUP BY status") {
-                counts[row["status"]] = row["n"]
+            for row in try db.fetchAll("SELECT status, COUNT(*) FROM outbox GROUP BY status") {
+                counts[try row[0]] = try row[1]
             }
             return counts
         }
@@ -179,15 +177,10 @@ extension Store {
 
     /// Every outbox row of `subscriberID`, oldest first (tests, diagnostics).
     public func outboxMails(subscriberID: Int64) throws -> [(mail: OutboxMail, status: OutboxStatus)] {
-        try pool.read { db in
-            try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT id, purpose, subscriberID, sender, recipient, messageID, data, attempts, createdAt, status
-                    FROM outbox WHERE subscriberID = ? ORDER BY id
-                    """,
-                arguments: [subscriberID]
-            ).map { row in (try OutboxMail(row: row), row["status"] as OutboxStatus) }
+        try database.read { db in
+            try db.fetchAll(
+                "SELECT \(OutboxMail.columns), status FROM outbox WHERE subscriberID = ? ORDER BY id", subscriberID.sqlValue
+            ).map { row in (try OutboxMail(row: row), try row[9] as OutboxStatus) }
         }
     }
 }

@@ -1,12 +1,11 @@
 import Foundation
-import GRDB
 
 extension Store {
     /// Starts a run report; returns its id.
     public func startRun(command: String, now: Date) throws -> Int64 {
-        try pool.write { db in
-            try db.execute(sql: "INSERT INTO runs (startedAt, command) VALUES (?, ?)", arguments: [now, command])
-            return db.lastInsertedRowID
+        try database.write { db in
+            try db.fetchValue("INSERT INTO runs (startedAt, command) VALUES (?, ?) RETURNING id", now.sqlValue, .text(command))
+                ?? 0
         }
     }
 
@@ -14,21 +13,24 @@ extension Store {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         let json = String(decoding: try encoder.encode(summary), as: UTF8.self)
-        try pool.write { db in
+        try database.write { db in
             try db.execute(
-                sql: "UPDATE runs SET finishedAt = ?, summary = ?, exitStatus = ? WHERE id = ?",
-                arguments: [now, json, exitStatus, id])
+                "UPDATE runs SET finishedAt = ?, summary = ?, exitStatus = ? WHERE id = ?",
+                now.sqlValue, .text(json), exitStatus.sqlValue, id.sqlValue)
         }
     }
 
     /// Past runs, newest first.
     public func runs(limit: Int = 50) throws -> [RunReport] {
-        try pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM runs ORDER BY id DESC LIMIT ?", arguments: [limit]).map { row in
-                let text: String = row["summary"]
+        try database.read { db in
+            try db.fetchAll(
+                "SELECT id, command, startedAt, finishedAt, exitStatus, summary FROM runs ORDER BY id DESC LIMIT ?",
+                limit.sqlValue
+            ).map { row in
+                let text: String = try row[5]
                 return RunReport(
-                    id: row["id"], command: row["command"], startedAt: row["startedAt"], finishedAt: row["finishedAt"],
-                    exitStatus: row["exitStatus"],
+                    id: try row[0], command: try row[1], startedAt: try row[2], finishedAt: try row[3],
+                    exitStatus: try row[4],
                     summary: try? JSONDecoder().decode(RunSummary.self, from: Data(text.utf8)))
             }
         }

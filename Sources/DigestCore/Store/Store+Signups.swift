@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 
 /// What a sign-up on the web form did. Every case but `questionUsed` shows the reader the same
 /// "check your inbox" page, so the form never tells who is on the list.
@@ -53,51 +52,57 @@ extension Store {
         _ request: Subscriber, challenge: UsedChallenge, now: Date, resendInterval: TimeInterval,
         compose: (Subscriber) throws -> MailMessage
     ) throws -> SignUpOutcome {
-        try pool.write { db in
-            try db.execute(sql: "DELETE FROM used_challenges WHERE expiresAt < ?", arguments: [now])
-            try db.execute(
-                sql: "INSERT INTO used_challenges (id, expiresAt, email) VALUES (?, ?, ?) ON CONFLICT(id) DO NOTHING",
-                arguments: [challenge.id, challenge.expiresAt, request.email.description])
-            if db.changesCount == 0 {
-                let email = try String.fetchOne(
-                    db, sql: "SELECT email FROM used_challenges WHERE id = ?", arguments: [challenge.id])
+        try database.write { db in
+            try db.execute("DELETE FROM used_challenges WHERE expiresAt < ?", now.sqlValue)
+            // The question is used once across every web host: the id is the key, and a second host's
+            // insert waits for the first one's transaction and then inserts nothing.
+            let used = try db.execute(
+                "INSERT INTO used_challenges (id, expiresAt, email) VALUES (?, ?, ?) ON CONFLICT(id) DO NOTHING",
+                .text(challenge.id), challenge.expiresAt.sqlValue, .text(request.email.description))
+            if used == 0 {
+                let email: String? = try db.fetchValue("SELECT email FROM used_challenges WHERE id = ?", .text(challenge.id))
                 return email == request.email.description ? .repeated : .questionUsed
             }
-            guard var subscriber = try Subscriber.filter(Column("email") == request.email.description).fetchOne(db)
-            else {
-                var subscriber = request
-                subscriber.id = nil
-                subscriber.status = .pending
-                subscriber.createdAt = now
-                subscriber.confirmedAt = nil
-                subscriber.lastConfirmationAt = now
-                try subscriber.insert(db)
-                try Self.queueMail(db, try compose(subscriber), purpose: "confirm", subscriberID: subscriber.id, now: now)
-                return .queued(subscriber)
+            var fresh = request
+            fresh.id = nil
+            fresh.status = .pending
+            fresh.createdAt = now
+            fresh.confirmedAt = nil
+            fresh.lastConfirmationAt = now
+            if let id = try Self.insert(db, fresh) {
+                fresh.id = id
+                try Self.queueMail(db, try compose(fresh), purpose: "confirm", subscriberID: id, now: now)
+                return .queued(fresh)
+            }
+            // On the list already (or added by another host a moment ago): its row is locked until commit.
+            guard var subscriber = try Self.subscriber(db, email: request.email, locking: true) else {
+                throw SubscriberError("\(request.email) was removed while signing up; try again")
             }
             if subscriber.status == .active { return .alreadyActive(subscriber) }
             subscriber.status = .pending
             if request.name != nil { subscriber.name = request.name }
             subscriber.sections = request.sections
             subscriber.format = request.format
-            let last = try Row.fetchOne(
-                db,
-                sql: "SELECT id, status, sentAt FROM outbox WHERE subscriberID = ? AND purpose = 'confirm' ORDER BY id DESC LIMIT 1",
-                arguments: [subscriber.id])
-            switch last.map({ $0["status"] as OutboxStatus }) {
+            let last = try db.fetchOne(
+                "SELECT id, status, sentAt FROM outbox WHERE subscriberID = ? AND purpose = 'confirm' ORDER BY id DESC LIMIT 1",
+                subscriber.id.sqlValue)
+            let lastID: Int64? = try last?[0]
+            let lastStatus: OutboxStatus? = try last?[1]
+            let lastSent: Date? = try last?[2]
+            switch lastStatus {
             case .queued?, .deferred?, .sending?:
                 // Never delivered yet: send that one now rather than a second one later.
                 try db.execute(
-                    sql: "UPDATE outbox SET status = 'queued', nextAttemptAt = ?, updatedAt = ? WHERE id = ? AND status != 'sending'",
-                    arguments: [now, now, last!["id"] as Int64])
-                try subscriber.update(db)
+                    "UPDATE outbox SET status = 'queued', nextAttemptAt = ?, updatedAt = ? WHERE id = ? AND status != 'sending'",
+                    now.sqlValue, now.sqlValue, lastID.sqlValue)
+                try Self.update(db, subscriber)
                 return .requeued(subscriber)
-            case .sent? where (last!["sentAt"] as Date?).map { now.timeIntervalSince($0) < resendInterval && $0 <= now } == true:
-                try subscriber.update(db)
+            case .sent? where lastSent.map { now.timeIntervalSince($0) < resendInterval && $0 <= now } == true:
+                try Self.update(db, subscriber)
                 return .recentlySent(subscriber)
             default:
                 subscriber.lastConfirmationAt = now
-                try subscriber.update(db)
+                try Self.update(db, subscriber)
                 try Self.queueMail(db, try compose(subscriber), purpose: "confirm", subscriberID: subscriber.id, now: now)
                 return .queued(subscriber)
             }
@@ -107,8 +112,8 @@ extension Store {
     /// Activates a pending subscriber (double opt-in done). An unsubscribed or bounced one is not
     /// re-activated by an old link: they sign up again.
     public func confirmSubscriber(id: Int64, now: Date) throws -> SubscriptionChange {
-        try pool.write { db in
-            guard var subscriber = try Subscriber.fetchOne(db, key: id) else { return .notFound }
+        try database.write { db in
+            guard var subscriber = try Self.subscriber(db, id: id, locking: true) else { return .notFound }
             switch subscriber.status {
             case .active: return .unchanged(subscriber)
             case .unsubscribed, .bounced: return .notApplicable(subscriber)
@@ -117,7 +122,7 @@ extension Store {
                 subscriber.confirmedAt = now
                 subscriber.unsubscribedAt = nil
                 subscriber.bounceCount = 0
-                try subscriber.update(db)
+                try Self.update(db, subscriber)
                 return .changed(subscriber)
             }
         }
@@ -125,12 +130,12 @@ extension Store {
 
     /// Unsubscribes at once, whatever the state (a pending sign-up is withdrawn too).
     public func unsubscribeSubscriber(id: Int64, now: Date) throws -> SubscriptionChange {
-        try pool.write { db in
-            guard var subscriber = try Subscriber.fetchOne(db, key: id) else { return .notFound }
+        try database.write { db in
+            guard var subscriber = try Self.subscriber(db, id: id, locking: true) else { return .notFound }
             if subscriber.status == .unsubscribed { return .unchanged(subscriber) }
             subscriber.status = .unsubscribed
             subscriber.unsubscribedAt = now
-            try subscriber.update(db)
+            try Self.update(db, subscriber)
             return .changed(subscriber)
         }
     }
@@ -138,17 +143,16 @@ extension Store {
     /// Records that the math challenge `id` was answered; false when it already was (a replay).
     /// Forgets ids whose tokens have expired, so the table stays small.
     public func useChallenge(id: String, expiresAt: Date, now: Date) throws -> Bool {
-        try pool.write { db in
-            try db.execute(sql: "DELETE FROM used_challenges WHERE expiresAt < ?", arguments: [now])
-            try db.execute(
-                sql: "INSERT INTO used_challenges (id, expiresAt) VALUES (?, ?) ON CONFLICT(id) DO NOTHING",
-                arguments: [id, expiresAt])
-            return db.changesCount > 0
+        try database.write { db in
+            try db.execute("DELETE FROM used_challenges WHERE expiresAt < ?", now.sqlValue)
+            return try db.execute(
+                "INSERT INTO used_challenges (id, expiresAt) VALUES (?, ?) ON CONFLICT(id) DO NOTHING",
+                .text(id), expiresAt.sqlValue) > 0
         }
     }
 
     /// How many used challenge ids are remembered (for tests and diagnostics).
     public func usedChallengeCount() throws -> Int {
-        try pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM used_challenges") ?? 0 }
+        try database.read { db in try db.fetchValue("SELECT COUNT(*) FROM used_challenges") ?? 0 }
     }
 }

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 
 /// What a subscriber command changed or refused.
 public struct SubscriberError: Error, Sendable, Equatable, CustomStringConvertible {
@@ -27,13 +26,16 @@ extension Store {
     /// Adds a new subscriber; an address already on the list is refused with its status.
     @discardableResult
     public func addSubscriber(_ subscriber: Subscriber) throws -> Subscriber {
-        try pool.write { db in
-            if let existing = try Subscriber.filter(Column("email") == subscriber.email.description).fetchOne(db) {
+        try database.write { db in
+            if let existing = try Self.subscriber(db, email: subscriber.email) {
                 let hint = existing.status == .bounced ? "; `digest subscribers reactivate \(subscriber.email)` undoes a bounce" : ""
                 throw SubscriberError("\(subscriber.email) is already on the list (status: \(existing.status.rawValue))\(hint)")
             }
             var subscriber = subscriber
-            try subscriber.insert(db)
+            guard let id = try Self.insert(db, subscriber) else {
+                throw SubscriberError("\(subscriber.email) was just added by someone else")
+            }
+            subscriber.id = id
             return subscriber
         }
     }
@@ -44,33 +46,32 @@ extension Store {
     public func reactivateBounced(
         emails: [EmailAddress], bouncedSince: Date?
     ) throws -> (reactivated: [EmailAddress], notBounced: [EmailAddress]) {
-        try pool.write { db in
+        try database.write { db in
             var reactivated: [EmailAddress] = []
             var notBounced: [EmailAddress] = []
             func reactivate(_ id: Int64) throws {
                 try db.execute(
-                    sql: "UPDATE subscribers SET status = 'active', bounceCount = 0, bouncedAt = NULL WHERE id = ?",
-                    arguments: [id])
+                    "UPDATE subscribers SET status = 'active', bounceCount = 0, bouncedAt = NULL WHERE id = ?", id.sqlValue)
                 // The hard bounces reported later (DSNs) count toward `bounced` too: the mistake is undone with them.
-                try db.execute(sql: "DELETE FROM bounce_events WHERE subscriberID = ? AND kind = 'hard'", arguments: [id])
+                try db.execute("DELETE FROM bounce_events WHERE subscriberID = ? AND kind = 'hard'", id.sqlValue)
             }
             for email in emails {
-                let row = try Row.fetchOne(
-                    db, sql: "SELECT id, status FROM subscribers WHERE email = ?", arguments: [email.description])
-                guard let row, row["status"] == SubscriberStatus.bounced.rawValue else {
+                guard let subscriber = try Self.subscriber(db, email: email), subscriber.status == .bounced,
+                    let id = subscriber.id
+                else {
                     notBounced.append(email)
                     continue
                 }
-                try reactivate(row["id"])
+                try reactivate(id)
                 reactivated.append(email)
             }
             if let bouncedSince {
-                let rows = try Row.fetchAll(
-                    db, sql: "SELECT id, email FROM subscribers WHERE status = 'bounced' AND bouncedAt >= ? ORDER BY email",
-                    arguments: [bouncedSince])
+                let rows = try db.fetchAll(
+                    "SELECT id, email FROM subscribers WHERE status = 'bounced' AND bouncedAt >= ? ORDER BY email",
+                    bouncedSince.sqlValue)
                 for row in rows {
-                    try reactivate(row["id"])
-                    reactivated.append(try EmailAddress(row["email"] as String))
+                    try reactivate(try row[0])
+                    reactivated.append(try EmailAddress(try row[1] as String))
                 }
             }
             return (reactivated, notBounced)
@@ -78,49 +79,101 @@ extension Store {
     }
 
     public func subscriber(email: EmailAddress) throws -> Subscriber? {
-        try pool.read { db in try Subscriber.filter(Column("email") == email.description).fetchOne(db) }
+        try database.read { db in try Self.subscriber(db, email: email) }
     }
 
     public func subscriber(id: Int64) throws -> Subscriber? {
-        try pool.read { db in try Subscriber.fetchOne(db, key: id) }
+        try database.read { db in try Self.subscriber(db, id: id) }
     }
 
     /// Saves every field of an existing subscriber.
     public func update(_ subscriber: Subscriber) throws {
-        try pool.write { db in try subscriber.update(db) }
+        try database.write { db in try Self.update(db, subscriber) }
     }
 
-    /// All subscribers, optionally of one status, by email. Streams: `body` sees one at a time.
+    /// The subscriber with this address; with `locking`, its row stays locked until the transaction ends
+    /// (PostgreSQL: two web hosts handling the same address take turns).
+    static func subscriber(_ db: any SQLConnection, email: EmailAddress, locking: Bool = false) throws -> Subscriber? {
+        try db.fetchOne(
+            "SELECT \(Subscriber.columns()) FROM subscribers WHERE email = ?\(locking ? db.dialect.forUpdate : "")",
+            .text(email.description)
+        ).map { try Subscriber(row: $0) }
+    }
+
+    static func subscriber(_ db: any SQLConnection, id: Int64, locking: Bool = false) throws -> Subscriber? {
+        try db.fetchOne(
+            "SELECT \(Subscriber.columns()) FROM subscribers WHERE id = ?\(locking ? db.dialect.forUpdate : "")", id.sqlValue
+        ).map { try Subscriber(row: $0) }
+    }
+
+    /// Inserts `subscriber` (its id ignored); nil when the address is already on the list.
+    static func insert(_ db: any SQLConnection, _ subscriber: Subscriber) throws -> Int64? {
+        try db.fetchValue(
+            """
+            INSERT INTO subscribers (\(Subscriber.fields.joined(separator: ", ")))
+            VALUES (\(sqlPlaceholders(Subscriber.fields.count))) ON CONFLICT (email) DO NOTHING RETURNING id
+            """, subscriber.values)
+    }
+
+    static func update(_ db: any SQLConnection, _ subscriber: Subscriber) throws {
+        guard let id = subscriber.id else { throw SubscriberError("\(subscriber.email) was never stored") }
+        try db.execute(
+            "UPDATE subscribers SET \(Subscriber.fields.map { "\($0) = ?" }.joined(separator: ", ")) WHERE id = ?",
+            subscriber.values + [id.sqlValue])
+    }
+
+    /// All subscribers, optionally of one status, by email. Reads a page at a time (keyset on the
+    /// address), so a list of any length takes the memory of one page; `body` sees one at a time.
     public func forEachSubscriber(status: SubscriberStatus? = nil, _ body: (Subscriber) throws -> Void) throws {
-        try pool.read { db in
-            var request = Subscriber.order(Column("email"))
-            if let status { request = request.filter(Column("status") == status) }
-            let cursor = try request.fetchCursor(db)
-            while let subscriber = try cursor.next() { try body(subscriber) }
+        var after: String?
+        while true {
+            let page = try database.read { db in
+                var conditions: [String] = []
+                var arguments: [SQLValue] = []
+                if let after {
+                    conditions.append("email > ?")
+                    arguments.append(.text(after))
+                }
+                if let status {
+                    conditions.append("status = ?")
+                    arguments.append(status.sqlValue)
+                }
+                let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+                return try db.fetchAll(
+                    "SELECT \(Subscriber.columns()) FROM subscribers \(filter) ORDER BY email LIMIT 1000", arguments
+                ).map { try Subscriber(row: $0) }
+            }
+            for subscriber in page { try body(subscriber) }
+            guard page.count == 1000, let last = page.last else { return }
+            after = last.email.description
         }
     }
 
     /// Up to `limit` subscribers with ids above `afterID`, by id: for paging through a large
     /// list while doing other database work between pages (a cursor cannot be held meanwhile).
     public func subscribers(status: SubscriberStatus? = nil, afterID: Int64, limit: Int) throws -> [Subscriber] {
-        try pool.read { db in
-            var request = Subscriber.filter(Column("id") > afterID).order(Column("id")).limit(limit)
-            if let status { request = request.filter(Column("status") == status) }
-            return try request.fetchAll(db)
+        try database.read { db in
+            try db.fetchAll(
+                """
+                SELECT \(Subscriber.columns()) FROM subscribers WHERE id > ?\(status == nil ? "" : " AND status = ?")
+                ORDER BY id LIMIT ?
+                """, [afterID.sqlValue] + (status.map { [$0.sqlValue] } ?? []) + [limit.sqlValue]
+            ).map { try Subscriber(row: $0) }
         }
     }
 
     public func subscriberCount(status: SubscriberStatus? = nil) throws -> Int {
-        try pool.read { db in
-            var request = Subscriber.all()
-            if let status { request = request.filter(Column("status") == status) }
-            return try request.fetchCount(db)
+        try database.read { db in
+            if let status {
+                return try db.fetchValue("SELECT count(*) FROM subscribers WHERE status = ?", status.sqlValue) ?? 0
+            }
+            return try db.fetchValue("SELECT count(*) FROM subscribers") ?? 0
         }
     }
 
     /// Deletes a subscriber and their delivery history; false when the address is not on the list.
     public func removeSubscriber(email: EmailAddress) throws -> Bool {
-        try pool.write { db in try Subscriber.filter(Column("email") == email.description).deleteAll(db) > 0 }
+        try database.write { db in try db.execute("DELETE FROM subscribers WHERE email = ?", .text(email.description)) > 0 }
     }
 
     /// Imports `email,name,…` CSV text: each bad row is reported, the good ones are inserted in
@@ -176,20 +229,14 @@ extension Store {
                 result.rejected.append(RejectedRow(line: record.line, reason: "\(error)"))
             }
         }
-        try pool.write { db in
-            let insert = try db.makeStatement(
-                sql: """
-                    INSERT INTO subscribers (email, name, status, sections, format, timeZone, deliveryHour,
-                                             createdAt, confirmedAt, unsubscribedAt, bounceCount)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)
-                    ON CONFLICT(email) DO NOTHING
-                    """)
-            for (_, s) in subscribers {
-                try insert.execute(arguments: [
-                    s.email.description, s.name, s.status, s.sections.map(\.rawValue).joined(separator: ","), s.format,
-                    s.timeZone, s.deliveryHour, s.createdAt, s.confirmedAt, s.unsubscribedAt,
-                ])
-                if db.changesCount > 0 { result.imported += 1 } else { result.existing += 1 }
+        try database.write { db in
+            let insert = """
+                INSERT INTO subscribers (\(Subscriber.fields.joined(separator: ", ")))
+                VALUES (\(sqlPlaceholders(Subscriber.fields.count)))
+                ON CONFLICT(email) DO NOTHING
+                """
+            for (_, subscriber) in subscribers {
+                if try db.execute(insert, subscriber.values) > 0 { result.imported += 1 } else { result.existing += 1 }
             }
         }
         return result

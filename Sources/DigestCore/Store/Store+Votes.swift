@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 
 /// One change of an item's votes: set to a count, or add to it (negative subtracts, never below 0).
 public struct VoteChange: Sendable, Equatable {
@@ -29,19 +28,20 @@ extension Store {
     /// Applies every change in one transaction and returns each item's new vote count, in order.
     /// Throws `UnknownItemError` (and writes nothing) when a url names no item.
     public func applyVotes(_ changes: [VoteChange], now: Date = Date()) throws -> [Int] {
-        try pool.write { db in
-            let set = try db.makeStatement(sql: "UPDATE items SET votes = ?, updatedAt = ? WHERE url = ?")
-            let add = try db.makeStatement(
-                sql: "UPDATE items SET votes = max(0, min(votes + ?, 2147483647)), updatedAt = ? WHERE url = ?")
-            let read = try db.makeStatement(sql: "SELECT votes FROM items WHERE url = ?")
+        try database.write { db in
+            let set = "UPDATE items SET votes = ?, updatedAt = ? WHERE url = ?"
+            let add =
+                "UPDATE items SET votes = \(db.dialect.greatest("0", db.dialect.least("votes + ?", "2147483647"))), updatedAt = ? WHERE url = ?"
             var results: [Int] = []
             for (index, change) in changes.enumerated() {
+                let changed: Int
                 switch change.operation {
-                case .set(let votes): try set.execute(arguments: [votes, now, change.url])
-                case .add(let votes): try add.execute(arguments: [votes, now, change.url])
+                case .set(let votes): changed = try db.execute(set, votes.sqlValue, now.sqlValue, .text(change.url))
+                case .add(let votes): changed = try db.execute(add, votes.sqlValue, now.sqlValue, .text(change.url))
                 }
                 // Throwing inside `write` rolls the whole transaction back.
-                guard db.changesCount > 0, let votes = try Int.fetchOne(read, arguments: [change.url]) else {
+                guard changed > 0, let votes: Int = try db.fetchValue("SELECT votes FROM items WHERE url = ?", .text(change.url))
+                else {
                     throw UnknownItemError(index: index, url: change.url)
                 }
                 results.append(votes)

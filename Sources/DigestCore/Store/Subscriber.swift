@@ -1,8 +1,7 @@
 import Foundation
-import GRDB
 
 /// A reader's place in the subscription life cycle.
-public enum SubscriberStatus: String, Sendable, Codable, CaseIterable, DatabaseValueConvertible {
+public enum SubscriberStatus: String, Sendable, Codable, CaseIterable, SQLTextEnum {
     /// Signed up, confirmation not yet clicked.
     case pending
     case active
@@ -12,14 +11,12 @@ public enum SubscriberStatus: String, Sendable, Codable, CaseIterable, DatabaseV
 }
 
 /// The format a reader asked for. `html` mail still carries the plain-text alternative.
-public enum DigestFormat: String, Sendable, Codable, CaseIterable, DatabaseValueConvertible {
+public enum DigestFormat: String, Sendable, Codable, CaseIterable, SQLTextEnum {
     case html
     case text
 }
 
-public struct Subscriber: Sendable, Equatable, Codable, FetchableRecord, MutablePersistableRecord {
-    public static let databaseTableName = "subscribers"
-
+public struct Subscriber: Sendable, Equatable, Codable {
     public var id: Int64?
     public var email: EmailAddress
     public var name: String?
@@ -59,8 +56,6 @@ public struct Subscriber: Sendable, Equatable, Codable, FetchableRecord, Mutable
         self.lastConfirmationAt = lastConfirmationAt
     }
 
-    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
-
     /// Whether the reader wants the section of `kind`.
     public func wants(_ kind: ItemKind) -> Bool { sections.isEmpty || sections.contains(kind) }
 
@@ -69,62 +64,38 @@ public struct Subscriber: Sendable, Equatable, Codable, FetchableRecord, Mutable
         case unsubscribedAt, bounceCount, lastConfirmationAt
     }
 
-    public init(row: Row) throws {
-        id = row["id"]
-        email = try EmailAddress(stored: row["email"] as String)
-        name = row["name"]
-        status = row["status"]
-        sections = Self.decodeSections(row["sections"])
-        format = row["format"]
-        timeZone = row["timeZone"]
-        deliveryHour = row["deliveryHour"]
-        createdAt = row["createdAt"]
-        confirmedAt = row["confirmedAt"]
-        unsubscribedAt = row["unsubscribedAt"]
-        bounceCount = row["bounceCount"]
-        lastConfirmationAt = row["lastConfirmationAt"]
+    /// Every column but `id`, in the one order `values` binds them and `init(row:from:)` reads them.
+    static let fields = CodingKeys.allCases.dropFirst().map(\.rawValue)
+
+    /// `id` and the fields, each prefixed with `table.` when given: what `init(row:from:)` reads.
+    static func columns(_ table: String? = nil) -> String {
+        (["id"] + fields).map { (table.map { "\($0)." } ?? "") + $0 }.joined(separator: ", ")
     }
 
-    /// The columns `init(row:from:)` reads, in its order (qualified with `table.`).
-    static func selectedColumns(_ table: String) -> String {
+    /// The fields' values, in `fields` order.
+    var values: [SQLValue] {
         [
-            "id", "email", "name", "status", "sections", "format", "timeZone", "deliveryHour", "createdAt",
-            "confirmedAt", "unsubscribedAt", "bounceCount", "lastConfirmationAt",
-        ].map { "\(table).\($0)" }.joined(separator: ", ")
+            .text(email.description), name.sqlValue, status.sqlValue, .text(sections.map(\.rawValue).joined(separator: ",")),
+            format.sqlValue, timeZone.sqlValue, deliveryHour.sqlValue, createdAt.sqlValue, confirmedAt.sqlValue,
+            unsubscribedAt.sqlValue, bounceCount.sqlValue, lastConfirmationAt.sqlValue,
+        ]
     }
 
-    /// Decodes `selectedColumns` starting at column `first`: by position, for the claims of a send
-    /// (looking every column up by name cost more than the rest of decoding).
-    init(row: Row, from first: Int) throws {
-        id = row[first]
-        email = try EmailAddress(stored: row[first + 1] as String)
-        name = row[first + 2]
-        status = row[first + 3]
-        sections = Self.decodeSections(row[first + 4])
-        format = row[first + 5]
-        timeZone = row[first + 6]
-        deliveryHour = row[first + 7]
-        createdAt = row[first + 8]
-        confirmedAt = row[first + 9]
-        unsubscribedAt = row[first + 10]
-        bounceCount = row[first + 11]
-        lastConfirmationAt = row[first + 12]
-    }
-
-    public func encode(to container: inout PersistenceContainer) throws {
-        container["id"] = id
-        container["email"] = email.description
-        container["name"] = name
-        container["status"] = status
-        container["sections"] = sections.map(\.rawValue).joined(separator: ",")
-        container["format"] = format
-        container["timeZone"] = timeZone
-        container["deliveryHour"] = deliveryHour
-        container["createdAt"] = createdAt
-        container["confirmedAt"] = confirmedAt
-        container["unsubscribedAt"] = unsubscribedAt
-        container["bounceCount"] = bounceCount
-        container["lastConfirmationAt"] = lastConfirmationAt
+    /// Reads `columns()` starting at `first`.
+    init(row: SQLRow, from first: Int = 0) throws {
+        id = try row[first]
+        email = try EmailAddress(stored: try row[first + 1] as String)
+        name = try row[first + 2]
+        status = try row[first + 3]
+        sections = Self.decodeSections(try row[first + 4])
+        format = try row[first + 5]
+        timeZone = try row[first + 6]
+        deliveryHour = try row[first + 7]
+        createdAt = try row[first + 8]
+        confirmedAt = try row[first + 9]
+        unsubscribedAt = try row[first + 10]
+        bounceCount = try row[first + 11]
+        lastConfirmationAt = try row[first + 12]
     }
 
     static func decodeSections(_ text: String?) -> [ItemKind] {

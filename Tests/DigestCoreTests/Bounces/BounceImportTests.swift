@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import Testing
 
 @testable import DigestCore
@@ -25,18 +24,19 @@ struct BounceFixture {
                     Subscriber(email: try EmailAddress("reader\(index)@reader.example"), status: .active)))
         }
         let ids = readers.map { $0.id! }
-        try store.pool.write { db in
+        try store.database.write { db in
             for (index, day) in ["2026-11-22", "2026-11-23", "2026-11-24"].enumerated() {
                 try db.execute(
-                    sql: "INSERT INTO editions (id, date, windowStart, cutoff, createdAt) VALUES (?, ?, ?, ?, ?)",
-                    arguments: [index + 1, day, Date(), Date(), Date()])
+                    "INSERT INTO editions (id, date, windowStart, cutoff, createdAt) VALUES (?, ?, ?, ?, ?)",
+                    (index + 1).sqlValue, .text(day), Date().sqlValue, Date().sqlValue, Date().sqlValue)
                 for id in ids {
                     try db.execute(
-                        sql: """
-                            INSERT INTO deliveries (editionID, subscriberID, status, messageID, queuedAt, updatedAt)
-                            VALUES (?, ?, 'sent', ?, ?, ?)
-                            """,
-                        arguments: [index + 1, id, Self.messageID(day, id), Date(), Date()])
+                        """
+                        INSERT INTO deliveries (editionID, subscriberID, status, messageID, queuedAt, updatedAt)
+                        VALUES (?, ?, 'sent', ?, ?, ?)
+                        """,
+                        (index + 1).sqlValue, id.sqlValue, .text(Self.messageID(day, id)), Date().sqlValue,
+                        Date().sqlValue)
                 }
             }
         }
@@ -391,12 +391,12 @@ enum Reports {
         #expect(summary.recorded.hard == 1, "\(summary.lines)")
         #expect(summary.unmatched == [])
         #expect(try store.subscriber(id: reader.id!)?.bounceCount == 1)
-        let events = try store.pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT status, reason, recipient FROM bounce_events")
+        let events = try store.database.read { db in
+            try db.fetchAll("SELECT status, reason, recipient FROM bounce_events")
         }
         #expect(events.count == 1)
-        #expect(events.first?["status"] == "5.1.1")
-        #expect((events.first?["reason"] as String?)?.contains("unknown user") == true)
+        #expect(try events.first?["status"] as String? == "5.1.1")
+        #expect(try (events.first?["reason"] as String?)?.contains("unknown user") == true)
         #expect(try importer.importPaths([file], now: Date()).duplicates == 1)
     }
 }

@@ -65,15 +65,15 @@ import Testing
     }
 
     func lockCount(_ store: Store) throws -> Int {
-        try store.pool.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM locks") ?? -1 }
+        try store.database.read { try $0.fetchValue("SELECT count(*) FROM locks") ?? -1 }
     }
 
     func markBounced(_ store: Store, _ emails: [String], at instant: String) throws {
-        try store.pool.write { db in
+        try store.database.write { db in
             for email in emails {
                 try db.execute(
-                    sql: "UPDATE subscribers SET status = 'bounced', bounceCount = 3, bouncedAt = ? WHERE email = ?",
-                    arguments: [Fixtures.date(instant), email])
+                    "UPDATE subscribers SET status = 'bounced', bounceCount = 3, bouncedAt = ? WHERE email = ?",
+                    Fixtures.date(instant).sqlValue, .text(email))
             }
         }
     }

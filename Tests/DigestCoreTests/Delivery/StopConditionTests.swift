@@ -226,11 +226,10 @@ import Testing
                 usleep(2_000)
             }
             // While this run "slept" 70 s, its lease ran out and another run took the lock.
-            let changed = try? store.pool.write { db -> Bool in
+            let changed = try? store.database.write { db -> Bool in
                 try db.execute(
-                    sql: "UPDATE locks SET owner = 'other-run', pid = 1, expiresAt = ? WHERE name = ?",
-                    arguments: [Date().addingTimeInterval(600), DeliveryRunner.lockName])
-                return db.changesCount == 1
+                    "UPDATE locks SET owner = 'other-run', pid = 1, expiresAt = ? WHERE name = ?",
+                    Date().addingTimeInterval(600).sqlValue, .text(DeliveryRunner.lockName)) == 1
             }
             frozenFor.withLock { $0 = 70 }
             return changed == true

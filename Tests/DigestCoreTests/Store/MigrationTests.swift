@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import Testing
 
 @testable import DigestCore
@@ -18,13 +17,13 @@ import Testing
     /// A database made by the first release (only the first migrations) upgrades in place and keeps its rows.
     @Test func upgradesAnExistingDatabaseKeepingData() throws {
         let path = directory.file("old.sqlite")
-        let queue = try DatabaseQueue(path: path)
-        try Store.migrator.migrate(queue, upTo: "v1-subscribers")
-        try queue.write { db in
+        let old = try SQLiteDatabase(path: path)
+        try Store.migrate(old, upTo: "v1-subscribers")
+        try old.write { db in
             try db.execute(
-                sql: "INSERT INTO items (kind, title, url, publishedAt, votes, updatedAt) VALUES ('story', 'Kept', 'https://k.example/1', '2026-11-23 10:00:00.000', 5, '2026-11-23 10:00:00.000')")
+                "INSERT INTO items (kind, title, url, publishedAt, votes, updatedAt) VALUES ('story', 'Kept', 'https://k.example/1', '2026-11-23 10:00:00.000', 5, '2026-11-23 10:00:00.000')")
         }
-        try queue.close()
+        old.close()
         let store = try Store(path: path)
         #expect(try store.appliedMigrations().contains("v1-runs-locks"))
         #expect(try store.item(url: "https://k.example/1")?.votes == 5)
@@ -32,7 +31,7 @@ import Testing
 
     @Test func databaseUsesWAL() throws {
         let store = try Fixtures.store(in: directory)
-        let mode = try store.pool.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") }
+        let mode = try store.database.read { db -> String? in try db.fetchValue("PRAGMA journal_mode") }
         #expect(mode == "wal")
     }
 

@@ -21,11 +21,14 @@ struct StorageDateTests {
             dates.append(Date(timeIntervalSince1970: 1_795_478_400 + Double(i) * 0.000_731))
         }
         for date in dates {
-            let ours = StorageDate.databaseValue(date)
-            #expect(ours == date.databaseValue, "\(date.timeIntervalSince1970)")
+            let text = StorageDate.databaseValue(date)
+            #expect(text == date.databaseValue, "\(date.timeIntervalSince1970)")
             // And GRDB reads it back to the same millisecond.
-            let back = try #require(Date.fromDatabaseValue(ours))
+            let back = try #require(Date.fromDatabaseValue(text))
             #expect(abs(back.timeIntervalSince1970 - date.timeIntervalSince1970) < 0.001)
+            // And the store's own reader (no DateFormatter either) reads the same instant.
+            let ours = try #require(StorageDate.date(StorageDate.text(date)), "\(StorageDate.text(date))")
+            #expect(abs(ours.timeIntervalSince(back)) < 0.000_001, "\(StorageDate.text(date))")
         }
     }
 }

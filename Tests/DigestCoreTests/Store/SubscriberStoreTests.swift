@@ -27,18 +27,17 @@ import Testing
                 createdAt: Fixtures.date("2026-11-01T10:00:00Z"), confirmedAt: Fixtures.date("2026-11-01T10:05:00Z"),
                 unsubscribedAt: Fixtures.date("2026-11-02T10:00:00Z"), bounceCount: 2,
                 lastConfirmationAt: Fixtures.date("2026-11-01T10:01:00Z")))
-        let editionID = try store.pool.write { db -> Int64 in
-            try db.execute(
-                sql: "INSERT INTO editions (date, windowStart, cutoff, createdAt) VALUES ('2026-11-24', ?, ?, ?)",
-                arguments: [Date(), Date(), Date()])
-            return db.lastInsertedRowID
-        }
+        let editionID = try store.database.write { db -> Int64? in
+            try db.fetchValue(
+                "INSERT INTO editions (date, windowStart, cutoff, createdAt) VALUES ('2026-11-24', ?, ?, ?) RETURNING id",
+                Date().sqlValue, Date().sqlValue, Date().sqlValue)
+        }!
         try store.queueDeliveries(editionID: editionID, date: Day("2026-11-24")!, zone: nil, now: Date())
         let claimed = try store.claimDeliveries(run: "test", limit: 10, now: Date())
         #expect(claimed.count == 1)
         #expect(claimed.first?.subscriber == added)
         #expect(claimed.first?.subscriber == (try store.subscriber(id: added.id!)))
-        #expect(Subscriber.selectedColumns("s").split(separator: ",").count == Subscriber.CodingKeys.allCases.count)
+        #expect(Subscriber.columns("s").split(separator: ",").count == Subscriber.CodingKeys.allCases.count)
     }
 
     @Test func csvImportReportsBadRowsAndKeepsGoodOnes() throws {

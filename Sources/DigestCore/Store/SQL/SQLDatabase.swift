@@ -47,9 +47,13 @@ extension SQLConnection {
     }
 
     /// The first column of the first row (nil when there is no row, or its value is NULL).
-    public func fetchValue<T: SQLDecodable>(_ sql: String, _ arguments: SQLValue...) throws -> T? {
+    public func fetchValue<T: SQLDecodable>(_ sql: String, _ arguments: [SQLValue]) throws -> T? {
         guard let row = try fetchAll(sql, arguments).first else { return nil }
         return try row[0] as T?
+    }
+
+    public func fetchValue<T: SQLDecodable>(_ sql: String, _ arguments: SQLValue...) throws -> T? {
+        try fetchValue(sql, arguments)
     }
 
     /// The first column of every row.
@@ -70,6 +74,10 @@ public enum SQLDialect: String, Sendable {
     /// Appended to a `SELECT` that claims rows: other workers skip what one holds (PostgreSQL);
     /// SQLite serializes its writers, so there is nothing to add.
     public var skipLocked: String { self == .postgres ? " FOR UPDATE SKIP LOCKED" : "" }
+
+    /// Appended to a `SELECT` whose rows the transaction goes on to change: readers of the same rows
+    /// wait (PostgreSQL); SQLite's write transaction already excludes every other writer.
+    public var forUpdate: String { self == .postgres ? " FOR UPDATE" : "" }
 
     /// The larger of two values (`max(a, b)` in SQLite, `greatest(a, b)` in PostgreSQL).
     public func greatest(_ a: String, _ b: String) -> String {

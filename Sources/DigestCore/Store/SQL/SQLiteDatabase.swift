@@ -28,8 +28,20 @@ public final class SQLiteDatabase: SQLDatabase {
         try pool.read { db in try body(GRDBConnection(db: db)) }
     }
 
+    /// `BEGIN IMMEDIATE` … `COMMIT`, both compiled once per connection (GRDB's `write` compiles them for every
+    /// transaction, and the ledger commits once per few messages of a send).
     public func write<T>(_ body: (any SQLConnection) throws -> T) throws -> T {
-        try pool.write { db in try body(GRDBConnection(db: db)) }
+        try pool.writeWithoutTransaction { db in
+            try db.cachedStatement(sql: "BEGIN IMMEDIATE").execute()
+            do {
+                let result = try body(GRDBConnection(db: db))
+                try db.cachedStatement(sql: "COMMIT").execute()
+                return result
+            } catch {
+                if db.isInsideTransaction { try? db.execute(sql: "ROLLBACK") }
+                throw error
+            }
+        }
     }
 
     public func close() {
