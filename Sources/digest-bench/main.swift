@@ -37,7 +37,7 @@ func seconds(since start: ContinuousClock.Instant) -> Double {
 /// Composes HTML + text digests (the heavier format) for made-up readers until `duration` seconds have
 /// passed, on the calling thread only.
 func benchRender(configuration: Configuration, date: Day, duration: Double) async throws {
-    let store = try Store(path: configuration.database)
+    let store = try configuration.openStore(create: true)
     let composer = try await DigestComposer.make(configuration: configuration)
     let ranker = Ranker(digest: configuration.digest, timeZone: configuration.site.timeZone)
     let edition = try ranker.edition(for: date, store: store, freeze: false)
@@ -69,7 +69,7 @@ func compose(_ composer: DigestComposer, edition: Edition, id: Int64, now: Date)
 
 /// Ranks and freezes `days` editions ending at `date`, each from a window of the stored items.
 func benchRank(configuration: Configuration, date: Day, days: Int) throws {
-    let store = try Store(path: configuration.database)
+    let store = try configuration.openStore(create: true)
     let ranker = Ranker(digest: configuration.digest, timeZone: configuration.site.timeZone)
     var times: [Double] = []
     var candidates = 0
@@ -87,7 +87,7 @@ func benchRank(configuration: Configuration, date: Day, days: Int) throws {
 /// Ledger writes alone: claims the queued rows of `date` in batches and records each as sent, one
 /// committed transaction per outcome as `digest send` does, on one thread. Needs a fresh database.
 func benchRecord(configuration: Configuration, date: Day) throws {
-    let store = try Store(path: configuration.database)
+    let store = try configuration.openStore(create: true)
     let ranker = Ranker(digest: configuration.digest, timeZone: configuration.site.timeZone)
     let edition = try ranker.edition(for: date, store: store, freeze: true)
     try store.queueDeliveries(editionID: edition.id!, date: date, zone: nil, now: Date())
@@ -115,7 +115,7 @@ func benchRecord(configuration: Configuration, date: Day) throws {
 
 /// DKIM signing of one composed digest, repeated for `duration` seconds per key set, next to composing.
 func benchDKIM(configuration: Configuration, date: Day, rsa: String, ed25519: String, duration: Double) async throws {
-    let store = try Store(path: configuration.database)
+    let store = try configuration.openStore(create: true)
     let composer = try await DigestComposer.make(configuration: configuration)
     let ranker = Ranker(digest: configuration.digest, timeZone: configuration.site.timeZone)
     let edition = try ranker.edition(for: date, store: store, freeze: false)

@@ -20,7 +20,7 @@ struct ConfigOptions: ParsableArguments {
     /// The configuration and its existing database, opened and migrated (only `digest init` creates one).
     func open() throws -> (Configuration, Store) {
         let configuration = try load()
-        return (configuration, try Store(path: configuration.database, create: false))
+        return (configuration, try configuration.openStore(create: false))
     }
 
     var logger: Logger {

@@ -10,9 +10,9 @@ extension DigestCommand {
 
         func run() async throws {
             let configuration = try options.load()
-            let store = try Store(path: configuration.database)
+            let store = try configuration.openStore(create: true)
             let migrations = try store.appliedMigrations()
-            print("database \(configuration.database) is ready (\(migrations.count) migrations applied)")
+            print("database \(store.path) is ready (\(migrations.count) migrations applied)")
         }
     }
 }

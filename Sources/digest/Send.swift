@@ -51,7 +51,8 @@ extension DigestCommand {
             if let instant { clock = { instant } } else { clock = { Date() } }
             let runner = DeliveryRunner(store: store, composer: composer, pool: pool, logger: logger, clock: clock)
             let reporter = ProgressReporter()
-            let options = DeliveryRunner.Options(date: date, dryRun: dryRun, wait: wait)
+            var options = DeliveryRunner.Options(date: date, dryRun: dryRun, wait: wait)
+            options.lease = TimeInterval(configuration.send.leaseSeconds)
             let signals = StopSignals(stopping: runner)
             defer { signals.cancel() }
             let summary = try await runner.run(options, progress: { reporter.update($0) })

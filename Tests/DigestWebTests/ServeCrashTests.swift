@@ -24,10 +24,14 @@ import Testing
 
     let directory = TemporaryDirectory("serve-crash")
 
-    func configFile(port: UInt16, sink: SMTPSinkServer) throws -> String {
+    /// `database` nil: a new SQLite file in the test's folder.
+    func configFile(port: UInt16, sink: SMTPSinkServer, database: String? = nil, name: String = "config.json") throws
+        -> String
+    {
+        let database = database ?? directory.file("digest.sqlite")
         let example = try Data(contentsOf: URL(fileURLWithPath: Self.root + "/config.example.json"))
         var json = try JSONSerialization.jsonObject(with: example) as! [String: Any]
-        json["database"] = directory.file("digest.sqlite")
+        json["database"] = database
         json["templates"] = Self.root + "/templates"
         json["feeds"] = [Any]()
         var mail = json["mail"] as! [String: Any]
@@ -41,9 +45,9 @@ import Testing
         // The test posts from 127.0.0.1 for many readers, as a reverse proxy would.
         web["trustedProxies"] = ["127.0.0.1"]
         json["web"] = web
-        let file = directory.file("config.json")
+        let file = directory.file(name)
         try JSONSerialization.data(withJSONObject: json).write(to: URL(fileURLWithPath: file))
-        _ = try Store(path: directory.file("digest.sqlite"))
+        try Store.open(database).close()
         return file
     }
 
@@ -66,23 +70,99 @@ import Testing
         return process
     }
 
-    /// One reader's sign-up as a browser behind the proxy sends it: the form, then the answer.
-    func signUp(_ index: Int, base: String, session: URLSession) async throws -> Int {
+    /// One reader's sign-up as a browser behind the proxy sends it: the form, then the answer (to
+    /// `answerBase` when given: another host behind the same load balancer).
+    func signUp(_ index: Int, base: String, answerBase: String? = nil, session: URLSession) async throws -> Int {
+        guard let form = try await question(index, base: base, session: session) else { return 0 }
+        return try await answer(form, email: "r\(index)@example.com", base: answerBase ?? base, session: session).status
+    }
+
+    struct Question {
+        var forwardedFor: String
+        var answer: Int
+        var token: String
+    }
+
+    /// The sign-up form's question and its token.
+    func question(_ index: Int, base: String, session: URLSession) async throws -> Question? {
         var get = URLRequest(url: URL(string: base + "/subscribe")!)
-        get.setValue("198.51.100.\(index % 250 + 1)", forHTTPHeaderField: "X-Forwarded-For")
+        let client = "198.51.100.\(index % 250 + 1)"
+        get.setValue(client, forHTTPHeaderField: "X-Forwarded-For")
         let (page, _) = try await session.data(for: get)
         let text = String(decoding: page, as: UTF8.self)
         guard let question = text.firstMatch(of: /id="question">(\d+) \+ (\d+) =</),
             let token = text.firstMatch(of: /name="token" value="([^"]+)"/)
-        else { return 0 }
-        var post = get
-        post.url = URL(string: base + "/subscribe")
+        else { return nil }
+        return Question(forwardedFor: client, answer: Int(question.1)! + Int(question.2)!, token: String(token.1))
+    }
+
+    /// Posts the answer; the status and the page.
+    func answer(_ question: Question, email: String, base: String, session: URLSession) async throws
+        -> (status: Int, page: String)
+    {
+        var post = URLRequest(url: URL(string: base + "/subscribe")!)
+        post.setValue(question.forwardedFor, forHTTPHeaderField: "X-Forwarded-For")
         post.httpMethod = "POST"
         post.setValue("application/x-www-form-urlencoded", forHTTPHeaderField: "Content-Type")
-        let answer = Int(question.1)! + Int(question.2)!
-        post.httpBody = Data("email=r\(index)%40example.com&answer=\(answer)&token=\(token.1)".utf8)
-        let (_, response) = try await session.data(for: post)
-        return (response as? HTTPURLResponse)?.statusCode ?? 0
+        let address = email.replacingOccurrences(of: "@", with: "%40")
+        post.httpBody = Data("email=\(address)&answer=\(question.answer)&token=\(question.token)".utf8)
+        let (page, response) = try await session.data(for: post)
+        return ((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: page, as: UTF8.self))
+    }
+
+    /// Two web hosts behind one load balancer, on one PostgreSQL: a question answered on one host is
+    /// refused on the other (used tokens are shared), and each sign-up's confirmation mail, written to the
+    /// shared outbox by whichever host took the form, is sent once although both hosts drain the outbox.
+    @Test func twoHostsOnOnePostgresShareQuestionsAndTheOutbox() async throws {
+        let sink = try SMTPSinkServer()
+        defer { sink.stop() }
+        let database = try PostgresServer.shared().createDatabase()
+        let ports = (FreePort.next(), FreePort.next())
+        let hosts = [
+            try serve(try configFile(port: ports.0, sink: sink, database: database, name: "a.json"), log: directory.file("a.log")),
+            try serve(try configFile(port: ports.1, sink: sink, database: database, name: "b.json"), log: directory.file("b.log")),
+        ]
+        defer {
+            for host in hosts {
+                kill(host.processIdentifier, SIGKILL)
+                host.waitUntilExit()
+            }
+        }
+        #expect(await FreePort.listening(ports.0))
+        #expect(await FreePort.listening(ports.1))
+        let (a, b) = ("http://127.0.0.1:\(ports.0)", "http://127.0.0.1:\(ports.1)")
+        let session = URLSession(configuration: .ephemeral)
+
+        // The form from host A, answered on host B; the same answer again on A is refused.
+        let form = try #require(try await question(0, base: a, session: session))
+        let first = try await answer(form, email: "first@example.com", base: b, session: session)
+        #expect(first.status == 200, "\(first.page)")
+        let replay = try await answer(form, email: "replay@example.com", base: a, session: session)
+        #expect(replay.status == 422 && replay.page.contains("That question was already answered"), "\(replay.status)")
+
+        // Sign-ups spread over both hosts, each form taken on one host and answered on the other.
+        let readers = 30
+        var accepted = ["first@example.com"]
+        for index in 1...readers {
+            let (from, to) = index.isMultiple(of: 2) ? (a, b) : (b, a)
+            if try await signUp(index, base: from, answerBase: to, session: session) == 200 {
+                accepted.append("r\(index)@example.com")
+            }
+        }
+        #expect(accepted.count == readers + 1)
+        let store = try Store.open(database)
+        let deadline = Date() + 60
+        while Date() < deadline {
+            let counts = try store.outboxCounts()
+            if counts[.sent] == accepted.count { break }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        #expect(try store.outboxCounts() == [.sent: accepted.count])
+        // Both hosts are still draining; give a double send the time to show.
+        try await Task.sleep(for: .seconds(1))
+        let recipients = try sink.receivedMessages().compactMap(\.recipient)
+        #expect(recipients.sorted() == accepted.sorted(), "each confirmation once")
+        #expect(try store.subscriber(email: try EmailAddress("replay@example.com")) == nil)
     }
 
     @Test func killedDuringABurstOfSignUpsLosesNoConfirmationMail() async throws {
@@ -111,7 +191,7 @@ import Testing
         while first.isRunning { try await Task.sleep(for: .milliseconds(10)) }
         #expect(killedAt == readers / 2)
         #expect(accepted.count == readers / 2, "only sign-ups before the kill get through: \(accepted)")
-        let store = try Store(path: directory.file("digest.sqlite"))
+        let store = try Store.open(directory.file("digest.sqlite"))
         let unsentAtKill = try store.outboxCounts().filter { $0.key != .sent }.values.reduce(0, +)
         #expect(unsentAtKill > 0, "the kill must leave mails unsent for the test to mean anything")
 

@@ -60,7 +60,19 @@ private struct ConfigurationParser {
         var root = try JSONObjectReader(json, path: "", fail: fail)
         guard var siteReader = try root.object("site") else { throw fail("site", "is required (an object)") }
         let site = try parseSite(&siteReader)
-        let database = resolve(try root.requiredString("database"))
+        let databaseText = try root.requiredString("database")
+        let database = PostgresSettings.isURL(databaseText) ? databaseText : resolve(databaseText)
+        if PostgresSettings.isURL(databaseText) {
+            do {
+                _ = try PostgresSettings(url: databaseText, password: nil)
+            } catch {
+                throw fail("database", "\(error)")
+            }
+        }
+        let databasePasswordEnv = try root.string("databasePasswordEnv")
+        var sendReader = try root.object("send") ?? JSONObjectReader(.object([:]), path: "send", fail: fail)
+        let send = Configuration.Send(leaseSeconds: try sendReader.integer("leaseSeconds", in: 2...3600) ?? 60)
+        try sendReader.finish()
         let templates = resolve(try root.string("templates") ?? "templates")
         var digestReader = try root.object("digest") ?? JSONObjectReader(.object([:]), path: "digest", fail: fail)
         let digest = try parseDigest(&digestReader)
@@ -72,7 +84,7 @@ private struct ConfigurationParser {
         try root.finish()
         return Configuration(
             file: file, site: site, database: database, templates: templates, digest: digest, mail: mail, web: web,
-            feeds: feeds)
+            feeds: feeds, databasePasswordEnv: databasePasswordEnv, send: send)
     }
 
     private func resolve(_ path: String) -> String {

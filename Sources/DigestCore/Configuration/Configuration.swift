@@ -136,13 +136,26 @@ public struct Configuration: Sendable, Equatable {
         public var votesElement: String?
     }
 
+    /// `digest send` on a shared store: several workers share one run.
+    public struct Send: Sendable, Equatable {
+        /// Each worker's lease: renewed every third of it; a worker silent this long (killed, cut off) is
+        /// taken over, its claimed rows sent by the others.
+        public var leaseSeconds: Int = 60
+
+        public init(leaseSeconds: Int = 60) { self.leaseSeconds = leaseSeconds }
+    }
+
     /// The file this configuration was read from.
     public var file: String
     public var site: Site
+    /// An SQLite file path (resolved against the configuration's folder), or a `postgresql://` URL.
     public var database: String
     public var templates: String
     public var digest: Digest
     public var mail: Mail
     public var web: Web
     public var feeds: [Feed]
+    /// The environment variable holding the PostgreSQL password (nil: `PGPASSWORD`, or none).
+    public var databasePasswordEnv: String? = nil
+    public var send = Send()
 }

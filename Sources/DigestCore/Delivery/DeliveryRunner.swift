@@ -48,7 +48,9 @@ public final class DeliveryRunner: Sendable {
     /// Stops the run from outside: signals, and the lease when it is lost. A runner makes one run.
     private let control = SenderPool.Control()
 
+    /// The run lock (SQLite: one sender at a time); on a shared store, the prefix of each worker's lease.
     public static let lockName = "send"
+    static var workerLockPrefix: String { lockName + ":" }
 
     /// The run lock's monotonic clock (`RunLease.uptime`); tests move it on as if the process had slept.
     let leaseClock: @Sendable () -> Double
@@ -113,7 +115,9 @@ public final class DeliveryRunner: Sendable {
     private func takeLease(_ options: Options) async throws -> RunLease.Acquired {
         while true {
             let acquired = try RunLease.acquire(
-                store: store, name: Self.lockName, length: options.lease, now: clock(), uptime: leaseClock)
+                // Leases run on the wall clock (never `--now`): other workers judge them by theirs.
+                store: store, name: Self.lockName, perWorker: store.isShared, length: options.lease, now: Date(),
+                uptime: leaseClock)
             guard case .held(let holder) = acquired, options.wait, control.reason == nil else { return acquired }
             logger.notice("waiting for the run lock", metadata: ["lock.holder": "\(holder)"])
             try await Task.sleep(for: .seconds(1))
@@ -134,9 +138,13 @@ public final class DeliveryRunner: Sendable {
         try await deliver(editions, options, lease: lease, summary: &summary, progress: progress)
     }
 
-    /// Rows a killed run left `sending` go back to the queue (their messages may have been on the wire).
+    /// Rows a killed run left `sending` go back to the queue (their messages may have been on the wire). On a
+    /// shared store only the rows of workers whose lease is gone: the others are still sending them.
     private func recover(now: Date, summary: inout RunSummary) throws {
-        summary.recovered = try store.requeueAbandoned(now: now)
+        summary.recovered =
+            store.isShared
+            ? try store.takeOverAbandonedClaims(workerLockPrefix: Self.workerLockPrefix, now: Date())
+            : try store.requeueAbandoned(now: now)
         if summary.recovered > 0 {
             logger.notice("re-queued deliveries of an interrupted run", metadata: ["deliveries": "\(summary.recovered)"])
         }
@@ -162,7 +170,13 @@ public final class DeliveryRunner: Sendable {
                 control.stop(.init(.ledgerUnwritable, "cannot write the ledger: \(error)", immediate: true))
             })
         let stage = ComposeStage(
-            claims: ClaimFeed(store: store, run: lease.owner, batchSize: options.batchSize, clock: clock),
+            claims: ClaimFeed(
+                store: store, run: lease.owner, batchSize: options.batchSize, clock: clock,
+                peers: store.isShared
+                    ? ClaimFeed.Peers(
+                        lockPrefix: Self.workerLockPrefix, pollInterval: min(1, options.lease / 10),
+                        mayWait: { [control] in lease.check() == nil && control.reason == nil })
+                    : nil),
             composer: composer, store: store, recorder: recorder, editions: editions,
             mayClaim: { [control] in
                 if let lost = lease.check() { control.stop(lost) }

@@ -26,12 +26,14 @@ final class RunLease: Sendable {
         case held(by: LockHolder)
     }
 
-    /// Takes the lease, or says who holds it.
+    /// Takes the lease, or says who holds it. `perWorker` names the lease `name:owner`: one per cooperating
+    /// sender on a shared store (never held by another), whose expiry tells the others the worker is gone.
     static func acquire(
-        store: Store, name: String, length: TimeInterval, now: Date,
+        store: Store, name: String, perWorker: Bool = false, length: TimeInterval, now: Date,
         uptime: @escaping @Sendable () -> Double = RunLease.uptime
     ) throws -> Acquired {
         let owner = UUID().uuidString
+        let name = perWorker ? name + ":" + owner : name
         let host = ProcessInfo.processInfo.hostName
         let pid = ProcessInfo.processInfo.processIdentifier
         let started = uptime()

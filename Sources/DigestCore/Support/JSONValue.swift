@@ -146,9 +146,10 @@ struct JSONObjectReader {
         return array
     }
 
-    /// Refuses keys that were never read.
+    /// Refuses keys that were never read. Keys that start with `//` are comments (JSON has none), such as
+    /// the other form of a value in `config.example.json`.
     func finish() throws {
-        if let unknown = object.keys.filter({ !read.contains($0) }).sorted().first {
+        if let unknown = object.keys.filter({ !read.contains($0) && !$0.hasPrefix("//") }).sorted().first {
             let known = read.sorted().joined(separator: ", ")
             throw error(unknown, "unknown key (known keys here: \(known))")
         }

@@ -14,8 +14,8 @@ struct BounceFixture {
     var readers: [Subscriber] = []
     let date = Day("2026-11-24")!
 
-    init(readers count: Int = 3) throws {
-        store = try Fixtures.store(in: directory)
+    init(readers count: Int = 3, _ backend: StoreBackend = .sqlite) throws {
+        store = try Fixtures.store(in: directory, backend)
         bounceAddress = BounceAddress(base: try EmailAddress("bounces@courier.example"), signer: signer)
         importer = BounceImporter(store: store, bounceAddress: bounceAddress)
         for index in 0..<count {
@@ -166,8 +166,8 @@ enum Reports {
 }
 
 @Suite struct BounceImportTests {
-    @Test func aVERPTokenRoundTripsAndAForgedOneIsRefused() throws {
-        let fixture = try BounceFixture(readers: 1)
+    @Test(arguments: StoreBackend.allCases) func aVERPTokenRoundTripsAndAForgedOneIsRefused(backend: StoreBackend) throws {
+        let fixture = try BounceFixture(readers: 1, backend)
         let address = fixture.verp(fixture.readers[0])
         #expect(address.hasPrefix("bounces+20261124-\(fixture.readers[0].id!)-"))
         #expect(address.hasSuffix("@courier.example"))
@@ -182,8 +182,8 @@ enum Reports {
         #expect(fixture.bounceAddress.reference(in: "bounces@courier.example") == nil)
     }
 
-    @Test func hardBouncesCountTowardBouncedAndASecondImportChangesNothing() throws {
-        let fixture = try BounceFixture()
+    @Test(arguments: StoreBackend.allCases) func hardBouncesCountTowardBouncedAndASecondImportChangesNothing(backend: StoreBackend) throws {
+        let fixture = try BounceFixture(readers: 3, backend)
         let reader = fixture.readers[0]
         var files: [String] = []
         for day in ["2026-11-22", "2026-11-23", "2026-11-24"] {
@@ -217,8 +217,8 @@ enum Reports {
         #expect(try fixture.reader(1).status == .active && fixture.reader(1).bounceCount == 0)
     }
 
-    @Test func withoutATokenTheOriginalMessageIDMatchesAndSoftBouncesChangeNothing() throws {
-        let fixture = try BounceFixture()
+    @Test(arguments: StoreBackend.allCases) func withoutATokenTheOriginalMessageIDMatchesAndSoftBouncesChangeNothing(backend: StoreBackend) throws {
+        let fixture = try BounceFixture(readers: 3, backend)
         let reader = fixture.readers[1]
         let hard = fixture.directory.write(
             "hard.eml",
@@ -243,8 +243,8 @@ enum Reports {
         #expect(try fixture.reader(1).status == .active)
     }
 
-    @Test func unmatchedReportsAreListedNeverGuessed() throws {
-        let fixture = try BounceFixture()
+    @Test(arguments: StoreBackend.allCases) func unmatchedReportsAreListedNeverGuessed(backend: StoreBackend) throws {
+        let fixture = try BounceFixture(readers: 3, backend)
         // The recipient is a subscriber, but neither the token nor the Message-ID is ours.
         let file = fixture.directory.write(
             "stranger.eml",
@@ -259,8 +259,8 @@ enum Reports {
         #expect(try fixture.reader(0).bounceCount == 0)
     }
 
-    @Test func aComplaintUnsubscribesAtOnceWithItsReason() throws {
-        let fixture = try BounceFixture()
+    @Test(arguments: StoreBackend.allCases) func aComplaintUnsubscribesAtOnceWithItsReason(backend: StoreBackend) throws {
+        let fixture = try BounceFixture(readers: 3, backend)
         let reader = fixture.readers[2]
         let file = fixture.directory.write(
             "arf.eml",
@@ -277,8 +277,8 @@ enum Reports {
         #expect(try fixture.importing([file]).duplicates == 1)
     }
 
-    @Test func autoRepliesAreLeftAlone() throws {
-        let fixture = try BounceFixture()
+    @Test(arguments: StoreBackend.allCases) func autoRepliesAreLeftAlone(backend: StoreBackend) throws {
+        let fixture = try BounceFixture(readers: 3, backend)
         let files = [
             fixture.directory.write("vacation.eml", Reports.vacation),
             fixture.directory.write("challenge.eml", Reports.challenge),
@@ -290,8 +290,8 @@ enum Reports {
         for index in 0..<3 { #expect(try fixture.reader(index).status == .active) }
     }
 
-    @Test func anMboxHoldsSeveralReports() throws {
-        let fixture = try BounceFixture()
+    @Test(arguments: StoreBackend.allCases) func anMboxHoldsSeveralReports(backend: StoreBackend) throws {
+        let fixture = try BounceFixture(readers: 3, backend)
         let reader = fixture.readers[0]
         let dsn = Reports.dsn(
             to: fixture.verp(reader), recipient: reader.email.description, status: "5.1.1",
@@ -317,8 +317,8 @@ enum Reports {
         #expect(try fixture.importing([file]).duplicates == 2)
     }
 
-    @Test func aMaildirIsReadFromNewAndMovedToCur() throws {
-        let fixture = try BounceFixture()
+    @Test(arguments: StoreBackend.allCases) func aMaildirIsReadFromNewAndMovedToCur(backend: StoreBackend) throws {
+        let fixture = try BounceFixture(readers: 3, backend)
         let maildir = fixture.directory.file("Maildir")
         for folder in ["new", "cur", "tmp"] {
             try FileManager.default.createDirectory(atPath: "\(maildir)/\(folder)", withIntermediateDirectories: true)
@@ -342,8 +342,8 @@ enum Reports {
         #expect(try fixture.reader(0).bounceCount == 1)
     }
 
-    @Test func aMissingPathIsNamed() throws {
-        let fixture = try BounceFixture(readers: 0)
+    @Test(arguments: StoreBackend.allCases) func aMissingPathIsNamed(backend: StoreBackend) throws {
+        let fixture = try BounceFixture(readers: 0, backend)
         #expect(throws: BounceImportError("\(fixture.directory.file("none")) does not exist (expected a message file, an mbox file or a Maildir)")) {
             try fixture.importing([fixture.directory.file("none")])
         }

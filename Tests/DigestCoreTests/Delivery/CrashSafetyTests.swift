@@ -13,16 +13,20 @@ import Testing
     static let binary = Fixtures.repositoryRoot + "/.build/debug/digest"
 
     /// A config file for `digest` pointing at `sink`, a database with the readers and items.
-    func prepare(sink: SMTPSinkServer) throws -> String {
+    /// `backend` .postgres: a new database on the test PostgreSQL, with workers' leases of `leaseSeconds`.
+    func prepare(sink: SMTPSinkServer, backend: StoreBackend = .sqlite, leaseSeconds: Int? = nil) throws -> String {
+        let database = try backend.database(in: directory)
         let configuration = try Fixtures.configuration(in: directory) { json in
             Fixtures.useSiteTimeZone(&json, "UTC")
+            json["database"] = database
+            if let leaseSeconds { json["send"] = ["leaseSeconds": leaseSeconds] }
             // A capped rate keeps each run a few seconds long, so a kill always has a send to land in,
             // however fast or loaded the machine is.
             Fixtures.useSMTP(
                 &json,
                 ["url": sink.url, "tls": "off", "connections": Self.connections, "timeoutSeconds": 10, "maxPerSecond": 1000])
         }
-        let store = try Store(path: configuration.database)
+        let store = try configuration.openStore(create: true)
         try store.upsert(
             (0..<12).map { n in
                 ItemDraft(
@@ -67,7 +71,7 @@ import Testing
     }
 
     func ledgerCheck(_ config: String) throws {
-        let store = try Store(path: try Configuration.load(path: config).database)
+        let store = try Configuration.load(path: config).openStore(create: false)
         let rows = try store.deliveries(limit: 100_000)
         #expect(rows.count == Self.readers)
         #expect(rows.allSatisfy { $0.status == .sent }, "\(rows.filter { $0.status != .sent }.prefix(3))")
@@ -143,6 +147,70 @@ import Testing
         #expect(Set(received.compactMap(\.recipient)).count == Self.readers)
         // Whichever got the lock second found nothing left to send.
         #expect(outputs.contains { $0.contains(" 0 sent") || $0.contains("another digest send is running") }, "\(outputs)")
+        try ledgerCheck(config)
+    }
+
+    /// The messages a run's summary line says it sent ("2026-11-26: 812 sent, …").
+    static func sentCount(_ output: String) -> Int? {
+        guard let match = output.firstMatch(of: /: (\d+) sent, /) else { return nil }
+        return Int(match.1)
+    }
+
+    /// Cooperating senders: three `digest send` processes started by cron at the same minute on one
+    /// PostgreSQL share the run. Each reader gets the digest exactly once (no row is claimed by two live
+    /// workers), and the work is spread (at least two of them sent some).
+    @Test func threeWorkersOnPostgresSendEachDigestOnce() async throws {
+        let sink = try SMTPSinkServer()
+        defer { sink.stop() }
+        let config = try prepare(sink: sink, backend: .postgres)
+        let workers = try (0..<3).map { _ in try start(config) }
+        var sent: [Int] = []
+        for (process, pipe) in workers {
+            let output = await onOwnThread { String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self) }
+            await exited(process)
+            #expect(process.terminationReason == .exit && process.terminationStatus == 0, "\(output)")
+            sent.append(try #require(Self.sentCount(output), "no summary: \(output)"))
+        }
+        sink.stop()
+        let recipients = try sink.receivedMessages().compactMap(\.recipient)
+        #expect(recipients.count == Self.readers, "each digest once, not \(recipients.count) for \(Self.readers)")
+        #expect(Set(recipients).count == Self.readers)
+        #expect(sent.reduce(0, +) == Self.readers, "\(sent)")
+        #expect(sent.filter { $0 > 0 }.count >= 2, "the workers shared the run: \(sent)")
+        try ledgerCheck(config)
+    }
+
+    /// A worker killed with SIGKILL mid-run leaves its claimed rows `sending` under a lease nobody renews;
+    /// another worker sends the rest of the queue, waits out that lease, takes the rows over and finishes
+    /// them. Only the dead worker's messages on the wire (at most one per connection) arrive twice.
+    @Test func aKilledWorkersShareIsFinishedByAnotherAfterItsLease() async throws {
+        let sink = try SMTPSinkServer()
+        defer { sink.stop() }
+        let config = try prepare(sink: sink, backend: .postgres, leaseSeconds: 3)
+        let (victim, _) = try start(config)
+        let survivor = await onOwnThread { () -> Result<(Process, Pipe), any Error>? in
+            let deadline = Date().addingTimeInterval(60)
+            while victim.isRunning && self.dumpedCount(sink) < 300 && Date() < deadline { usleep(1_000) }
+            guard victim.isRunning else { return nil }
+            // Both send for a moment, then the first dies holding claims.
+            let started = Result { try self.start(config) }
+            let before = self.dumpedCount(sink)
+            while victim.isRunning && self.dumpedCount(sink) < before + 200 && Date() < deadline { usleep(1_000) }
+            kill(victim.processIdentifier, SIGKILL)
+            return started
+        }
+        let (process, pipe) = try #require(survivor, "the first worker ended before it could be killed").get()
+        await exited(victim)
+        #expect(victim.terminationReason == .uncaughtSignal)
+        let output = await onOwnThread { String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self) }
+        await exited(process)
+        #expect(process.terminationReason == .exit && process.terminationStatus == 0, "\(output)")
+        sink.stop()
+        let recipients = try sink.receivedMessages().compactMap(\.recipient)
+        let counts = Dictionary(recipients.map { ($0, 1) }, uniquingKeysWith: +)
+        #expect(counts.count == Self.readers, "every reader got the digest: \(counts.count) of \(Self.readers)")
+        let duplicates = counts.values.reduce(0) { $0 + $1 - 1 }
+        #expect(duplicates <= Self.connections, "\(duplicates) duplicates")
         try ledgerCheck(config)
     }
 }

@@ -17,16 +17,21 @@ import Testing
         var composer: DigestComposer
     }
 
-    func setUp(smtp: String? = nil, connections: Int = 2, edit: @escaping (inout [String: Any]) -> Void = { _ in }) async throws -> Setup {
+    func setUp(
+        smtp: String? = nil, connections: Int = 2, backend: StoreBackend = .sqlite,
+        edit: @escaping (inout [String: Any]) -> Void = { _ in }
+    ) async throws -> Setup {
+        let database = try backend.database(in: directory)
         let configuration = try Fixtures.configuration(in: directory) { json in
             Fixtures.useSiteTimeZone(&json, "UTC")
+            json["database"] = database
             if let smtp {
                 Fixtures.useSMTP(
                     &json, ["url": smtp, "tls": "off", "connections": connections, "timeoutSeconds": 5, "maxAttempts": 2])
             }
             edit(&json)
         }
-        let store = try Store(path: configuration.database)
+        let store = try configuration.openStore(create: true)
         let composer = try await DigestComposer.make(
             configuration: configuration, environment: [configuration.web.secretEnv: Self.secret])
         return Setup(configuration: configuration, store: store, composer: composer)
@@ -62,10 +67,10 @@ import Testing
         #expect(result.imported == count)
     }
 
-    @Test func sendingTwiceSendsNothingTheSecondTime() async throws {
+    @Test(arguments: StoreBackend.allCases) func sendingTwiceSendsNothingTheSecondTime(backend: StoreBackend) async throws {
         let sink = try SMTPSinkServer()
         defer { sink.stop() }
-        let setup = try await setUp(smtp: sink.url)
+        let setup = try await setUp(smtp: sink.url, backend: backend)
         try addItems(setup.store, days: 2)
         try addReaders(setup.store, 40)
         let now = Fixtures.date("2026-11-26T07:00:00Z")
@@ -86,8 +91,8 @@ import Testing
         #expect(try setup.store.runs().count == 3)
     }
 
-    @Test func readersInFourTimeZonesGetEachEditionOnceOverThreeDays() async throws {
-        let setup = try await setUp()
+    @Test(arguments: StoreBackend.allCases) func readersInFourTimeZonesGetEachEditionOnceOverThreeDays(backend: StoreBackend) async throws {
+        let setup = try await setUp(backend: backend)
         try addItems(setup.store, days: 5, through: "2026-11-27")
         for (zone, prefix) in [("Pacific/Honolulu", "hnl"), ("UTC", "utc"), ("Europe/Moscow", "msk"), ("Pacific/Chatham", "cht")] {
             try addReaders(setup.store, 3, zone: zone, hour: 6, prefix: prefix)
@@ -137,8 +142,8 @@ import Testing
         for n in 4...6 { #expect(second.contains("https://n.example/\(n)") && !first.contains("https://n.example/\(n)")) }
     }
 
-    @Test func aDayWithoutRunsIsCaughtUpOnceNotTwice() async throws {
-        let setup = try await setUp()
+    @Test(arguments: StoreBackend.allCases) func aDayWithoutRunsIsCaughtUpOnceNotTwice(backend: StoreBackend) async throws {
+        let setup = try await setUp(backend: backend)
         try addItems(setup.store, days: 4)
         try addReaders(setup.store, 2)
         _ = try await runner(setup, at: Fixtures.date("2026-11-24T07:00:00Z")).run(.init())
@@ -152,12 +157,12 @@ import Testing
         #expect(ledger.count == 6)
     }
 
-    @Test func aDeliveryAfterABounceResetsTheCount() async throws {
+    @Test(arguments: StoreBackend.allCases) func aDeliveryAfterABounceResetsTheCount(backend: StoreBackend) async throws {
         let refusing = try SMTPSinkServer(flags: ["-f", "rcpt", "-B", Self.userUnknown])
         defer { refusing.stop() }
         let accepting = try SMTPSinkServer()
         defer { accepting.stop() }
-        let setup = try await setUp(smtp: refusing.url)
+        let setup = try await setUp(smtp: refusing.url, backend: backend)
         try addItems(setup.store, days: 3)
         try addReaders(setup.store, 4)
         let first = try await runner(setup, at: Fixtures.date("2026-11-25T07:00:00Z")).run(.init())
@@ -171,8 +176,8 @@ import Testing
         try setup.store.forEachSubscriber { #expect($0.bounceCount == 0) }
     }
 
-    @Test func nothingNewIsSkippedAndRecorded() async throws {
-        let setup = try await setUp()
+    @Test(arguments: StoreBackend.allCases) func nothingNewIsSkippedAndRecorded(backend: StoreBackend) async throws {
+        let setup = try await setUp(backend: backend)
         try addReaders(setup.store, 2)
         let summary = try await runner(setup, at: Fixtures.date("2026-11-26T07:00:00Z")).run(.init())
         #expect(summary.sent == 0 && summary.skipped == 2 && summary.exitStatus == 0)
@@ -180,11 +185,11 @@ import Testing
         #expect(try setup.store.deliveries().allSatisfy { $0.status == .skipped })
     }
 
-    @Test func hardRejectsFailWithTheRepliesAndRepeatedBouncesMarkTheReader() async throws {
+    @Test(arguments: StoreBackend.allCases) func hardRejectsFailWithTheRepliesAndRepeatedBouncesMarkTheReader(backend: StoreBackend) async throws {
         // smtp-sink answers RCPT TO with "550 5.1.1 … User unknown" (RFC 3463: the address) for every recipient.
         let sink = try SMTPSinkServer(flags: ["-f", "rcpt", "-B", Self.userUnknown])
         defer { sink.stop() }
-        let setup = try await setUp(smtp: sink.url)
+        let setup = try await setUp(smtp: sink.url, backend: backend)
         try addItems(setup.store, days: 5)
         try addReaders(setup.store, 3)
         for day in ["2026-11-24", "2026-11-25", "2026-11-26"] {
@@ -200,10 +205,10 @@ import Testing
         #expect(after.queued == 0)
     }
 
-    @Test func softRejectsAreDeferredThenDeliveredByALaterRun() async throws {
+    @Test(arguments: StoreBackend.allCases) func softRejectsAreDeferredThenDeliveredByALaterRun(backend: StoreBackend) async throws {
         let port = FreePort.next()
         var sink = try SMTPSinkServer(flags: ["-r", "rcpt"], port: port)
-        let setup = try await setUp(smtp: "smtp://127.0.0.1:\(port)")
+        let setup = try await setUp(smtp: "smtp://127.0.0.1:\(port)", backend: backend)
         try addItems(setup.store, days: 2)
         try addReaders(setup.store, 5)
         let now = Fixtures.date("2026-11-26T07:00:00Z")
@@ -222,8 +227,8 @@ import Testing
         #expect(try setup.store.deliveries().allSatisfy { $0.status == .sent && $0.attempts == 3 })
     }
 
-    @Test func serverDownDefersEverythingAndCrashesNothing() async throws {
-        let setup = try await setUp(smtp: "smtp://127.0.0.1:\(FreePort.next())")
+    @Test(arguments: StoreBackend.allCases) func serverDownDefersEverythingAndCrashesNothing(backend: StoreBackend) async throws {
+        let setup = try await setUp(smtp: "smtp://127.0.0.1:\(FreePort.next())", backend: backend)
         try addItems(setup.store, days: 2)
         try addReaders(setup.store, 3)
         let summary = try await runner(setup, at: Fixtures.date("2026-11-26T07:00:00Z")).run(.init())

@@ -21,8 +21,8 @@ import Testing
 
     func titles(_ edition: Edition, _ kind: ItemKind) -> [String] { edition.candidates(of: kind).map(\.title) }
 
-    @Test func windowEdgesAreHalfOpenInTheSiteTimeZone() throws {
-        let store = try Fixtures.store(in: directory)
+    @Test(arguments: StoreBackend.allCases) func windowEdgesAreHalfOpenInTheSiteTimeZone(backend: StoreBackend) throws {
+        let store = try Fixtures.store(in: directory, backend)
         // Asia/Amman is UTC+3: edition 2026-11-24 closes at 06:00 local = 03:00Z; window starts 2026-11-23T03:00Z.
         try store.upsert([
             draft(1, votes: 5, at: "2026-11-23T02:59:59Z"),  // just before the window
@@ -38,8 +38,8 @@ import Testing
         #expect(titles(next, .story) == ["Item 4"])
     }
 
-    @Test func tiesGoToTheNewerThenTheLowerID() throws {
-        let store = try Fixtures.store(in: directory)
+    @Test(arguments: StoreBackend.allCases) func tiesGoToTheNewerThenTheLowerID(backend: StoreBackend) throws {
+        let store = try Fixtures.store(in: directory, backend)
         try store.upsert([
             draft(1, votes: 10, at: "2026-11-23T10:00:00Z"),
             draft(2, votes: 10, at: "2026-11-23T12:00:00Z"),
@@ -54,8 +54,8 @@ import Testing
         #expect(try ranker.rank(date: Day("2026-11-24")!, store: store) == edition)
     }
 
-    @Test func minVotesAndSectionCountsAndKinds() throws {
-        let store = try Fixtures.store(in: directory)
+    @Test(arguments: StoreBackend.allCases) func minVotesAndSectionCountsAndKinds(backend: StoreBackend) throws {
+        let store = try Fixtures.store(in: directory, backend)
         try store.upsert(
             (1...8).map { draft($0, votes: $0 * 10, at: "2026-11-23T10:00:00Z") }
                 + [draft(20, .post, votes: 3, at: "2026-11-23T10:00:00Z"), draft(21, .post, votes: 50, at: "2026-11-23T11:00:00Z")])
@@ -67,8 +67,8 @@ import Testing
         #expect(selection.sections[1].items.map(\.title) == ["Item 21"])  // the 3-vote post is under minVotes
     }
 
-    @Test func readersMissOnlyWhatTheyGotAndAreBackfilled() throws {
-        let store = try Fixtures.store(in: directory)
+    @Test(arguments: StoreBackend.allCases) func readersMissOnlyWhatTheyGotAndAreBackfilled(backend: StoreBackend) throws {
+        let store = try Fixtures.store(in: directory, backend)
         try store.upsert((1...6).map { draft($0, votes: 100 - $0, at: "2026-11-23T10:00:00Z") })
         let ranker = Ranker(digest: digest(story: 3), timeZone: TimeZone(identifier: "UTC")!)
         let edition = try ranker.rank(date: Day("2026-11-24")!, store: store)
@@ -81,16 +81,16 @@ import Testing
         #expect(storiesOnly.isEmpty)
     }
 
-    @Test func emptyWindowGivesEmptySections() throws {
-        let store = try Fixtures.store(in: directory)
+    @Test(arguments: StoreBackend.allCases) func emptyWindowGivesEmptySections(backend: StoreBackend) throws {
+        let store = try Fixtures.store(in: directory, backend)
         let ranker = Ranker(digest: digest(), timeZone: TimeZone(identifier: "UTC")!)
         let edition = try ranker.rank(date: Day("2026-11-24")!, store: store)
         #expect(edition.candidates.isEmpty)
         #expect(ranker.select(from: edition, wants: { _ in true }, alreadyReceived: []).isEmpty)
     }
 
-    @Test func frozenEditionIgnoresLaterVoteChanges() throws {
-        let store = try Fixtures.store(in: directory)
+    @Test(arguments: StoreBackend.allCases) func frozenEditionIgnoresLaterVoteChanges(backend: StoreBackend) throws {
+        let store = try Fixtures.store(in: directory, backend)
         try store.upsert([draft(1, votes: 10, at: "2026-11-23T10:00:00Z"), draft(2, votes: 5, at: "2026-11-23T11:00:00Z")])
         let ranker = Ranker(digest: digest(), timeZone: TimeZone(identifier: "UTC")!)
         let date = Day("2026-11-24")!

@@ -8,13 +8,13 @@ import Testing
 @Suite struct ItemFileStrictnessTests {
     let directory = TemporaryDirectory("strict-items")
 
-    func importer() throws -> (ItemImporter, Store) {
-        let store = try Fixtures.store(in: directory)
+    func importer(_ backend: StoreBackend = .sqlite) throws -> (ItemImporter, Store) {
+        let store = try Fixtures.store(in: directory, backend)
         return (ItemImporter(store: store, logger: Logger(label: "test")), store)
     }
 
-    @Test func impossibleDatesAreRefusedWithRecordLineAndField() throws {
-        let (importer, store) = try importer()
+    @Test(arguments: StoreBackend.allCases) func impossibleDatesAreRefusedWithRecordLineAndField(backend: StoreBackend) throws {
+        let (importer, store) = try importer(backend)
         let file = directory.write(
             "dates.json",
             """
@@ -39,8 +39,8 @@ import Testing
         #expect(DateParsing.iso8601("2024-02-29T10:00:00.5+02:00") == Date(timeIntervalSince1970: 1_709_193_600.5))
     }
 
-    @Test func nullVotesAreRefusedSoTheyCannotResetAnyone() throws {
-        let (importer, _) = try importer()
+    @Test(arguments: StoreBackend.allCases) func nullVotesAreRefusedSoTheyCannotResetAnyone(backend: StoreBackend) throws {
+        let (importer, _) = try importer(backend)
         let file = directory.write(
             "votes.json",
             #"[{"kind":"story","title":"T","url":"https://d.example/v","publishedAt":"2026-11-23T10:00:00Z","votes":null}]"#)
@@ -58,8 +58,8 @@ import Testing
         }
     }
 
-    @Test func htmlInJSONSummariesIsStripped() throws {
-        let (importer, store) = try importer()
+    @Test(arguments: StoreBackend.allCases) func htmlInJSONSummariesIsStripped(backend: StoreBackend) throws {
+        let (importer, store) = try importer(backend)
         let file = directory.write(
             "html.json",
             #"[{"kind":"story","title":"T","url":"https://d.example/h","publishedAt":"2026-11-23T10:00:00Z","summary":"<p>One &amp; <a href=\"x\">two</a></p><script>x()</script>"}]"#)
@@ -71,8 +71,8 @@ import Testing
 @Suite struct SubscriberCSVTests {
     let directory = TemporaryDirectory("subscriber-csv")
 
-    @Test func anExportImportsBackWithItsStates() throws {
-        let store = try Fixtures.store(in: directory)
+    @Test(arguments: StoreBackend.allCases) func anExportImportsBackWithItsStates(backend: StoreBackend) throws {
+        let store = try Fixtures.store(in: directory, backend)
         let created = Fixtures.date("2026-01-02T03:04:05Z")
         try store.addSubscriber(
             Subscriber(
@@ -98,8 +98,8 @@ import Testing
         #expect(again == csv)
     }
 
-    @Test func badStateColumnsAreRejectedByLine() throws {
-        let store = try Fixtures.store(in: directory)
+    @Test(arguments: StoreBackend.allCases) func badStateColumnsAreRejectedByLine(backend: StoreBackend) throws {
+        let store = try Fixtures.store(in: directory, backend)
         let result = try store.importSubscribers(
             csv: "email,status,createdAt\nx@example.com,gone,\ny@example.com,active,2021-02-30T00:00:00Z\n",
             confirmed: false)
@@ -108,8 +108,8 @@ import Testing
         #expect(result.rejected[1].reason.contains("createdAt \"2021-02-30T00:00:00Z\": there is no day 30"))
     }
 
-    @Test func anUnterminatedQuoteRefusesTheFileNamingTheLineItOpened() throws {
-        let store = try Fixtures.store(in: directory)
+    @Test(arguments: StoreBackend.allCases) func anUnterminatedQuoteRefusesTheFileNamingTheLineItOpened(backend: StoreBackend) throws {
+        let store = try Fixtures.store(in: directory, backend)
         let csv = "email,name\nu0@example.com,Fine\nu1@example.com,\"Unclosed\nu2@example.com,Two\nu3@example.com,Three\n"
         let error = #expect(throws: CSVError.self) { try store.importSubscribers(csv: csv, confirmed: true) }
         #expect(error?.line == 3)

@@ -7,13 +7,13 @@ import Testing
 @Suite struct ItemImportTests {
     let directory = TemporaryDirectory("import")
 
-    func importer() throws -> (ItemImporter, Store) {
-        let store = try Fixtures.store(in: directory)
+    func importer(_ backend: StoreBackend = .sqlite) throws -> (ItemImporter, Store) {
+        let store = try Fixtures.store(in: directory, backend)
         return (ItemImporter(store: store, logger: Logger(label: "test")), store)
     }
 
-    @Test func importsTheExampleFile() throws {
-        let (importer, store) = try importer()
+    @Test(arguments: StoreBackend.allCases) func importsTheExampleFile(backend: StoreBackend) throws {
+        let (importer, store) = try importer(backend)
         let counts = try importer.importFile(path: Fixtures.repositoryRoot + "/examples/items.json")
         #expect(counts.inserted > 12 && counts.updated == 0)
         let items = try store.items()
@@ -24,8 +24,8 @@ import Testing
         #expect(items.contains { $0.title.contains("🥾") })
     }
 
-    @Test func reimportUpdatesVotesByURL() throws {
-        let (importer, store) = try importer()
+    @Test(arguments: StoreBackend.allCases) func reimportUpdatesVotesByURL(backend: StoreBackend) throws {
+        let (importer, store) = try importer(backend)
         let first = directory.write(
             "a.json",
             #"[{"kind":"story","title":"Old title","url":"https://n.example/1","publishedAt":"2026-11-23T10:00:00Z","votes":3}]"#)
@@ -43,8 +43,8 @@ import Testing
         #expect(try store.itemCount() == 2)
     }
 
-    @Test func oneBadRecordRefusesTheWholeFileNamingEachProblem() throws {
-        let (importer, store) = try importer()
+    @Test(arguments: StoreBackend.allCases) func oneBadRecordRefusesTheWholeFileNamingEachProblem(backend: StoreBackend) throws {
+        let (importer, store) = try importer(backend)
         let file = directory.write(
             "bad.json",
             """
@@ -68,8 +68,8 @@ import Testing
         #expect(try store.itemCount() == 0)
     }
 
-    @Test func badFilesAreClear() throws {
-        let (importer, _) = try importer()
+    @Test(arguments: StoreBackend.allCases) func badFilesAreClear(backend: StoreBackend) throws {
+        let (importer, _) = try importer(backend)
         let notJSON = directory.write("x.json", "{ nope")
         #expect { try importer.importFile(path: notJSON) } throws: { "\($0)".contains("not valid JSON") }
         let scalar = directory.write("y.json", "42")
@@ -77,8 +77,8 @@ import Testing
         #expect { try importer.importFile(path: directory.file("missing.json")) } throws: { "\($0)".contains("cannot be read") }
     }
 
-    @Test func hostileTitlesAreFoldedToOneLine() throws {
-        let (importer, store) = try importer()
+    @Test(arguments: StoreBackend.allCases) func hostileTitlesAreFoldedToOneLine(backend: StoreBackend) throws {
+        let (importer, store) = try importer(backend)
         let file = directory.write(
             "h.json",
             #"[{"kind":"story","title":"Breaking\r\nBcc: victim@example.com\t<script>x</script>","url":"https://n.example/h","publishedAt":"2026-11-23T10:00:00Z"}]"#
@@ -88,8 +88,8 @@ import Testing
         #expect(item.title == "Breaking Bcc: victim@example.com <script>x</script>")
     }
 
-    @Test func duplicateURLsInOneFileAreRefused() throws {
-        let (importer, _) = try importer()
+    @Test(arguments: StoreBackend.allCases) func duplicateURLsInOneFileAreRefused(backend: StoreBackend) throws {
+        let (importer, _) = try importer(backend)
         let file = directory.write(
             "d.json",
             #"[{"kind":"story","title":"A","url":"https://n.example/1","publishedAt":"2026-11-23T10:00:00Z"},{"kind":"story","title":"B","url":"https://n.example/1","publishedAt":"2026-11-23T10:00:00Z"}]"#

@@ -25,8 +25,8 @@ import Testing
         try store.outboxMails(subscriberID: try #require(try store.subscriber(email: try EmailAddress(email))).id!)
     }
 
-    @Test func eachSignUpOutcome() throws {
-        let store = try Fixtures.store(in: directory)
+    @Test(arguments: StoreBackend.allCases) func eachSignUpOutcome(backend: StoreBackend) throws {
+        let store = try Fixtures.store(in: directory, backend)
         guard case .queued = try signUp(store, "a@example.com", question: "q1", at: now) else {
             Issue.record("first sign-up should queue a mail")
             return
@@ -65,8 +65,8 @@ import Testing
         }
     }
 
-    @Test func resultsAreRecordedWithBackoff() throws {
-        let store = try Fixtures.store(in: directory)
+    @Test(arguments: StoreBackend.allCases) func resultsAreRecordedWithBackoff(backend: StoreBackend) throws {
+        let store = try Fixtures.store(in: directory, backend)
         for (index, email) in ["t@example.com", "p@example.com", "c@example.com", "old@example.com"].enumerated() {
             _ = try signUp(store, email, question: "q\(index)", at: email == "old@example.com" ? now - 90_000 : now)
         }

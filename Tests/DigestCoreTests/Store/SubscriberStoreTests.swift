@@ -6,8 +6,8 @@ import Testing
 @Suite struct SubscriberStoreTests {
     let directory = TemporaryDirectory("subscribers")
 
-    @Test func addListRemove() throws {
-        let store = try Fixtures.store(in: directory)
+    @Test(arguments: StoreBackend.allCases) func addListRemove(backend: StoreBackend) throws {
+        let store = try Fixtures.store(in: directory, backend)
         try store.addSubscriber(Subscriber(email: try EmailAddress("A@Example.COM"), name: "Ann", status: .active))
         #expect(throws: SubscriberError.self) {
             try store.addSubscriber(Subscriber(email: try EmailAddress("A@example.com")))
@@ -17,8 +17,8 @@ import Testing
         #expect(try store.removeSubscriber(email: try EmailAddress("A@example.com")) == false)
     }
 
-    @Test func claimedRowsDecodeTheWholeSubscriber() throws {
-        let store = try Fixtures.store(in: directory)
+    @Test(arguments: StoreBackend.allCases) func claimedRowsDecodeTheWholeSubscriber(backend: StoreBackend) throws {
+        let store = try Fixtures.store(in: directory, backend)
         // Every column set, so a column the positional decoding misses (or a new one) shows up.
         let added = try store.addSubscriber(
             Subscriber(
@@ -40,8 +40,8 @@ import Testing
         #expect(Subscriber.columns("s").split(separator: ",").count == Subscriber.CodingKeys.allCases.count)
     }
 
-    @Test func csvImportReportsBadRowsAndKeepsGoodOnes() throws {
-        let store = try Fixtures.store(in: directory)
+    @Test(arguments: StoreBackend.allCases) func csvImportReportsBadRowsAndKeepsGoodOnes(backend: StoreBackend) throws {
+        let store = try Fixtures.store(in: directory, backend)
         try store.addSubscriber(Subscriber(email: try EmailAddress("old@example.com"), status: .unsubscribed))
         let csv = """
             email,name,format,timeZone,sections,deliveryHour\r
@@ -72,15 +72,15 @@ import Testing
         #expect(try store.subscriber(email: try EmailAddress("old@example.com"))?.status == .unsubscribed)
     }
 
-    @Test func csvWithoutEmailColumnIsRefused() throws {
-        let store = try Fixtures.store(in: directory)
+    @Test(arguments: StoreBackend.allCases) func csvWithoutEmailColumnIsRefused(backend: StoreBackend) throws {
+        let store = try Fixtures.store(in: directory, backend)
         #expect { try store.importSubscribers(csv: "mail,name\nx@y.co,z\n", confirmed: false) } throws: {
             "\($0)".contains("no \"email\" column")
         }
     }
 
-    @Test func exportRoundTripsThroughImport() throws {
-        let store = try Fixtures.store(in: directory)
+    @Test(arguments: StoreBackend.allCases) func exportRoundTripsThroughImport(backend: StoreBackend) throws {
+        let store = try Fixtures.store(in: directory, backend)
         try store.addSubscriber(Subscriber(email: try EmailAddress("q@example.com"), name: "Quote \"Q\", Esq.", status: .active, sections: [.post], format: .text, timeZone: "Asia/Tokyo", deliveryHour: 5))
         var csv = ""
         try store.exportSubscribers { csv += $0 }
@@ -97,8 +97,8 @@ import Testing
         #expect(copy.timeZone == "Asia/Tokyo" && copy.deliveryHour == 5)
     }
 
-    @Test func hundredThousandRowsImportInOneTransaction() throws {
-        let store = try Fixtures.store(in: directory)
+    @Test(arguments: StoreBackend.allCases) func hundredThousandRowsImportInOneTransaction(backend: StoreBackend) throws {
+        let store = try Fixtures.store(in: directory, backend)
         var csv = "email,name\n"
         csv.reserveCapacity(3_000_000)
         for index in 0..<100_000 { csv += "reader\(index)@example.com,Reader \(index)\n" }

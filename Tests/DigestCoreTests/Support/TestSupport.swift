@@ -52,10 +52,27 @@ enum Fixtures {
         json["site"] = site
     }
 
-    /// A store in a fresh file in `directory`.
-    static func store(in directory: TemporaryDirectory) throws -> Store {
-        try Store(path: directory.file("digest.sqlite"))
+    /// A fresh store: a new file in `directory` (SQLite), or a new database on the test process's PostgreSQL.
+    static func store(in directory: TemporaryDirectory, _ backend: StoreBackend = .sqlite) throws -> Store {
+        try Store.open(try backend.database(in: directory))
     }
 
     static func date(_ text: String) -> Date { DateParsing.iso8601(text)! }
+}
+
+/// The two implementations of the store contract; store tests run on both (`@Test(arguments: StoreBackend.allCases)`).
+enum StoreBackend: String, CaseIterable, Sendable, CustomTestStringConvertible {
+    case sqlite
+    case postgres
+
+    var testDescription: String { rawValue }
+
+    /// What `database` names for a fresh, empty store: a file in `directory`, or a new database on the
+    /// PostgreSQL server the tests start (`initdb` + `pg_ctl`, once per test process).
+    func database(in directory: TemporaryDirectory) throws -> String {
+        switch self {
+        case .sqlite: directory.file("digest.sqlite")
+        case .postgres: try PostgresServer.shared().createDatabase()
+        }
+    }
 }
