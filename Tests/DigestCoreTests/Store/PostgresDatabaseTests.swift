@@ -110,6 +110,19 @@ import Testing
         #expect(other?.values == expected)
     }
 
+    @Test func userTypesReadAsTextAndOtherTypesAreNamed() throws {
+        let database = try database("types")
+        defer { database.close() }
+        try database.write { try $0.executeScript("CREATE TYPE mood AS ENUM ('calm', 'busy')") }
+        #expect(try database.read { try $0.fetchValue("SELECT 'busy'::mood") as String? } == "busy")
+        #expect {
+            try database.read { try $0.fetchAll("SELECT interval '1 day' AS wait") }
+        } throws: { error in
+            "\(error)" == "column wait: PostgreSQL type INTERVAL is not read by the store; cast it in the query (::text)"
+        }
+        #expect(try database.read { try $0.fetchValue("SELECT (interval '1 day')::text") as String? } == "1 day")
+    }
+
     @Test func executeCountsTheRowsItChanged() throws {
         let database = try database("counts")
         defer { database.close() }

@@ -158,7 +158,11 @@ public final class PostgresDatabase: SQLDatabase {
         func translate(_ sql: String) -> (sql: String, count: Int) {
             if let known = translations.withLock({ $0[sql] }) { return known }
             let translated = PostgresStatementText.numberingPlaceholders(sql)
-            translations.withLock { $0[sql] = translated }
+            translations.withLock {
+                // A bound on memory, should statements ever be built with their values inside.
+                if $0.count >= 4096 { $0.removeAll(keepingCapacity: true) }
+                $0[sql] = translated
+            }
             return translated
         }
     }
@@ -247,6 +251,9 @@ struct PostgresSQLConnection: SQLConnection {
         }
     }
 
+    /// Object ids below this belong to the types built into PostgreSQL (`FirstNormalObjectId`).
+    static let firstUserDefinedType: UInt32 = 16384
+
     /// One cell as a store value, by the column's type (postgres-nio asks for every result in
     /// PostgreSQL's binary format).
     static func value(_ cell: PostgresCell) throws -> SQLValue {
@@ -277,12 +284,21 @@ struct PostgresSQLConnection: SQLConnection {
             case .jsonb:
                 // A version byte (1), then the JSON text.
                 return .text(String(decoding: bytes.readableBytesView.dropFirst(), as: UTF8.self))
+            case .text, .varchar, .bpchar, .name, .char, .unknown, .json, .xml:
+                return .text(String(decoding: bytes.readableBytesView, as: UTF8.self))
+            case _ where cell.dataType.rawValue >= Self.firstUserDefinedType:
+                // Types of extensions and CREATE TYPE (citext, enums) have no fixed number; the ones the
+                // store could meet send their text as their binary form.
+                return .text(String(decoding: bytes.readableBytesView, as: UTF8.self))
             default:
-                // text, varchar, bpchar, name, "char", unknown, json, citext…: their binary form is the
-                // UTF-8 text. Anything else that happens to be valid UTF-8 reads as text too.
-                if let text = String(bytes: bytes.readableBytesView, encoding: .utf8) { return .text(text) }
-                return .blob(Array(bytes.readableBytesView))
+                // The binary form of the other built-in types (interval, arrays, geometry…) is not their
+                // text; PostgreSQL sends text only for all columns or none in postgres-nio.
+                throw SQLDecodingError(
+                    column: cell.columnName,
+                    message: "PostgreSQL type \(cell.dataType) is not read by the store; cast it in the query (::text)")
             }
+        } catch let error as SQLDecodingError {
+            throw error
         } catch {
             throw SQLDecodingError(column: cell.columnName, message: "cannot read PostgreSQL type \(cell.dataType): \(error)")
         }
@@ -407,8 +423,9 @@ public struct PostgresError: Error, CustomStringConvertible {
         isConnectionFailure = true
     }
 
-    /// A readable reason for a client-side failure.
+    /// A readable reason for a client-side failure: the cause postgres-nio wraps, when there is one.
     private static func reason(_ error: PSQLError, sslMode: PostgresSettings.SSLMode? = nil) -> String {
+        if let underlying = error.underlying { return describe(underlying) }
         switch error.code {
         case .sslUnsupported:
             return "the server does not offer TLS, which sslmode=\(sslMode?.rawValue ?? "require") requires"
@@ -419,23 +436,33 @@ public struct PostgresError: Error, CustomStringConvertible {
         case .authMechanismRequiresPassword:
             return "the server asks for a password and none was given"
         default:
-            break
+            return "\(error.code)"
         }
-        guard let underlying = error.underlying else { return "\(error.code)" }
-        if let failure = underlying as? NIOConnectionError {
-            let causes = failure.connectionErrors.map { "\($0.target): \(Self.describe($0.error))" }
-                + [failure.dnsAError, failure.dnsAAAAError].compactMap { $0.map { "name lookup: \($0)" } }
-            return causes.isEmpty ? "connection failed" : causes.joined(separator: "; ")
-        }
-        if let channelError = underlying as? ChannelError, case .connectTimeout(let amount) = channelError {
-            return "no answer within \(Double(amount.nanoseconds) / 1e9) s (connect_timeout)"
-        }
-        return describe(underlying)
     }
 
     private static func describe(_ error: any Error) -> String {
-        if let error = error as? IOError { return String(cString: strerror(error.errnoCode)) }
-        return "\(error)"
+        switch error {
+        case let error as NIOConnectionError:
+            var causes: [String] = []
+            for failure in error.connectionErrors {
+                let address = failure.target.ipAddress.map { "\($0):\(failure.target.port ?? error.port)" }
+                causes.append((address.map { $0 + ": " } ?? "") + describe(failure.error))
+            }
+            for lookup in [error.dnsAError, error.dnsAAAAError].compactMap({ $0 }) {
+                causes.append("cannot resolve \(error.host): " + describe(lookup))
+            }
+            var unique: [String] = []
+            for cause in causes where !unique.contains(cause) { unique.append(cause) }
+            return unique.isEmpty ? "connection failed" : unique.joined(separator: "; ")
+        case let error as SocketAddressError.UnknownHost:
+            return error.errorDescription
+        case ChannelError.connectTimeout(let amount):
+            return "no answer within \(Double(amount.nanoseconds) / 1e9) s (connect_timeout)"
+        case let error as IOError:
+            return String(cString: strerror(error.errnoCode))
+        default:
+            return "\(error)"
+        }
     }
 
     private static func shortened(_ sql: String) -> String {
