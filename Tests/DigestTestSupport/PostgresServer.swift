@@ -14,6 +14,8 @@ import Foundation
 ///
 /// Anyone may connect from 127.0.0.1 as `digest` without a password (trust), except the role
 /// `passwordUser`, which must give `passwordUserPassword` (SCRAM), for the tests of authentication.
+/// The server offers TLS with a certificate for the name `localhost` only (not 127.0.0.1), signed by
+/// a throwaway CA whose certificate is the PEM file `certificateAuthority`, for the `sslmode` tests.
 ///
 /// The server binaries come from Debian's `postgresql` package (`scripts/setup --test`); when they are
 /// missing, `shared()` throws, so the tests that need PostgreSQL fail rather than being skipped.
@@ -23,6 +25,8 @@ public final class PostgresServer: @unchecked Sendable {
     public let port: UInt16
     public let folder: String
     public let binaries: String
+    /// The CA that signed the server's certificate (PEM), for `sslrootcert`.
+    public var certificateAuthority: String { folder + "/tls/ca.pem" }
     /// The cluster's superuser, trusted from 127.0.0.1.
     public static let user = "digest"
     /// A role that must log in with a password.
@@ -117,6 +121,7 @@ public final class PostgresServer: @unchecked Sendable {
                 ["-D", folder + "/data", "-U", Self.user, "-A", "trust", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"],
                 as: Self.serverAccount, what: "initdb")
             try Self.requirePassword(ofRole: Self.passwordUser, in: folder + "/data/pg_hba.conf")
+            try Self.makeCertificates(in: folder + "/tls")
             port = try Self.start(binaries: binaries, folder: folder)
         } catch {
             try? FileManager.default.removeItem(atPath: folder)
@@ -144,6 +149,7 @@ public final class PostgresServer: @unchecked Sendable {
             let options = [
                 "-p \(port)", "-c listen_addresses=127.0.0.1", "-k \(folder)", "-c fsync=off",
                 "-c synchronous_commit=off", "-c full_page_writes=off", "-c max_connections=200",
+                "-c ssl=on", "-c ssl_cert_file=\(folder)/tls/server.pem", "-c ssl_key_file=\(folder)/tls/server.key",
             ].joined(separator: " ")
             do {
                 try run(
@@ -178,6 +184,37 @@ public final class PostgresServer: @unchecked Sendable {
         }
         throw TestServerError.didNotStart(
             "PostgreSQL is not installed (no \(root)/*/bin/initdb): run scripts/setup --test")
+    }
+
+    /// A CA and a server certificate it signed for `localhost`, with openssl, as the files
+    /// ca.pem, server.pem and server.key (readable only by the server's account, as postgres demands).
+    private static func makeCertificates(in folder: String) throws {
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let openssl = "/usr/bin/openssl"
+        let curve = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+        try run(
+            openssl,
+            ["req", "-x509"] + curve + [
+                "-keyout", folder + "/ca.key", "-out", folder + "/ca.pem", "-days", "7",
+                "-subj", "/CN=DailyDigest test CA", "-addext", "basicConstraints=critical,CA:TRUE",
+                "-addext", "keyUsage=critical,keyCertSign,cRLSign",
+            ], as: nil, what: "openssl (CA)")
+        try run(
+            openssl,
+            ["req"] + curve + ["-keyout", folder + "/server.key", "-out", folder + "/server.csr", "-subj", "/CN=localhost"],
+            as: nil, what: "openssl (server key)")
+        let extensions = folder + "/server.ext"
+        try "subjectAltName=DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n"
+            .write(toFile: extensions, atomically: false, encoding: .utf8)
+        try run(
+            openssl,
+            ["x509", "-req", "-in", folder + "/server.csr", "-CA", folder + "/ca.pem", "-CAkey", folder + "/ca.key",
+             "-CAcreateserial", "-out", folder + "/server.pem", "-days", "7", "-extfile", extensions],
+            as: nil, what: "openssl (server certificate)")
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: folder + "/server.key")
+        if let account = serverAccount {
+            for file in ["server.key", "server.pem"] { try chown(folder + "/" + file, to: account) }
+        }
     }
 
     /// "host all ROLE 127.0.0.1/32 scram-sha-256" ahead of initdb's trust lines (the first match wins).

@@ -425,15 +425,62 @@ import Testing
         given.close()
     }
 
-    @Test func tlsModesAgainstAServerWithoutTLS() throws {
+    /// Whether the session of `database` is encrypted.
+    func usesTLS(_ database: PostgresDatabase) throws -> Bool {
+        try database.read { try $0.fetchValue("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()") } ?? false
+    }
+
+    @Test func eachSSLModeAgainstAServerWithTLS() throws {
         let server = try PostgresServer.shared()
-        let plain = server.url(database: "postgres").replacingOccurrences(of: "?sslmode=disable", with: "")
-        // prefer (the default) falls back to plain TCP, as libpq does.
-        let preferred = try PostgresDatabase(settings: PostgresSettings(url: plain))
-        #expect(try preferred.read { try $0.fetchValue("SELECT 1") as Int? } == 1)
-        preferred.close()
+        let base = "postgresql://digest@127.0.0.1:\(server.port)/postgres"
+        let ca = "sslrootcert=" + server.certificateAuthority
+        // disable: plain; prefer (the default) and require: encrypted, the certificate unchecked.
+        for (query, encrypted) in [("?sslmode=disable", false), ("", true), ("?sslmode=require", true)] {
+            let database = try PostgresDatabase(settings: PostgresSettings(url: base + query))
+            #expect(try usesTLS(database) == encrypted, "\(query)")
+            database.close()
+        }
+        // verify-ca: the test CA signed it, whatever the name.
+        let verifiedCA = try PostgresDatabase(settings: PostgresSettings(url: base + "?sslmode=verify-ca&" + ca))
+        #expect(try usesTLS(verifiedCA))
+        verifiedCA.close()
+        // verify-full: the certificate names localhost, not 127.0.0.1.
+        let localhost = "postgresql://digest@localhost:\(server.port)/postgres?sslmode=verify-full&" + ca
+        let verifiedFull = try PostgresDatabase(settings: PostgresSettings(url: localhost))
+        #expect(try usesTLS(verifiedFull))
+        verifiedFull.close()
         #expect {
-            try PostgresDatabase(settings: PostgresSettings(url: plain + "?sslmode=require"))
+            try PostgresDatabase(settings: PostgresSettings(url: base + "?sslmode=verify-full&" + ca))
+        } throws: { error in
+            "\(error)" == "cannot connect to PostgreSQL at 127.0.0.1:\(server.port)/postgres as digest: "
+                + "the server's certificate is not for 127.0.0.1 (sslmode=verify-full)"
+        }
+        // An unknown CA (the system's roots do not hold the test CA).
+        #expect {
+            try PostgresDatabase(settings: PostgresSettings(url: base + "?sslmode=verify-ca"))
+        } throws: { error in
+            "\(error)".hasPrefix(
+                "cannot connect to PostgreSQL at 127.0.0.1:\(server.port)/postgres as digest: "
+                    + "the server's certificate is not signed by the system's CAs (TLS: ")
+        }
+        // A root certificate file that is not one.
+        let folder = TemporaryDirectory("pg-ca")
+        let notPEM = folder.write("ca.pem", "not a certificate\n")
+        #expect {
+            try PostgresDatabase(settings: PostgresSettings(url: base + "?sslmode=verify-ca&sslrootcert=" + notPEM))
+        } throws: { error in
+            "\(error)" == "database URL: sslrootcert \(notPEM) holds no PEM certificate"
+        }
+    }
+
+    @Test func requiredTLSAgainstAServerWithout() throws {
+        // The server of this test process offers TLS; a plain socket that answers the TLS request with
+        // "N" stands for one that does not.
+        let listener = try PlainPostgresStandIn()
+        defer { listener.stop() }
+        let url = "postgresql://digest@127.0.0.1:\(listener.port)/postgres"
+        #expect {
+            try PostgresDatabase(settings: PostgresSettings(url: url + "?sslmode=require"))
         } throws: { error in
             "\(error)".hasSuffix("the server does not offer TLS, which sslmode=require requires")
         }
@@ -561,5 +608,54 @@ import Testing
             return
         }
         #expect(state.count == 0)
+    }
+}
+
+/// A loopback listener that answers a client's TLS request (SSLRequest, 8 bytes) the way a PostgreSQL
+/// without TLS does, with "N", then hangs up: enough for the client's `sslmode=require` check.
+final class PlainPostgresStandIn: @unchecked Sendable {
+    let port: UInt16
+    private let descriptor: Int32
+
+    init() throws {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        self.descriptor = descriptor
+        var chosen: UInt16 = 0
+        for _ in 0..<20 {
+            let candidate = FreePort.next()
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            address.sin_port = candidate.bigEndian
+            let bound = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
+                }
+            }
+            if bound {
+                chosen = candidate
+                break
+            }
+        }
+        guard chosen != 0, listen(descriptor, 8) == 0 else {
+            close(descriptor)
+            throw TestServerError.didNotStart("plain PostgreSQL stand-in")
+        }
+        port = chosen
+        Thread.detachNewThread {
+            while true {
+                let client = accept(descriptor, nil, nil)
+                guard client >= 0 else { return }
+                var request = [UInt8](repeating: 0, count: 8)
+                _ = read(client, &request, 8)
+                _ = write(client, "N", 1)
+                close(client)
+            }
+        }
+    }
+
+    func stop() {
+        shutdown(descriptor, Int32(SHUT_RDWR))
+        close(descriptor)
     }
 }

@@ -132,7 +132,10 @@ public final class PostgresDatabase: SQLDatabase {
                     guard FileManager.default.isReadableFile(atPath: file) else {
                         throw PostgresSettingsError("sslrootcert \(file) is not a readable file")
                     }
-                    tlsConfiguration.trustRoots = .file(file)
+                    guard let certificates = try? NIOSSLCertificate.fromPEMFile(file), !certificates.isEmpty else {
+                        throw PostgresSettingsError("sslrootcert \(file) holds no PEM certificate")
+                    }
+                    tlsConfiguration.trustRoots = .certificates(certificates)
                 }
                 tls = .require(try NIOSSLContext(configuration: tlsConfiguration))
             }
@@ -413,7 +416,7 @@ public struct PostgresError: Error, CustomStringConvertible {
             reason = info[.message] ?? "error \(error.code)"
             sqlState = info[.sqlState]
         } else if let error = error as? PSQLError {
-            reason = Self.reason(error, sslMode: settings.sslMode)
+            reason = Self.reason(error, settings: settings)
         } else {
             reason = "\(error)"
         }
@@ -424,8 +427,9 @@ public struct PostgresError: Error, CustomStringConvertible {
     }
 
     /// A readable reason for a client-side failure: the cause postgres-nio wraps, when there is one.
-    private static func reason(_ error: PSQLError, sslMode: PostgresSettings.SSLMode? = nil) -> String {
-        if let underlying = error.underlying { return describe(underlying) }
+    private static func reason(_ error: PSQLError, settings: PostgresSettings? = nil) -> String {
+        if let underlying = error.underlying { return describe(underlying, settings: settings) }
+        let sslMode = settings?.sslMode
         switch error.code {
         case .sslUnsupported:
             return "the server does not offer TLS, which sslmode=\(sslMode?.rawValue ?? "require") requires"
@@ -440,16 +444,23 @@ public struct PostgresError: Error, CustomStringConvertible {
         }
     }
 
-    private static func describe(_ error: any Error) -> String {
+    private static func describe(_ error: any Error, settings: PostgresSettings? = nil) -> String {
+        let trusted = settings?.rootCertificate.map { "the CA in \($0)" } ?? "the system's CAs"
         switch error {
+        case let error as NIOSSLExtraError where error == .failedToValidateHostname:
+            return "the server's certificate is not for \(settings?.host ?? "this host") (sslmode=verify-full)"
+        case NIOSSLError.handshakeFailed(let failure) where "\(failure)".contains("CERTIFICATE_VERIFY_FAILED"):
+            return "the server's certificate is not signed by \(trusted) (TLS: \(failure))"
+        case let error as NIOSSLError:
+            return "TLS: \(error)"
         case let error as NIOConnectionError:
             var causes: [String] = []
             for failure in error.connectionErrors {
                 let address = failure.target.ipAddress.map { "\($0):\(failure.target.port ?? error.port)" }
-                causes.append((address.map { $0 + ": " } ?? "") + describe(failure.error))
+                causes.append((address.map { $0 + ": " } ?? "") + describe(failure.error, settings: settings))
             }
             for lookup in [error.dnsAError, error.dnsAAAAError].compactMap({ $0 }) {
-                causes.append("cannot resolve \(error.host): " + describe(lookup))
+                causes.append("cannot resolve \(error.host): " + describe(lookup, settings: settings))
             }
             var unique: [String] = []
             for cause in causes where !unique.contains(cause) { unique.append(cause) }
