@@ -18,6 +18,8 @@ import PostgresNIO
 /// COMMITTED, and when the server aborts it for a serialization failure (40001) or a deadlock (40P01)
 /// it is rolled back and run again, up to `maximumAttempts` times: **a write body must be safe to run
 /// again** (no side effects outside the transaction, no state carried over from a failed attempt).
+/// A body must not start another transaction on the same database: it would wait for a connection of
+/// its own, forever once the pool is exhausted (GRDB refuses such nesting too).
 public final class PostgresDatabase: SQLDatabase {
     public let dialect = SQLDialect.postgres
     public let settings: PostgresSettings
@@ -31,8 +33,9 @@ public final class PostgresDatabase: SQLDatabase {
     private let translations = TranslationCache()
     private let logger: Logger
 
-    /// Connects once at once, so a wrong host, password or database name fails here, with the server's
-    /// reason; further connections (up to `maximumConnections`) are opened as transactions overlap.
+    /// Opens one connection right away, so a wrong host, password or database name fails here with the
+    /// server's reason; more (up to `maximumConnections`) are opened as transactions overlap. `logger`
+    /// receives postgres-nio's events and the retried writes, at debug level and below.
     public init(
         settings: PostgresSettings, maximumConnections: Int = 8,
         logger: Logger = Logger(label: "DigestCore.PostgresDatabase", factory: { _ in SwiftLogNoOpLogHandler() })
@@ -103,6 +106,9 @@ public final class PostgresDatabase: SQLDatabase {
                     pool.release(connection)
                 }
                 if attempt < attempts, let failure = error as? PostgresError, failure.isTransient {
+                    logger.debug(
+                        "PostgreSQL aborted a write transaction; running it again",
+                        metadata: ["postgres.sqlState": "\(failure.sqlState ?? "")", "postgres.attempt": "\(attempt)"])
                     attempt += 1
                     Thread.sleep(forTimeInterval: Double.random(in: 0.005...0.025) * Double(attempt))
                     continue
