@@ -25,6 +25,8 @@ import Testing
         let configuration = try Fixtures.configuration(in: directory) { json in
             Fixtures.useSiteTimeZone(&json, "UTC")
             json["database"] = database
+            // The test server trusts local connections: no password variable to name.
+            json["databasePasswordEnv"] = nil
             if let smtp {
                 Fixtures.useSMTP(
                     &json, ["url": smtp, "tls": "off", "connections": connections, "timeoutSeconds": 5, "maxAttempts": 2])
@@ -241,17 +243,17 @@ import Testing
         try addItems(setup.store, days: 2)
         try addReaders(setup.store, 2)
         let now = Fixtures.date("2026-11-26T07:00:00Z")
-        // Another live process (this one) holds the lease.
+        // Another live process (this one) holds the lease (leases run on the wall clock, not the run's `now`).
         _ = try setup.store.acquireLock(
             DeliveryRunner.lockName, owner: "other", pid: getpid(), host: ProcessInfo.processInfo.hostName, lease: 60,
-            now: now, isAlive: { _ in true })
+            now: Date(), isAlive: { _ in true })
         let blocked = try await runner(setup, at: now).run(.init())
         #expect(blocked.sent == 0 && blocked.note?.contains("another digest send is running") == true)
         // A holder whose process is gone is replaced at once.
         try setup.store.releaseLock(DeliveryRunner.lockName, owner: "other")
         _ = try setup.store.acquireLock(
             DeliveryRunner.lockName, owner: "dead", pid: 999_999, host: ProcessInfo.processInfo.hostName, lease: 60,
-            now: now, isAlive: { _ in true })
+            now: Date(), isAlive: { _ in true })
         let taken = try await runner(setup, at: now).run(.init())
         #expect(taken.sent == 2)
     }
