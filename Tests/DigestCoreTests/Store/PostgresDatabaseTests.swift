@@ -403,7 +403,7 @@ import Testing
         #expect {
             try PostgresDatabase(settings: missing)
         } throws: { error in
-            "\(error)".hasSuffix("the server asks for a password and none was given")
+            "\(error)".contains("the server asks for a password and none was given (set PGPASSWORD")
         }
         let noDatabase = try PostgresSettings(url: server.url(database: "nosuchdb"))
         #expect {

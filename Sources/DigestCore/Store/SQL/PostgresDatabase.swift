@@ -444,7 +444,7 @@ public struct PostgresError: Error, CustomStringConvertible {
         case .clientClosedConnection:
             return "the connection was closed"
         case .authMechanismRequiresPassword:
-            return "the server asks for a password and none was given"
+            return "the server asks for a password and none was given (set PGPASSWORD, or name the variable that holds it in databasePasswordEnv)"
         default:
             return "\(error.code)"
         }
