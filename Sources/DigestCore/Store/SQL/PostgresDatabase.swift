@@ -90,10 +90,14 @@ public final class PostgresDatabase: SQLDatabase {
         var attempt = 1
         while true {
             let connection = try pool.lease(isUsable: { !$0.isClosed })
-            let sqlConnection = PostgresSQLConnection(connection: connection, translations: translations, logger: logger)
+            // BEGIN goes out ahead of the body's first statement, without a round trip of its own: its
+            // answer is checked before that statement's (and before COMMIT, for a body that ran none).
+            let began = PendingStatement(sql: begin, connection.query(PostgresQuery(unsafeSQL: begin), logger: logger))
+            let sqlConnection = PostgresSQLConnection(
+                connection: connection, translations: translations, logger: logger, began: began)
             do {
-                try sqlConnection.run(begin)
                 let value = try body(sqlConnection)
+                try began.settle()
                 try sqlConnection.run("COMMIT")
                 pool.release(connection)
                 return value
@@ -157,6 +161,11 @@ public final class PostgresDatabase: SQLDatabase {
         if let name = settings.applicationName {
             configuration.options.additionalStartupParameters.append(("application_name", name))
         }
+        // SQLite's durability (WAL, synchronous = NORMAL): a commit is the server's once acknowledged and
+        // survives this process at once; only a crash of the server or its machine may lose the last
+        // fraction of a second (3 × wal_writer_delay), never a torn or half transaction. The ledger then
+        // sends those messages again, never loses them. A commit does not wait for a disk flush.
+        configuration.options.additionalStartupParameters.append(("synchronous_commit", "off"))
         return configuration
     }
 
@@ -193,6 +202,8 @@ struct PostgresSQLConnection: SQLConnection {
     let connection: PostgresConnection
     let translations: PostgresDatabase.TranslationCache
     let logger: Logger
+    /// The transaction's BEGIN, sent but not yet answered.
+    var began: PendingStatement? = nil
     var dialect: SQLDialect { .postgres }
 
     func execute(_ sql: String, _ arguments: [SQLValue]) throws -> Int {
@@ -217,8 +228,10 @@ struct PostgresSQLConnection: SQLConnection {
 
     /// A statement without placeholders, as written (transaction control, migration steps).
     func run(_ sql: String) throws {
+        let sent = connection.query(PostgresQuery(unsafeSQL: sql), logger: logger)
+        try began?.settle()
         do {
-            _ = try connection.query(PostgresQuery(unsafeSQL: sql), logger: logger).wait()
+            _ = try sent.wait()
         } catch {
             throw PostgresError(error, sql: sql)
         }
@@ -242,8 +255,10 @@ struct PostgresSQLConnection: SQLConnection {
             case .date(let date): binds.append(PostgresTimestamp(date: date))
             }
         }
+        let sent = connection.query(PostgresQuery(unsafeSQL: translated.sql, binds: binds), logger: logger)
+        try began?.settle()
         do {
-            return try connection.query(PostgresQuery(unsafeSQL: translated.sql, binds: binds), logger: logger).wait()
+            return try sent.wait()
         } catch {
             throw PostgresError(error, sql: sql)
         }
@@ -485,5 +500,28 @@ public struct PostgresError: Error, CustomStringConvertible {
     private static func shortened(_ sql: String) -> String {
         let flat = sql.split(whereSeparator: \.isWhitespace).joined(separator: " ")
         return flat.count > 200 ? flat.prefix(200) + "…" : flat
+    }
+}
+
+/// A statement sent without waiting for its answer (a transaction's BEGIN), settled once: its error, if
+/// any, is thrown by the first statement that follows it.
+final class PendingStatement: @unchecked Sendable {
+    let sql: String
+    /// Read and cleared only by the one thread that runs the transaction.
+    private var answer: EventLoopFuture<PostgresQueryResult>?
+
+    init(sql: String, _ answer: EventLoopFuture<PostgresQueryResult>) {
+        self.sql = sql
+        self.answer = answer
+    }
+
+    func settle() throws {
+        guard let answer else { return }
+        self.answer = nil
+        do {
+            _ = try answer.wait()
+        } catch {
+            throw PostgresError(error, sql: sql)
+        }
     }
 }
