@@ -8,6 +8,10 @@
 //       microseconds per ledger write (claim in batches, one committed transaction per outcome)
 //   digest-bench rank --config FILE --date D [--days N]
 //       milliseconds to rank and freeze the editions of D, D-1, … D-(N-1) from the stored items
+//   digest-bench transport --config FILE --message FILE.eml --count N
+//       the transport-only reference: the project's own SMTP connections (CurlEasy, one per configured
+//       connection, each on a thread of its own) sending one fixed message N times in all; no ranking,
+//       composing or ledger. Against scripts/bench-curl.c (bare libcurl) it prices the wrapper
 //   digest-bench dkim --config FILE --date D --rsa PEM --ed25519 PEM [--seconds S]
 //       microseconds to DKIM-sign one composed digest with RSA-2048, Ed25519, and both, next to the
 //       cost of composing it
@@ -145,8 +149,63 @@ func benchDKIM(configuration: Configuration, date: Day, rsa: String, ed25519: St
     }
 }
 
+/// Sends `message` `count` times over the configured SMTP transport's connections, one thread each.
+func benchTransport(configuration: Configuration, message path: String, count: Int) throws {
+    let transport = try configuration.mail.makeTransport()
+    var bytes = Array(try Data(contentsOf: URL(fileURLWithPath: path)))
+    if !bytes.contains(13) {
+        // smtp-source's copy has LF line ends: the wire wants CRLF.
+        bytes = bytes.reduce(into: [UInt8]()) { out, byte in
+            if byte == 10 { out.append(13) }
+            out.append(byte)
+        }
+    }
+    // `mail.from` is "Name <address>" or a bare address.
+    let from = configuration.mail.from
+    let address = from.firstMatch(of: /<([^>]+)>/).map { String($0.1) } ?? from
+    let sender = try EmailAddress(address.trimmingCharacters(in: .whitespaces))
+    let message = MailMessage(
+        sender: sender, recipient: try EmailAddress("reader1@bench.example"), messageID: "<bench@bench.example>",
+        data: bytes)
+    let connections = max(1, transport.connections)
+    let failures = LockedCounter()
+    let started = ContinuousClock.now
+    let threads = (0..<connections).map { index in
+        let share = count / connections + (index < count % connections ? 1 : 0)
+        let thread = Thread {
+            guard let connection = try? transport.makeConnection() else {
+                failures.add(share)
+                return
+            }
+            for _ in 0..<share {
+                if case .sent = connection.send(message) {} else { failures.add(1) }
+            }
+        }
+        thread.start()
+        return thread
+    }
+    while threads.contains(where: { !$0.isFinished }) { usleep(1_000) }
+    let elapsed = seconds(since: started)
+    guard failures.value == 0 else { throw BenchFailure(description: "\(failures.value) of \(count) messages not sent") }
+    print(String(format: "transport: %d messages on %d connections in %.2f s (%.0f msg/s)", count, connections, elapsed, Double(count) / elapsed))
+}
+
+final class LockedCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var count = 0
+    var value: Int { lock.withLock { count } }
+    func add(_ n: Int) { lock.withLock { count += n } }
+}
+
 let arguments = Array(CommandLine.arguments.dropFirst())
 do {
+    if arguments.first == "transport" {
+        let path = Configuration.resolvePath(explicit: option("--config", in: arguments), environment: ProcessInfo.processInfo.environment)
+        guard let message = option("--message", in: arguments), let count = option("--count", in: arguments).flatMap(Int.init)
+        else { throw BenchFailure(description: "transport needs --message FILE.eml and --count N") }
+        try benchTransport(configuration: try Configuration.load(path: path), message: message, count: count)
+        exit(0)
+    }
     guard let command = arguments.first else { throw BenchFailure(description: "usage: digest-bench render|record|rank --config FILE --date D") }
     let path = Configuration.resolvePath(explicit: option("--config", in: arguments), environment: ProcessInfo.processInfo.environment)
     let configuration = try Configuration.load(path: path)

@@ -23,7 +23,6 @@ extension Store {
         }
         return try Store(database: opened)
     }
-
 }
 
 extension Configuration {
