@@ -151,6 +151,47 @@ import Testing
         #expect(try store.deliveries(status: .sending, limit: 10).count <= 2)
     }
 
+    /// The commands an operator runs, on PostgreSQL: the same words, the same results, and the way back
+    /// to one SQLite file. A password variable that is named but not set is refused by name.
+    @Test func theCommandsWorkTheSameOnPostgres() async throws {
+        let sink = try SMTPSinkServer()
+        defer { sink.stop() }
+        let database = try StoreBackend.postgres.database(in: directory)
+        _ = try Fixtures.configuration(in: directory) { json in
+            Fixtures.useSiteTimeZone(&json, "UTC")
+            json["database"] = database
+            json["databasePasswordEnv"] = "DIGEST_TEST_DB_PASSWORD"
+            Fixtures.useSMTP(&json, ["url": sink.url, "tls": "off", "connections": 2])
+        }
+        let config = directory.file("config.json")
+        let unset = try await run(["init", "--config", config])
+        #expect(unset.status == 1 && unset.output.contains("DIGEST_TEST_DB_PASSWORD is not set"), "\(unset.output)")
+        // The test server trusts local connections: any password does.
+        let password = ["DIGEST_TEST_DB_PASSWORD": "anything"]
+
+        let steps: [([String], String)] = [
+            (["init"], "is ready"),
+            (["import", Fixtures.repositoryRoot + "/examples/items.json"], "17 new"),
+            (["subscribers", "add", "Ann@Example.org", "--confirmed"], "added Ann@example.org (active)"),
+            (["subscribers", "import", directory.write("readers.csv", "email\nb@example.org\nc@example.org\n"), "--confirmed"], "2 imported"),
+            (["subscribers", "list"], "3 subscribers"),
+            (["preview", "--date", "2026-11-24", "--format", "text", "--out", directory.file("preview.txt")], "edition 2026-11-24"),
+            (["send", "--date", "2026-11-24"], "3 sent, 0 skipped, 0 deferred, 0 failed"),
+            (["send", "--date", "2026-11-24"], "0 sent"),
+            (["runs"], "send --date 2026-11-24: exit 0"),
+            (["db", "copy", "--to", directory.file("back.sqlite")], "counts match"),
+        ]
+        for (arguments, expected) in steps {
+            let result = try await run(arguments + ["--config", config], environment: password)
+            #expect(result.status == 0 && result.output.contains(expected), "digest \(arguments.joined(separator: " ")): \(result.output)")
+        }
+        sink.stop()
+        #expect(try sink.receivedMessages().compactMap(\.recipient).sorted() == ["Ann@example.org", "b@example.org", "c@example.org"])
+        let back = try Store.open(directory.file("back.sqlite"), create: false)
+        #expect(try back.deliveries(status: .sent).count == 3)
+        #expect(try back.subscriberCount() == 3)
+    }
+
     @Test func aMissingDatabaseIsRefusedAndNotCreated() async throws {
         let (config, _) = try prepare(readers: 1)
         for database in [directory.file("gone.sqlite"), directory.file("no-such-folder/digest.sqlite")] {
