@@ -9,8 +9,10 @@ extension DigestCommand {
             abstract: "The nightly run: send each due reader their digest. Safe to run every hour.",
             discussion: """
                 Run it from cron every hour (0 * * * *): each reader gets each edition once, at or after \
-                their delivery hour in their time zone. A second run that overlaps exits at once (or waits \
-                with --wait); a run that was killed is finished by the next one.
+                their delivery hour in their time zone. On SQLite a second run that overlaps exits at once (or \
+                waits with --wait); on PostgreSQL runs started together share the work (cooperating senders, \
+                on one machine or many), and a worker that dies is taken over by the others once its lease \
+                (send.leaseSeconds) runs out. A run that was killed is finished by the next one.
 
                 Exit status: 0 when everything due was delivered or skipped; 75 (EX_TEMPFAIL) when some \
                 deliveries are deferred to a later run or sending stopped early (SIGTERM/SIGINT/SIGHUP, a lost \
