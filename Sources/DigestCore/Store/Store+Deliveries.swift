@@ -254,11 +254,6 @@ extension Store {
 
     /// Writes `entries` in one committed transaction (see `recordDeliveries`). This runs for every
     /// message of a send: the statements are fixed strings, compiled once per connection.
-    ///
-    /// Durability is that of SQLite's WAL with `synchronous = NORMAL` on both stores (PostgreSQL:
-    /// `synchronous_commit = off`, see `PostgresDatabase`): a commit survives the sender's crash at once;
-    /// only a crash of the database's machine may lose the last fraction of a second of outcomes, whose
-    /// messages are then sent again, never lost.
     public func record(_ entries: [LedgerEntry], now: Date) throws {
         guard !entries.isEmpty else { return }
         try database.write { db in

@@ -161,11 +161,9 @@ public final class PostgresDatabase: SQLDatabase {
         if let name = settings.applicationName {
             configuration.options.additionalStartupParameters.append(("application_name", name))
         }
-        // SQLite's durability (WAL, synchronous = NORMAL): a commit is the server's once acknowledged and
-        // survives this process at once; only a crash of the server or its machine may lose the last
-        // fraction of a second (3 × wal_writer_delay), never a torn or half transaction. The ledger then
-        // sends those messages again, never loses them. A commit does not wait for a disk flush.
-        configuration.options.additionalStartupParameters.append(("synchronous_commit", "off"))
+        // synchronous_commit stays as the server has it (on): `synchronous_commit=off` lost the last
+        // half second of ledger commits when the server crashed (`pg_ctl stop -m immediate` mid-send: 12
+        // messages sent again where 4 connections allow 4), for no measurable speed on this machine.
         return configuration
     }
 
