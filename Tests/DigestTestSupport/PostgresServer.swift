@@ -33,6 +33,9 @@ public final class PostgresServer: @unchecked Sendable {
     public static let passwordUser = "digest_password"
     public static let passwordUserPassword = "s3cret pass/word"
 
+    /// Whether commits are flushed to disk as on a production server (`dedicated(durable: true)`); the
+    /// shared server trades that for speed.
+    public let durable: Bool
     private let lock = NSLock()
     private var stopped = false
     private var databaseCount = 0
@@ -107,9 +110,34 @@ public final class PostgresServer: @unchecked Sendable {
         try? FileManager.default.removeItem(atPath: folder)
     }
 
+    /// A server of the caller's own, which it may crash and restart (the shared one serves every test of
+    /// the process). `durable`: PostgreSQL's own settings for fsync and synchronous_commit, so a crash loses
+    /// no acknowledged commit. The caller stops it.
+    public static func dedicated(durable: Bool) throws -> PostgresServer {
+        try PostgresServer(durable: durable)
+    }
+
+    /// Kills the server as a crash would (`pg_ctl stop -m immediate`: no checkpoint, no flush of anything
+    /// not flushed yet), keeping its data for `restart()`.
+    public func crash() throws {
+        try Self.run(
+            binaries + "/pg_ctl", ["-D", folder + "/data", "-m", "immediate", "-w", "stop"], as: Self.serverAccount,
+            what: "pg_ctl stop")
+    }
+
+    /// Starts the server again on its port, after `crash()`: PostgreSQL recovers from its WAL.
+    public func restart() throws {
+        try Self.run(
+            binaries + "/pg_ctl",
+            ["-D", folder + "/data", "-l", folder + "/server.log", "-w", "-t", "60", "-o",
+             Self.options(port: port, folder: folder, durable: durable), "start"],
+            as: Self.serverAccount, what: "pg_ctl start")
+    }
+
     // MARK: Starting
 
-    private init() throws {
+    private init(durable: Bool = false) throws {
+        self.durable = durable
         binaries = try Self.findBinaries()
         folder = NSTemporaryDirectory() + "postgres-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
@@ -122,7 +150,7 @@ public final class PostgresServer: @unchecked Sendable {
                 as: Self.serverAccount, what: "initdb")
             try Self.requirePassword(ofRole: Self.passwordUser, in: folder + "/data/pg_hba.conf")
             try Self.makeCertificates(in: folder + "/tls")
-            port = try Self.start(binaries: binaries, folder: folder)
+            port = try Self.start(binaries: binaries, folder: folder, durable: durable)
         } catch {
             try? FileManager.default.removeItem(atPath: folder)
             throw error
@@ -141,16 +169,12 @@ public final class PostgresServer: @unchecked Sendable {
     }
 
     /// `pg_ctl start` on a free port, another one when the chosen port was taken meanwhile.
-    private static func start(binaries: String, folder: String) throws -> UInt16 {
+    private static func start(binaries: String, folder: String, durable: Bool) throws -> UInt16 {
         var failures: [String] = []
         for _ in 0..<3 {
             let port = FreePort.next()
             let log = folder + "/server.log"
-            let options = [
-                "-p \(port)", "-c listen_addresses=127.0.0.1", "-k \(folder)", "-c fsync=off",
-                "-c synchronous_commit=off", "-c full_page_writes=off", "-c max_connections=200",
-                "-c ssl=on", "-c ssl_cert_file=\(folder)/tls/server.pem", "-c ssl_key_file=\(folder)/tls/server.key",
-            ].joined(separator: " ")
+            let options = options(port: port, folder: folder, durable: durable)
             do {
                 try run(
                     binaries + "/pg_ctl", ["-D", folder + "/data", "-l", log, "-w", "-t", "60", "-o", options, "start"],
@@ -166,6 +190,15 @@ public final class PostgresServer: @unchecked Sendable {
             }
         }
         throw TestServerError.didNotStart("PostgreSQL (\(failures.joined(separator: "; ")))")
+    }
+
+    /// The server's settings: loopback only, TLS on; not durable unless asked (tests throw the data away).
+    private static func options(port: UInt16, folder: String, durable: Bool) -> String {
+        let speed = durable ? [] : ["-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off"]
+        return ([
+            "-p \(port)", "-c listen_addresses=127.0.0.1", "-k \(folder)", "-c max_connections=200",
+            "-c ssl=on", "-c ssl_cert_file=\(folder)/tls/server.pem", "-c ssl_key_file=\(folder)/tls/server.key",
+        ] + speed).joined(separator: " ")
     }
 
     /// The newest /usr/lib/postgresql/VERSION/bin that has the server programs.
