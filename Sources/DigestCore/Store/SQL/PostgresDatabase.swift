@@ -92,7 +92,8 @@ public final class PostgresDatabase: SQLDatabase {
             let connection = try pool.lease(isUsable: { !$0.isClosed })
             // BEGIN goes out ahead of the body's first statement, without a round trip of its own: its
             // answer is checked before that statement's (and before COMMIT, for a body that ran none).
-            let began = PendingStatement(sql: begin, connection.query(PostgresQuery(unsafeSQL: begin), logger: logger))
+            let began = PendingStatement(
+                sql: begin, connection.query(PostgresQuery(unsafeSQL: begin), logger: logger), on: connection)
             let sqlConnection = PostgresSQLConnection(
                 connection: connection, translations: translations, logger: logger, began: began)
             do {
@@ -229,7 +230,7 @@ struct PostgresSQLConnection: SQLConnection {
         let sent = connection.query(PostgresQuery(unsafeSQL: sql), logger: logger)
         try began?.settle()
         do {
-            _ = try sent.wait()
+            _ = try PostgresAnswer.wait(for: sent, on: connection)
         } catch {
             throw PostgresError(error, sql: sql)
         }
@@ -256,7 +257,7 @@ struct PostgresSQLConnection: SQLConnection {
         let sent = connection.query(PostgresQuery(unsafeSQL: translated.sql, binds: binds), logger: logger)
         try began?.settle()
         do {
-            return try sent.wait()
+            return try PostgresAnswer.wait(for: sent, on: connection)
         } catch {
             throw PostgresError(error, sql: sql)
         }
@@ -505,21 +506,55 @@ public struct PostgresError: Error, CustomStringConvertible {
 /// any, is thrown by the first statement that follows it.
 final class PendingStatement: @unchecked Sendable {
     let sql: String
+    let connection: PostgresConnection
     /// Read and cleared only by the one thread that runs the transaction.
     private var answer: EventLoopFuture<PostgresQueryResult>?
 
-    init(sql: String, _ answer: EventLoopFuture<PostgresQueryResult>) {
+    init(sql: String, _ answer: EventLoopFuture<PostgresQueryResult>, on connection: PostgresConnection) {
         self.sql = sql
         self.answer = answer
+        self.connection = connection
     }
 
     func settle() throws {
         guard let answer else { return }
         self.answer = nil
         do {
-            _ = try answer.wait()
+            _ = try PostgresAnswer.wait(for: answer, on: connection)
         } catch {
             throw PostgresError(error, sql: sql)
         }
+    }
+}
+
+/// Waiting for a statement's answer without waiting forever. A server that crashed in the middle of a
+/// transaction once left a statement's answer pending on a connection postgres-nio had already closed
+/// (`pg_ctl stop -m immediate` during a send: the ledger writer blocked for good, and with it every
+/// sender at its barrier). So the wait looks at the connection twice a second: once it is closed, a
+/// statement still unanswered a moment later fails as the connection's loss. And no statement of the
+/// store runs for minutes: after `longest`, the connection is closed and the statement fails.
+enum PostgresAnswer {
+    static let longest: TimeInterval = 300
+
+    static func wait<T: Sendable>(for future: EventLoopFuture<T>, on connection: PostgresConnection) throws -> T {
+        let done = DispatchSemaphore(value: 0)
+        let result = LockedValue<Result<T, any Error>?>(nil)
+        future.whenComplete { outcome in
+            result.withLock { $0 = outcome }
+            done.signal()
+        }
+        let deadline = Date().addingTimeInterval(longest)
+        var closedSeen = false
+        while done.wait(timeout: .now() + 0.5) == .timedOut {
+            if connection.isClosed {
+                // One more slice for an answer already on its way, then the loss is the answer.
+                if closedSeen { throw PostgresError(message: "the connection to the server was lost") }
+                closedSeen = true
+            } else if Date() >= deadline {
+                let _: EventLoopFuture<Void> = connection.close()
+                throw PostgresError(message: "no answer from the server in \(Int(longest)) s; the connection was closed")
+            }
+        }
+        return try result.withLock { $0! }.get()
     }
 }
