@@ -10,8 +10,10 @@ import Foundation
 final class ComposeAhead<Item: Sendable>: @unchecked Sendable {
     // Every field below is guarded by `condition`.
     private let condition = NSCondition()
+    /// At most `capacity` items, oldest first. A taken item leaves the array at once (removing the first of
+    /// a handful moves a few references): kept until the array emptied, a composer that stays ahead made
+    /// it hold every message taken since a claim last let the senders catch up.
     private var ready: [Item] = []
-    private var head = 0
     private var exhausted = false
     private var stopping = false
     private var running = true
@@ -29,7 +31,7 @@ final class ComposeAhead<Item: Sendable>: @unchecked Sendable {
     private func work() {
         while true {
             condition.lock()
-            while ready.count - head >= capacity && !stopping { condition.wait() }
+            while ready.count >= capacity && !stopping { condition.wait() }
             if stopping { break }
             condition.unlock()
             let item = produce()
@@ -53,14 +55,9 @@ final class ComposeAhead<Item: Sendable>: @unchecked Sendable {
     func next() -> Item? {
         condition.lock()
         defer { condition.unlock() }
-        while head == ready.count && !exhausted && running { condition.wait() }
-        guard head < ready.count else { return nil }
-        let item = ready[head]
-        head += 1
-        if head == ready.count {
-            ready.removeAll(keepingCapacity: true)
-            head = 0
-        }
+        while ready.isEmpty && !exhausted && running { condition.wait() }
+        guard !ready.isEmpty else { return nil }
+        let item = ready.removeFirst()
         condition.broadcast()
         return item
     }
@@ -75,9 +72,8 @@ final class ComposeAhead<Item: Sendable>: @unchecked Sendable {
         stopping = true
         condition.broadcast()
         while running { condition.wait() }
-        let left = ready.count - head
+        let left = ready.count
         ready = []
-        head = 0
         return left
     }
 }

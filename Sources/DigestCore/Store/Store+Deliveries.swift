@@ -201,6 +201,10 @@ extension Store {
         }
     }
 
+    /// The rows a claim may take (one `?`: now): queued, or deferred with their time come. The first term
+    /// is `deliveries_due`'s own condition, written out so SQLite sees the partial index applies.
+    static let due = "status IN ('queued', 'deferred') AND (status = 'queued' OR nextAttemptAt <= ?)"
+
     /// Claims up to `limit` queued rows, and deferred rows whose retry time has come, for `run`.
     /// On PostgreSQL the rows another worker is claiming at the same moment are skipped, not waited
     /// for: cooperating senders never claim the same row.
@@ -211,7 +215,7 @@ extension Store {
                 UPDATE deliveries SET status = 'sending', claimedBy = ?, updatedAt = ?
                 WHERE id IN (
                     SELECT id FROM deliveries
-                    WHERE status = 'queued' OR (status = 'deferred' AND nextAttemptAt <= ?)
+                    WHERE \(Self.due)
                     ORDER BY id LIMIT ?\(db.dialect.skipLocked))
                 RETURNING id
                 """,
@@ -353,7 +357,12 @@ extension Store {
     /// Rows still waiting (queued, deferred or being sent), across all editions.
     public func pendingDeliveryCount() throws -> Int {
         try database.read { db in
-            try db.fetchValue("SELECT count(*) FROM deliveries WHERE status IN ('queued', 'deferred', 'sending')") ?? 0
+            // Two counts, each over its partial index (`deliveries_due`, `deliveries_claimed`), never the ledger.
+            try db.fetchValue(
+                """
+                SELECT (SELECT count(*) FROM deliveries WHERE status IN ('queued', 'deferred'))
+                     + (SELECT count(*) FROM deliveries WHERE status = 'sending')
+                """) ?? 0
         }
     }
 }

@@ -40,6 +40,51 @@ import Testing
         #expect(Subscriber.columns("s").split(separator: ",").count == Subscriber.CodingKeys.allCases.count)
     }
 
+    /// A claim takes queued rows and deferred rows whose time has come, in id order, from the front of
+    /// `deliveries_due` (no sort of every due row per batch); a deferred row not yet due stays, and a row
+    /// with its outcome recorded is no longer due.
+    @Test(arguments: StoreBackend.allCases) func claimsTakeDueRowsInIdOrderFromTheDueIndex(backend: StoreBackend) throws {
+        let store = try Fixtures.store(in: directory, backend)
+        let now = Fixtures.date("2026-11-24T12:00:00Z")
+        for number in 1...6 {
+            try store.addSubscriber(Subscriber(email: try EmailAddress("r\(number)@example.com"), status: .active))
+        }
+        let editionID = try store.database.write { db -> Int64? in
+            try db.fetchValue(
+                "INSERT INTO editions (date, windowStart, cutoff, createdAt) VALUES ('2026-11-24', ?, ?, ?) RETURNING id",
+                now.sqlValue, now.sqlValue, now.sqlValue)
+        }!
+        try store.queueDeliveries(editionID: editionID, date: Day("2026-11-24")!, zone: nil, now: now)
+        let ids = try store.database.read { db -> [Int64] in try db.fetchColumn("SELECT id FROM deliveries ORDER BY id") }
+        #expect(ids.count == 6)
+        // Row 2 deferred and due, row 4 deferred until tomorrow, row 5 already sent.
+        try store.database.write { db in
+            try db.execute(
+                "UPDATE deliveries SET status = 'deferred', nextAttemptAt = ? WHERE id = ?", now.addingTimeInterval(-60).sqlValue,
+                ids[1].sqlValue)
+            try db.execute(
+                "UPDATE deliveries SET status = 'deferred', nextAttemptAt = ? WHERE id = ?", now.addingTimeInterval(86_400).sqlValue,
+                ids[3].sqlValue)
+        }
+        try store.recordDelivery(
+            id: ids[4], subscriberID: try #require(try store.subscriber(email: try EmailAddress("r5@example.com"))?.id),
+            outcome: .sent(reply: "250 ok"), attempts: 1, messageID: "<m5@example.com>", itemIDs: [], retryAt: nil,
+            bounceLimit: nil, now: now)
+        let first = try store.claimDeliveries(run: "a", limit: 2, now: now)
+        #expect(first.map(\.id) == [ids[0], ids[1]])
+        let second = try store.claimDeliveries(run: "a", limit: 10, now: now)
+        #expect(second.map(\.id) == [ids[2], ids[5]])
+        #expect(try store.claimDeliveries(run: "a", limit: 10, now: now).isEmpty)
+        #expect(try store.pendingDeliveryCount() == 5)
+        guard backend == .sqlite else { return }
+        let plan = try store.database.read { db -> [String] in
+            try db.fetchAll("EXPLAIN QUERY PLAN SELECT id FROM deliveries WHERE \(Store.due) ORDER BY id LIMIT 200", now.sqlValue)
+                .map { row in try row[3] }
+        }
+        #expect(plan.contains { $0.contains("deliveries_due") }, "\(plan)")
+        #expect(!plan.contains { $0.contains("TEMP B-TREE") }, "\(plan)")
+    }
+
     @Test(arguments: StoreBackend.allCases) func csvImportReportsBadRowsAndKeepsGoodOnes(backend: StoreBackend) throws {
         let store = try Fixtures.store(in: directory, backend)
         try store.addSubscriber(Subscriber(email: try EmailAddress("old@example.com"), status: .unsubscribed))
