@@ -132,7 +132,7 @@ extension SenderPool {
         /// the message waits for another try or is held in a streak of refusals).
         mutating func attemptEnded(
             _ pending: Pending, outcome: SendOutcome, configurationProblem: String?, now: Date,
-            random: Double = .random(in: 0..<1)
+            random: Double? = nil
         ) -> [Finished<Job>] {
             var item = pending
             item.last = outcome
@@ -163,7 +163,9 @@ extension SenderPool {
                 return refused(item, outcome, verdict: verdict)
             }
             if stopped == nil, item.attempts < settings.retry.maxAttempts {
-                item.due = now.addingTimeInterval(settings.retry.delay(afterAttempt: item.attempts, random: random))
+                // Drawn only for a retry: each draw is a getrandom system call, on the sender's path.
+                let jitter = random ?? .random(in: 0..<1)
+                item.due = now.addingTimeInterval(settings.retry.delay(afterAttempt: item.attempts, random: jitter))
                 summary.retries += 1
                 inFlight -= 1
                 retries.append(item)
