@@ -66,12 +66,16 @@ extension Store {
         }
     }
 
-    /// Items of `kind` published in `window`, in no particular order: the candidates `Ranker` ranks.
-    public func items(kind: ItemKind, in window: Range<Date>) throws -> [Item] {
+    /// The `limit` best items of `kind` published in `window` with at least `minVotes`, in `Ranker`'s order
+    /// (votes, then newer, then lower id): the candidates it ranks.
+    public func bestItems(kind: ItemKind, in window: Range<Date>, minVotes: Int, limit: Int) throws -> [Item] {
         try database.read { db in
             try db.fetchAll(
-                "SELECT \(Item.columns) FROM items WHERE kind = ? AND publishedAt >= ? AND publishedAt < ?",
-                kind.sqlValue, window.lowerBound.sqlValue, window.upperBound.sqlValue
+                """
+                SELECT \(Item.columns) FROM items WHERE kind = ? AND publishedAt >= ? AND publishedAt < ? AND votes >= ?
+                ORDER BY votes DESC, publishedAt DESC, id LIMIT ?
+                """,
+                kind.sqlValue, window.lowerBound.sqlValue, window.upperBound.sqlValue, minVotes.sqlValue, limit.sqlValue
             ).map { try Item(row: $0) }
         }
     }

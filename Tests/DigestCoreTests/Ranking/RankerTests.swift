@@ -54,6 +54,24 @@ import Testing
         #expect(try ranker.rank(date: Day("2026-11-24")!, store: store) == edition)
     }
 
+    /// The store hands the ranker only the best `count × backfillFactor` items of a kind: where that cut
+    /// falls inside a tie, it keeps the same items the ranker's own order would (newer, then lower id).
+    @Test(arguments: StoreBackend.allCases) func theStoresCutKeepsTheRankersOrderThroughTies(backend: StoreBackend) throws {
+        let store = try Fixtures.store(in: directory, backend)
+        var drafts = (1...12).map { n in draft(n, votes: 7, at: "2026-11-23T1\(n % 3):00:00Z") }
+        drafts.append(draft(13, votes: 50, at: "2026-11-23T08:00:00Z"))
+        drafts.append(draft(14, .post, votes: 99, at: "2026-11-23T08:00:00Z"))
+        try store.upsert(drafts)
+        let ranker = Ranker(digest: digest(story: 1, post: 0), timeZone: TimeZone(identifier: "UTC")!)
+        let edition = try ranker.rank(date: Day("2026-11-24")!, store: store)
+        // 1 × backfillFactor (4): the 50-vote item, then the 7-vote ones published at 12:00 (2, 5, 8, 11) by id.
+        #expect(Ranker.backfillFactor == 4)
+        #expect(titles(edition, .story) == ["Item 13", "Item 2", "Item 5", "Item 8"])
+        let everything = try Ranker(digest: digest(story: 20, post: 0), timeZone: TimeZone(identifier: "UTC")!)
+            .rank(date: Day("2026-11-24")!, store: store)
+        #expect(Array(titles(everything, .story).prefix(4)) == titles(edition, .story))
+    }
+
     @Test(arguments: StoreBackend.allCases) func minVotesAndSectionCountsAndKinds(backend: StoreBackend) throws {
         let store = try Fixtures.store(in: directory, backend)
         try store.upsert(
