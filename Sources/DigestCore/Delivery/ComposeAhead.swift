@@ -11,8 +11,7 @@ final class ComposeAhead<Item: Sendable>: @unchecked Sendable {
     // Every field below is guarded by `condition`.
     private let condition = NSCondition()
     /// At most `capacity` items, oldest first. A taken item leaves the array at once (removing the first of
-    /// a handful moves a few references): kept until the array emptied, a composer that stays ahead made
-    /// it hold every message taken since a claim last let the senders catch up.
+    /// a handful moves a few references), so a composer that stays ahead never keeps sent messages alive.
     private var ready: [Item] = []
     private var exhausted = false
     private var stopping = false
