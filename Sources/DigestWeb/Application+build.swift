@@ -36,24 +36,33 @@ func buildWebApplication(
         transport: try transport ?? mail.makeTransport(environment: environment),
         retry: RetryPolicy(maxAttempts: mail.transport == .smtp ? mail.smtp?.maxAttempts ?? 1 : 1),
         maxPerSecond: mail.transport == .smtp ? mail.smtp?.maxPerSecond ?? 0 : 0, logger: logger)
-    let outbox = OutboxWorker(store: store, pool: pool, now: settings.now, logger: logger, onResult: onMailResult)
+    // Every store call a request makes runs on these threads, never on Swift concurrency's own, and
+    // waits at most `web.databaseTimeoutSeconds`; the outbox worker has a thread of its own.
+    let database = StoreExecutor(
+        store: store, threads: settings.databaseThreads, capacity: settings.databaseCapacity,
+        timeout: .seconds(configuration.web.databaseTimeoutSeconds), logger: logger)
+    let outbox = OutboxWorker(
+        database: StoreExecutor(store: store, threads: 1, capacity: 4, timeout: OutboxWorker.storeTimeout, logger: logger),
+        pool: pool, now: settings.now, logger: logger, onResult: onMailResult)
     let confirmation = try ConfirmationMail(
         library: pages.library, configuration: configuration, signer: signer,
         linkLifetime: settings.confirmLinkLifetime)
     let reader = ReaderPages(
-        store: store, configuration: configuration, signer: signer, pages: pages, settings: settings, logger: logger)
+        database: database, configuration: configuration, signer: signer, pages: pages, settings: settings,
+        logger: logger)
     let adminToken = environment[configuration.web.adminTokenEnv]
-    let admin = AdminController(preview: DigestPreview(composer: composer, store: store), pages: pages, settings: settings)
+    let admin = AdminController(
+        preview: DigestPreview(composer: composer, store: store), database: database, pages: pages, settings: settings)
     let adminListen = configuration.web.adminListen.map { "\($0.host.contains(":") ? "[\($0.host)]" : $0.host):\($0.port)" }
 
     let allowed = AllowedMethods()
     let router = pageRouter(pages: pages, allowed: allowed, trustedProxies: configuration.web.trustedProxies)
-    ItemsAPI(store: store, adminToken: adminToken, tokenVariable: configuration.web.adminTokenEnv, logger: logger)
+    ItemsAPI(database: database, adminToken: adminToken, tokenVariable: configuration.web.adminTokenEnv, logger: logger)
         .register(on: router)
     for (method, path) in [(HTTPRequest.Method.get, "api/items"), (.post, "api/items"), (.post, "api/items/votes")] {
         allowed.add(method, path)
     }
-    BouncesAPI(store: store, adminToken: adminToken, tokenVariable: configuration.web.adminTokenEnv, logger: logger)
+    BouncesAPI(database: database, adminToken: adminToken, tokenVariable: configuration.web.adminTokenEnv, logger: logger)
         .register(on: router)
     allowed.add(.post, "api/bounces")
     let routes = PageRoutes(router, allowed: allowed)
@@ -61,6 +70,7 @@ func buildWebApplication(
     ConfirmController(reader: reader).addRoutes(to: routes)
     UnsubscribeController(reader: reader).addRoutes(to: routes)
     PreferencesController(reader: reader).addRoutes(to: routes)
+    HealthController(database: database).addRoutes(to: routes)
     let adminGroup = router.group("admin").add(
         middleware: AdminAccessMiddleware(
             token: adminToken, tokenVariable: configuration.web.adminTokenEnv, adminListen: adminListen, pages: pages))
@@ -79,11 +89,13 @@ func buildWebApplication(
         services.append(
             Application(
                 router: adminRouter,
+                server: ConnectionLimits(configuration.web).server,
                 configuration: .init(address: .hostname(listen.host, port: listen.port), serverName: "DailyDigest"),
                 logger: logger))
     }
     return Application(
         router: router,
+        server: ConnectionLimits(configuration.web).server,
         configuration: .init(
             address: .hostname(configuration.web.host, port: configuration.web.port), serverName: "DailyDigest"),
         services: services,

@@ -134,6 +134,36 @@ public final class PostgresServer: @unchecked Sendable {
             as: Self.serverAccount, what: "pg_ctl start")
     }
 
+    /// Stops the server and every backend of it with SIGSTOP, as a network partition or a stuck disk
+    /// stalls it: connections stay open and nothing answers until `resume()`.
+    public func pause() throws {
+        for pid in try processes() { kill(pid, SIGSTOP) }
+    }
+
+    /// Lets a paused server go on.
+    public func resume() throws {
+        for pid in try processes() { kill(pid, SIGCONT) }
+    }
+
+    /// The postmaster (the first line of `postmaster.pid`) and its children, from /proc.
+    private func processes() throws -> [pid_t] {
+        let file = try String(contentsOfFile: folder + "/data/postmaster.pid", encoding: .utf8)
+        guard let line = file.split(separator: "\n").first, let postmaster = pid_t(line) else {
+            throw TestServerError.didNotStart("no server process in \(folder)/data/postmaster.pid")
+        }
+        var pids = [postmaster]
+        for entry in try FileManager.default.contentsOfDirectory(atPath: "/proc") {
+            guard let pid = pid_t(entry),
+                let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
+                let close = stat.lastIndex(of: ")")
+            else { continue }
+            // "pid (name) state ppid …": the name may hold spaces and parentheses, so read after the last ")".
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            if fields.count > 1, pid_t(fields[1]) == postmaster { pids.append(pid) }
+        }
+        return pids
+    }
+
     // MARK: Starting
 
     private init(durable: Bool = false) throws {

@@ -12,105 +12,8 @@ import Testing
 /// confirmation mails, then started again. Every reader the database holds as pending gets their
 /// confirmation mail, exactly once, with the Message-ID the outbox wrote.
 @Suite(.serialized) struct ServeCrashTests {
-    static let root: String = {
-        var url = URL(fileURLWithPath: #filePath)
-        while !FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) {
-            url.deleteLastPathComponent()
-        }
-        return url.path
-    }()
-    static let binary = root + "/.build/debug/digest"
-    static let secret = "serve-crash-secret-0123456789"
-
-    let directory = TemporaryDirectory("serve-crash")
-
-    /// `database` nil: a new SQLite file in the test's folder.
-    func configFile(port: UInt16, sink: SMTPSinkServer, database: String? = nil, name: String = "config.json") throws
-        -> String
-    {
-        let database = database ?? directory.file("digest.sqlite")
-        let example = try Data(contentsOf: URL(fileURLWithPath: Self.root + "/config.example.json"))
-        var json = try JSONSerialization.jsonObject(with: example) as! [String: Any]
-        json["database"] = database
-        // The test server trusts local connections: no password variable to name.
-        json["databasePasswordEnv"] = nil
-        json["templates"] = Self.root + "/templates"
-        json["feeds"] = [Any]()
-        var mail = json["mail"] as! [String: Any]
-        mail["transport"] = "smtp"
-        mail["smtp"] = ["url": sink.url, "tls": "off", "connections": 2, "timeoutSeconds": 20, "maxAttempts": 3]
-        json["mail"] = mail
-        var web = json["web"] as! [String: Any]
-        web["port"] = Int(port)
-        web["baseURL"] = "http://127.0.0.1:\(port)"
-        web["adminListen"] = ""
-        // The test posts from 127.0.0.1 for many readers, as a reverse proxy would.
-        web["trustedProxies"] = ["127.0.0.1"]
-        json["web"] = web
-        let file = directory.file(name)
-        try JSONSerialization.data(withJSONObject: json).write(to: URL(fileURLWithPath: file))
-        try Store.open(database).close()
-        return file
-    }
-
-    func serve(_ config: String, log: String) throws -> Process {
-        // `make test` builds it first; a missing binary is a failure, never a skipped test.
-        try #require(FileManager.default.isExecutableFile(atPath: Self.binary), "build it: swift build --product digest")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.binary)
-        process.arguments = ["serve", "--config", config]
-        var environment = ProcessInfo.processInfo.environment
-        environment["DIGEST_SECRET"] = Self.secret
-        process.environment = environment
-        _ = FileManager.default.createFile(atPath: log, contents: nil)
-        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
-        handle.seekToEndOfFile()
-        process.standardOutput = handle
-        process.standardError = handle
-        process.standardInput = FileHandle.nullDevice
-        try ChildProcess.spawnLock.withLock { try process.run() }
-        return process
-    }
-
-    /// One reader's sign-up as a browser behind the proxy sends it: the form, then the answer (to
-    /// `answerBase` when given: another host behind the same load balancer).
-    func signUp(_ index: Int, base: String, answerBase: String? = nil, session: URLSession) async throws -> Int {
-        guard let form = try await question(index, base: base, session: session) else { return 0 }
-        return try await answer(form, email: "r\(index)@example.com", base: answerBase ?? base, session: session).status
-    }
-
-    struct Question {
-        var forwardedFor: String
-        var answer: Int
-        var token: String
-    }
-
-    /// The sign-up form's question and its token.
-    func question(_ index: Int, base: String, session: URLSession) async throws -> Question? {
-        var get = URLRequest(url: URL(string: base + "/subscribe")!)
-        let client = "198.51.100.\(index % 250 + 1)"
-        get.setValue(client, forHTTPHeaderField: "X-Forwarded-For")
-        let (page, _) = try await session.data(for: get)
-        let text = String(decoding: page, as: UTF8.self)
-        guard let question = text.firstMatch(of: /id="question">(\d+) \+ (\d+) =</),
-            let token = text.firstMatch(of: /name="token" value="([^"]+)"/)
-        else { return nil }
-        return Question(forwardedFor: client, answer: Int(question.1)! + Int(question.2)!, token: String(token.1))
-    }
-
-    /// Posts the answer; the status and the page.
-    func answer(_ question: Question, email: String, base: String, session: URLSession) async throws
-        -> (status: Int, page: String)
-    {
-        var post = URLRequest(url: URL(string: base + "/subscribe")!)
-        post.setValue(question.forwardedFor, forHTTPHeaderField: "X-Forwarded-For")
-        post.httpMethod = "POST"
-        post.setValue("application/x-www-form-urlencoded", forHTTPHeaderField: "Content-Type")
-        let address = email.replacingOccurrences(of: "@", with: "%40")
-        post.httpBody = Data("email=\(address)&answer=\(question.answer)&token=\(question.token)".utf8)
-        let (page, response) = try await session.data(for: post)
-        return ((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: page, as: UTF8.self))
-    }
+    let harness = ServeHarness("serve-crash")
+    var directory: TemporaryDirectory { harness.directory }
 
     /// Two web hosts behind one load balancer, on one PostgreSQL: a question answered on one host is
     /// refused on the other (used tokens are shared), and each sign-up's confirmation mail, written to the
@@ -121,8 +24,8 @@ import Testing
         let database = try PostgresServer.shared().createDatabase()
         let ports = (FreePort.next(), FreePort.next())
         let hosts = [
-            try serve(try configFile(port: ports.0, sink: sink, database: database, name: "a.json"), log: directory.file("a.log")),
-            try serve(try configFile(port: ports.1, sink: sink, database: database, name: "b.json"), log: directory.file("b.log")),
+            try harness.serve(try harness.configFile(port: ports.0, sink: sink, database: database, name: "a.json"), log: directory.file("a.log")),
+            try harness.serve(try harness.configFile(port: ports.1, sink: sink, database: database, name: "b.json"), log: directory.file("b.log")),
         ]
         defer {
             for host in hosts {
@@ -136,10 +39,10 @@ import Testing
         let session = URLSession(configuration: .ephemeral)
 
         // The form from host A, answered on host B; the same answer again on A is refused.
-        let form = try #require(try await question(0, base: a, session: session))
-        let first = try await answer(form, email: "first@example.com", base: b, session: session)
+        let form = try #require(try await harness.question(0, base: a, session: session))
+        let first = try await harness.answer(form, email: "first@example.com", base: b, session: session)
         #expect(first.status == 200, "\(first.page)")
-        let replay = try await answer(form, email: "replay@example.com", base: a, session: session)
+        let replay = try await harness.answer(form, email: "replay@example.com", base: a, session: session)
         #expect(replay.status == 422 && replay.page.contains("That question was already answered"), "\(replay.status)")
 
         // Sign-ups spread over both hosts, each form taken on one host and answered on the other.
@@ -147,7 +50,7 @@ import Testing
         var accepted = ["first@example.com"]
         for index in 1...readers {
             let (from, to) = index.isMultiple(of: 2) ? (a, b) : (b, a)
-            if try await signUp(index, base: from, answerBase: to, session: session) == 200 {
+            if try await harness.signUp(index, base: from, answerBase: to, session: session) == 200 {
                 accepted.append("r\(index)@example.com")
             }
         }
@@ -171,12 +74,12 @@ import Testing
         let sink = try SMTPSinkServer(flags: ["-W", "RCPT:1"])
         defer { sink.stop() }
         let port = FreePort.next()
-        let config = try configFile(port: port, sink: sink)
+        let config = try harness.configFile(port: port, sink: sink)
         let log = directory.file("serve.log")
         let base = "http://127.0.0.1:\(port)"
         let session = URLSession(configuration: .ephemeral)
 
-        let first = try serve(config, log: log)
+        let first = try harness.serve(config, log: log)
         #expect(await FreePort.listening(port), "\((try? String(contentsOfFile: log, encoding: .utf8)) ?? "")")
         let readers = 40
         var accepted: [Int] = []
@@ -187,7 +90,7 @@ import Testing
                 kill(first.processIdentifier, SIGKILL)
                 killedAt = index
             }
-            let status = (try? await signUp(index, base: base, session: session)) ?? 0
+            let status = (try? await harness.signUp(index, base: base, session: session)) ?? 0
             if status == 200 { accepted.append(index) }
         }
         while first.isRunning { try await Task.sleep(for: .milliseconds(10)) }
@@ -197,7 +100,7 @@ import Testing
         let unsentAtKill = try store.outboxCounts().filter { $0.key != .sent }.values.reduce(0, +)
         #expect(unsentAtKill > 0, "the kill must leave mails unsent for the test to mean anything")
 
-        let second = try serve(config, log: log)
+        let second = try harness.serve(config, log: log)
         defer {
             kill(second.processIdentifier, SIGKILL)
             second.waitUntilExit()

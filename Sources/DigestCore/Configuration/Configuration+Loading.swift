@@ -279,10 +279,16 @@ private struct ConfigurationParser {
             trustedProxies.append(network)
         }
         let adminListen = try parseListen(try reader.string("adminListen"), reader: reader)
+        let databaseTimeout = try reader.number("databaseTimeoutSeconds", in: 0.1...300) ?? 5
+        let requestTimeout = try reader.number("requestTimeoutSeconds", in: 1...3600) ?? 30
+        let idleTimeout = try reader.number("idleTimeoutSeconds", in: 1...3600) ?? 5
+        let maxConnections = try reader.integer("maxConnections", in: 1...1_000_000) ?? 1024
         try reader.finish()
         return .init(
             host: host, port: port, baseURL: String(baseURL.trimmingSuffix("/")), secretEnv: secretEnv,
-            adminTokenEnv: adminTokenEnv, trustedProxies: trustedProxies, adminListen: adminListen)
+            adminTokenEnv: adminTokenEnv, trustedProxies: trustedProxies, adminListen: adminListen,
+            databaseTimeoutSeconds: databaseTimeout, requestTimeoutSeconds: requestTimeout,
+            idleTimeoutSeconds: idleTimeout, maxConnections: maxConnections)
     }
 
     /// `web.adminListen`: `HOST:PORT` with a loopback HOST (`127.0.0.1`, `[::1]`, `localhost`); empty

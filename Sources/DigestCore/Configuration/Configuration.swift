@@ -116,6 +116,15 @@ public struct Configuration: Sendable, Equatable {
         /// A second listener, on a loopback address only, that serves the admin pages without the
         /// bearer token; nil: admin pages are reached with the token only.
         public var adminListen: Listen? = nil
+        /// How long a request waits for the database before it is answered 503 with `Retry-After`.
+        public var databaseTimeoutSeconds: Double = 5
+        /// A request whose header and body have not fully arrived within this time is closed.
+        public var requestTimeoutSeconds: Double = 30
+        /// A connection with no request under way is closed after this long (keep-alive, or a request
+        /// head that never finishes).
+        public var idleTimeoutSeconds: Double = 5
+        /// Open connections past which a new one is closed at once.
+        public var maxConnections: Int = 1024
     }
 
     /// A loopback address and port to listen on.

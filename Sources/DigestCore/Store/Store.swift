@@ -49,6 +49,12 @@ public final class Store: Sendable {
         }
     }
 
+    /// Returns once the database would take a write: a write transaction that changes nothing (readiness
+    /// probes; on SQLite it waits, as a sign-up would, while another process holds the write lock).
+    public func ping() throws {
+        _ = try database.write { db in try db.fetchAll("SELECT 1") }
+    }
+
     /// Closes the database's connections.
     public func close() { database.close() }
 

@@ -71,3 +71,19 @@ enum APIRequest {
                 .contentTooLarge, "the request body is larger than \(maxBodyBytes) bytes; send fewer \(what) at a time"))
     }
 }
+
+/// Answers a store call that missed its deadline with a JSON 503 and `Retry-After`, for the API
+/// routes (the pages get the styled page from `ErrorPagesMiddleware`).
+struct StoreUnavailableJSONMiddleware<Context: RequestContext>: RouterMiddleware {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response)
+        async throws -> Response
+    {
+        do {
+            return try await next(request, context)
+        } catch let error as StoreUnavailable {
+            var response = APIResponse.error(.serviceUnavailable, "\(error); retry in a few seconds")
+            response.headers[.retryAfter] = PageError.databaseRetryAfter
+            return response
+        }
+    }
+}

@@ -11,28 +11,32 @@ import Logging
 /// ```
 /// Reply: `{"recorded": n, "duplicates": n, "unmatched": [index…], "bounced": [email…], "unsubscribed": [email…]}`.
 /// A record that fails validation answers 422 and nothing of the request is applied.
-public struct BouncesAPI: Sendable {
-    public let importer: BounceImporter
-    public let adminToken: String?
-    public let tokenVariable: String
-    public let logger: Logger
-    public var maxBodyBytes = 1024 * 1024
+struct BouncesAPI: Sendable {
+    let importer: BounceImporter
+    /// Where `importer` runs: off the request's thread, with the request's deadline.
+    let database: StoreExecutor
+    let adminToken: String?
+    let tokenVariable: String
+    let logger: Logger
+    var maxBodyBytes = 1024 * 1024
     let clock: @Sendable () -> Date
 
-    public init(
-        store: Store, adminToken: String?, tokenVariable: String, logger: Logger,
+    init(
+        database: StoreExecutor, adminToken: String?, tokenVariable: String, logger: Logger,
         clock: @escaping @Sendable () -> Date = { Date() }
     ) {
-        importer = BounceImporter(store: store, bounceAddress: nil)
+        importer = BounceImporter(store: database.store, bounceAddress: nil)
+        self.database = database
         self.adminToken = adminToken
         self.tokenVariable = tokenVariable
         self.logger = logger
         self.clock = clock
     }
 
-    public func register<Context: RequestContext>(on router: Router<Context>) {
+    func register<Context: RequestContext>(on router: Router<Context>) {
         router.group("api/bounces")
             .add(middleware: BearerTokenMiddleware<Context>(token: adminToken, tokenVariable: tokenVariable))
+            .add(middleware: StoreUnavailableJSONMiddleware<Context>())
             .post { request, _ in try await receive(request) }
     }
 
@@ -51,9 +55,12 @@ public struct BouncesAPI: Sendable {
             }
         }
         var reply = BounceReply()
-        let now = clock()
-        for (index, notice) in notices.enumerated() {
-            guard let (effect, email) = try importer.apply(notice, now: now) else {
+        let (now, importer) = (clock(), importer)
+        let effects = try await database.run { [notices] _ in
+            try notices.map { notice in try importer.apply(notice, now: now).map { Applied(effect: $0.0, email: $0.1) } }
+        }
+        for (index, applied) in effects.enumerated() {
+            guard let (effect, email) = applied.map({ ($0.effect, $0.email) }) else {
                 reply.unmatched.append(index)
                 continue
             }
@@ -112,6 +119,12 @@ public struct BouncesAPI: Sendable {
         let reason = values["reason"].map { String($0.prefix(1000)) } ?? "reported over the API (\(typeText))"
         return .success(BounceNotice(email: email, messageID: messageID, kind: kind, reason: reason, id: values["id"]))
     }
+}
+
+/// One notice's effect, carried back from the store's thread.
+private struct Applied: Sendable {
+    var effect: BounceEffect
+    var email: EmailAddress
 }
 
 private struct BounceReply: Encodable {

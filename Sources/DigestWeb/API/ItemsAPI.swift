@@ -11,35 +11,37 @@ import Logging
 /// POST /api/items/votes                  {"url", "votes"} or {"url", "add"}, one or an array
 /// ```
 /// Every route needs `Authorization: Bearer <token>`, the token read from `tokenVariable`.
-public struct ItemsAPI: Sendable {
-    public let store: Store
+struct ItemsAPI: Sendable {
+    /// The store, reached off the request's thread with the request's deadline.
+    let database: StoreExecutor
     /// nil (the variable is not set) turns the API off: every route answers 503.
-    public let adminToken: String?
+    let adminToken: String?
     /// Name of the environment variable holding the token, for messages.
-    public let tokenVariable: String
-    public let logger: Logger
+    let tokenVariable: String
+    let logger: Logger
     /// Longest request body accepted; a longer one gets 413.
-    public var maxBodyBytes = 1024 * 1024
+    var maxBodyBytes = 1024 * 1024
 
-    public init(store: Store, adminToken: String?, tokenVariable: String, logger: Logger) {
-        self.store = store
+    init(database: StoreExecutor, adminToken: String?, tokenVariable: String, logger: Logger) {
+        self.database = database
         self.adminToken = adminToken
         self.tokenVariable = tokenVariable
         self.logger = logger
     }
 
     /// Adds the routes under `/api/items` to `router`.
-    public func register<Context: RequestContext>(on router: Router<Context>) {
+    func register<Context: RequestContext>(on router: Router<Context>) {
         let group = router.group("api/items")
             .add(middleware: BearerTokenMiddleware<Context>(token: adminToken, tokenVariable: tokenVariable))
-        group.get { request, _ in try listItems(request) }
+            .add(middleware: StoreUnavailableJSONMiddleware<Context>())
+        group.get { request, _ in try await listItems(request) }
         group.post { request, _ in try await upsertItems(request) }
         group.post("votes") { request, _ in try await updateVotes(request) }
     }
 
     // MARK: Handlers
 
-    func listItems(_ request: Request) throws -> Response {
+    func listItems(_ request: Request) async throws -> Response {
         var since: Date?
         if let text = request.uri.queryParameters.get("since") {
             guard let date = DateParsing.iso8601(text) else {
@@ -49,7 +51,8 @@ public struct ItemsAPI: Sendable {
             }
             since = date
         }
-        return APIResponse.json(data: try ItemJSON.encode(try store.items(since: since)))
+        let items = try await database.run { [since] in try $0.items(since: since) }
+        return APIResponse.json(data: try ItemJSON.encode(items))
     }
 
     func upsertItems(_ request: Request) async throws -> Response {
@@ -78,7 +81,7 @@ public struct ItemsAPI: Sendable {
             // The first error at the top level, as the API promises; every one of them under "errors".
             return APIResponse.json(ValidationFailure(first: first, errors: errors), status: .unprocessableContent)
         }
-        let counts = try store.upsert(drafts)
+        let counts = try await database.run { [drafts] in try $0.upsert(drafts) }
         logger.info(
             "items received over the API", metadata: ["inserted": "\(counts.inserted)", "updated": "\(counts.updated)"])
         return APIResponse.json(["inserted": counts.inserted, "updated": counts.updated])
@@ -99,7 +102,7 @@ public struct ItemsAPI: Sendable {
             }
         }
         do {
-            let votes = try store.applyVotes(changes)
+            let votes = try await database.run { [changes] in try $0.applyVotes(changes) }
             let items = zip(changes, votes).map { VoteResult(url: $0.url, votes: $1) }
             return APIResponse.json(VoteReply(updated: items.count, items: items))
         } catch let error as UnknownItemError {

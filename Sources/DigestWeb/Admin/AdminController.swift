@@ -8,14 +8,16 @@ import Logging
 /// sandboxed frame (`srcdoc`: no scripts, no same-origin access), the text beside it.
 struct AdminController: Sendable {
     let preview: DigestPreview
+    /// Where `preview` reads the store: off the request's thread, with the request's deadline.
+    let database: StoreExecutor
     let pages: WebPages
     let settings: WebSettings
 
     func addRoutes(to routes: PageRoutes) {
-        routes.get("preview") { request, _ in try previewPage(request) }
+        routes.get("preview") { request, _ in try await previewPage(request) }
     }
 
-    func previewPage(_ request: Request) throws -> Response {
+    func previewPage(_ request: Request) async throws -> Response {
         let now = settings.now()
         let query = request.uri.queryParameters
         var date: Day?
@@ -36,7 +38,9 @@ struct AdminController: Sendable {
         let edition: Edition
         let digest: ComposedDigest
         do {
-            (edition, digest) = try preview.digest(date: date, subscriber: email, now: now)
+            (edition, digest) = try await database.run { [preview, date, email] _ in
+                try preview.digest(date: date, subscriber: email, now: now)
+            }
         } catch let error as SubscriberError {
             return pages.message("No such subscriber", error.message, status: .notFound)
         }

@@ -12,13 +12,13 @@ struct ConfirmController: Sendable {
     let reader: ReaderPages
 
     func addRoutes(to routes: PageRoutes) {
-        routes.get("confirm") { request, _ in try page(request) }
+        routes.get("confirm") { request, _ in try await page(request) }
         routes.post("confirm", reader.posted(confirm))
     }
 
-    func page(_ request: Request) throws -> Response {
+    func page(_ request: Request) async throws -> Response {
         let token = request.uri.queryParameters.get(FormField.token)
-        let subscriber = try reader.subscriber(for: token, .confirm)
+        let subscriber = try await reader.subscriber(for: token, .confirm)
         if subscriber.status == .active {
             return reader.pages.message(
                 "Already confirmed", "\(subscriber.email) is subscribed. There is nothing more to do.")
@@ -33,8 +33,8 @@ struct ConfirmController: Sendable {
         _ request: Request, _ context: WebRequestContext, body: FormData, now: Date
     ) async throws -> Response {
         let token = body[FormField.token] ?? request.uri.queryParameters.get(FormField.token)
-        let subscriber = try reader.subscriber(for: token, .confirm)
-        switch try reader.store.confirmSubscriber(id: subscriber.id!, now: now) {
+        let id = try await reader.subscriber(for: token, .confirm).id!
+        switch try await reader.database.run({ try $0.confirmSubscriber(id: id, now: now) }) {
         case .changed(let subscriber), .unchanged(let subscriber):
             reader.logger.info("subscription confirmed", metadata: ["subscriber.id": "\(subscriber.id ?? 0)"])
             return reader.pages.message(

@@ -19,8 +19,16 @@ import Synchronization
 /// Nothing is lost to a crash: a row claimed by a process that is gone (same host, pid not running)
 /// is put back when the worker starts, and any claim runs out after `lease`. Only a mail in flight at
 /// the instant of a kill can arrive twice, with the same bytes and Message-ID.
+///
+/// The worker's store calls run on a thread of its own (`database`), never on Swift concurrency's
+/// threads that serve the pages; a stalled database makes a call give up after `storeTimeout`, and a
+/// result that cannot be recorded stops the batch (as the nightly run stops), to be tried again later.
 final class OutboxWorker: Service, Sendable {
-    let store: Store
+    /// How long one of the worker's store calls may wait for the database before the worker gives up
+    /// until its next look (every second).
+    static let storeTimeout: Duration = .seconds(30)
+    let database: StoreExecutor
+    var store: Store { database.store }
     let pool: SenderPool
     let retry: OutboxRetry
     /// `host:pid`, written on each claim.
@@ -35,10 +43,10 @@ final class OutboxWorker: Service, Sendable {
     let onResult: (@Sendable (MailMessage, DeliveryResult) -> Void)?
 
     init(
-        store: Store, pool: SenderPool, retry: OutboxRetry = OutboxRetry(), now: @escaping @Sendable () -> Date,
+        database: StoreExecutor, pool: SenderPool, retry: OutboxRetry = OutboxRetry(), now: @escaping @Sendable () -> Date,
         logger: Logger, onResult: (@Sendable (MailMessage, DeliveryResult) -> Void)? = nil
     ) {
-        self.store = store
+        self.database = database
         self.pool = pool
         self.retry = retry
         self.now = now
@@ -53,7 +61,8 @@ final class OutboxWorker: Service, Sendable {
 
     func run() async throws {
         do {
-            let released = try store.releaseOutboxClaims(now: now(), isGone: isGone)
+            let now = now()
+            let released = try await database.run { try $0.releaseOutboxClaims(now: now, isGone: Self.isGone) }
             if released > 0 { logger.info("outbox: mails left by a stopped server queued again", metadata: ["outbox.count": "\(released)"]) }
         } catch {
             logger.error("outbox: cannot read the outbox", metadata: ["error": "\(error)"])
@@ -76,18 +85,20 @@ final class OutboxWorker: Service, Sendable {
     /// Sends every mail that is due, including those that come due while sending.
     private func drain() async {
         do {
-            guard let due = try store.nextOutboxDue(), due <= now() else { return }
+            guard let due = try await database.run({ try $0.nextOutboxDue() }), due <= now() else { return }
         } catch {
             logger.error("outbox: cannot read the outbox", metadata: ["error": "\(error)"])
             return
         }
+        // `next` and `record` run on the sender pool's own threads, so they call the store directly.
         let batch = Batch()
         let (store, owner, lease, now, retry, logger, onResult) = (
             store, owner, lease, now, retry, logger, onResult
         )
         let size = max(1, pool.transport.connections) * 4
         await pool.run(
-            next: {
+            next: { () -> (OutboxMail, MailMessage)? in
+                if batch.isStopped { return nil }
                 if let mail = batch.take() { return (mail, mail.message) }
                 do {
                     batch.fill(try store.claimOutbox(owner: owner, limit: size, lease: lease, now: now()))
@@ -101,8 +112,12 @@ final class OutboxWorker: Service, Sendable {
                 do {
                     try store.recordOutbox(finished.map { ($0.job, $0.result) }, retry: retry, now: now())
                 } catch {
+                    // Sending on would send mails whose results cannot be kept: stop, as the nightly run does.
                     // The rows stay claimed; once the lease runs out they are sent again, same Message-ID.
-                    logger.error("outbox: cannot record results", metadata: ["error": "\(error)"])
+                    batch.stop()
+                    logger.error(
+                        "outbox: cannot record results; sending stops until the next look",
+                        metadata: ["error": "\(error)"])
                 }
                 for item in finished {
                     let metadata: Logger.Metadata = [
@@ -120,7 +135,7 @@ final class OutboxWorker: Service, Sendable {
     }
 
     /// Whether the worker named `owner` is a process of this host that no longer runs.
-    private func isGone(_ owner: String) -> Bool {
+    private static func isGone(_ owner: String) -> Bool {
         let parts = owner.split(separator: ":")
         guard parts.count >= 2, parts.dropLast().joined(separator: ":") == ProcessInfo.processInfo.hostName,
             let pid = pid_t(parts.last!)
@@ -129,10 +144,13 @@ final class OutboxWorker: Service, Sendable {
         return kill(pid, 0) != 0 && errno == ESRCH
     }
 
-    /// Mails claimed but not yet handed to a sender.
+    /// Mails claimed but not yet handed to a sender, and whether sending stopped.
     private final class Batch: Sendable {
         private let mails = Mutex<[OutboxMail]>([])
+        private let stopped = Mutex(false)
         func take() -> OutboxMail? { mails.withLock { $0.isEmpty ? nil : $0.removeFirst() } }
         func fill(_ claimed: [OutboxMail]) { mails.withLock { $0 += claimed } }
+        func stop() { stopped.withLock { $0 = true } }
+        var isStopped: Bool { stopped.withLock { $0 } }
     }
 }

@@ -14,7 +14,7 @@ struct PreferencesController: Sendable {
     func addRoutes(to routes: PageRoutes) {
         routes.get("preferences") { request, _ in
             let token = request.uri.queryParameters.get(FormField.token)
-            let subscriber = try reader.subscriber(for: token, .preferences)
+            let subscriber = try await reader.subscriber(for: token, .preferences)
             return form(PreferencesForm(subscriber), subscriber: subscriber, token: token ?? "")
         }
         routes.post("preferences", reader.posted(save))
@@ -66,7 +66,7 @@ struct PreferencesController: Sendable {
         _ request: Request, _ context: WebRequestContext, body: FormData, now: Date
     ) async throws -> Response {
         let token = body[FormField.token] ?? request.uri.queryParameters.get(FormField.token) ?? ""
-        var subscriber = try reader.subscriber(for: token, .preferences)
+        var subscriber = try await reader.subscriber(for: token, .preferences)
         try reader.limitAddress(subscriber.email, now: now)
         var form = PreferencesForm(subscriber)
         let (kinds, sectionsError) = reader.chosenSections(body)
@@ -94,7 +94,8 @@ struct PreferencesController: Sendable {
         subscriber.format = form.format
         subscriber.timeZone = form.timeZone.isEmpty ? nil : form.timeZone
         subscriber.deliveryHour = form.deliveryHour.isEmpty ? nil : Int(form.deliveryHour)
-        try reader.store.update(subscriber)
+        let changed = subscriber
+        try await reader.database.run { try $0.update(changed) }
         reader.logger.info("preferences saved", metadata: ["subscriber.id": "\(subscriber.id ?? 0)"])
         return self.form(PreferencesForm(subscriber), subscriber: subscriber, token: token, saved: true)
     }

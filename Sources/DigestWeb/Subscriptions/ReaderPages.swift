@@ -17,10 +17,11 @@ enum FormField {
     static let deliveryHour = "deliveryHour"
 }
 
-/// What the reader-facing controllers share: the store, the templates, signed-link checks, the
+/// What the reader-facing controllers share: the store (through `database`, never on the caller's
+/// thread), the templates, signed-link checks, the
 /// form body reader and the per-client and per-address limits.
 struct ReaderPages: Sendable {
-    let store: Store
+    let database: StoreExecutor
     let configuration: Configuration
     let signer: LinkSigner
     let pages: WebPages
@@ -30,10 +31,10 @@ struct ReaderPages: Sendable {
     let logger: Logger
 
     init(
-        store: Store, configuration: Configuration, signer: LinkSigner, pages: WebPages, settings: WebSettings,
+        database: StoreExecutor, configuration: Configuration, signer: LinkSigner, pages: WebPages, settings: WebSettings,
         logger: Logger
     ) {
-        self.store = store
+        self.database = database
         self.configuration = configuration
         self.signer = signer
         self.pages = pages
@@ -46,9 +47,13 @@ struct ReaderPages: Sendable {
 
     /// The subscriber a signed link names; throws the page to answer with: 400 for a token that is
     /// malformed, forged, for another purpose or expired; 404 when its subscriber is gone.
-    func subscriber(for token: String?, _ purpose: TokenPurpose, acceptExpired: Bool = false) throws -> Subscriber {
+    func subscriber(for token: String?, _ purpose: TokenPurpose, acceptExpired: Bool = false) async throws
+        -> Subscriber
+    {
         guard let token, let id = LinkSigner.subscriberID(in: token) else { throw PageError.badLink }
-        guard let subscriber = try store.subscriber(id: id) else { throw PageError.notOnTheList }
+        guard let subscriber = try await database.run({ try $0.subscriber(id: id) }) else {
+            throw PageError.notOnTheList
+        }
         switch signer.verify(token, purpose: purpose, subscriberID: id, email: subscriber.email, now: settings.now()) {
         case .valid: return subscriber
         case .expired where acceptExpired: return subscriber

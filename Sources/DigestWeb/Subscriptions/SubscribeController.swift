@@ -108,15 +108,16 @@ struct SubscribeController: Sendable {
         case .expired(let id, let expiresAt)?:
             let minutes = Int(reader.settings.challengeLifetime / 60)
             form.errors[FormField.answer] =
-                try useUp(UsedChallenge(id: id, expiresAt: expiresAt), now: now)
+                try await useUp(UsedChallenge(id: id, expiresAt: expiresAt), now: now)
                 ? "The question expired (each lasts \(minutes) minutes). Please solve the new one." : already
         case .wrong(let id, let expiresAt)?:
             let wrong =
                 answer == nil ? "Enter the result of the sum." : "That is not the right result. Please try the new question."
-            form.errors[FormField.answer] = try useUp(UsedChallenge(id: id, expiresAt: expiresAt), now: now) ? wrong : already
+            form.errors[FormField.answer] =
+                try await useUp(UsedChallenge(id: id, expiresAt: expiresAt), now: now) ? wrong : already
         }
         if let right = challenge, !form.errors.isEmpty {
-            if try !useUp(right, now: now) { form.errors[FormField.answer] = already }
+            if try await !useUp(right, now: now) { form.errors[FormField.answer] = already }
             challenge = nil
         }
         guard form.errors.isEmpty, let email, let challenge else {
@@ -128,9 +129,14 @@ struct SubscribeController: Sendable {
             email: email, name: form.name.isEmpty ? nil : form.name, format: form.format.rawValue, timeZone: nil,
             sections: form.sections.map { reader.storedSections($0).map(\.rawValue).joined(separator: ",") },
             deliveryHour: nil, confirmed: false, now: now)
-        let outcome = try reader.store.signUp(
-            draft, challenge: challenge, now: now, resendInterval: reader.settings.confirmationResendInterval
-        ) { subscriber in try confirmation.message(for: subscriber, now: now) }
+        // Past the database deadline the reader gets a 503; the write may still commit meanwhile, and then
+        // the same form sent again is recognised (`.repeated`) and answered as a sign-up that went through.
+        let (confirmation, resendInterval) = (confirmation, reader.settings.confirmationResendInterval)
+        let outcome = try await reader.database.run { store in
+            try store.signUp(draft, challenge: challenge, now: now, resendInterval: resendInterval) { subscriber in
+                try confirmation.message(for: subscriber, now: now)
+            }
+        }
         switch outcome {
         case .queued(let subscriber):
             outbox.wake()
@@ -156,7 +162,7 @@ struct SubscribeController: Sendable {
 
     /// Marks a question used without a sign-up (a wrong or late answer, or a form with other errors);
     /// false when it already was.
-    private func useUp(_ challenge: UsedChallenge, now: Date) throws -> Bool {
-        try reader.store.useChallenge(id: challenge.id, expiresAt: challenge.expiresAt, now: now)
+    private func useUp(_ challenge: UsedChallenge, now: Date) async throws -> Bool {
+        try await reader.database.run { try $0.useChallenge(id: challenge.id, expiresAt: challenge.expiresAt, now: now) }
     }
 }

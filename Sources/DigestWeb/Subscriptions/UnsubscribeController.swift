@@ -12,15 +12,15 @@ struct UnsubscribeController: Sendable {
     let reader: ReaderPages
 
     func addRoutes(to routes: PageRoutes) {
-        routes.get("unsubscribe") { request, _ in try page(request) }
+        routes.get("unsubscribe") { request, _ in try await page(request) }
         // No per-client limit here: one-click POSTs come from a few mail-provider servers for many
         // readers, and the signed token already limits what a request can do.
         routes.post("unsubscribe", reader.posted(limitedPerClient: false, unsubscribe))
     }
 
-    func page(_ request: Request) throws -> Response {
+    func page(_ request: Request) async throws -> Response {
         let token = request.uri.queryParameters.get(FormField.token)
-        let subscriber = try reader.subscriber(for: token, .unsubscribe, acceptExpired: true)
+        let subscriber = try await reader.subscriber(for: token, .unsubscribe, acceptExpired: true)
         if subscriber.status == .unsubscribed {
             return reader.pages.message(
                 "Already unsubscribed", "\(subscriber.email) receives no more digests.",
@@ -40,8 +40,8 @@ struct UnsubscribeController: Sendable {
         _ request: Request, _ context: WebRequestContext, body: FormData, now: Date
     ) async throws -> Response {
         let token = request.uri.queryParameters.get(FormField.token) ?? body[FormField.token]
-        let subscriber = try reader.subscriber(for: token, .unsubscribe, acceptExpired: true)
-        switch try reader.store.unsubscribeSubscriber(id: subscriber.id!, now: now) {
+        let id = try await reader.subscriber(for: token, .unsubscribe, acceptExpired: true).id!
+        switch try await reader.database.run({ try $0.unsubscribeSubscriber(id: id, now: now) }) {
         case .changed(let subscriber), .unchanged(let subscriber), .notApplicable(let subscriber):
             reader.logger.info(
                 "unsubscribed",

@@ -34,6 +34,17 @@ struct PageError: HTTPResponseError, Sendable {
         status: .tooManyRequests, title: "Too many requests", text: "Please wait a few minutes, then try again.",
         headers: [.retryAfter: "120"])
 
+    /// Seconds a client is asked to wait after a 503 for a database that did not answer in time.
+    static let databaseRetryAfter = "10"
+
+    /// A store call that missed its deadline (`web.databaseTimeoutSeconds`): nothing of the request is
+    /// lost, and a form sent again is recognised if it went through meanwhile.
+    static let databaseUnavailable = PageError(
+        status: .serviceUnavailable, title: "Please try again in a moment",
+        text: "We could not reach our records just now. Nothing you sent is lost: wait a few seconds, then send "
+            + "the form again (sending it twice does no harm).",
+        headers: [.retryAfter: databaseRetryAfter])
+
     static let notFound = PageError(
         status: .notFound, title: "Page not found",
         text: "There is no page at this address. It may have moved, or the link was cut short.",
@@ -119,6 +130,8 @@ struct ErrorPagesMiddleware: RouterMiddleware {
             response = try await next(request, context)
         } catch let error as PageError {
             response = pages.error(error)
+        } catch is StoreUnavailable {
+            response = pages.error(.databaseUnavailable)
         } catch let error as HTTPError where error.status == .notFound {
             let methods = allowed.methods(for: request.uri.path)
             response = pages.error(methods.isEmpty ? .notFound : .methodNotAllowed(methods))

@@ -15,4 +15,8 @@ struct WebSettings: Sendable {
     /// How long a math question may be answered.
     var challengeLifetime: TimeInterval = 30 * 60
     var now: @Sendable () -> Date = { Date() }
+    /// Threads that run the requests' store calls, and how many calls may wait or run at once before
+    /// one more is answered 503 at once.
+    var databaseThreads = 8
+    var databaseCapacity = 64
 }

@@ -1,4 +1,0 @@
-import Testing
-import DigestWeb
-
-@Suite struct WebPlaceholderTests {}
