@@ -72,12 +72,7 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
-        guard limits.admit() else {
-            context.close(promise: nil)
-            return
-        }
-        admitted = true
-        if context.channel.isActive { arm(context) }
+        if context.channel.isActive { admit(context) }
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
@@ -89,7 +84,7 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        arm(context)
+        guard admit(context) else { return }
         context.fireChannelActive()
     }
 
@@ -108,6 +103,20 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
         // The answer is out: the next request on this connection has its own time to arrive.
         if case .end = unwrapOutboundIn(data) { arm(context) }
         context.write(data, promise: promise)
+    }
+
+    /// Counts the connection once it is active and starts its first request's clock; closes it at once
+    /// (false) when the listener is full.
+    @discardableResult
+    private func admit(_ context: ChannelHandlerContext) -> Bool {
+        if admitted { return true }
+        guard limits.admit() else {
+            context.close(promise: nil)
+            return false
+        }
+        admitted = true
+        arm(context)
+        return true
     }
 
     private func arm(_ context: ChannelHandlerContext) {

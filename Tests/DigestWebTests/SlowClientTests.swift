@@ -1,0 +1,137 @@
+import DigestCore
+import DigestTestSupport
+import Foundation
+import Testing
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Slow clients cannot hold `digest serve` (a real process): requests that never finish arriving are
+/// closed after `web.idleTimeoutSeconds` (a head) or `web.requestTimeoutSeconds` (a body), and past
+/// `web.maxConnections` a new connection is closed at once, while the form keeps answering.
+@Suite(.serialized) struct SlowClientTests {
+    let harness = ServeHarness("slow-client")
+
+    func serve(_ web: [String: Any]) async throws -> (base: String, port: UInt16, process: Process) {
+        let port = FreePort.next()
+        let config = try harness.configFile(port: port, sink: nil) { json in
+            var settings = json["web"] as! [String: Any]
+            settings.merge(web) { $1 }
+            json["web"] = settings
+        }
+        let log = harness.directory.file("serve.log")
+        let process = try harness.serve(config, log: log)
+        #expect(await FreePort.listening(port), "\((try? String(contentsOfFile: log, encoding: .utf8)) ?? "")")
+        return ("http://127.0.0.1:\(port)", port, process)
+    }
+
+    @Test func halfOpenRequestsAreClosedWhileTheFormAnswers() async throws {
+        let (base, port, process) = try await serve(["idleTimeoutSeconds": 2, "requestTimeoutSeconds": 4])
+        defer {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+        // 500 clients send a request line and one header, then nothing (a slowloris).
+        let started = ContinuousClock.now
+        let halfOpen = try (0..<500).map { _ in try RawConnection(port: port) }
+        for connection in halfOpen { connection.send("GET /subscribe HTTP/1.1\r\nHost: 127.0.0.1\r\n") }
+        // A client whose head arrived, sending its body a byte every half second: only the request
+        // deadline closes it.
+        let trickle = try RawConnection(port: port)
+        trickle.send("POST /subscribe HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+            + "Content-Length: 100\r\n\r\n")
+
+        let session = URLSession(configuration: .ephemeral)
+        var slowest = 0.0
+        var trickleClosedAfter: Double?
+        while ContinuousClock.now - started < .seconds(6) {
+            let start = ContinuousClock.now
+            let (_, response) = try await session.data(from: URL(string: base + "/subscribe")!)
+            #expect((response as? HTTPURLResponse)?.statusCode == 200)
+            slowest = max(slowest, DatabaseStallTests.seconds(ContinuousClock.now - start))
+            if trickleClosedAfter == nil {
+                trickle.send("a")
+                if trickle.isClosed { trickleClosedAfter = DatabaseStallTests.seconds(ContinuousClock.now - started) }
+            }
+            try await Task.sleep(for: .milliseconds(500))
+        }
+        #expect(slowest < 1, "GET /subscribe took \(slowest) s with 500 half-open requests")
+        let open = halfOpen.filter { !$0.isClosed }.count
+        #expect(open == 0, "\(open) of 500 half-open requests still open after 6 s (idle timeout 2 s)")
+        let closedAfter = try #require(trickleClosedAfter, "a body trickling for 6 s was never closed")
+        #expect(closedAfter >= 3.5 && closedAfter < 5.5, "the trickled request was closed after \(closedAfter) s")
+    }
+
+    @Test func connectionsPastTheCapAreClosedAtOnce() async throws {
+        let (base, port, process) = try await serve(["maxConnections": 20, "idleTimeoutSeconds": 2])
+        defer {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+        let held = try (0..<20).map { _ in try RawConnection(port: port) }
+        for connection in held { connection.send("GET /subscribe HTTP/1.1\r\n") }
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(held.allSatisfy { !$0.isClosed }, "the first 20 connections are served")
+        let refused = try RawConnection(port: port)
+        refused.send("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(refused.isClosed && refused.received.isEmpty, "the 21st is closed at once, unanswered")
+        // The held ones run out their idle time; then the server takes new clients again.
+        try await Task.sleep(for: .seconds(2.5))
+        let (_, response) = try await URLSession(configuration: .ephemeral).data(from: URL(string: base + "/healthz")!)
+        #expect((response as? HTTPURLResponse)?.statusCode == 200)
+    }
+}
+
+/// A TCP connection to 127.0.0.1 written to byte by byte, as a slow client would.
+final class RawConnection {
+    private let descriptor: Int32
+    /// What the server sent so far.
+    private(set) var received: [UInt8] = []
+    private var closed = false
+
+    init(port: UInt16) throws {
+        descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard descriptor >= 0 else { throw POSIXError(.EMFILE) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = port.bigEndian
+        let result = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        guard result == 0 else {
+            close(descriptor)
+            throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .ECONNREFUSED)
+        }
+    }
+
+    deinit { close(descriptor) }
+
+    func send(_ text: String) {
+        _ = text.utf8CString.withUnsafeBufferPointer { buffer in
+            Glibc.send(descriptor, buffer.baseAddress, buffer.count - 1, Int32(MSG_NOSIGNAL))
+        }
+    }
+
+    /// Whether the server closed (or reset) the connection, reading what it sent without waiting.
+    var isClosed: Bool {
+        if closed { return true }
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let count = recv(descriptor, &buffer, buffer.count, Int32(MSG_DONTWAIT))
+            if count > 0 {
+                received += buffer[0..<count]
+                continue
+            }
+            if count == 0 || (errno != EAGAIN && errno != EWOULDBLOCK) { closed = true }
+            return closed
+        }
+    }
+}
