@@ -156,7 +156,7 @@ final class PendingStoreCall<T: Sendable>: Sendable {
             /// The deadline came before the continuation did.
             case expiredEarly(Duration)
         }
-        enum WaitAction {
+        enum WaitAction: Equatable {
             case submit
             case fail(Duration)
         }
