@@ -71,7 +71,9 @@ import Testing
                     answers.append(Answer(index: index, status: answer.status, seconds: seconds, retryAfter: answer.retryAfter))
                 }
             }
-            // Meanwhile, every 250 ms: the form and /healthz answer within a second; /readyz is not ready.
+            // Meanwhile 64 connections load the form for 3 s (wrk), and every 250 ms a probe checks that the
+            // form and /healthz answer within a second and /readyz is not ready.
+            let load = Task { try await Self.wrk(base + "/subscribe", connections: 64, seconds: 3) }
             var slowest = 0.0
             var readiness: [Int] = []
             while ContinuousClock.now - started < .seconds(Self.deadline + 3) {
@@ -84,6 +86,9 @@ import Testing
                 try await Task.sleep(for: .milliseconds(250))
             }
             #expect(slowest < 1, "the slowest probe of a page that needs no database took \(slowest) s")
+            let report = try await load.value
+            #expect(report.requests > 0 && report.failures == 0, "\(report.output)")
+            #expect(report.maxLatency < 1, "wrk's slowest GET /subscribe took \(report.maxLatency) s:\n\(report.output)")
             #expect(readiness.contains(503), "/readyz while the database is stalled: \(readiness)")
             try await group.waitForAll()
         }
@@ -124,6 +129,56 @@ import Testing
         var status: Int
         var seconds: Double
         var retryAfter: String?
+    }
+
+    /// What `wrk` measured: requests done, non-2xx answers plus socket errors, the slowest request.
+    struct LoadReport {
+        var requests = 0
+        var failures = 0
+        var maxLatency = Double.infinity
+        var output = ""
+    }
+
+    /// Runs `wrk` (Debian's) against `url`, waiting for it off Swift concurrency's threads.
+    static func wrk(_ url: String, connections: Int, seconds: Int) async throws -> LoadReport {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/wrk")
+        process.arguments = ["-t", "2", "-c", "\(connections)", "-d", "\(seconds)s", "--latency", url]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        let text: String = try await withCheckedThrowingContinuation { continuation in
+            process.terminationHandler = { _ in
+                continuation.resume(returning: String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
+            }
+            do {
+                try ChildProcess.spawnLock.withLock { try process.run() }
+            } catch {
+                continuation.resume(throwing: error)
+            }
+        }
+        var report = LoadReport(output: text)
+        for line in text.split(separator: "\n") {
+            let words = line.split(separator: " ")
+            // "    Latency   658.25us  1.01ms  26.73ms   91.23%": average, deviation, maximum.
+            if words.first == "Latency", words.count >= 4 { report.maxLatency = duration(words[3]) ?? .infinity }
+            // "  12345 requests in 3.00s, 40.12MB read"
+            if words.count > 2, words[1] == "requests", let count = Int(words[0]) { report.requests = count }
+            // "Non-2xx or 3xx responses: 12" and "Socket errors: connect 0, read 0, write 0, timeout 3"
+            if line.hasPrefix("  Non-2xx"), let count = words.last.flatMap({ Int($0) }) { report.failures += count }
+            if line.hasPrefix("  Socket errors") {
+                report.failures += words.compactMap { Int($0.trimmingCharacters(in: .punctuationCharacters)) }.reduce(0, +)
+            }
+        }
+        return report
+    }
+
+    /// Seconds in wrk's notation: 658.25us, 26.73ms, 1.02s, 1.50m.
+    static func duration(_ text: Substring) -> Double? {
+        for (unit, scale) in [("us", 1e-6), ("ms", 1e-3), ("m", 60.0), ("s", 1.0)] where text.hasSuffix(unit) {
+            return Double(text.dropLast(unit.count)).map { $0 * scale }
+        }
+        return nil
     }
 
     static func session() -> URLSession {
