@@ -8,6 +8,7 @@ let package = Package(
         .executable(name: "digest", targets: ["digest"]),
         .library(name: "DigestCore", targets: ["DigestCore"]),
         .library(name: "DigestWeb", targets: ["DigestWeb"]),
+        .library(name: "DigestPostgres", targets: ["DigestPostgres"]),
     ],
     dependencies: [
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
@@ -43,8 +44,18 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 // RSA for DKIM signatures (RFC 6376); Ed25519 comes from Crypto itself.
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ]
+        ),
+        // The shared store: `SQLDatabase` over PostgreSQL (postgres-nio), and `Store.open`, which picks
+        // SQLite or PostgreSQL from the configuration's `database`. DigestCore knows only the contract.
+        .target(
+            name: "DigestPostgres",
+            dependencies: [
+                "DigestCore",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
@@ -65,6 +76,7 @@ let package = Package(
             name: "digest",
             dependencies: [
                 "DigestCore",
+                "DigestPostgres",
                 "DigestWeb",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
@@ -74,17 +86,20 @@ let package = Package(
         // `make bench` only: rendering and ranking measurements, kept out of `digest`.
         .executableTarget(
             name: "digest-bench",
-            dependencies: ["DigestCore"]
+            dependencies: ["DigestCore", "DigestPostgres"]
         ),
         .testTarget(
             name: "DigestCoreTests",
-            dependencies: ["DigestCore", "DigestTestSupport", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: [
+                "DigestCore", "DigestPostgres", "DigestTestSupport", .product(name: "Crypto", package: "swift-crypto"),
+            ],
             exclude: ["Golden"]
         ),
         .testTarget(
             name: "DigestWebTests",
             dependencies: [
                 "DigestWeb",
+                "DigestPostgres",
                 "DigestTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],

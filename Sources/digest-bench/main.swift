@@ -16,6 +16,7 @@
 //       microseconds to DKIM-sign one composed digest with RSA-2048, Ed25519, and both, next to the
 //       cost of composing it
 import DigestCore
+import DigestPostgres
 import Foundation
 
 struct BenchFailure: Error, CustomStringConvertible {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import DigestCore
+import DigestPostgres
 import Foundation
 import Logging
 

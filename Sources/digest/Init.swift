@@ -1,5 +1,6 @@
 import ArgumentParser
 import DigestCore
+import DigestPostgres
 
 extension DigestCommand {
     struct Init: AsyncParsableCommand {

@@ -101,6 +101,11 @@ public struct StoreError: Error, CustomStringConvertible {
     public var underlying: any Error
     public var description: String { "database \(path): \(underlying)" }
 
+    public init(path: String, underlying: any Error) {
+        self.path = path
+        self.underlying = underlying
+    }
+
     /// The database file is not there and was not to be created.
     public struct Missing: Error, CustomStringConvertible {
         public var message: String

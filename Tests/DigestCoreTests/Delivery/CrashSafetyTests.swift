@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import DigestCore
+@testable import DigestPostgres
 
 /// `digest send` as cron runs it, a real process against a real smtp-sink: killed at random
 /// moments, and started twice at once. Nothing may be lost; only messages in flight at the

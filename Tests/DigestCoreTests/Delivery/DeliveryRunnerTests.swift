@@ -3,6 +3,7 @@ import Logging
 import Testing
 
 @testable import DigestCore
+@testable import DigestPostgres
 
 /// The nightly run end to end, in process, against Maildir and a real smtp-sink on loopback.
 @Suite struct DeliveryRunnerTests {

@@ -3,6 +3,7 @@ import class GRDB.Database
 import Testing
 
 @testable import DigestCore
+@testable import DigestPostgres
 
 /// `digest` as an operator runs it: the built binary, a real smtp-sink, signals from outside.
 @Suite(.serialized) struct SendCommandTests {

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import DigestCore
+@testable import DigestPostgres
 
 @Suite struct MigrationTests {
     let directory = TemporaryDirectory("migrations")

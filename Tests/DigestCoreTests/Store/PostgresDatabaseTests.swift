@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import DigestCore
+@testable import DigestPostgres
 
 /// `PostgresDatabase` against a real PostgreSQL (one server per test process, a fresh database per
 /// test), and the parts that need no server: URL settings, placeholder numbering, script splitting and

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import DigestCore
+@testable import DigestPostgres
 
 /// `digest db copy`: an installation moved from SQLite to PostgreSQL and back keeps every row as it was.
 @Suite struct StoreCopyTests {

@@ -4,6 +4,7 @@ import Testing
 @_exported import DigestTestSupport
 
 @testable import DigestCore
+@testable import DigestPostgres
 
 enum Fixtures {
     /// The repository's root folder, found from this source file.

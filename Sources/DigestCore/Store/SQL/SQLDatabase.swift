@@ -2,8 +2,8 @@ import Foundation
 
 /// The store's contract with a SQL database: transactions of plain statements with `?` placeholders,
 /// and rows of plain values. `Store` writes its SQL once against this; `SQLiteDatabase` (GRDB, the
-/// embedded default) and `PostgresDatabase` (postgres-nio, the shared store) carry it out. The few
-/// statements the two dialects spell differently ask `dialect`.
+/// embedded default) and `PostgresDatabase` (postgres-nio, the shared store, in the DigestPostgres
+/// target) carry it out. The few statements the two dialects spell differently ask `dialect`.
 public protocol SQLDatabase: Sendable {
     var dialect: SQLDialect { get }
     /// Where the data lives, for messages: a file path, or a URL without its password.
@@ -160,6 +160,11 @@ public struct SQLDecodingError: Error, CustomStringConvertible {
     public var column: String
     public var message: String
     public var description: String { "column \(column): \(message)" }
+
+    public init(column: String, message: String) {
+        self.column = column
+        self.message = message
+    }
 }
 
 /// A Swift value that can be bound to a statement.

@@ -1,3 +1,4 @@
+import DigestCore
 import Foundation
 
 /// A few open connections shared by threads that each hold one for a transaction: a thread leases an

@@ -1,3 +1,4 @@
+import DigestCore
 /// The two rewrites PostgreSQL needs of the store's SQL text, done by one lexical scan that knows
 /// where code ends and quoted text or comments begin:
 /// - `?` placeholders become `$1, $2, …` (PostgreSQL's extended protocol only knows numbered ones);

@@ -1,3 +1,4 @@
+import DigestCore
 import Foundation
 
 extension Store {

@@ -221,6 +221,6 @@ public struct PostgresSettings: Sendable, CustomStringConvertible {
 /// A database URL that cannot be used as it is.
 public struct PostgresSettingsError: Error, CustomStringConvertible {
     public var message: String
-    init(_ message: String) { self.message = message }
+    public init(_ message: String) { self.message = message }
     public var description: String { "database URL: \(message)" }
 }

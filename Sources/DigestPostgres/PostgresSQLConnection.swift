@@ -1,0 +1,146 @@
+import DigestCore
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import NIOSSL
+import PostgresNIO
+
+/// One pooled connection inside a `PostgresDatabase` transaction.
+struct PostgresSQLConnection: SQLConnection {
+    let connection: PostgresConnection
+    let translations: PostgresDatabase.TranslationCache
+    let logger: Logger
+    /// The transaction's BEGIN, sent but not yet answered.
+    var began: PendingStatement? = nil
+    var dialect: SQLDialect { .postgres }
+
+    func execute(_ sql: String, _ arguments: [SQLValue]) throws -> Int {
+        let metadata = try query(sql, arguments).metadata
+        return Self.rowsAffected(metadata)
+    }
+
+    func fetchAll(_ sql: String, _ arguments: [SQLValue]) throws -> [SQLRow] {
+        let rows = try query(sql, arguments).rows
+        guard let first = rows.first else { return [] }
+        let columns = SQLColumns(first.map(\.columnName))
+        return try rows.map { row in
+            SQLRow(columns: columns, values: try row.map(Self.value))
+        }
+    }
+
+    func executeScript(_ sql: String) throws {
+        for statement in PostgresStatementText.statements(sql) {
+            try run(statement)
+        }
+    }
+
+    /// A statement without placeholders, as written (transaction control, migration steps).
+    func run(_ sql: String) throws {
+        let sent = connection.query(PostgresQuery(unsafeSQL: sql), logger: logger)
+        try began?.settle()
+        do {
+            _ = try PostgresAnswer.wait(for: sent, on: connection)
+        } catch {
+            throw PostgresError(error, sql: sql)
+        }
+    }
+
+    private func query(_ sql: String, _ arguments: [SQLValue]) throws -> PostgresQueryResult {
+        let translated = translations.translate(sql)
+        guard translated.count == arguments.count else {
+            throw PostgresError(
+                message: "the statement has \(translated.count) placeholders but \(arguments.count) arguments were given",
+                sql: sql)
+        }
+        var binds = PostgresBindings(capacity: arguments.count)
+        for argument in arguments {
+            switch argument {
+            case .null: binds.appendNull()
+            case .integer(let number): binds.append(number)
+            case .real(let number): binds.append(number)
+            case .text(let text): binds.append(text)
+            case .blob(let bytes): binds.append(ByteBuffer(bytes: bytes))
+            case .date(let date): binds.append(PostgresTimestamp(date: date))
+            }
+        }
+        let sent = connection.query(PostgresQuery(unsafeSQL: translated.sql, binds: binds), logger: logger)
+        try began?.settle()
+        do {
+            return try PostgresAnswer.wait(for: sent, on: connection)
+        } catch {
+            throw PostgresError(error, sql: sql)
+        }
+    }
+
+    /// From the command tag: "INSERT 0 n", "UPDATE n", "DELETE n", "MERGE n"; 0 for the others.
+    static func rowsAffected(_ metadata: PostgresQueryMetadata) -> Int {
+        switch metadata.command {
+        case "INSERT", "UPDATE", "DELETE": return metadata.rows ?? 0
+        default:
+            let parts = metadata.command.split(separator: " ")
+            if parts.count == 2, parts[0] == "MERGE", let rows = Int(parts[1]) { return rows }
+            return 0
+        }
+    }
+
+    /// Object ids below this belong to the types built into PostgreSQL (`FirstNormalObjectId`).
+    static let firstUserDefinedType: UInt32 = 16384
+
+    /// One cell as a store value, by the column's type (postgres-nio asks for every result in
+    /// PostgreSQL's binary format).
+    static func value(_ cell: PostgresCell) throws -> SQLValue {
+        guard let bytes = cell.bytes else { return .null }
+        do {
+            switch cell.dataType {
+            case .int2, .int4, .int8:
+                return .integer(try cell.decode(Int64.self))
+            case .bool:
+                return .integer(try cell.decode(Bool.self) ? 1 : 0)
+            case .float4, .float8:
+                return .real(try cell.decode(Double.self))
+            case .numeric:
+                var number = try cell.decode(Decimal.self)
+                var whole = Decimal()
+                NSDecimalRound(&whole, &number, 0, .plain)
+                let integer = NSDecimalNumber(decimal: number).int64Value
+                if whole == number, Decimal(integer) == number { return .integer(integer) }
+                return .real(NSDecimalNumber(decimal: number).doubleValue)
+            case .bytea:
+                return .blob(Array(bytes.readableBytesView))
+            case .timestamptz, .timestamp:
+                return .date(try PostgresTimestamp(bytes).date)
+            case .date:
+                return .text(Self.dayFormat(try cell.decode(Date.self)))
+            case .uuid:
+                return .text(try cell.decode(UUID.self).uuidString.lowercased())
+            case .jsonb:
+                // A version byte (1), then the JSON text.
+                return .text(String(decoding: bytes.readableBytesView.dropFirst(), as: UTF8.self))
+            case .text, .varchar, .bpchar, .name, .char, .unknown, .json, .xml:
+                return .text(String(decoding: bytes.readableBytesView, as: UTF8.self))
+            case _ where cell.dataType.rawValue >= Self.firstUserDefinedType:
+                // Types of extensions and CREATE TYPE (citext, enums) have no fixed number; the ones the
+                // store could meet send their text as their binary form.
+                return .text(String(decoding: bytes.readableBytesView, as: UTF8.self))
+            default:
+                // The binary form of the other built-in types (interval, arrays, geometry…) is not their
+                // text; PostgreSQL sends text only for all columns or none in postgres-nio.
+                throw SQLDecodingError(
+                    column: cell.columnName,
+                    message: "PostgreSQL type \(cell.dataType) is not read by the store; cast it in the query (::text)")
+            }
+        } catch let error as SQLDecodingError {
+            throw error
+        } catch {
+            throw SQLDecodingError(column: cell.columnName, message: "cannot read PostgreSQL type \(cell.dataType): \(error)")
+        }
+    }
+
+    private static func dayFormat(_ date: Date) -> String {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        let parts = calendar.dateComponents([.year, .month, .day], from: date)
+        return String(format: "%04d-%02d-%02d", parts.year!, parts.month!, parts.day!)
+    }
+}
