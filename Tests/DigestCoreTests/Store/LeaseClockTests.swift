@@ -70,6 +70,11 @@ import Testing
         #expect(try store.claimOutbox(owner: "a:1", limit: 10, lease: 0.5, now: now).count == 1)
         // A host whose clock runs ahead: the claim is live by the server's clock.
         #expect(try store.claimOutbox(owner: "ahead:2", limit: 10, lease: 600, now: now + Self.skew).isEmpty)
+        // On a host's own clock, however far off, the claim runs out within its lease (not minutes early or late).
+        for clock in [now - Self.skew, now + Self.skew] {
+            let due = try #require(try store.nextOutboxDue(now: clock))
+            #expect(due <= clock + 1 && due > clock - 10, "\(due) on a clock at \(clock)")
+        }
         Thread.sleep(forTimeInterval: 0.7)
         // A host whose clock runs behind takes the claim that ran out.
         #expect(try store.claimOutbox(owner: "behind:3", limit: 10, lease: 600, now: now - Self.skew).count == 1)
