@@ -5,9 +5,9 @@ import Synchronization
 /// thread of its own while the run lasts.
 ///
 /// The row's expiry is the database's time (`SQLDialect.leaseTime`: PostgreSQL's `clock_timestamp()`), and
-/// only the database compares it: this process never sets its own wall clock against a stored expiry. What
-/// it keeps itself is a duration on a monotonic clock (renewal schedule, `validUntil`), which a wall clock
-/// minutes off, or stepped by NTP, does not move.
+/// only the database compares it: this process never holds its own wall clock against a stored expiry.
+/// What it keeps itself are durations on a monotonic clock (the renewal schedule, `validUntil`), which a
+/// wall clock minutes off, or stepped by NTP, does not move.
 ///
 /// The lease is only as good as its last renewal: a process that was stopped (SIGSTOP, a frozen VM) for
 /// longer than the lease may have lost it to another run without knowing. So `check()`, asked before every
@@ -71,7 +71,9 @@ final class RunLease: Sendable {
                 // clock date, so it is recomputed from what is left after every wake-up.
                 let due = uptime() + length / 3
                 stopRenewing.lock()
-                while !ended.withLock({ $0 }), case let left = due - uptime(), left > 0 {
+                while !ended.withLock({ $0 }) {
+                    let left = due - uptime()
+                    if left <= 0 { break }
                     _ = stopRenewing.wait(until: Date(timeIntervalSinceNow: left))
                 }
                 stopRenewing.unlock()
