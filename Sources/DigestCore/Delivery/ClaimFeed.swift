@@ -5,7 +5,8 @@ import Foundation
 ///
 /// Cooperating senders on a shared store (`peers`): a worker that finds nothing left to claim stays while
 /// other workers still hold rows, taking over the rows of any whose lease ran out (killed, or cut off from
-/// the database), so a dead worker's share is finished by the living in the same run.
+/// the database), so a dead worker's share is finished by the living in the same run. Whether a lease ran
+/// out is the database's judgement, on its own clock: this worker only polls, every `pollInterval`.
 struct ClaimFeed {
     /// How the workers of one run find each other's leases.
     struct Peers {

@@ -115,7 +115,8 @@ public final class DeliveryRunner: Sendable {
     private func takeLease(_ options: Options) async throws -> RunLease.Acquired {
         while true {
             let acquired = try RunLease.acquire(
-                // Leases run on the wall clock (never `--now`): other workers judge them by theirs.
+                // Leases run on the database's clock on PostgreSQL, where workers on several machines judge
+                // each other's; SQLite's, one machine's, on the wall clock (never `--now`).
                 store: store, name: Self.lockName, perWorker: store.isShared, length: options.lease, now: Date(),
                 uptime: leaseClock)
             guard case .held(let holder) = acquired, options.wait, control.reason == nil else { return acquired }

@@ -4,6 +4,11 @@ import Synchronization
 /// The run lock of `digest send`: a lease row in the database, renewed every third of its length by a
 /// thread of its own while the run lasts.
 ///
+/// The row's expiry is the database's time (`SQLDialect.leaseTime`: PostgreSQL's `clock_timestamp()`), and
+/// only the database compares it: this process never holds its own wall clock against a stored expiry.
+/// What it keeps itself are durations on a monotonic clock (the renewal schedule, `validUntil`), which a
+/// wall clock minutes off, or stepped by NTP, does not move.
+///
 /// The lease is only as good as its last renewal: a process that was stopped (SIGSTOP, a frozen VM) for
 /// longer than the lease may have lost it to another run without knowing. So `check()`, asked before every
 /// message's end of data, reads a monotonic clock, and once the lease could have run out it confirms with
@@ -62,9 +67,15 @@ final class RunLease: Sendable {
     func keepRenewing(lost onLost: @escaping @Sendable () -> Void) {
         Thread.start(named: "run-lease", background: true) { [self] in
             while true {
+                // Due a third of a lease from now on the monotonic clock; the condition's timeout takes a wall
+                // clock date, so it is recomputed from what is left after every wake-up.
+                let due = uptime() + length / 3
                 stopRenewing.lock()
-                let deadline = Date().addingTimeInterval(length / 3)
-                while !ended.withLock({ $0 }) && stopRenewing.wait(until: deadline) {}
+                while !ended.withLock({ $0 }) {
+                    let left = due - uptime()
+                    if left <= 0 { break }
+                    _ = stopRenewing.wait(until: Date(timeIntervalSinceNow: left))
+                }
                 stopRenewing.unlock()
                 if ended.withLock({ $0 }) { return }
                 if !renew() {

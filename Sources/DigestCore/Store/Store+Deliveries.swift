@@ -148,11 +148,15 @@ extension Store {
     /// claim owner. Leases that ran out belong to workers that died or lost the database; they are
     /// removed, and the rows claimed by a worker without a lease go back to the queue for the living.
     /// Their messages may have been in flight (at most one per connection of the dead worker).
+    /// "Ran out" is the database's judgement (`SQLDialect.leaseTime`), never this worker's clock: one that
+    /// runs ahead would take the rows of live workers. `now` dates the re-queued rows (and judges on SQLite).
     @discardableResult
     public func takeOverAbandonedClaims(workerLockPrefix: String, now: Date) throws -> Int {
         try database.write { db in
+            let current = db.dialect.leaseTime(now)
             try db.execute(
-                "DELETE FROM locks WHERE name LIKE ? AND expiresAt <= ?", .text(workerLockPrefix + "%"), now.sqlValue)
+                "DELETE FROM locks WHERE name LIKE ? AND expiresAt <= \(current.sql)",
+                [.text(workerLockPrefix + "%")] + current.arguments)
             return try db.execute(
                 """
                 UPDATE deliveries SET status = 'queued', claimedBy = NULL, updatedAt = ?

@@ -73,24 +73,28 @@ extension Store {
     }
 
     /// Claims up to `limit` mails that are due (queued, deferred and due, or claimed by a worker whose
-    /// lease ran out), oldest first, for `owner` until `now + lease`. Several web hosts on one PostgreSQL
+    /// lease ran out), oldest first, for `owner` for `lease` seconds. Several web hosts on one PostgreSQL
     /// drain the same outbox: each skips the rows another one is claiming, so no mail is claimed twice.
+    /// A claim's lease runs on the database's clock (`SQLDialect.leaseTime`): a host whose clock runs ahead
+    /// cannot take another's live claim. When a mail is due (`nextAttemptAt`) is judged by `now`.
     public func claimOutbox(owner: String, limit: Int, lease: TimeInterval, now: Date) throws -> [OutboxMail] {
         try database.write { db in
+            let current = db.dialect.leaseTime(now)
             let rows = try db.fetchAll(
                 """
                 SELECT \(OutboxMail.columns) FROM outbox
                 WHERE (status IN ('queued', 'deferred') AND nextAttemptAt <= ?)
-                   OR (status = 'sending' AND claimedUntil < ?)
+                   OR (status = 'sending' AND claimedUntil < \(current.sql))
                 ORDER BY nextAttemptAt, id LIMIT ?\(db.dialect.skipLocked)
                 """,
-                now.sqlValue, now.sqlValue, limit.sqlValue)
+                [now.sqlValue] + current.arguments + [limit.sqlValue])
+            let expiry = db.dialect.leaseTime(now, plus: lease)
             var claimed: [OutboxMail] = []
             for row in rows {
                 let mail = try OutboxMail(row: row)
                 try db.execute(
-                    "UPDATE outbox SET status = 'sending', claimedBy = ?, claimedUntil = ?, updatedAt = ? WHERE id = ?",
-                    .text(owner), (now + lease).sqlValue, now.sqlValue, mail.id.sqlValue)
+                    "UPDATE outbox SET status = 'sending', claimedBy = ?, claimedUntil = \(expiry.sql), updatedAt = ? WHERE id = ?",
+                    [.text(owner)] + expiry.arguments + [now.sqlValue, mail.id.sqlValue])
                 claimed.append(mail)
             }
             return claimed
@@ -152,15 +156,17 @@ extension Store {
         }
     }
 
-    /// When the next mail comes due (queued or deferred), or a claim runs out; nil when nothing waits.
-    public func nextOutboxDue() throws -> Date? {
+    /// When the next mail comes due (queued or deferred), or a claim runs out; nil when nothing waits. On the
+    /// caller's clock `now`: a claim's end (the database's clock) is `now` plus what is left of its lease.
+    public func nextOutboxDue(now: Date = Date()) throws -> Date? {
         try database.read { db in
-            try db.fetchValue(
+            let claimEnd = db.dialect.onLocalClock(leaseTime: "MIN(claimedUntil)", now)
+            return try db.fetchValue(
                 """
                 SELECT MIN(due) FROM (
                     SELECT MIN(nextAttemptAt) AS due FROM outbox WHERE status IN ('queued', 'deferred')
-                    UNION ALL SELECT MIN(claimedUntil) FROM outbox WHERE status = 'sending') AS dues
-                """)
+                    UNION ALL SELECT \(claimEnd.sql) FROM outbox WHERE status = 'sending') AS dues
+                """, claimEnd.arguments)
         }
     }
 

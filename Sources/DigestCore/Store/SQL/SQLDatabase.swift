@@ -88,6 +88,44 @@ public enum SQLDialect: String, Sendable {
     public func least(_ a: String, _ b: String) -> String {
         self == .postgres ? "least(\(a), \(b))" : "min(\(a), \(b))"
     }
+
+    /// "Now", `seconds` on, by the clock that judges leases (run locks, workers' leases, outbox claims),
+    /// as SQL and its arguments. PostgreSQL's own clock: `clock_timestamp()`, the instant the statement
+    /// reads it (`now()` is the transaction's start, and a claim may have waited for a row lock). Every
+    /// worker on every machine then judges every lease by the same clock: one whose clock runs ahead
+    /// cannot take a live worker's claims, nor one whose clock runs behind keep a dead one's.
+    /// SQLite is one machine: `local`, the caller's clock (tests pass their own), bound as a parameter.
+    public func leaseTime(_ local: Date, plus seconds: TimeInterval = 0) -> SQLFragment {
+        switch self {
+        case .postgres:
+            seconds == 0
+                ? SQLFragment("clock_timestamp()")
+                : SQLFragment("(clock_timestamp() + ? * interval '1 second')", [.real(seconds)])
+        case .sqlite:
+            SQLFragment("?", [.date(local.addingTimeInterval(seconds))])
+        }
+    }
+
+    /// A lease time written with `leaseTime` (the expression `value`), on the caller's clock `local`: its now
+    /// plus what is left of the lease by the database's clock, so a caller whose clock is off by minutes
+    /// still waits the lease's true length. SQLite: `value` itself (it was written on this clock).
+    public func onLocalClock(leaseTime value: String, _ local: Date) -> SQLFragment {
+        switch self {
+        case .postgres: SQLFragment("(? + (\(value) - clock_timestamp()))", [.date(local)])
+        case .sqlite: SQLFragment(value)
+        }
+    }
+}
+
+/// A piece of a statement and the values of its `?` placeholders, in order.
+public struct SQLFragment: Sendable, Equatable {
+    public var sql: String
+    public var arguments: [SQLValue]
+
+    public init(_ sql: String, _ arguments: [SQLValue] = []) {
+        self.sql = sql
+        self.arguments = arguments
+    }
 }
 
 /// One value bound to a statement or read from a row.
