@@ -85,7 +85,10 @@ final class OutboxWorker: Service, Sendable {
     /// Sends every mail that is due, including those that come due while sending.
     private func drain() async {
         do {
-            guard let due = try await database.run({ try $0.nextOutboxDue() }), due <= now() else { return }
+            let instant = now()
+            guard let due = try await database.run({ try $0.nextOutboxDue(now: instant) }), due <= instant else {
+                return
+            }
         } catch {
             logger.error("outbox: cannot read the outbox", metadata: ["error": "\(error)"])
             return
