@@ -66,6 +66,8 @@ let package = Package(
                 "DigestCore",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
@@ -79,6 +81,8 @@ let package = Package(
                 "DigestPostgres",
                 "DigestWeb",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         // Test servers and folders shared by the test targets (one spawn lock for the whole test process).
@@ -109,3 +113,11 @@ let package = Package(
     ],
     swiftLanguageModes: [.v6]
 )
+
+// As Hummingbird does: every existential spelled `any`, and a member used only where its module is imported.
+for target in package.targets where target.type != .system {
+    target.swiftSettings = (target.swiftSettings ?? []) + [
+        .enableUpcomingFeature("ExistentialAny"),
+        .enableUpcomingFeature("MemberImportVisibility"),
+    ]
+}

@@ -2,6 +2,7 @@ import ArgumentParser
 import DigestCore
 import DigestWeb
 import Foundation
+import Hummingbird
 
 extension DigestCommand {
     struct Serve: AsyncParsableCommand {

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Mends what feed authors get wrong in XML before the parser sees it, the way a forgiving feed
 /// reader reads it, and nothing more: the parser still checks that every element closes.
 ///

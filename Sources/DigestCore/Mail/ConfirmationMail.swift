@@ -16,7 +16,7 @@ public struct ConfirmationMail: Sendable {
     let from: Mailbox
     let replyTo: Mailbox?
     let baseURL: String
-    let site: [String: Any & Sendable]
+    let site: [String: any Sendable]
     /// Signs the confirmation like a digest (`mail.dkim`); keys are read and checked when this is made.
     let dkim: DKIMSigner?
     /// How long the confirm link works.

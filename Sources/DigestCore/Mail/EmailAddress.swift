@@ -1,3 +1,5 @@
+import Foundation
+
 /// A validated, normalized email address: `local@domain`, domain lower-cased.
 ///
 /// Accepts what a subscription form should: an ASCII local part (RFC 5322 dot-atom) and a domain

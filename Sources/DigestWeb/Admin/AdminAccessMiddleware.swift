@@ -1,3 +1,4 @@
+import Foundation
 import Hummingbird
 
 /// Lets admin pages answer on the public listener only with `Authorization: Bearer <token>` (the token

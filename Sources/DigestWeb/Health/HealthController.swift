@@ -1,3 +1,4 @@
+import DigestCore
 import Hummingbird
 
 /// Probes for load balancers and systemd:

@@ -1,6 +1,7 @@
 import DigestCore
 import Foundation
 import Hummingbird
+import Logging
 
 /// A reader's settings, reached from the link in every digest:
 ///

@@ -1,6 +1,7 @@
 import DigestCore
 import Foundation
 import Hummingbird
+import Logging
 
 /// Leaving:
 ///

@@ -1,4 +1,5 @@
 import DigestCore
+import Foundation
 import Hummingbird
 
 /// Who the client is, for rate limits and logs: the TCP peer, unless that peer is a trusted reverse

@@ -13,7 +13,7 @@ struct WebPages: Sendable {
     ]
 
     let library: MustacheLibrary
-    let site: [String: Any & Sendable]
+    let site: [String: any Sendable]
 
     init(configuration: Configuration) async throws(TemplateError) {
         let folder = configuration.templates

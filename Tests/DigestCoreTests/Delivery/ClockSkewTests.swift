@@ -1,3 +1,4 @@
+import DigestPostgres
 import Foundation
 import Testing
 

@@ -170,7 +170,7 @@ import Testing
                 usleep(2_000)
             }
             _ = directory
-            FileManager.default.createFile(atPath: filler, contents: nil)
+            _ = FileManager.default.createFile(atPath: filler, contents: nil)
             guard let handle = FileHandle(forWritingAtPath: filler) else { return false }
             let chunk = Data(count: 1 << 20)
             while (try? handle.write(contentsOf: chunk)) != nil {}

@@ -23,7 +23,7 @@ import Testing
                     kind: n.isMultiple(of: 2) ? .story : .post, title: "Story \(n)", url: "https://n.example/\(n)",
                     summary: "Summary \(n)", publishedAt: Fixtures.date("2026-11-23T1\(n):00:00.125Z"), votes: 7 * n)
             })
-        try source.removeSubscriber(email: fixture.readers[1].email)
+        _ = try source.removeSubscriber(email: fixture.readers[1].email)
 
         let postgres = try Store.open(try StoreBackend.postgres.database(in: directory))
         let there = try StoreCopy.copy(from: source, to: postgres)

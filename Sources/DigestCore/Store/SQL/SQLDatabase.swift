@@ -11,6 +11,7 @@ public protocol SQLDatabase: Sendable {
     /// Runs `body` in a read-only transaction (a consistent snapshot).
     func read<T>(_ body: (any SQLConnection) throws -> T) throws -> T
     /// Runs `body` in one write transaction: all of it commits, or (when it throws) none of it.
+    @discardableResult
     func write<T>(_ body: (any SQLConnection) throws -> T) throws -> T
     /// Closes every connection; the value is unusable afterwards.
     func close()

@@ -30,6 +30,7 @@ public final class SQLiteDatabase: SQLDatabase {
 
     /// `BEGIN IMMEDIATE` … `COMMIT`, both compiled once per connection (GRDB's `write` compiles them for every
     /// transaction, and the ledger commits once per few messages of a send).
+    @discardableResult
     public func write<T>(_ body: (any SQLConnection) throws -> T) throws -> T {
         try pool.writeWithoutTransaction { db in
             try db.cachedStatement(sql: "BEGIN IMMEDIATE").execute()
