@@ -11,6 +11,10 @@ final class LedgerRecorder: Sendable {
         var bounceLimit: Int
         /// First wait before a deferred delivery is tried by a later run; doubles per attempt.
         var deferBase: TimeInterval
+
+        /// The wait before a later run tries a deferred delivery again: `deferBase`, doubling per run that
+        /// failed to deliver it, at most 64 times as long (the in-run retries' formula, without jitter).
+        var backoff: RetryPolicy { RetryPolicy(baseDelay: deferBase, maxDelay: deferBase * 64, jitter: 0) }
     }
 
     private let store: Store
@@ -101,7 +105,7 @@ final class LedgerRecorder: Sendable {
         var entry = DeliveryOutcome(
             id: claimed.id, subscriberID: claimed.subscriber.id!, outcome: outcome, attempts: result.attempts,
             messageID: finished.message.messageID, itemIDs: finished.job.itemIDs,
-            retryAt: clock().addingTimeInterval(policy.deferBase * pow(2, Double(min(claimed.attempts, 6)))),
+            retryAt: clock().addingTimeInterval(policy.backoff.delay(afterAttempt: claimed.attempts + 1, random: 0)),
             bounceLimit: result.isBounce ? policy.bounceLimit : nil)
         // Readers claimed without bounces and not bounced since by this run have no count to reset.
         if result.isBounce {

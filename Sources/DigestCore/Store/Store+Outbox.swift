@@ -44,15 +44,16 @@ public struct OutboxMail: Sendable, Equatable {
 /// When a deferred outbox mail is tried again: after 1 minute, doubling up to an hour, and given up
 /// (`failed`) once it has been failing for a day.
 public struct OutboxRetry: Sendable {
-    public var first: TimeInterval = 60
-    public var longest: TimeInterval = 3600
+    /// A minute after the first failed try, doubling, at most an hour: the in-run retries' formula
+    /// (`RetryPolicy`), without jitter.
+    public var backoff = RetryPolicy(baseDelay: 60, maxDelay: 3600, jitter: 0)
     public var giveUpAfter: TimeInterval = 24 * 3600
 
     public init() {}
 
     /// The delay after the `attempts`-th failed try.
     public func delay(afterAttempts attempts: Int) -> TimeInterval {
-        min(longest, first * pow(2, Double(max(0, min(attempts - 1, 20)))))
+        backoff.delay(afterAttempt: attempts, random: 0)
     }
 }
 
