@@ -47,6 +47,50 @@ import Testing
         #expect(Set(tables) == Set(StoreCopy.tables))
     }
 
+    /// The schema the migrations make, as each database describes it, is the one recorded in the golden
+    /// files: migrations already applied to existing databases must not change (re-record only for a new
+    /// migration, and review the diff). SQLite: `sqlite_master`, so the very text of every statement;
+    /// PostgreSQL: every column's type, nullability, default, collation and identity, every constraint
+    /// and every index.
+    @Test(arguments: StoreBackend.allCases) func theSchemaIsTheOneRecorded(backend: StoreBackend) throws {
+        let store = try Fixtures.store(in: directory, backend)
+        let schema: [String] = try store.database.read { db in
+            switch db.dialect {
+            case .sqlite:
+                try db.fetchAll(
+                    "SELECT type, name, tbl_name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY type, name"
+                ).map { row in
+                    "\(try row["type"] as String) \(try row["name"] as String) on \(try row["tbl_name"] as String):\n"
+                        + "\(try row["sql"] as String? ?? "-")"
+                }
+            case .postgres:
+                try db.fetchAll(
+                    """
+                    SELECT table_name || '.' || column_name || ' ' || data_type || ' nullable=' || is_nullable
+                        || ' default=' || coalesce(column_default, '-') || ' collation=' || coalesce(collation_name, '-')
+                        || ' identity=' || is_identity || coalesce(' ' || identity_generation, '') AS line
+                    FROM information_schema.columns WHERE table_schema = current_schema()
+                    ORDER BY table_name, ordinal_position
+                    """
+                ).map { try $0["line"] }
+                    + db.fetchAll(
+                        """
+                        SELECT c.relname || ' ' || k.conname || ': ' || pg_get_constraintdef(k.oid) AS line
+                        FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid
+                        WHERE c.relnamespace = current_schema()::regnamespace ORDER BY c.relname, k.conname
+                        """
+                    ).map { try $0["line"] }
+                    + db.fetchAll(
+                        """
+                        SELECT indexname || ': ' || indexdef AS line FROM pg_indexes
+                        WHERE schemaname = current_schema() ORDER BY indexname
+                        """
+                    ).map { try $0["line"] }
+            }
+        }
+        try Golden.check(Array((schema.joined(separator: "\n") + "\n").utf8), "schema-\(backend.rawValue).txt")
+    }
+
     /// A database made by the first release (only the first migrations) upgrades in place and keeps its rows.
     @Test func upgradesAnExistingDatabaseKeepingData() throws {
         let path = directory.file("old.sqlite")
