@@ -33,12 +33,12 @@ enum ItemFields {
         ]
     }
 
-    /// Reads the eight columns starting at `first`.
-    static func read(_ row: SQLRow, from first: Int) throws -> ItemDraft {
+    /// Reads the eight columns by name.
+    static func read(_ row: SQLRow) throws -> ItemDraft {
         ItemDraft(
-            stored: try row[first], title: try row[first + 1], url: try row[first + 2], summary: try row[first + 3],
-            author: try row[first + 4], imageURL: try row[first + 5], publishedAt: try row[first + 6],
-            votes: try row[first + 7])
+            stored: try row["kind"], title: try row["title"], url: try row["url"], summary: try row["summary"],
+            author: try row["author"], imageURL: try row["imageURL"], publishedAt: try row["publishedAt"],
+            votes: try row["votes"])
     }
 }
 
@@ -76,10 +76,10 @@ public struct Item: Sendable, Equatable, Codable, ItemContent {
     static let columns = "id, \(ItemFields.columns), updatedAt"
 
     init(row: SQLRow) throws {
-        let content = try ItemFields.read(row, from: 1)
+        let content = try ItemFields.read(row)
         self.init(
-            id: try row[0], kind: content.kind, title: content.title, url: content.url, summary: content.summary,
+            id: try row["id"], kind: content.kind, title: content.title, url: content.url, summary: content.summary,
             author: content.author, imageURL: content.imageURL, publishedAt: content.publishedAt, votes: content.votes,
-            updatedAt: try row[ItemFields.count + 1])
+            updatedAt: try row["updatedAt"])
     }
 }

@@ -94,7 +94,8 @@ extension Store {
                     """, .text(messageID))
             else { return nil }
             return BounceMatch(
-                subscriberID: try row[1], email: try EmailAddress(stored: try row[2] as String), deliveryID: try row[0])
+                subscriberID: try row["subscriberID"], email: try EmailAddress(stored: try row["email"] as String),
+                deliveryID: try row["id"])
         }
     }
 
@@ -123,18 +124,8 @@ extension Store {
             let before: SubscriberStatus? = try db.fetchValue(status, event.subscriberID.sqlValue)
             switch event.kind {
             case .hard:
-                // A relay that accepted the message reset the count in a row; the reports that came
-                // back later count on their own (one per message, however many reports it drew).
-                try db.execute(
-                    """
-                    UPDATE subscribers SET bounceCount = bounceCount + 1,
-                        status = CASE WHEN status = 'active' AND (bounceCount + 1 >= ? OR
-                            (SELECT COUNT(DISTINCT COALESCE('d' || deliveryID, 'r' || id)) FROM bounce_events
-                             WHERE subscriberID = ? AND kind = 'hard') >= ?)
-                            THEN 'bounced' ELSE status END
-                    WHERE id = ?
-                    """, bounceLimit.sqlValue, event.subscriberID.sqlValue, bounceLimit.sqlValue,
-                    event.subscriberID.sqlValue)
+                try Self.countHardBounce(
+                    subscriberID: event.subscriberID, limit: bounceLimit, countingReports: true, now: now, in: db)
             case .complaint:
                 try db.execute(
                     """
@@ -145,19 +136,43 @@ extension Store {
                 break
             }
             let after: SubscriberStatus? = try db.fetchValue(status, event.subscriberID.sqlValue)
-            if after == .bounced && before != .bounced {
-                try db.execute("UPDATE subscribers SET bouncedAt = ? WHERE id = ?", now.sqlValue, event.subscriberID.sqlValue)
-            }
             return .recorded(newStatus: after != before ? after : nil)
         }
+    }
+
+    /// Counts one hard bounce of `subscriberID`: the one rule for a refusal in the SMTP session
+    /// (`recordDeliveries`) and a report that came back later (`recordBounce`). An active reader becomes
+    /// `bounced` (since `now`) at the `limit`-th hard bounce in a row (a message the relay accepted resets
+    /// the count) or, with `countingReports`, once `limit` messages drew hard-bounce reports (counted one per
+    /// message, however many reports it drew; `bounce_events` must already hold this one).
+    static func countHardBounce(
+        subscriberID: Int64, limit: Int, countingReports: Bool, now: Date, in db: any SQLConnection
+    ) throws {
+        let id = subscriberID.sqlValue
+        let reports = """
+             OR (SELECT COUNT(DISTINCT COALESCE('d' || deliveryID, 'r' || id)) FROM bounce_events
+                WHERE subscriberID = ? AND kind = 'hard') >= ?
+            """
+        let reached = "status = 'active' AND (bounceCount + 1 >= ?\(countingReports ? reports : ""))"
+        let reachedArguments = [limit.sqlValue] + (countingReports ? [id, limit.sqlValue] : [])
+        try db.execute(
+            """
+            UPDATE subscribers SET bounceCount = bounceCount + 1,
+                bouncedAt = CASE WHEN \(reached) THEN ? ELSE bouncedAt END,
+                status = CASE WHEN \(reached) THEN 'bounced' ELSE status END
+            WHERE id = ?
+            """,
+            reachedArguments + [now.sqlValue] + reachedArguments + [id])
     }
 
     /// Bounces and complaints per subscriber id (only readers who have any).
     public func bounceCountsBySubscriber() throws -> [Int64: BounceCounts] {
         try database.read { db in
             var result: [Int64: BounceCounts] = [:]
-            for row in try db.fetchAll("SELECT subscriberID, kind, COUNT(*) FROM bounce_events GROUP BY subscriberID, kind") {
-                result[try row[0], default: BounceCounts()].add(try row[1], try row[2])
+            let rows = try db.fetchAll(
+                "SELECT subscriberID, kind, COUNT(*) AS total FROM bounce_events GROUP BY subscriberID, kind")
+            for row in rows {
+                result[try row["subscriberID"], default: BounceCounts()].add(try row["kind"], try row["total"])
             }
             return result
         }
@@ -170,11 +185,11 @@ extension Store {
             var counts = BounceCounts()
             let rows = try db.fetchAll(
                 """
-                SELECT b.kind, COUNT(*) FROM bounce_events b
+                SELECT b.kind, COUNT(*) AS total FROM bounce_events b
                 JOIN deliveries d ON d.id = b.deliveryID JOIN editions e ON e.id = d.editionID
                 WHERE e.date IN (\(sqlPlaceholders(dates.count))) GROUP BY b.kind
                 """, dates.map(\.sqlValue))
-            for row in rows { counts.add(try row[0], try row[1]) }
+            for row in rows { counts.add(try row["kind"], try row["total"]) }
             return counts
         }
     }

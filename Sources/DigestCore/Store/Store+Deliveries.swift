@@ -65,19 +65,19 @@ public struct DeliveryRecord: Sendable, Codable, Equatable {
     public var lastReply: String?
     public var updatedAt: Date
 
-    /// What `init(row:)` reads, in order.
+    /// What `init(row:)` reads.
     static let columns =
         "d.id, e.date AS editionDate, s.email, d.status, d.attempts, d.messageID, d.lastReply, d.updatedAt"
 
     init(row: SQLRow) throws {
-        id = try row[0]
-        editionDate = try row[1]
-        email = try row[2]
-        status = try row[3]
-        attempts = try row[4]
-        messageID = try row[5]
-        lastReply = try row[6]
-        updatedAt = try row[7]
+        id = try row["id"]
+        editionDate = try row["editionDate"]
+        email = try row["email"]
+        status = try row["status"]
+        attempts = try row["attempts"]
+        messageID = try row["messageID"]
+        lastReply = try row["lastReply"]
+        updatedAt = try row["updatedAt"]
     }
 }
 
@@ -129,7 +129,7 @@ extension Store {
                 FROM subscribers WHERE status = 'active'
                 """,
                 .text(siteZone), sendHour.sqlValue
-            ).map { (try $0[0], try $0[1]) }
+            ).map { (try $0["zone"], try $0["hour"]) }
         }
     }
 
@@ -227,13 +227,15 @@ extension Store {
             guard !ids.isEmpty else { return [] }
             let rows = try db.fetchAll(
                 """
-                SELECT d.id, d.editionID, d.attempts, \(Subscriber.columns("s")) FROM deliveries d
+                SELECT d.id AS deliveryID, d.editionID, d.attempts, \(Subscriber.columns("s")) FROM deliveries d
                 JOIN subscribers s ON s.id = d.subscriberID
                 WHERE d.id IN (\(sqlPlaceholders(ids.count))) ORDER BY d.id
                 """,
                 ids.map(\.sqlValue))
             return try rows.map { row in
-                ClaimedDelivery(id: try row[0], editionID: try row[1], attempts: try row[2], subscriber: try Subscriber(row: row, from: 3))
+                ClaimedDelivery(
+                    id: try row["deliveryID"], editionID: try row["editionID"], attempts: try row["attempts"],
+                    subscriber: try Subscriber(row: row))
             }
         }
     }
@@ -311,15 +313,7 @@ extension Store {
                 """,
                 attempts, .text(reason), messageID, now.sqlValue, id)
             guard let bounceLimit = record.bounceLimit else { return }
-            let reached = "bounceCount + 1 >= ? AND status = 'active'"
-            try db.execute(
-                """
-                UPDATE subscribers SET bounceCount = bounceCount + 1,
-                    bouncedAt = CASE WHEN \(reached) THEN ? ELSE bouncedAt END,
-                    status = CASE WHEN \(reached) THEN 'bounced' ELSE status END
-                WHERE id = ?
-                """,
-                bounceLimit.sqlValue, now.sqlValue, bounceLimit.sqlValue, record.subscriberID.sqlValue)
+            try countHardBounce(subscriberID: record.subscriberID, limit: bounceLimit, countingReports: false, now: now, in: db)
         }
     }
 

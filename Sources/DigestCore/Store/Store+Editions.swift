@@ -43,11 +43,11 @@ extension Store {
             let row = try db.fetchOne(
                 "SELECT id, windowStart, cutoff FROM editions WHERE date = ?", .text(date.description))
         else { return nil }
-        let id: Int64 = try row[0]
+        let id: Int64 = try row["id"]
         let items = try db.fetchAll(
             "SELECT itemID, \(ItemFields.columns) FROM edition_items WHERE editionID = ? ORDER BY position", id.sqlValue
-        ).map { row in EditionItem(itemID: try row[0], try ItemFields.read(row, from: 1)) }
-        return Edition(id: id, date: date, windowStart: try row[1], cutoff: try row[2], candidates: items)
+        ).map { row in EditionItem(itemID: try row["itemID"], try ItemFields.read(row)) }
+        return Edition(id: id, date: date, windowStart: try row["windowStart"], cutoff: try row["cutoff"], candidates: items)
     }
 
     /// Items a reader was sent in editions before `date` and on or after `since`.
@@ -69,8 +69,8 @@ extension Store {
                 subscriberIDs.map(\.sqlValue) + [.text(date.description), .text(since.description)])
             var received: [Int64: Set<Int64>] = [:]
             for row in rows {
-                let itemIDs: String = try row[1]
-                received[try row[0], default: []].formUnion(itemIDs.split(separator: ",").compactMap { Int64($0) })
+                let itemIDs: String = try row["itemIDs"]
+                received[try row["subscriberID"], default: []].formUnion(itemIDs.split(separator: ",").compactMap { Int64($0) })
             }
             return received
         }

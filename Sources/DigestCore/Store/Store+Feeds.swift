@@ -24,7 +24,9 @@ extension Store {
                 let row = try db.fetchOne(
                     "SELECT url, etag, lastModified, fetchedAt FROM feed_state WHERE url = ?", .text(url))
             else { return nil }
-            return FeedState(url: try row[0], etag: try row[1], lastModified: try row[2], fetchedAt: try row[3])
+            return FeedState(
+                url: try row["url"], etag: try row["etag"], lastModified: try row["lastModified"],
+                fetchedAt: try row["fetchedAt"])
         }
     }
 

@@ -45,17 +45,6 @@ extension Store {
         }
     }
 
-    /// Sets (or, with `add`, increases) the votes of the item at `url`; false when there is none.
-    public func updateVotes(url: String, votes: Int, add: Bool = false, now: Date = Date()) throws -> Bool {
-        try database.write { db in
-            let sql =
-                add
-                ? "UPDATE items SET votes = \(db.dialect.greatest("0", "votes + ?")), updatedAt = ? WHERE url = ?"
-                : "UPDATE items SET votes = ?, updatedAt = ? WHERE url = ?"
-            return try db.execute(sql, votes.sqlValue, now.sqlValue, .text(url)) > 0
-        }
-    }
-
     /// Items published at or after `since` (all when nil), newest first.
     public func items(since: Date? = nil, limit: Int = 10_000) throws -> [Item] {
         try database.read { db in

@@ -25,19 +25,19 @@ public struct OutboxMail: Sendable, Equatable {
     public var attempts: Int
     public var createdAt: Date
 
-    /// What `init(row:)` reads, in order.
+    /// What `init(row:)` reads.
     static let columns = "id, purpose, subscriberID, sender, recipient, messageID, data, attempts, createdAt"
 
     init(row: SQLRow) throws {
-        id = try row[0]
-        purpose = try row[1]
-        subscriberID = try row[2]
-        let data: Data = try row[6]
+        id = try row["id"]
+        purpose = try row["purpose"]
+        subscriberID = try row["subscriberID"]
+        let data: Data = try row["data"]
         message = MailMessage(
-            sender: try EmailAddress(stored: try row[3]), recipient: try EmailAddress(stored: try row[4]),
-            messageID: try row[5], data: Array(data))
-        attempts = try row[7]
-        createdAt = try row[8]
+            sender: try EmailAddress(stored: try row["sender"]), recipient: try EmailAddress(stored: try row["recipient"]),
+            messageID: try row["messageID"], data: Array(data))
+        attempts = try row["attempts"]
+        createdAt = try row["createdAt"]
     }
 }
 
@@ -175,8 +175,8 @@ extension Store {
     public func outboxCounts() throws -> [OutboxStatus: Int] {
         try database.read { db in
             var counts: [OutboxStatus: Int] = [:]
-            for row in try db.fetchAll("SELECT status, COUNT(*) FROM outbox GROUP BY status") {
-                counts[try row[0]] = try row[1]
+            for row in try db.fetchAll("SELECT status, COUNT(*) AS total FROM outbox GROUP BY status") {
+                counts[try row["status"]] = try row["total"]
             }
             return counts
         }
@@ -187,7 +187,7 @@ extension Store {
         try database.read { db in
             try db.fetchAll(
                 "SELECT \(OutboxMail.columns), status FROM outbox WHERE subscriberID = ? ORDER BY id", subscriberID.sqlValue
-            ).map { row in (try OutboxMail(row: row), try row[9] as OutboxStatus) }
+            ).map { row in (try OutboxMail(row: row), try row["status"] as OutboxStatus) }
         }
     }
 }

@@ -27,10 +27,10 @@ extension Store {
                 "SELECT id, command, startedAt, finishedAt, exitStatus, summary FROM runs ORDER BY id DESC LIMIT ?",
                 limit.sqlValue
             ).map { row in
-                let text: String = try row[5]
+                let text: String = try row["summary"]
                 return RunReport(
-                    id: try row[0], command: try row[1], startedAt: try row[2], finishedAt: try row[3],
-                    exitStatus: try row[4],
+                    id: try row["id"], command: try row["command"], startedAt: try row["startedAt"],
+                    finishedAt: try row["finishedAt"], exitStatus: try row["exitStatus"],
                     summary: try? JSONDecoder().decode(RunSummary.self, from: Data(text.utf8)))
             }
         }

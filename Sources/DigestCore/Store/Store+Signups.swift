@@ -53,13 +53,9 @@ extension Store {
         compose: (Subscriber) throws -> MailMessage
     ) throws -> SignUpOutcome {
         try database.write { db in
-            try db.execute("DELETE FROM used_challenges WHERE expiresAt < ?", now.sqlValue)
-            // The question is used once across every web host: the id is the key, and a second host's
-            // insert waits for the first one's transaction and then inserts nothing.
-            let used = try db.execute(
-                "INSERT INTO used_challenges (id, expiresAt, email) VALUES (?, ?, ?) ON CONFLICT(id) DO NOTHING",
-                .text(challenge.id), challenge.expiresAt.sqlValue, .text(request.email.description))
-            if used == 0 {
+            let used = try Self.useChallenge(
+                db, id: challenge.id, expiresAt: challenge.expiresAt, email: request.email.description, now: now)
+            if !used {
                 let email: String? = try db.fetchValue("SELECT email FROM used_challenges WHERE id = ?", .text(challenge.id))
                 return email == request.email.description ? .repeated : .questionUsed
             }
@@ -86,9 +82,9 @@ extension Store {
             let last = try db.fetchOne(
                 "SELECT id, status, sentAt FROM outbox WHERE subscriberID = ? AND purpose = 'confirm' ORDER BY id DESC LIMIT 1",
                 subscriber.id.sqlValue)
-            let lastID: Int64? = try last?[0]
-            let lastStatus: OutboxStatus? = try last?[1]
-            let lastSent: Date? = try last?[2]
+            let lastID: Int64? = try last?["id"]
+            let lastStatus: OutboxStatus? = try last?["status"]
+            let lastSent: Date? = try last?["sentAt"]
             switch lastStatus {
             case .queued?, .deferred?, .sending?:
                 // Never delivered yet: send that one now rather than a second one later.
@@ -143,12 +139,20 @@ extension Store {
     /// Records that the math challenge `id` was answered; false when it already was (a replay).
     /// Forgets ids whose tokens have expired, so the table stays small.
     public func useChallenge(id: String, expiresAt: Date, now: Date) throws -> Bool {
-        try database.write { db in
-            try db.execute("DELETE FROM used_challenges WHERE expiresAt < ?", now.sqlValue)
-            return try db.execute(
-                "INSERT INTO used_challenges (id, expiresAt) VALUES (?, ?) ON CONFLICT(id) DO NOTHING",
-                .text(id), expiresAt.sqlValue) > 0
-        }
+        try database.write { db in try Self.useChallenge(db, id: id, expiresAt: expiresAt, email: nil, now: now) }
+    }
+
+    /// Uses up the question `id` (whose token expires at `expiresAt`), for `email` when it signs one up;
+    /// false when it was used already. Forgets the ids whose tokens have expired, so the table stays small.
+    /// The question is used once across every web host: the id is the key, and a second host's insert
+    /// waits for the first one's transaction and then inserts nothing.
+    static func useChallenge(
+        _ db: any SQLConnection, id: String, expiresAt: Date, email: String?, now: Date
+    ) throws -> Bool {
+        try db.execute("DELETE FROM used_challenges WHERE expiresAt < ?", now.sqlValue)
+        return try db.execute(
+            "INSERT INTO used_challenges (id, expiresAt, email) VALUES (?, ?, ?) ON CONFLICT(id) DO NOTHING",
+            .text(id), expiresAt.sqlValue, email.sqlValue) > 0
     }
 
     /// How many used challenge ids are remembered (for tests and diagnostics).

@@ -70,8 +70,8 @@ extension Store {
                     "SELECT id, email FROM subscribers WHERE status = 'bounced' AND bouncedAt >= ? ORDER BY email",
                     bouncedSince.sqlValue)
                 for row in rows {
-                    try reactivate(try row[0])
-                    reactivated.append(try EmailAddress(try row[1] as String))
+                    try reactivate(try row["id"])
+                    reactivated.append(try EmailAddress(try row["email"] as String))
                 }
             }
             return (reactivated, notBounced)

@@ -95,7 +95,7 @@ public struct StoreCopy {
             "SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = ?",
             .text(table))
         {
-            types[(try row[0] as String).lowercased()] = try row[1]
+            types[(try row["column_name"] as String).lowercased()] = try row["data_type"]
         }
         return types
     }

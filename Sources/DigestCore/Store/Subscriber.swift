@@ -64,10 +64,10 @@ public struct Subscriber: Sendable, Equatable, Codable {
         case unsubscribedAt, bounceCount, lastConfirmationAt
     }
 
-    /// Every column but `id`, in the one order `values` binds them and `init(row:from:)` reads them.
+    /// Every column but `id`, in the one order `values` binds them.
     static let fields = CodingKeys.allCases.dropFirst().map(\.rawValue)
 
-    /// `id` and the fields, each prefixed with `table.` when given: what `init(row:from:)` reads.
+    /// `id` and the fields, each prefixed with `table.` when given: what `init(row:)` reads.
     static func columns(_ table: String? = nil) -> String {
         (["id"] + fields).map { (table.map { "\($0)." } ?? "") + $0 }.joined(separator: ", ")
     }
@@ -81,21 +81,23 @@ public struct Subscriber: Sendable, Equatable, Codable {
         ]
     }
 
-    /// Reads `columns()` starting at `first`.
-    init(row: SQLRow, from first: Int = 0) throws {
-        id = try row[first]
-        email = try EmailAddress(stored: try row[first + 1] as String)
-        name = try row[first + 2]
-        status = try row[first + 3]
-        sections = Self.decodeSections(try row[first + 4])
-        format = try row[first + 5]
-        timeZone = try row[first + 6]
-        deliveryHour = try row[first + 7]
-        createdAt = try row[first + 8]
-        confirmedAt = try row[first + 9]
-        unsubscribedAt = try row[first + 10]
-        bounceCount = try row[first + 11]
-        lastConfirmationAt = try row[first + 12]
+    /// Reads `columns()` by name, wherever the result has them (a join may put other columns first; its
+    /// own `id`, if any, must then be renamed).
+    init(row: SQLRow) throws {
+        func column<T: SQLDecodable>(_ key: CodingKeys) throws -> T { try row[key.rawValue] }
+        id = try column(.id)
+        email = try EmailAddress(stored: try column(.email) as String)
+        name = try column(.name)
+        status = try column(.status)
+        sections = Self.decodeSections(try column(.sections))
+        format = try column(.format)
+        timeZone = try column(.timeZone)
+        deliveryHour = try column(.deliveryHour)
+        createdAt = try column(.createdAt)
+        confirmedAt = try column(.confirmedAt)
+        unsubscribedAt = try column(.unsubscribedAt)
+        bounceCount = try column(.bounceCount)
+        lastConfirmationAt = try column(.lastConfirmationAt)
     }
 
     static func decodeSections(_ text: String?) -> [ItemKind] {

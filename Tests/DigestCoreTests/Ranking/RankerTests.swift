@@ -114,7 +114,7 @@ import Testing
         let date = Day("2026-11-24")!
         let frozen = try ranker.edition(for: date, store: store, freeze: true)
         #expect(frozen.id != nil)
-        _ = try store.updateVotes(url: "https://n.example/2", votes: 500)
+        #expect(try store.applyVotes([VoteChange(url: "https://n.example/2", .set(500))]) == [500])
         try store.upsert([draft(3, votes: 999, at: "2026-11-23T12:00:00Z")])
         let again = try ranker.edition(for: date, store: store, freeze: true)
         #expect(again == frozen)
