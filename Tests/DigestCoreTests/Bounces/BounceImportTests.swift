@@ -349,6 +349,64 @@ enum Reports {
         }
     }
 
+    /// One rule for both kinds of hard bounce (`Store.countHardBounce`): refusals in the SMTP session
+    /// (`recordDeliveries`) and reports that came back later (`recordBounce`) count toward the same limit,
+    /// a sent message resets the count, and the reader is marked `bounced` with the time it happened.
+    @Test(arguments: StoreBackend.allCases) func sessionRefusalsAndLaterReportsCountByOneRule(backend: StoreBackend) throws {
+        let fixture = try BounceFixture(readers: 2, backend)
+        let (first, second) = (fixture.readers[0].id!, fixture.readers[1].id!)
+        let deliveries: [Int64] = try fixture.store.database.read { db in
+            try db.fetchColumn("SELECT id FROM deliveries WHERE subscriberID = ? ORDER BY id", first.sqlValue)
+        }
+        let now = Fixtures.date("2026-11-24T05:00:00Z")
+        func refuse(_ index: Int, at time: Date) throws {
+            let outcome = DeliveryOutcome(
+                id: deliveries[index], subscriberID: first, outcome: .permanent(reason: "550 5.1.1 no such user"),
+                attempts: 1, messageID: "<m\(index)@courier.example>", itemIDs: [], retryAt: nil, bounceLimit: 2)
+            try fixture.store.recordDeliveries([outcome], now: time)
+        }
+        try refuse(0, at: now)
+        #expect(try fixture.reader(0).status == .active && fixture.reader(0).bounceCount == 1)
+        try refuse(1, at: now + 60)
+        #expect(try fixture.reader(0).status == .bounced)
+        try refuse(2, at: now + 120)
+        let bounced = try fixture.store.database.read { db -> (Date?, Int?) in
+            let row = try db.fetchOne("SELECT bouncedAt, bounceCount FROM subscribers WHERE id = ?", first.sqlValue)
+            return (try row?["bouncedAt"], try row?["bounceCount"])
+        }
+        #expect(bounced.0 == now + 60, "the time it became bounced, not a later refusal's")
+        #expect(bounced.1 == 3)
+
+        // Reports: the same limit, counted per message, however many reports one drew.
+        func report(_ key: String, delivery: Int64?) throws -> BounceEffect {
+            try fixture.store.recordBounce(
+                BounceEvent(
+                    reportKey: key, recipient: "reader1@reader.example", kind: .hard, subscriberID: second,
+                    deliveryID: delivery, status: "5.1.1", reason: "unknown user", source: "import"),
+                bounceLimit: 2, now: now + 300)
+        }
+        let secondDeliveries: [Int64] = try fixture.store.database.read { db in
+            try db.fetchColumn("SELECT id FROM deliveries WHERE subscriberID = ? ORDER BY id", second.sqlValue)
+        }
+        func accepted() throws {
+            try fixture.store.recordDelivery(
+                id: secondDeliveries[2], subscriberID: second, outcome: .sent(reply: "250 ok"), attempts: 1,
+                messageID: "<s@courier.example>", itemIDs: [], retryAt: nil, bounceLimit: 2, now: now + 301)
+        }
+        #expect(try report("a", delivery: secondDeliveries[0]) == .recorded(newStatus: nil))
+        try accepted()
+        #expect(try fixture.reader(1).bounceCount == 0, "a message the relay accepted resets the count in a row")
+        #expect(try report("b", delivery: secondDeliveries[0]) == .recorded(newStatus: nil), "the same message again")
+        try accepted()
+        // One in a row, but two messages drew hard-bounce reports.
+        #expect(try report("c", delivery: secondDeliveries[1]) == .recorded(newStatus: .bounced))
+        #expect(try fixture.reader(1).bounceCount == 1)
+        let reported: Date? = try fixture.store.database.read { db in
+            try db.fetchValue("SELECT bouncedAt FROM subscribers WHERE id = ?", second.sqlValue)
+        }
+        #expect(reported == now + 300)
+    }
+
     /// A DSN written by Postfix itself: a digest sent through a private Postfix to an unknown
     /// local user comes back to its VERP address (caught by smtp-sink), and the import bounces it.
     @Test(.enabled(if: PrivatePostfix.isAvailable, "needs Postfix and root (scripts/setup --test)"))
