@@ -15,28 +15,17 @@ import Testing
 @Suite struct BrowserTests {
     static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().path + "/Browser/reader.py"
 
-    /// Runs `reader.py` with `arguments`; its output, and whether it succeeded. Waits without holding
-    /// a thread of the pool the server runs on.
+    /// Runs `reader.py` with `arguments` (through `Programs.run`: waited for on a thread of its own, not
+    /// on the pool the server runs on); its output, also kept in `log`, and whether it succeeded.
     func reader(_ arguments: [String], log: String) async throws -> (Bool, String) {
         for tool in ["/usr/bin/chromium", "/usr/bin/chromedriver"] {
             try #require(FileManager.default.isExecutableFile(atPath: tool), "\(tool) missing: run scripts/setup --test")
         }
-        let process = Process()
         // The python3 on PATH: the one `scripts/setup --test` installed Selenium for.
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", Self.script] + arguments
-        _ = FileManager.default.createFile(atPath: log, contents: nil)
-        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
-        process.standardOutput = handle
-        process.standardError = handle
-        process.standardInput = FileHandle.nullDevice
-        try ChildProcess.spawnLock.withLock { try process.run() }
-        let deadline = Date() + 240
-        while process.isRunning && Date() < deadline { try await Task.sleep(for: .milliseconds(100)) }
-        if process.isRunning { process.terminate() }
-        while process.isRunning { try await Task.sleep(for: .milliseconds(50)) }
-        let output = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
-        return (process.terminationStatus == 0 && output.contains("\ndone"), output)
+        let result = try await Programs.run("python3", [Self.script] + arguments, timeout: 240)
+        let output = result.standardOutput + "\n--stderr--\n" + result.standardError
+        try? output.write(toFile: log, atomically: true, encoding: .utf8)
+        return (result.status == 0 && ("\n" + result.standardOutput).contains("\ndone"), output)
     }
 
     @Test func aReaderSignsUpConfirmsChangesPreferencesAndLeavesInChromium() async throws {

@@ -430,15 +430,16 @@ enum Reports {
 
         let sink = try SMTPSinkServer()
         defer { sink.stop() }
-        let postfix = try PrivatePostfix(relayPort: sink.port)
-        defer { postfix.stop() }
-        try postfix.submit(digest.message.data, from: digest.message.sender.description, to: reader.email.description)
-        var received: [SMTPSinkServer.ReceivedMessage] = []
-        for _ in 0..<240 where received.isEmpty {
-            try await Task.sleep(for: .milliseconds(250))
-            received = try sink.receivedMessages()
+        let dsn = try await PrivatePostfix.with(relayPort: sink.port) { postfix in
+            try await postfix.submit(
+                digest.message.data, from: digest.message.sender.description, to: reader.email.description)
+            var received: [SMTPSinkServer.ReceivedMessage] = []
+            for _ in 0..<240 where received.isEmpty {
+                try await Task.sleep(for: .milliseconds(250))
+                received = try sink.receivedMessages()
+            }
+            return try #require(received.first, "no DSN came back within a minute; Postfix log:\n\(postfix.log)")
         }
-        let dsn = try #require(received.first, "no DSN came back within a minute; Postfix log:\n\(postfix.log)")
         #expect(dsn.mailFrom == "<>")
         #expect(dsn.recipient == digest.message.sender.description)
 

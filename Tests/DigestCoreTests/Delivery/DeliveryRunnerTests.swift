@@ -304,7 +304,7 @@ import Testing
     /// A wrong SMTP password is the sender's fault: every reader stays deferred for a later run, no
     /// one is counted as a bounce, and the summary says what to fix.
     @Test func wrongPasswordDefersEveryoneAndBouncesNoOne() async throws {
-        let server = try AIOSMTPDServer(tls: true, auth: ("digest", "s3cret"))
+        let server = try await AIOSMTPDServer(tls: true, auth: ("digest", "s3cret"))
         defer { server.stop() }
         let configuration = try Fixtures.configuration(in: directory) { json in
             Fixtures.useSiteTimeZone(&json, "UTC")

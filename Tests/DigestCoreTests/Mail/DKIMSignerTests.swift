@@ -6,17 +6,33 @@ import Testing
 /// Keys as `openssl genrsa 2048` and `openssl genpkey -algorithm ed25519` write them, made once per
 /// test process (RSA key generation is slow on a loaded machine).
 enum DKIMTestKeys {
-    static let folder = TemporaryDirectory("dkim-keys")
-    static let rsa: String = {
-        let file = folder.file("rsa.pem")
-        try! Programs.output("openssl", ["genrsa", "-out", file, "2048"])
-        return file
-    }()
-    static let ed25519: String = {
-        let file = folder.file("ed25519.pem")
-        try! Programs.output("openssl", ["genpkey", "-algorithm", "ed25519", "-out", file])
-        return file
-    }()
+    private static let files = KeyFiles()
+
+    /// The RSA-2048 key's file.
+    static func rsa() async throws -> String { try await files.file("rsa.pem", ["genrsa", "-out", "{}", "2048"]) }
+
+    /// The Ed25519 key's file.
+    static func ed25519() async throws -> String {
+        try await files.file("ed25519.pem", ["genpkey", "-algorithm", "ed25519", "-out", "{}"])
+    }
+
+    /// Each key file made by openssl once, however many tests ask for it at the same time.
+    private actor KeyFiles {
+        let folder = TemporaryDirectory("dkim-keys")
+        var making: [String: Task<String, any Error>] = [:]
+
+        /// `name` in the folder, made by `openssl ARGUMENTS` (`{}` stands for its path) on first use.
+        func file(_ name: String, _ arguments: [String]) async throws -> String {
+            if let task = making[name] { return try await task.value }
+            let path = folder.file(name)
+            let task = Task {
+                try await Programs.output("openssl", arguments.map { $0 == "{}" ? path : $0 })
+                return path
+            }
+            making[name] = task
+            return try await task.value
+        }
+    }
 
     static func signer(_ files: [String]) throws -> DKIMSigner {
         DKIMSigner(keys: try files.enumerated().map { index, file in
@@ -70,7 +86,7 @@ struct DKIMSignerTests {
         var error: String?
     }
 
-    static func verify(_ message: [UInt8], signer: DKIMSigner) throws -> [Verification.Signature] {
+    static func verify(_ message: [UInt8], signer: DKIMSigner) async throws -> [Verification.Signature] {
         let directory = TemporaryDirectory("dkim")
         let file = directory.file("message.eml")
         try Data(message).write(to: URL(fileURLWithPath: file))
@@ -78,7 +94,7 @@ struct DKIMSignerTests {
         for (name, value) in signer.dnsRecords() { records[name] = value }
         let recordsFile = directory.file("records.json")
         try JSONSerialization.data(withJSONObject: records).write(to: URL(fileURLWithPath: recordsFile))
-        let result = try Python.run(verifier, arguments: [file, recordsFile])
+        let result = try await Python.run(verifier, arguments: [file, recordsFile])
         guard result.status == 0 else { throw PythonError(message: "dkimpy failed: \(result.standardError)") }
         let verification = try JSONDecoder().decode(Verification.self, from: result.standardOutput)
         if let error = verification.error { throw PythonError(message: error) }
@@ -98,9 +114,9 @@ struct DKIMSignerTests {
         return (try builder.build(), signer)
     }
 
-    @Test func rsaSignatureVerifies() throws {
-        let (message, signer) = try signed([DKIMTestKeys.rsa])
-        let signatures = try Self.verify(message, signer: signer)
+    @Test func rsaSignatureVerifies() async throws {
+        let (message, signer) = try signed([try await DKIMTestKeys.rsa()])
+        let signatures = try await Self.verify(message, signer: signer)
         #expect(signatures.count == 1)
         #expect(signatures.first?.ok == true)
         #expect(signatures.first?.a == "rsa-sha256")
@@ -109,9 +125,9 @@ struct DKIMSignerTests {
         for line in message.split(separator: 0x0A) { #expect(line.count <= 80) }
     }
 
-    @Test func ed25519SignatureVerifies() throws {
-        let (message, signer) = try signed([DKIMTestKeys.ed25519], html: nil)
-        let signatures = try Self.verify(message, signer: signer)
+    @Test func ed25519SignatureVerifies() async throws {
+        let (message, signer) = try signed([try await DKIMTestKeys.ed25519()], html: nil)
+        let signatures = try await Self.verify(message, signer: signer)
         #expect(signatures.count == 1)
         #expect(signatures.first?.ok == true)
         #expect(signatures.first?.a == "ed25519-sha256")
@@ -119,9 +135,9 @@ struct DKIMSignerTests {
         #expect(signatures.first?.headers == Self.expectedHeaders + ["content-transfer-encoding"])
     }
 
-    @Test func bothSignaturesVerifyAndATamperedHeaderFailsBoth() throws {
-        let (message, signer) = try signed([DKIMTestKeys.rsa, DKIMTestKeys.ed25519])
-        let signatures = try Self.verify(message, signer: signer)
+    @Test func bothSignaturesVerifyAndATamperedHeaderFailsBoth() async throws {
+        let (message, signer) = try signed([try await DKIMTestKeys.rsa(), try await DKIMTestKeys.ed25519()])
+        let signatures = try await Self.verify(message, signer: signer)
         #expect(signatures.map(\.ok) == [true, true])
         #expect(signatures.map(\.a) == ["rsa-sha256", "ed25519-sha256"])
         #expect(signatures.map(\.s) == ["sel0", "sel1"])
@@ -134,20 +150,21 @@ struct DKIMSignerTests {
         ] {
             #expect(text.contains(original))
             let tampered = Array(text.replacingOccurrences(of: original, with: forged).utf8)
-            #expect(try Self.verify(tampered, signer: signer).map(\.ok) == [false, false], "\(forged)")
+            #expect(try await Self.verify(tampered, signer: signer).map(\.ok) == [false, false], "\(forged)")
         }
         // Relaxed canonicalization: refolding and extra spaces in a signed header do not matter.
         let refolded = Array(text.replacingOccurrences(of: "Message-ID: <", with: "Message-ID:  \r\n\t<").utf8)
-        #expect(try Self.verify(refolded, signer: signer).map(\.ok) == [true, true])
+        #expect(try await Self.verify(refolded, signer: signer).map(\.ok) == [true, true])
     }
 
     @Test func theComposerSignsEveryDigest() async throws {
         let directory = TemporaryDirectory()
+        let (rsa, ed25519) = (try await DKIMTestKeys.rsa(), try await DKIMTestKeys.ed25519())
         let configuration = try Fixtures.configuration(in: directory) { json in
             var mail = json["mail"] as! [String: Any]
             mail["dkim"] = [
-                ["domain": "courier.example", "selector": "rsa2026", "privateKeyFile": DKIMTestKeys.rsa],
-                ["domain": "courier.example", "selector": "ed2026", "privateKeyFile": DKIMTestKeys.ed25519],
+                ["domain": "courier.example", "selector": "rsa2026", "privateKeyFile": rsa],
+                ["domain": "courier.example", "selector": "ed2026", "privateKeyFile": ed25519],
             ]
             json["mail"] = mail
         }
@@ -157,7 +174,7 @@ struct DKIMSignerTests {
         let store = try Fixtures.store(in: directory)
         let preview = DigestPreview(composer: composer, store: store)
         let (_, digest) = try preview.digest(date: Day("2026-11-24")!, subscriber: nil, now: Fixtures.date("2026-11-24T05:00:00Z"))
-        let signatures = try Self.verify(digest.message.data, signer: signer)
+        let signatures = try await Self.verify(digest.message.data, signer: signer)
         #expect(signatures.map(\.ok) == [true, true])
         #expect(signatures.first?.headers.contains("list-unsubscribe-post") == true)
         #expect(signer.zoneFileRecords().first?.hasPrefix("rsa2026._domainkey.courier.example. IN TXT ( \"v=DKIM1; k=rsa; p=MII") == true)
@@ -166,9 +183,10 @@ struct DKIMSignerTests {
 
     @Test func theConfirmationMailIsSignedToo() async throws {
         let directory = TemporaryDirectory()
+        let ed25519 = try await DKIMTestKeys.ed25519()
         let configuration = try Fixtures.configuration(in: directory) { json in
             var mail = json["mail"] as! [String: Any]
-            mail["dkim"] = [["domain": "courier.example", "selector": "ed2026", "privateKeyFile": DKIMTestKeys.ed25519]]
+            mail["dkim"] = [["domain": "courier.example", "selector": "ed2026", "privateKeyFile": ed25519]]
             json["mail"] = mail
         }
         let mail = try await ConfirmationMail(
@@ -176,10 +194,10 @@ struct DKIMSignerTests {
         let reader = Subscriber(id: 7, email: try EmailAddress("new@example.org"), name: nil, status: .pending)
         let message = try mail.message(for: reader, now: Fixtures.date("2026-11-24T05:00:00Z"))
         let signer = try #require(mail.dkim)
-        #expect(try Self.verify(message.data, signer: signer).map(\.ok) == [true])
+        #expect(try await Self.verify(message.data, signer: signer).map(\.ok) == [true])
     }
 
-    @Test func aBadKeyIsRefusedNamingItsFile() throws {
+    @Test func aBadKeyIsRefusedNamingItsFile() async throws {
         let folder = TemporaryDirectory("dkim-bad")
         let notAKey = folder.write("broken.pem", "-----BEGIN PRIVATE KEY-----\nnot base64 at all\n-----END PRIVATE KEY-----\n")
         #expect {
@@ -188,7 +206,7 @@ struct DKIMSignerTests {
             "\(error)".contains(notAKey) && "\(error)".contains("openssl genrsa 2048")
         }
         let small = folder.file("small.pem")
-        try Programs.output("openssl", ["genrsa", "-out", small, "1024"])
+        try await Programs.output("openssl", ["genrsa", "-out", small, "1024"])
         #expect {
             _ = try DKIMKey(domain: "courier.example", selector: "s", privateKeyFile: small)
         } throws: { error in

@@ -65,11 +65,11 @@ struct MessageBuilderPythonTests {
         var defects: [String]
     }
 
-    func parse(_ bytes: [UInt8]) throws -> Parsed {
+    func parse(_ bytes: [UInt8]) async throws -> Parsed {
         let directory = TemporaryDirectory("mime")
         let file = directory.file("message.eml")
         try Data(bytes).write(to: URL(fileURLWithPath: file))
-        let result = try Python.run(Self.script, arguments: [file])
+        let result = try await Python.run(Self.script, arguments: [file])
         guard result.status == 0 else {
             throw PythonError(message: "python3 exited with \(result.status): \(result.standardError)")
         }
@@ -80,7 +80,7 @@ struct MessageBuilderPythonTests {
         text.replacingOccurrences(of: "\r\n", with: "\n").replacingOccurrences(of: "\r", with: "\n")
     }
 
-    @Test func parsesAMultilingualDigest() throws {
+    @Test func parsesAMultilingualDigest() async throws {
         let subject = "أخبار اليوم 😀: المجلس يوافق على خط الحافلات الجديد — Today's top stories & <script>alert(1)</script> "
             + String(repeating: "🇯🇴👩‍👩‍👧‍👦 ", count: 6)
         let fromName = "صحيفة عمّان — The Amman Courier"
@@ -114,7 +114,7 @@ struct MessageBuilderPythonTests {
             #expect(line.count <= 998)
         }
 
-        let parsed = try parse(bytes)
+        let parsed = try await parse(bytes)
         #expect(parsed.defects == [])
         #expect(parsed.is_multipart)
         #expect(parsed.content_type == "multipart/alternative")
@@ -135,10 +135,10 @@ struct MessageBuilderPythonTests {
         #expect(parsed.headers["Bcc"] == nil)
     }
 
-    @Test func parsesATextOnlyMessage() throws {
+    @Test func parsesATextOnlyMessage() async throws {
         var builder = Sample.builder(subject: "Résumé du jour", text: "Ligne une\nLigne deux — fin\n", html: nil)
         builder.to = Mailbox(name: "Chloé", address: try EmailAddress("chloe@example.org"))
-        let parsed = try parse(try builder.build())
+        let parsed = try await parse(try builder.build())
         #expect(parsed.defects == [])
         #expect(!parsed.is_multipart)
         #expect(parsed.parts.map(\.type) == ["text/plain"])

@@ -8,7 +8,7 @@ import Testing
     static let environment = ["TEST_SMTP_PASSWORD": "s3cret"]
 
     @Test func startTLSWithTheRightCAAndAuthDelivers() async throws {
-        let server = try AIOSMTPDServer(tls: true, auth: ("digest", "s3cret"))
+        let server = try await AIOSMTPDServer(tls: true, auth: ("digest", "s3cret"))
         let settings = MailTests.smtp(
             server.url, tls: .required, username: "digest", passwordEnv: "TEST_SMTP_PASSWORD", caFile: server.caFile)
         let transport = try SMTPTransport(settings: settings, environment: Self.environment)
@@ -27,7 +27,7 @@ import Testing
     }
 
     @Test func implicitTLSWithSMTPSDelivers() async throws {
-        let server = try AIOSMTPDServer(implicitTLS: true, auth: ("digest", "s3cret"))
+        let server = try await AIOSMTPDServer(implicitTLS: true, auth: ("digest", "s3cret"))
         #expect(server.url.hasPrefix("smtps://"))
         let settings = MailTests.smtp(
             server.url, tls: .required, username: "digest", passwordEnv: "TEST_SMTP_PASSWORD", caFile: server.caFile)
@@ -39,7 +39,7 @@ import Testing
     }
 
     @Test func startTLSWithoutTheCAFailsVerificationAndStopsThePool() async throws {
-        let server = try AIOSMTPDServer(tls: true, auth: ("digest", "s3cret"))
+        let server = try await AIOSMTPDServer(tls: true, auth: ("digest", "s3cret"))
         let settings = MailTests.smtp(
             server.url, tls: .required, connections: 1, username: "digest", passwordEnv: "TEST_SMTP_PASSWORD")
         let transport = try SMTPTransport(settings: settings, environment: Self.environment)
@@ -58,7 +58,7 @@ import Testing
     }
 
     @Test func wrongPasswordIsAClearConfigurationError() async throws {
-        let server = try AIOSMTPDServer(tls: true, auth: ("digest", "s3cret"))
+        let server = try await AIOSMTPDServer(tls: true, auth: ("digest", "s3cret"))
         let settings = MailTests.smtp(
             server.url, tls: .required, username: "digest", passwordEnv: "TEST_SMTP_PASSWORD", caFile: server.caFile)
         let transport = try SMTPTransport(settings: settings, environment: ["TEST_SMTP_PASSWORD": "wrong"])
@@ -74,7 +74,7 @@ import Testing
     }
 
     @Test func authenticationRequiredButNotConfiguredStopsThePool() async throws {
-        let server = try AIOSMTPDServer(auth: ("digest", "s3cret"))
+        let server = try await AIOSMTPDServer(auth: ("digest", "s3cret"))
         let transport = try SMTPTransport(settings: MailTests.smtp(server.url, connections: 1))
         let (results, summary) = await MailTests.send((0..<3).map { MailTests.message($0) }, over: transport)
         let result = try #require(results[0])
@@ -84,7 +84,7 @@ import Testing
     }
 
     @Test func requiredTLSRefusesAServerWithoutSTARTTLS() async throws {
-        let server = try AIOSMTPDServer(tls: false)
+        let server = try await AIOSMTPDServer(tls: false)
         let transport = try SMTPTransport(settings: MailTests.smtp(server.url, tls: .required))
         let (results, _) = await MailTests.send([MailTests.message(1)], over: transport)
         let outcome = try #require(results[0]).outcome
@@ -98,7 +98,7 @@ import Testing
 
     @Test func rejectedRecipientFailsWithTheServerReplyWhileOthersAreDelivered() async throws {
         let reply = "550 5.1.1 <gone@example.org>: Recipient address rejected: User unknown"
-        let server = try AIOSMTPDServer(rejectRecipients: ["gone@example.org": reply])
+        let server = try await AIOSMTPDServer(rejectRecipients: ["gone@example.org": reply])
         let transport = try SMTPTransport(settings: MailTests.smtp(server.url, connections: 2))
         var messages = (0..<6).map { MailTests.message($0) }
         messages[2] = MailTests.message(2, recipient: "gone@example.org")

@@ -47,7 +47,7 @@ import Testing
     @Test(.enabled(if: Programs.find("spamassassin") != nil, "spamassassin is not installed (scripts/setup --test)"))
     func spamAssassinScoresTheDigestNearZero() async throws {
         let digest = try await compose(items: Self.exampleItems)
-        let result = try Programs.run("spamassassin", ["-L", "-t"], input: Data(digest.message.data))
+        let result = try await Programs.run("spamassassin", ["-L", "-t"], input: Data(digest.message.data))
         let report = result.standardOutput
         let marker = try #require(report.range(of: "Content analysis details:"), "no report: \(result.standardError)")
         let details = report[marker.upperBound...]
@@ -83,14 +83,14 @@ import Testing
         ]
         let html = try #require(try await compose(items: items).html)
         #expect(html.contains(longWord))
-        let widths = try Self.layoutWidths(html, frameWidth: 320)
+        let widths = try await Self.layoutWidths(html, frameWidth: 320)
         #expect(widths.frame == 320, "the frame is \(widths.frame) px wide")
         #expect(widths.content <= widths.frame, "the digest is \(widths.content) px wide in a \(widths.frame) px frame")
     }
 
     /// The scroll width of `html` laid out in an iframe `frameWidth` px wide (a top-level headless
     /// window cannot be narrower than 500 px, a frame can), and the frame's inner width.
-    static func layoutWidths(_ html: String, frameWidth: Int) throws -> (content: Int, frame: Int) {
+    static func layoutWidths(_ html: String, frameWidth: Int) async throws -> (content: Int, frame: Int) {
         let folder = TemporaryDirectory("chromium")
         let escaped = html.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "\"", with: "&quot;")
         let page = """
@@ -105,7 +105,7 @@ import Testing
             </script></body></html>
             """
         let file = folder.write("page.html", page)
-        let result = try Programs.run(
+        let result = try await Programs.run(
             "chromium",
             [
                 "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",

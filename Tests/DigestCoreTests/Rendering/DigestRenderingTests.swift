@@ -192,7 +192,7 @@ struct DigestIndependentParserTests {
             selection: composer.selection(for: reader, in: edition, alreadyReceived: []), date: date, subscriber: reader,
             now: Fixtures.date("2026-11-24T03:00:00Z"))
         let python = MessageBuilderPythonTests()
-        let parsed = try python.parse(digest.message.data)
+        let parsed = try await python.parse(digest.message.data)
         #expect(parsed.defects.isEmpty, "\(parsed.defects)")
         #expect(parsed.content_type == "multipart/alternative")
         #expect(parsed.parts.map(\.type) == ["text/plain", "text/html"])

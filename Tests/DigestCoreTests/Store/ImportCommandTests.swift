@@ -9,8 +9,8 @@ import Testing
     static let binary = Fixtures.repositoryRoot + "/.build/debug/digest"
 
     /// Runs `digest ARGUMENTS… --config CONFIG`; returns exit status, standard output and error.
-    func digest(_ arguments: [String], config: String) throws -> (status: Int32, output: String, error: String) {
-        let result = try Python.run(
+    func digest(_ arguments: [String], config: String) async throws -> (status: Int32, output: String, error: String) {
+        let result = try await Python.run(
             """
             import subprocess, sys
             done = subprocess.run(sys.argv[1:], capture_output=True)
@@ -23,24 +23,24 @@ import Testing
         return (Int32(rest[1]) ?? -1, parts[0], rest[0])
     }
 
-    @Test func everyMessageNamesTheFile() throws {
+    @Test func everyMessageNamesTheFile() async throws {
         let configuration = try Fixtures.configuration(in: directory)
         let config = configuration.file
-        #expect(try digest(["init"], config: config).status == 0)
+        #expect(try await digest(["init"], config: config).status == 0)
 
         let unclosed = directory.write("unclosed.csv", "email,name\nu0@example.com,A\nu1@example.com,\"Unclosed\nu2@example.com,B\n")
-        let refused = try digest(["subscribers", "import", unclosed], config: config)
+        let refused = try await digest(["subscribers", "import", unclosed], config: config)
         #expect(refused.status != 0)
         #expect(refused.error.contains("\(unclosed): line 3: the quoted field that opens on this line is never closed"))
-        #expect(try digest(["subscribers", "list"], config: config).error.contains("0 subscribers"))
+        #expect(try await digest(["subscribers", "list"], config: config).error.contains("0 subscribers"))
 
         let rows = directory.write("rows.csv", "email,status\nok@example.com,active\nbad@example.com,sleeping\n")
-        let partly = try digest(["subscribers", "import", rows], config: config)
+        let partly = try await digest(["subscribers", "import", rows], config: config)
         #expect(partly.error.contains("\(rows): line 3: status must be one of"))
         #expect(partly.output.contains("\(rows): 1 imported, 0 already on the list, 1 rejected"))
 
         let scalar = directory.write("number.json", "42")
-        let json = try digest(["import", scalar], config: config)
+        let json = try await digest(["import", scalar], config: config)
         #expect(json.status != 0)
         #expect(json.error.contains("\(scalar): expected an array of item objects, found a number"))
 
@@ -48,7 +48,7 @@ import Testing
         latin1 += Array("</title><link>https://cmd.example/1</link></item></channel></rss>".utf8)
         let feed = directory.file("undeclared.xml")
         try Data(latin1).write(to: URL(fileURLWithPath: feed))
-        let warned = try digest(["import", feed], config: config)
+        let warned = try await digest(["import", feed], config: config)
         #expect(warned.status == 0)
         #expect(warned.error.contains("\(feed): warning: declares no encoding and is not UTF-8"))
     }

@@ -3,7 +3,7 @@ import Foundation
 /// An `aiosmtpd` server on 127.0.0.1 (Python, started from a script this file writes), for what
 /// smtp-sink cannot do: STARTTLS with a test certificate, AUTH, and per-recipient replies.
 ///
-///     let server = try AIOSMTPDServer(tls: true, auth: ("digest", "s3cret"))
+///     let server = try await AIOSMTPDServer(tls: true, auth: ("digest", "s3cret"))
 ///     // server.caFile verifies its certificate (issued for 127.0.0.1)
 ///     let received = try server.receivedMessages()
 final class AIOSMTPDServer: @unchecked Sendable {
@@ -30,12 +30,11 @@ final class AIOSMTPDServer: @unchecked Sendable {
     ///   - implicitTLS: speak TLS from the first byte (for `smtps://` URLs) instead of STARTTLS.
     ///   - auth: require AUTH with this user and password.
     ///   - rejectRecipients: full SMTP replies for chosen RCPT addresses, e.g. ["bad@x.test": "550 5.1.1 …"].
+    /// Waits for openssl and for the server to be ready by suspending, never on a thread of the test pool.
     init(
         tls: Bool = false, implicitTLS: Bool = false, auth: (user: String, password: String)? = nil,
         rejectRecipients: [String: String] = [:]
-    )
-        throws
-    {
+    ) async throws {
         port = FreePort.next()
         self.implicitTLS = implicitTLS
         let tls = tls || implicitTLS
@@ -48,16 +47,15 @@ final class AIOSMTPDServer: @unchecked Sendable {
         if tls {
             certificate = folder.file("cert.pem")
             key = folder.file("key.pem")
-            let openssl = try ChildProcess(
-                "/usr/bin/openssl",
+            let openssl = try await Programs.run(
+                "openssl",
                 [
                     "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
                     "-keyout", key!, "-out", certificate!, "-days", "2", "-subj", "/CN=127.0.0.1",
                     "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
-                ], output: folder.file("openssl.txt"))
-            openssl.process.waitUntilExit()
-            guard openssl.process.terminationStatus == 0 else {
-                throw TestServerError.didNotStart("openssl req failed: \(Self.read(folder.file("openssl.txt")))")
+                ])
+            guard openssl.status == 0 else {
+                throw TestServerError.didNotStart("openssl req failed: \(openssl.standardError)")
             }
         }
         caFile = certificate
@@ -78,7 +76,7 @@ final class AIOSMTPDServer: @unchecked Sendable {
                 process.stop()
                 throw TestServerError.didNotStart("aiosmtpd: \(Self.read(folder.file("output.txt")))")
             }
-            Thread.sleep(forTimeInterval: 0.02)
+            try await Task.sleep(for: .milliseconds(20))
         }
     }
 

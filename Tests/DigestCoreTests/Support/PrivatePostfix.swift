@@ -6,12 +6,13 @@ import Foundation
 /// loopback that keeps it).
 ///
 ///     let sink = try SMTPSinkServer()
-///     let postfix = try PrivatePostfix(relayPort: sink.port)
-///     defer { postfix.stop() }
-///     try postfix.submit(message, from: "bounces+…@courier.example", to: "no-such-reader@reader.example")
+///     try await PrivatePostfix.with(relayPort: sink.port) { postfix in
+///         try await postfix.submit(message, from: "bounces+…@courier.example", to: "no-such-reader@reader.example")
+///     }
 ///
 /// Needs root (Postfix's master runs as root and drops to `postfix`), as `scripts/setup --test` and
-/// the test machines have.
+/// the test machines have. Postfix's commands run through
+/// `Programs.run`, off the test pool's threads.
 final class PrivatePostfix: @unchecked Sendable {
     /// The domain whose mail this Postfix delivers locally.
     static let localDomain = "reader.example"
@@ -25,14 +26,28 @@ final class PrivatePostfix: @unchecked Sendable {
             && FileManager.default.fileExists(atPath: "/etc/postfix/master.cf")
     }
 
-    init(relayPort: UInt16) throws {
+    /// Starts a private Postfix relaying to 127.0.0.1:`relayPort`, runs `body` with it, and stops it.
+    static func with<T>(relayPort: UInt16, _ body: (PrivatePostfix) async throws -> T) async throws -> T {
+        let postfix = try PrivatePostfix(relayPort: relayPort)
+        do {
+            try await postfix.start()
+            let value = try await body(postfix)
+            await postfix.stop()
+            return value
+        } catch {
+            await postfix.stop()
+            throw error
+        }
+    }
+
+    /// Writes the instance's configuration.
+    private init(relayPort: UInt16) throws {
         folder = TemporaryDirectory("postfix")
         let base = folder.path
         for name in ["conf", "queue", "data"] {
             try FileManager.default.createDirectory(atPath: folder.file(name), withIntermediateDirectories: true)
         }
         try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: base)
-        _ = try Programs.output("chown", ["postfix", folder.file("data")])
         try FileManager.default.copyItem(atPath: "/etc/postfix/master.cf", toPath: folder.file("conf/master.cf"))
         folder.write(
             "conf/main.cf",
@@ -62,7 +77,11 @@ final class PrivatePostfix: @unchecked Sendable {
             maillog_file = \(base)/maillog
 
             """)
-        let start = try Programs.run("postfix", ["-c", configuration, "start"])
+    }
+
+    private func start() async throws {
+        try await Programs.output("chown", ["postfix", folder.file("data")])
+        let start = try await Programs.run("postfix", ["-c", configuration, "start"])
         guard start.status == 0 else {
             throw ProgramError(message: "postfix did not start: \(start.standardError) \(log)")
         }
@@ -71,13 +90,11 @@ final class PrivatePostfix: @unchecked Sendable {
     var log: String { (try? String(contentsOfFile: folder.file("maillog"), encoding: .utf8)) ?? "" }
 
     /// Hands `message` to this Postfix as `sendmail -f sender recipient` does.
-    func submit(_ message: [UInt8], from sender: String, to recipient: String) throws {
-        try Programs.output("sendmail", ["-C", configuration, "-f", sender, recipient], input: Data(message))
+    func submit(_ message: [UInt8], from sender: String, to recipient: String) async throws {
+        try await Programs.output("sendmail", ["-C", configuration, "-f", sender, recipient], input: Data(message))
     }
 
-    func stop() {
-        _ = try? Programs.run("postfix", ["-c", configuration, "stop"])
+    private func stop() async {
+        _ = try? await Programs.run("postfix", ["-c", configuration, "stop"])
     }
-
-    deinit { stop() }
 }
