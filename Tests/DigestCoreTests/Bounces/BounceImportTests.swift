@@ -409,7 +409,7 @@ enum Reports {
 
     /// A DSN written by Postfix itself: a digest sent through a private Postfix to an unknown
     /// local user comes back to its VERP address (caught by smtp-sink), and the import bounces it.
-    @Test(.enabled(if: PrivatePostfix.isAvailable, "needs Postfix and root (scripts/setup --test)"))
+    @Test(.requires(.postfix))
     func aDSNFromPostfixItself() async throws {
         let directory = TemporaryDirectory()
         let configuration = try Fixtures.configuration(in: directory) { json in

@@ -43,7 +43,7 @@ enum DKIMTestKeys {
 
 /// dkimpy, a verifier we did not write, checks every signature against the TXT records that
 /// `dnsRecords()` publishes (answered by its `dnsfunc`, no DNS involved).
-@Suite(.enabled(if: Python.isAvailable && Programs.find("openssl") != nil, "needs python3 and openssl"))
+@Suite(.requires(.python3, .openssl, .dkimpy))
 struct DKIMSignerTests {
     static let verifier = #"""
         import json, sys

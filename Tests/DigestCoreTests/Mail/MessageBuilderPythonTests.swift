@@ -4,7 +4,7 @@ import Testing
 @testable import DigestCore
 
 /// Python's `email` package, an implementation we did not write, parses what we build.
-@Suite(.enabled(if: Python.isAvailable, "needs python3 on PATH"))
+@Suite(.requires(.python3))
 struct MessageBuilderPythonTests {
     static let script = #"""
         import email, email.policy, json, sys

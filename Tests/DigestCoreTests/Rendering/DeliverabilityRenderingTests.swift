@@ -44,7 +44,7 @@ import Testing
 
     /// SpamAssassin's local tests (no network) score the sample digest; the hidden preheader used to
     /// cost 1.7 (HTML_FONT_LOW_CONTRAST, FONT_INVIS_MSGID).
-    @Test(.enabled(if: Programs.find("spamassassin") != nil, "spamassassin is not installed (scripts/setup --test)"))
+    @Test(.requires(.spamassassin))
     func spamAssassinScoresTheDigestNearZero() async throws {
         let digest = try await compose(items: Self.exampleItems)
         let result = try await Programs.run("spamassassin", ["-L", "-t"], input: Data(digest.message.data))
@@ -72,7 +72,7 @@ import Testing
     // MARK: Layout at phone width
 
     /// Headless Chromium lays the digest out in a 320 px frame; nothing may be wider than the frame.
-    @Test(.enabled(if: Programs.find("chromium") != nil, "chromium is not installed (scripts/setup --test)"))
+    @Test(.requires(.chromium))
     func nothingOverflowsAPhoneScreen() async throws {
         let longWord = "Rindfleischetikettierungsüberwachungsaufgabenübertragungsgesetz"  // 63 characters
         let longURL = "https://courier.example/" + String(repeating: "very-long-path-segment-", count: 8) + "end?x=1"

@@ -172,7 +172,7 @@ import Testing
 }
 
 /// The composed digest, as a reader's mail program would see it, checked by Python's `email` package.
-@Suite(.enabled(if: Python.isAvailable, "needs python3 on PATH"))
+@Suite(.requires(.python3))
 struct DigestIndependentParserTests {
     let directory = TemporaryDirectory("render-python")
 

@@ -11,7 +11,7 @@ import Foundation
 ///     }
 ///
 /// Needs root (Postfix's master runs as root and drops to `postfix`), as `scripts/setup --test` and
-/// the test machines have. Postfix's commands run through
+/// the test machines have: tests declare `.requires(.postfix)`. Postfix's commands run through
 /// `Programs.run`, off the test pool's threads.
 final class PrivatePostfix: @unchecked Sendable {
     /// The domain whose mail this Postfix delivers locally.
@@ -19,12 +19,6 @@ final class PrivatePostfix: @unchecked Sendable {
 
     let folder: TemporaryDirectory
     var configuration: String { folder.file("conf") }
-
-    static var isAvailable: Bool {
-        getuid() == 0 && FileManager.default.isExecutableFile(atPath: "/usr/sbin/postfix")
-            && FileManager.default.isExecutableFile(atPath: "/usr/sbin/sendmail")
-            && FileManager.default.fileExists(atPath: "/etc/postfix/master.cf")
-    }
 
     /// Starts a private Postfix relaying to 127.0.0.1:`relayPort`, runs `body` with it, and stops it.
     static func with<T>(relayPort: UInt16, _ body: (PrivatePostfix) async throws -> T) async throws -> T {

@@ -1,15 +1,14 @@
 import Foundation
 
 /// Runs `python3` scripts, for tests that check our output with an independent implementation
-/// (Python's `email` package parses what the MIME builder writes).
+/// (Python's `email` package parses what the MIME builder writes). Tests that use it declare
+/// `.requires(.python3)`.
 enum Python {
     struct Result {
         var status: Int32
         var standardOutput: Data
         var standardError: String
     }
-
-    static var isAvailable: Bool { Programs.find("python3") != nil }
 
     /// Runs `script` with `arguments` (through `Programs.run`: on a thread of its own, output through files).
     static func run(_ script: String, arguments: [String] = []) async throws -> Result {
