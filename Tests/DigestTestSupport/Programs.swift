@@ -53,7 +53,8 @@ public enum Programs {
     public static func output(_ name: String, _ arguments: [String], input: Data? = nil) async throws -> String {
         let result = try await run(name, arguments, input: input)
         guard result.status == 0 else {
-            throw ProgramError(message: "\(name) \(arguments.joined(separator: " ")) exited with \(result.status): \(result.standardError)")
+            let command = ([name] + arguments).joined(separator: " ")
+            throw ProgramError(message: "\(command) exited with \(result.status): \(result.standardError)")
         }
         return result.standardOutput
     }
@@ -63,7 +64,9 @@ public enum Programs {
         _ name: String, _ arguments: [String], input: Data?, environment: [String: String]?, directory: String?,
         timeout: TimeInterval
     ) throws -> Result {
-        guard let executable = find(name) else { throw ProgramError(message: "\(name) is not installed (scripts/setup --test)") }
+        guard let executable = find(name) else {
+            throw ProgramError(message: "\(name) is not installed (scripts/setup --test)")
+        }
         let folder = TemporaryDirectory("run")
         let outputFile = folder.file("stdout")
         let errorFile = folder.file("stderr")
@@ -106,7 +109,9 @@ public enum Programs {
             standardOutputData: (try? Data(contentsOf: URL(fileURLWithPath: outputFile))) ?? Data(),
             standardError: (try? String(contentsOfFile: errorFile, encoding: .utf8)) ?? "")
         if timedOut {
-            throw ProgramError(message: "\(name) was still running after \(Int(timeout)) s; killed: \(result.standardError.suffix(800))")
+            throw ProgramError(
+                message: "\(name) was still running after \(Int(timeout)) s; killed. "
+                    + String(result.standardError.suffix(800)))
         }
         return result
     }

@@ -313,7 +313,8 @@ extension Store {
                 """,
                 attempts, .text(reason), messageID, now.sqlValue, id)
             guard let bounceLimit = record.bounceLimit else { return }
-            try countHardBounce(subscriberID: record.subscriberID, limit: bounceLimit, countingReports: false, now: now, in: db)
+            try countHardBounce(
+                subscriberID: record.subscriberID, limit: bounceLimit, countingReports: false, now: now, in: db)
         }
     }
 

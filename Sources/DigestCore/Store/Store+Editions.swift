@@ -47,7 +47,8 @@ extension Store {
         let items = try db.fetchAll(
             "SELECT itemID, \(ItemFields.columns) FROM edition_items WHERE editionID = ? ORDER BY position", id.sqlValue
         ).map { row in EditionItem(itemID: try row["itemID"], try ItemFields.read(row)) }
-        return Edition(id: id, date: date, windowStart: try row["windowStart"], cutoff: try row["cutoff"], candidates: items)
+        return Edition(
+            id: id, date: date, windowStart: try row["windowStart"], cutoff: try row["cutoff"], candidates: items)
     }
 
     /// Items a reader was sent in editions before `date` and on or after `since`.
@@ -70,7 +71,8 @@ extension Store {
             var received: [Int64: Set<Int64>] = [:]
             for row in rows {
                 let itemIDs: String = try row["itemIDs"]
-                received[try row["subscriberID"], default: []].formUnion(itemIDs.split(separator: ",").compactMap { Int64($0) })
+                received[try row["subscriberID"], default: []]
+                    .formUnion(itemIDs.split(separator: ",").compactMap { Int64($0) })
             }
             return received
         }

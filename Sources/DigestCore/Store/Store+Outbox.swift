@@ -34,8 +34,9 @@ public struct OutboxMail: Sendable, Equatable {
         subscriberID = try row["subscriberID"]
         let data: Data = try row["data"]
         message = MailMessage(
-            sender: try EmailAddress(stored: try row["sender"]), recipient: try EmailAddress(stored: try row["recipient"]),
-            messageID: try row["messageID"], data: Array(data))
+            sender: try EmailAddress(stored: try row["sender"]),
+            recipient: try EmailAddress(stored: try row["recipient"]), messageID: try row["messageID"],
+            data: Array(data))
         attempts = try row["attempts"]
         createdAt = try row["createdAt"]
     }

@@ -352,7 +352,8 @@ enum Reports {
     /// One rule for both kinds of hard bounce (`Store.countHardBounce`): refusals in the SMTP session
     /// (`recordDeliveries`) and reports that came back later (`recordBounce`) count toward the same limit,
     /// a sent message resets the count, and the reader is marked `bounced` with the time it happened.
-    @Test(arguments: StoreBackend.allCases) func sessionRefusalsAndLaterReportsCountByOneRule(backend: StoreBackend) throws {
+    @Test(arguments: StoreBackend.allCases)
+    func sessionRefusalsAndLaterReportsCountByOneRule(backend: StoreBackend) throws {
         let fixture = try BounceFixture(readers: 2, backend)
         let (first, second) = (fixture.readers[0].id!, fixture.readers[1].id!)
         let deliveries: [Int64] = try fixture.store.database.read { db in

@@ -58,7 +58,10 @@ import Testing
             switch db.dialect {
             case .sqlite:
                 try db.fetchAll(
-                    "SELECT type, name, tbl_name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY type, name"
+                    """
+                    SELECT type, name, tbl_name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'
+                    ORDER BY type, name
+                    """
                 ).map { row in
                     "\(try row["type"] as String) \(try row["name"] as String) on \(try row["tbl_name"] as String):\n"
                         + "\(try row["sql"] as String? ?? "-")"
@@ -67,7 +70,8 @@ import Testing
                 try db.fetchAll(
                     """
                     SELECT table_name || '.' || column_name || ' ' || data_type || ' nullable=' || is_nullable
-                        || ' default=' || coalesce(column_default, '-') || ' collation=' || coalesce(collation_name, '-')
+                        || ' default=' || coalesce(column_default, '-')
+                        || ' collation=' || coalesce(collation_name, '-')
                         || ' identity=' || is_identity || coalesce(' ' || identity_generation, '') AS line
                     FROM information_schema.columns WHERE table_schema = current_schema()
                     ORDER BY table_name, ordinal_position

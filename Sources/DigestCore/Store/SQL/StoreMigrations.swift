@@ -205,7 +205,8 @@ extension Store {
         // Rows a sender holds (`claimedBy`, status 'sending'), found without a scan: cooperating senders
         // look for claims whose worker's lease ran out, and each renews and releases its own.
         StoreMigration(
-            "v5-deliveries-claims", "CREATE INDEX deliveries_claimed ON deliveries (claimedBy) WHERE status = 'sending'"),
+            "v5-deliveries-claims",
+            "CREATE INDEX deliveries_claimed ON deliveries (claimedBy) WHERE status = 'sending'"),
         // Only the rows still to send are indexed for claiming, in id order: a claim reads its batch from the
         // front of the index instead of sorting every due row, and a recorded outcome leaves the row out of
         // it (one index page fewer per committed message than moving it within `(status, nextAttemptAt)`).
