@@ -141,19 +141,19 @@ extension Store {
     }
 
     /// Counts one hard bounce of `subscriberID`: the one rule for a refusal in the SMTP session
-    /// (`recordDeliveries`) and a report that came back later (`recordBounce`). An active reader becomes
-    /// `bounced` (since `now`) at the `limit`-th hard bounce in a row (a message the relay accepted resets
-    /// the count) or, with `countingReports`, once `limit` messages drew hard-bounce reports (counted one per
-    /// message, however many reports it drew; `bounce_events` must already hold this one).
+    /// (`recordDeliveries`) and a report that came back later (`recordBounce`), see `hardBounceMarksBounced`.
+    /// With `countingReports`, the messages that drew hard-bounce reports count too (one per message, however
+    /// many reports it drew; `bounce_events` must already hold this one).
     static func countHardBounce(
         subscriberID: Int64, limit: Int, countingReports: Bool, now: Date, in db: any SQLConnection
     ) throws {
         let id = subscriberID.sqlValue
         let reports = """
-             OR (SELECT COUNT(DISTINCT COALESCE('d' || deliveryID, 'r' || id)) FROM bounce_events
-                WHERE subscriberID = ? AND kind = 'hard') >= ?
+            (SELECT COUNT(DISTINCT COALESCE('d' || deliveryID, 'r' || id)) FROM bounce_events
+                WHERE subscriberID = ? AND kind = 'hard')
             """
-        let reached = "status = 'active' AND (bounceCount + 1 >= ?\(countingReports ? reports : ""))"
+        let reached = hardBounceMarksBounced(
+            bounceCount: "bounceCount", status: "status", limit: "?", reports: countingReports ? reports : nil)
         let reachedArguments = [limit.sqlValue] + (countingReports ? [id, limit.sqlValue] : [])
         try db.execute(
             """
@@ -163,6 +163,16 @@ extension Store {
             WHERE id = ?
             """,
             reachedArguments + [now.sqlValue] + reachedArguments + [id])
+    }
+
+    /// The rule, as a SQL condition over the reader's row before this bounce is counted (so a set-based
+    /// statement can state it over its own aliases): an active reader becomes `bounced` at the `limit`-th
+    /// hard bounce in a row (a message the relay accepted resets `bounceCount`) or, when `reports` (the
+    /// number of messages that drew hard-bounce reports) is given, once that many messages drew them.
+    static func hardBounceMarksBounced(bounceCount: String, status: String, limit: String, reports: String? = nil)
+        -> String
+    {
+        "\(status) = 'active' AND (\(bounceCount) + 1 >= \(limit)\(reports.map { " OR \($0) >= \(limit)" } ?? ""))"
     }
 
     /// Bounces and complaints per subscriber id (only readers who have any).
