@@ -137,10 +137,10 @@ import Testing
         var output = ""
     }
 
-    /// Runs `wrk` (Debian's) against `url`, waiting for it off Swift concurrency's threads.
+    /// Runs `wrk` (Debian's) against `url`, waiting for it off the test pool's threads.
     static func wrk(_ url: String, connections: Int, seconds: Int) async throws -> LoadReport {
-        let text = try await programOutput(
-            "/usr/bin/wrk", ["-t", "2", "-c", "\(connections)", "-d", "\(seconds)s", "--latency", url])
+        let text = try await Programs.output(
+            "wrk", ["-t", "2", "-c", "\(connections)", "-d", "\(seconds)s", "--latency", url])
         var report = LoadReport(output: text)
         for line in text.split(separator: "\n") {
             let words = line.split(separator: " ")

@@ -207,7 +207,7 @@ import Testing
 
     @Test func repeatedSignUpsSendOneMailAndLookTheSame() async throws {
         let fixture = try SubscriptionFixture()
-        try await fixture.add("active@example.com", status: .active)
+        try fixture.add("active@example.com", status: .active)
         try await fixture.app().test(.router) { client in
             var pages: [String] = []
             for _ in 0..<3 {

@@ -24,7 +24,7 @@ struct CurlProbe {
         ]
         for (name, value) in headers { arguments += ["-H", "\(name): \(value)"] }
         if let form { arguments += ["--data-raw", form] }
-        let output = try await programOutput("/usr/bin/curl", arguments + [url])
+        let output = try await Programs.output("curl", arguments + [url])
         let words = output.split(separator: " ")
         guard words.count == 2, let status = Int(words[0]), let seconds = Double(words[1]) else {
             throw CocoaError(.fileReadCorruptFile, userInfo: [NSLocalizedDescriptionKey: "curl printed \(output)"])
@@ -36,28 +36,6 @@ struct CurlProbe {
         }
         let body = (try? String(contentsOfFile: bodyFile, encoding: .utf8)) ?? ""
         return CurlProbe(status: status, seconds: seconds, headers: fields, body: body)
-    }
-}
-
-/// Runs `program` and returns its standard output (a short one: it is read once the program ends),
-/// waiting without holding a thread.
-func programOutput(_ program: String, _ arguments: [String]) async throws -> String {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: program)
-    process.arguments = arguments
-    let output = Pipe()
-    process.standardOutput = output
-    process.standardError = FileHandle.nullDevice
-    return try await withCheckedThrowingContinuation { continuation in
-        process.terminationHandler = { _ in
-            continuation.resume(
-                returning: String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
-        }
-        do {
-            try ChildProcess.spawnLock.withLock { try process.run() }
-        } catch {
-            continuation.resume(throwing: error)
-        }
     }
 }
 

@@ -31,6 +31,10 @@ final class WebFixture: @unchecked Sendable {
         var web = json["web"] as! [String: Any]
         web["adminListen"] = ""
         web["trustedProxies"] = [String]()
+        // The in-process test client keeps a connection open between a test's requests and does not retry
+        // one the server closed as idle; a full suite can stall a test for longer than the 5 s default.
+        // (The idle timeout itself is tested against the real process: SlowClientTests.)
+        web["idleTimeoutSeconds"] = 300
         json["web"] = web
         let file = directory + "/config.json"
         try JSONSerialization.data(withJSONObject: json).write(to: URL(fileURLWithPath: file))
