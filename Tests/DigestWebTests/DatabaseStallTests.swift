@@ -205,7 +205,9 @@ final class SQLiteWriteLock: DatabaseStall {
         process.standardInput = input
         process.standardOutput = output
         try ChildProcess.spawnLock.withLock { try process.run() }
-        input.fileHandleForWriting.write(Data("BEGIN IMMEDIATE;\n.print locked\n".utf8))
+        // The shell's own busy timeout: the server may be writing at this instant (its outbox worker);
+        // `.bail on` ends the shell if BEGIN fails anyway, so "locked" is printed only with the lock held.
+        input.fileHandleForWriting.write(Data(".bail on\n.timeout 10000\nBEGIN IMMEDIATE;\n.print locked\n".utf8))
         // The shell prints once the lock is held.
         var seen = ""
         while !seen.contains("locked") {
