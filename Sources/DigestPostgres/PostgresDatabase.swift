@@ -33,6 +33,7 @@ public final class PostgresDatabase: SQLDatabase {
     private let group: MultiThreadedEventLoopGroup
     private let pool: PostgresConnectionPool<PostgresConnection>
     private let translations = TranslationCache()
+    private let counter = TrafficCounter()
     private let logger: Logger
 
     /// Opens one connection right away, so a wrong host, password or database name fails here with the
@@ -79,35 +80,56 @@ public final class PostgresDatabase: SQLDatabase {
         try transaction("BEGIN", attempts: Self.maximumAttempts, body)
     }
 
+    /// A lone statement, sent without BEGIN and COMMIT: the server runs it as a transaction of its own
+    /// (all of it or none), so it costs one round trip. Retried like `write`.
+    public func writeStatement<T>(_ body: (any SQLConnection) throws -> T) throws -> T {
+        try transaction(nil, attempts: Self.maximumAttempts, body)
+    }
+
+    /// A lone statement, sent without BEGIN and COMMIT: it reads one snapshot of its own.
+    public func readStatement<T>(_ body: (any SQLConnection) throws -> T) throws -> T {
+        try transaction(nil, attempts: 1, body)
+    }
+
+    public var traffic: SQLTraffic? { counter.traffic }
+
     public func close() {
         guard pool.close() else { return }
         try? group.syncShutdownGracefully()
     }
 
     /// BEGIN, the body, COMMIT; ROLLBACK when anything throws, and another try when the server asks
-    /// for one (serialization failure, deadlock) and `attempts` allow.
+    /// for one (serialization failure, deadlock) and `attempts` allow. `begin` nil: the body's one
+    /// statement alone, in the server's own transaction for it (nothing to commit or roll back).
     private func transaction<T>(
-        _ begin: String, attempts: Int, _ body: (any SQLConnection) throws -> T
+        _ begin: String?, attempts: Int, _ body: (any SQLConnection) throws -> T
     ) throws -> T {
         var attempt = 1
         while true {
             let connection = try pool.lease(isUsable: { !$0.isClosed })
             // BEGIN goes out ahead of the body's first statement, without a round trip of its own: its
             // answer is checked before that statement's (and before COMMIT, for a body that ran none).
-            let began = PendingStatement(
-                sql: begin, connection.query(PostgresQuery(unsafeSQL: begin), logger: logger), on: connection)
+            let began = begin.map { begin in
+                counter.sent()
+                return PendingStatement(
+                    sql: begin, connection.query(PostgresQuery(unsafeSQL: begin), logger: logger), on: connection)
+            }
             let sqlConnection = PostgresSQLConnection(
-                connection: connection, translations: translations, logger: logger, began: began)
+                connection: connection, translations: translations, logger: logger, counter: counter, began: began,
+                statementsLeft: begin == nil ? PostgresSQLConnection.StatementsLeft(1) : nil)
             do {
                 let value = try body(sqlConnection)
-                try began.settle()
-                try sqlConnection.run("COMMIT")
+                if let began {
+                    try began.settle()
+                    try sqlConnection.run("COMMIT")
+                }
                 pool.release(connection)
                 return value
             } catch {
                 // After a failed COMMIT the server has ended the transaction already; ROLLBACK then only
-                // warns. A ROLLBACK that fails means the connection is gone or unusable.
-                if connection.isClosed || (try? sqlConnection.run("ROLLBACK")) == nil {
+                // warns. A ROLLBACK that fails means the connection is gone or unusable. A lone statement
+                // that failed has ended its own transaction.
+                if connection.isClosed || (began != nil && (try? sqlConnection.run("ROLLBACK")) == nil) {
                     pool.drop(connection)
                 } else {
                     pool.release(connection)
@@ -184,6 +206,24 @@ public final class PostgresDatabase: SQLDatabase {
             }
             return translated
         }
+    }
+
+    /// Statements sent and answers waited for, by every connection of the database.
+    final class TrafficCounter: Sendable {
+        private let counts = NIOLockedValueBox(SQLTraffic(statements: 0, roundTrips: 0))
+
+        /// A statement sent whose answer is waited for later, with the next statement's.
+        func sent() { counts.withLockedValue { $0.statements += 1 } }
+
+        /// A statement sent and its answer waited for.
+        func roundTrip() {
+            counts.withLockedValue {
+                $0.statements += 1
+                $0.roundTrips += 1
+            }
+        }
+
+        var traffic: SQLTraffic { counts.withLockedValue { $0 } }
     }
 
     /// Numbers the connections for postgres-nio's log metadata.

@@ -11,9 +11,27 @@ struct PostgresSQLConnection: SQLConnection {
     let connection: PostgresConnection
     let translations: PostgresDatabase.TranslationCache
     let logger: Logger
+    let counter: PostgresDatabase.TrafficCounter
     /// The transaction's BEGIN, sent but not yet answered.
     var began: PendingStatement? = nil
+    /// A lone statement outside BEGIN and COMMIT (`writeStatement`): how many the body may still run.
+    var statementsLeft: StatementsLeft? = nil
     var dialect: SQLDialect { .postgres }
+
+    /// Statements a body may still send; used by the one thread that runs it.
+    final class StatementsLeft: @unchecked Sendable {
+        var count: Int
+        init(_ count: Int) { self.count = count }
+
+        func take(_ sql: String) throws {
+            guard count > 0 else {
+                throw PostgresError(
+                    message: "a second statement in a lone-statement transaction would not be atomic; use write",
+                    sql: sql)
+            }
+            count -= 1
+        }
+    }
 
     func execute(_ sql: String, _ arguments: [SQLValue]) throws -> Int {
         let metadata = try query(sql, arguments).metadata
@@ -37,6 +55,8 @@ struct PostgresSQLConnection: SQLConnection {
 
     /// A statement without placeholders, as written (transaction control, migration steps).
     func run(_ sql: String) throws {
+        try statementsLeft?.take(sql)
+        counter.roundTrip()
         let sent = connection.query(PostgresQuery(unsafeSQL: sql), logger: logger)
         try began?.settle()
         do {
@@ -53,6 +73,8 @@ struct PostgresSQLConnection: SQLConnection {
                 message: "the statement has \(translated.count) placeholders but \(arguments.count) arguments were given",
                 sql: sql)
         }
+        try statementsLeft?.take(sql)
+        counter.roundTrip()
         var binds = PostgresBindings(capacity: arguments.count)
         for argument in arguments {
             switch argument {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import DigestCore
 import Foundation
+import Logging
 import Synchronization
 
 extension DigestCommand {
@@ -59,6 +60,12 @@ extension DigestCommand {
             defer { signals.cancel() }
             let summary = try await runner.run(options, progress: { reporter.update($0) })
             reporter.finish()
+            if let traffic = store.traffic {
+                // What the run cost in round trips to the database (`make bench` reads it with --verbose).
+                logger.debug(
+                    "database traffic",
+                    metadata: ["database.statements": "\(traffic.statements)", "database.roundTrips": "\(traffic.roundTrips)"])
+            }
             for line in summary.lines { print(line) }
             if summary.exitStatus != 0 { throw ExitCode(summary.exitStatus) }
         }

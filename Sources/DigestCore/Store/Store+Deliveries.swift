@@ -8,6 +8,15 @@ public struct ClaimedDelivery: Sendable {
     public var subscriber: Subscriber
 }
 
+extension ClaimedDelivery {
+    /// From `deliveryID`, `editionID`, `attempts` and the reader's columns (`Subscriber.columns`).
+    init(row: SQLRow) throws {
+        self.init(
+            id: try row["deliveryID"], editionID: try row["editionID"], attempts: try row["attempts"],
+            subscriber: try Subscriber(row: row))
+    }
+}
+
 /// The final result of one delivery, to record in the ledger.
 public struct DeliveryOutcome: Sendable {
     public var id: Int64
@@ -213,7 +222,26 @@ extension Store {
     /// On PostgreSQL the rows another worker is claiming at the same moment are skipped, not waited
     /// for: cooperating senders never claim the same row.
     public func claimDeliveries(run: String, limit: Int, now: Date) throws -> [ClaimedDelivery] {
-        try database.write { db in
+        if database.dialect == .postgres {
+            // The claim and its readers in one statement, in a transaction of its own: one round trip.
+            return try database.writeStatement { db in
+                try db.fetchAll(
+                    """
+                    WITH claimed AS (
+                        UPDATE deliveries SET status = 'sending', claimedBy = ?, updatedAt = ?
+                        WHERE id IN (
+                            SELECT id FROM deliveries
+                            WHERE \(Self.due)
+                            ORDER BY id LIMIT ?\(db.dialect.skipLocked))
+                        RETURNING id, editionID, attempts, subscriberID)
+                    SELECT d.id AS deliveryID, d.editionID, d.attempts, \(Subscriber.columns("s")) FROM claimed d
+                    JOIN subscribers s ON s.id = d.subscriberID ORDER BY d.id
+                    """,
+                    .text(run), now.sqlValue, now.sqlValue, limit.sqlValue
+                ).map(ClaimedDelivery.init(row:))
+            }
+        }
+        return try database.write { db in
             let ids: [Int64] = try db.fetchColumn(
                 """
                 UPDATE deliveries SET status = 'sending', claimedBy = ?, updatedAt = ?
@@ -232,11 +260,7 @@ extension Store {
                 WHERE d.id IN (\(sqlPlaceholders(ids.count))) ORDER BY d.id
                 """,
                 ids.map(\.sqlValue))
-            return try rows.map { row in
-                ClaimedDelivery(
-                    id: try row["deliveryID"], editionID: try row["editionID"], attempts: try row["attempts"],
-                    subscriber: try Subscriber(row: row))
-            }
+            return try rows.map(ClaimedDelivery.init(row:))
         }
     }
 
@@ -264,8 +288,22 @@ extension Store {
 
     /// Writes `entries` in one committed transaction (see `recordDeliveries`). This runs for every
     /// message of a send: the statements are fixed strings, compiled once per connection.
+    ///
+    /// PostgreSQL: the whole group in one statement (`recordTogether`), sent alone, so a group commit is
+    /// one round trip to the server whatever its size. SQLite writes in-process, statement by statement.
     public func record(_ entries: [LedgerEntry], now: Date) throws {
         guard !entries.isEmpty else { return }
+        if database.dialect == .postgres {
+            let groups = Self.statementGroups(entries)
+            if groups.count == 1 {
+                try database.writeStatement { db in try Self.recordTogether(groups[0], now: now, in: db) }
+            } else {
+                try database.write { db in
+                    for group in groups { try Self.recordTogether(group, now: now, in: db) }
+                }
+            }
+            return
+        }
         try database.write { db in
             for entry in entries {
                 switch entry {
@@ -281,6 +319,115 @@ extension Store {
                 }
             }
         }
+    }
+
+    /// `entries` cut, in order, into groups that one statement can write: a statement changes a row once,
+    /// so a reader whose bounce count two entries change (or a row written twice) starts a new group.
+    /// A group commit holds one entry per connection, for distinct readers: one group.
+    static func statementGroups(_ entries: [LedgerEntry]) -> [[LedgerEntry]] {
+        var groups: [[LedgerEntry]] = [[]]
+        var rows: Set<Int64> = []
+        var readers: Set<Int64> = []
+        for entry in entries {
+            let row: Int64
+            var reader: Int64?
+            switch entry {
+            case .skipped(let id, _):
+                row = id
+            case .delivery(let outcome):
+                row = outcome.id
+                if Self.changesReader(outcome) { reader = outcome.subscriberID }
+            }
+            if rows.contains(row) || reader.map(readers.contains) == true {
+                groups.append([])
+                rows = []
+                readers = []
+            }
+            rows.insert(row)
+            if let reader { readers.insert(reader) }
+            groups[groups.count - 1].append(entry)
+        }
+        return groups
+    }
+
+    /// Whether recording `outcome` changes its reader's row (a bounce counted, or a count reset).
+    private static func changesReader(_ outcome: DeliveryOutcome) -> Bool {
+        switch outcome.outcome {
+        case .sent: !outcome.noBouncesToReset
+        case .transient: false
+        case .permanent: outcome.bounceLimit != nil
+        }
+    }
+
+    /// PostgreSQL: `entries` (no row, nor reader whose bounce count changes, twice) in one statement, the
+    /// same changes `record` makes one entry at a time. The entries travel as one JSON parameter
+    /// (`JSONRecordSet`), so the statement's text is the same for any number of them.
+    static func recordTogether(_ entries: [LedgerEntry], now: Date, in db: any SQLConnection) throws {
+        var rows = JSONRecordSet()
+        for entry in entries {
+            switch entry {
+            case .skipped(let id, let reason):
+                rows.append([
+                    "id": .integer(id), "reader": .null, "status": .text(DeliveryStatus.skipped.rawValue),
+                    "attempts": .integer(0), "reply": .text(reason), "message": .null, "items": .null,
+                    "retry": .null, "bounces": .null, "clears": .bool(false),
+                ])
+            case .delivery(let record):
+                let status: DeliveryStatus
+                let reply: String
+                var retry: Date?
+                var bounces: Int?
+                switch record.outcome {
+                case .sent(let text): (status, reply) = (.sent, text)
+                case .transient(let text): (status, reply, retry) = (.deferred, text, record.retryAt ?? now)
+                case .permanent(let text): (status, reply, bounces) = (.failed, text, record.bounceLimit)
+                }
+                rows.append([
+                    "id": .integer(record.id), "reader": .integer(record.subscriberID), "status": .text(status.rawValue),
+                    "attempts": .integer(Int64(record.attempts)), "reply": .text(reply),
+                    "message": .text(record.messageID),
+                    "items": status == .sent ? .text(record.itemIDs.map(String.init).joined(separator: ",")) : .null,
+                    // Whole microseconds since 1970, as PostgreSQL keeps a timestamp (and the driver rounds one).
+                    "retry": retry.map { .integer(Int64(($0.timeIntervalSince1970 * 1e6).rounded())) } ?? .null,
+                    "bounces": bounces.map { .integer(Int64($0)) } ?? .null,
+                    "clears": .bool(status == .sent && !record.noBouncesToReset),
+                ])
+            }
+        }
+        let reached = hardBounceMarksBounced(bounceCount: "s.bounceCount", status: "s.status", limit: "o.bounces")
+        try db.execute(
+            """
+            WITH o AS (
+                SELECT * FROM json_to_recordset(?::json) AS o(
+                    id bigint, reader bigint, status text, attempts bigint, reply text, message text, items text,
+                    retry bigint, bounces bigint, clears boolean)
+            ), written AS (
+                UPDATE deliveries d SET status = o.status, attempts = d.attempts + o.attempts, lastReply = o.reply,
+                    messageID = coalesce(o.message, d.messageID),
+                    itemIDs = CASE WHEN o.status = 'sent' THEN o.items ELSE d.itemIDs END,
+                    sentAt = CASE WHEN o.status = 'sent' THEN ?::timestamptz ELSE d.sentAt END,
+                    nextAttemptAt = CASE o.status
+                        WHEN 'sent' THEN NULL
+                        WHEN 'deferred' THEN timestamptz 'epoch' + (o.retry / 1000000) * interval '1 second'
+                            + (o.retry % 1000000) * interval '1 microsecond'
+                        ELSE d.nextAttemptAt END,
+                    updatedAt = ?, claimedBy = NULL
+                FROM o WHERE d.id = o.id
+                RETURNING d.id
+            ), cleared AS (
+                UPDATE subscribers s SET bounceCount = 0 FROM o
+                WHERE o.clears AND s.id = o.reader AND s.bounceCount > 0
+                RETURNING s.id
+            ), bounced AS (
+                UPDATE subscribers s SET bounceCount = s.bounceCount + 1,
+                    bouncedAt = CASE WHEN \(reached) THEN ?::timestamptz ELSE s.bouncedAt END,
+                    status = CASE WHEN \(reached) THEN 'bounced' ELSE s.status END
+                FROM o WHERE o.bounces IS NOT NULL AND s.id = o.reader
+                RETURNING s.id
+            )
+            SELECT (SELECT count(*) FROM written), (SELECT count(*) FROM cleared), (SELECT count(*) FROM bounced)
+            """,
+            .text(rows.text), now.sqlValue, now.sqlValue, now.sqlValue)
     }
 
     private static func record(_ record: DeliveryOutcome, now: Date, in db: any SQLConnection) throws {

@@ -60,7 +60,7 @@ extension Store {
     /// nothing in the window are absent from the result.
     public func receivedItemIDs(subscriberIDs: [Int64], before date: Day, since: Day) throws -> [Int64: Set<Int64>] {
         guard !subscriberIDs.isEmpty else { return [:] }
-        return try database.read { db in
+        return try database.readStatement { db in
             let rows = try db.fetchAll(
                 """
                 SELECT d.subscriberID, d.itemIDs FROM deliveries d JOIN editions e ON e.id = d.editionID

@@ -15,6 +15,10 @@ public final class Store: Sendable {
     /// cooperating senders claim rows under per-worker leases instead of one run lock.
     public var isShared: Bool { database.dialect == .postgres }
 
+    /// Statements sent and round trips waited for since the store was opened, where the driver counts
+    /// them (PostgreSQL; nil for SQLite, which has no round trips).
+    public var traffic: SQLTraffic? { database.traffic }
+
     /// Opens the SQLite database at `path` and brings its schema up to date. With `create` false (every
     /// command but `digest init`) a database that does not exist is refused, never made anew: a mistyped
     /// path or an unmounted volume must not look like an empty list to cron.

@@ -15,6 +15,34 @@ public protocol SQLDatabase: Sendable {
     func write<T>(_ body: (any SQLConnection) throws -> T) throws -> T
     /// Closes every connection; the value is unusable afterwards.
     func close()
+    /// Runs `body`, which runs exactly one statement, as a write transaction of its own: all of it
+    /// commits, or none of it. PostgreSQL runs a lone statement atomically without BEGIN and COMMIT, so
+    /// this costs one round trip to the server where `write` costs two; a body that tries a second
+    /// statement is refused there (it would not be atomic). The default is `write`.
+    func writeStatement<T>(_ body: (any SQLConnection) throws -> T) throws -> T
+    /// Runs `body`, which runs exactly one statement, as a read of its own (one statement reads one
+    /// snapshot). PostgreSQL: one round trip where `read` costs two. The default is `read`.
+    func readStatement<T>(_ body: (any SQLConnection) throws -> T) throws -> T
+    /// What the database sent and waited for since it was opened, where the driver counts it (PostgreSQL).
+    var traffic: SQLTraffic? { get }
+}
+
+extension SQLDatabase {
+    public func writeStatement<T>(_ body: (any SQLConnection) throws -> T) throws -> T { try write(body) }
+    public func readStatement<T>(_ body: (any SQLConnection) throws -> T) throws -> T { try read(body) }
+    public var traffic: SQLTraffic? { nil }
+}
+
+/// Statements a database driver sent, and round trips it waited for (a statement sent ahead of the next
+/// one without waiting, such as a transaction's BEGIN, is a statement but not a round trip of its own).
+public struct SQLTraffic: Sendable, Equatable {
+    public var statements: Int
+    public var roundTrips: Int
+
+    public init(statements: Int, roundTrips: Int) {
+        self.statements = statements
+        self.roundTrips = roundTrips
+    }
 }
 
 /// One connection inside a transaction. Statements use `?` placeholders in both dialects.
