@@ -7,9 +7,9 @@ import Foundation
 /// other workers still hold rows, taking over the rows of any whose lease ran out (killed, or cut off from
 /// the database), so a dead worker's share is finished by the living in the same run. Whether a lease ran
 /// out is the database's judgement, on its own clock: this worker only polls, every `pollInterval`.
-struct ClaimFeed {
+struct ClaimFeed: Sendable {
     /// How the workers of one run find each other's leases.
-    struct Peers {
+    struct Peers: Sendable {
         /// Lease names of the workers: this prefix and the claim owner (`RunLease`'s `name:owner`).
         var lockPrefix: String
         /// How often a worker with nothing to claim looks again.

@@ -10,6 +10,9 @@ import Synchronization
 /// Runs on the composer thread of `ComposeAhead` only, so its own state needs no lock.
 final class ComposeStage: @unchecked Sendable {
     private let claims: ClaimFeed
+    /// Whether the next batch is claimed while the current one is composed and sent (`ClaimAhead`).
+    private let claimsAhead: Bool
+    private var ahead: ClaimAhead?
     private let composer: DigestComposer
     private let store: Store
     private let recorder: LedgerRecorder
@@ -28,10 +31,12 @@ final class ComposeStage: @unchecked Sendable {
     private(set) var error: (any Error)?
 
     init(
-        claims: ClaimFeed, composer: DigestComposer, store: Store, recorder: LedgerRecorder, editions: [Edition],
-        mayClaim: @escaping @Sendable () -> Bool, clock: @escaping @Sendable () -> Date, logger: Logger
+        claims: ClaimFeed, claimsAhead: Bool = false, composer: DigestComposer, store: Store, recorder: LedgerRecorder,
+        editions: [Edition], mayClaim: @escaping @Sendable () -> Bool, clock: @escaping @Sendable () -> Date,
+        logger: Logger
     ) {
         self.claims = claims
+        self.claimsAhead = claimsAhead
         self.composer = composer
         self.store = store
         self.recorder = recorder
@@ -82,18 +87,27 @@ final class ComposeStage: @unchecked Sendable {
         if index == batch.count {
             guard !finished, mayClaim() else { return nil }
             do {
-                batch = try claims.nextBatch()
+                batch = try ahead?.take() ?? claims.nextBatch()
             } catch {
                 self.error = error
                 batch = []
             }
+            ahead = nil
             index = 0
             finished = batch.isEmpty
+            // The next claim goes out now, while this batch is composed and sent.
+            if claimsAhead && !finished && mayClaim() { ahead = ClaimAhead(claims) }
             prefetchReceived()
         }
         guard index < batch.count else { return nil }
         defer { index += 1 }
         return batch[index]
+    }
+
+    /// Waits for a claim still under way (a run that stops then defers its rows with the rest of what it
+    /// claimed). Call once the stage's thread has stopped.
+    func finish() {
+        ahead?.wait()
     }
 
     /// What the batch's readers already received: one query per edition instead of one per message.

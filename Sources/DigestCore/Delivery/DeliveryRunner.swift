@@ -178,6 +178,9 @@ public final class DeliveryRunner: Sendable {
                         lockPrefix: Self.workerLockPrefix, pollInterval: min(1, options.lease / 10),
                         mayWait: { [control] in lease.check() == nil && control.reason == nil })
                     : nil),
+            // Across a network the next claim overlaps the sending; SQLite's claim is a local write that
+            // would only contend with the recorder's.
+            claimsAhead: store.isShared,
             composer: composer, store: store, recorder: recorder, editions: editions,
             mayClaim: { [control] in
                 if let lost = lease.check() { control.stop(lost) }
@@ -189,6 +192,7 @@ public final class DeliveryRunner: Sendable {
             next: { ahead.next() }, recording: recorder.recording, control: control, mayCommit: { lease.check() })
         recorder.stop()
         ahead.stop()
+        stage.finish()
         summary = state.summary
         if let error = recorder.error ?? stage.error {
             throw DeliveryRunError.ledgerUnwritable(database: store.path, error)
