@@ -38,7 +38,8 @@ final class LedgerRecorder: Sendable {
         let unrecorded = UnrecordedReaders()
         self.unrecorded = unrecorded
         recorder = GroupCommitRecorder<LedgerEntry>(
-            named: "ledger-recorder",
+            // Across a network a commit is a round trip: a second one goes out while the first is answered.
+            named: "ledger-recorder", writers: store.isShared ? 2 : 1,
             write: { [store, state, unrecorded, clock] entries in
                 try store.record(entries, now: clock())
                 for entry in entries {
