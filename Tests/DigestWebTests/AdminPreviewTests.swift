@@ -13,7 +13,7 @@ import Testing
 
     @Test func previewNeedsTheBearerTokenFromElsewhere() async throws {
         let fixture = try SubscriptionFixture()
-        try await fixture.add("r@example.com", status: .active)
+        try fixture.add("r@example.com", status: .active)
         try await fixture.app().test(.router) { client in
             try await client.execute(uri: "/api/items", method: .post, headers: authorized, body: body(Self.item)) {
                 #expect($0.status == .ok)

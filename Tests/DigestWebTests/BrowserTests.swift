@@ -63,7 +63,7 @@ import Testing
         let composer = try await DigestComposer.make(configuration: configuration, environment: environment)
         let (_, digest) = try DigestPreview(composer: composer, store: fixture.store)
             .digest(date: nil, subscriber: subscriber.email, now: Date())
-        let result = await try SenderPool(mail: configuration.mail, environment: environment, logger: Logger(label: "browser"))
+        let result = try await SenderPool(mail: configuration.mail, environment: environment, logger: Logger(label: "browser"))
             .sendOne(digest.message)
         #expect(result.outcome == .sent(reply: result.outcome.text))
 
