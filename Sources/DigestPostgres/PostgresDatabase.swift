@@ -93,6 +93,8 @@ public final class PostgresDatabase: SQLDatabase {
 
     public var traffic: SQLTraffic? { counter.traffic }
 
+    public func isUnavailable(_ error: any Error) -> Bool { (error as? PostgresError)?.isUnavailable ?? false }
+
     public func close() {
         guard pool.close() else { return }
         try? group.syncShutdownGracefully()

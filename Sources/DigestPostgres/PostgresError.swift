@@ -33,6 +33,14 @@ public struct PostgresError: Error, CustomStringConvertible {
         self.sql = sql.map(Self.shortened)
     }
 
+    /// Whether the server is away rather than the statement wrong: no connection could be opened, the
+    /// server did not answer (no SQLSTATE), or it reported a connection exception (class 08) or that it is
+    /// shutting down or starting up (57P01–57P03).
+    public var isUnavailable: Bool {
+        isConnectionFailure || sqlState == nil || sqlState?.hasPrefix("08") == true
+            || ["57P01", "57P02", "57P03"].contains(sqlState ?? "")
+    }
+
     /// Whether running the transaction again may succeed.
     public var isTransient: Bool { sqlState == Self.serializationFailure || sqlState == Self.deadlockDetected }
 

@@ -30,6 +30,46 @@ import Testing
         try await stall(database: database, during: { try PausedPostgres(server) })
     }
 
+    /// PostgreSQL stopped outright (not stalled): connections are refused at once, and the pages that
+    /// need the database answer 503 at once instead of an error; once it is back, nothing is lost.
+    @Test func postgresDown() async throws {
+        let server = try PostgresServer.dedicated(durable: false)
+        defer { server.stop() }
+        let database = try server.createDatabase("down")
+        let port = FreePort.next()
+        let config = try harness.configFile(port: port, sink: nil, database: database, name: "down.json")
+        let log = harness.directory.file("down.log")
+        let process = try harness.serve(config, log: log)
+        defer {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+        #expect(await FreePort.listening(port), "\((try? String(contentsOfFile: log, encoding: .utf8)) ?? "")")
+        let base = "http://127.0.0.1:\(port)"
+        let forms = URLSession(configuration: .ephemeral)
+        let question = try #require(try await harness.question(0, base: base, session: forms))
+
+        try server.crash()
+        #expect(try await CurlProbe.request(base + "/subscribe").status == 200, "the form needs no database")
+        #expect(try await CurlProbe.request(base + "/healthz").status == 200)
+        let ready = try await CurlProbe.request(base + "/readyz")
+        #expect(ready.status == 503 && ready.body.contains("unavailable"), "\(ready.status) \(ready.body)")
+        let refused = try await Self.answer(question, email: "down@example.com", base: base)
+        #expect(refused.status == 503 && refused.headers["retry-after"] != nil, "\(refused.status) \(refused.body)")
+        #expect(refused.body.contains("Please try again in a moment"))
+
+        try server.restart()
+        let deadline = ContinuousClock.now + .seconds(20)
+        while try await CurlProbe.request(base + "/readyz").status != 200, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        let again = try await Self.answer(question, email: "down@example.com", base: base)
+        #expect(again.status == 200 && again.body.contains("Check your inbox"), "\(again.status)")
+        let store = try Store.open(database)
+        defer { store.close() }
+        #expect(try store.subscriber(email: try EmailAddress("down@example.com"))?.status == .pending)
+    }
+
     /// Runs the scenario with the database stalled by what `during` returns, until it is released.
     func stall(database: String, during makeStall: () throws -> any DatabaseStall) async throws {
         let port = FreePort.next()

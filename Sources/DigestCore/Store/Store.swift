@@ -59,6 +59,12 @@ public final class Store: Sendable {
         _ = try database.write { db in try db.fetchAll("SELECT 1") }
     }
 
+    /// Whether `error`, thrown by one of this store's calls, says the database is away (unreachable, its
+    /// connection lost, locked by another process) rather than that the call is wrong: worth a retry later.
+    public func isUnavailable(_ error: any Error) -> Bool {
+        database.isUnavailable((error as? StoreError)?.underlying ?? error)
+    }
+
     /// Closes the database's connections.
     public func close() { database.close() }
 

@@ -45,8 +45,9 @@ final class StoreExecutor: Sendable {
     var pendingCalls: Int { pending.value }
 
     /// Runs `body` with the store on one of the executor's threads and returns its result; throws
-    /// `StoreUnavailable` when it took longer than `timeout` (the executor's when nil) or too many
-    /// calls are already waiting, and what `body` throws otherwise.
+    /// `StoreUnavailable` when it took longer than `timeout` (the executor's when nil), too many calls
+    /// are already waiting, or the database is away (`Store.isUnavailable`), and what `body` throws
+    /// otherwise.
     func run<T: Sendable>(
         timeout: Duration? = nil, _ body: @escaping @Sendable (Store) throws -> T
     ) async throws -> T {
@@ -73,7 +74,12 @@ final class StoreExecutor: Sendable {
             threads.submit { _ in
                 defer { pending.leave() }
                 guard call.start() else { return }
-                call.finish(Result(catching: { try body(store) }))
+                call.finish(
+                    Result(catching: { try body(store) }).mapError { error in
+                        guard store.isUnavailable(error) else { return error }
+                        logger.warning("database unavailable", metadata: ["error": "\(error)"])
+                        return StoreUnavailable(reason: .away("\(error)"))
+                    })
             }
         }
     }
@@ -101,6 +107,8 @@ struct StoreUnavailable: Error, CustomStringConvertible {
     enum Reason: Equatable {
         case timedOut(Duration)
         case busy
+        /// The database answered that it is away (unreachable, connection lost, locked elsewhere).
+        case away(String)
     }
     var reason: Reason
 
@@ -108,6 +116,7 @@ struct StoreUnavailable: Error, CustomStringConvertible {
         switch reason {
         case .timedOut(let limit): "the database did not answer within \(limit)"
         case .busy: "too many requests are waiting for the database"
+        case .away(let cause): "the database is unavailable: \(cause)"
         }
     }
 }

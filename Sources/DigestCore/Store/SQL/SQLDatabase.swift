@@ -25,12 +25,17 @@ public protocol SQLDatabase: Sendable {
     func readStatement<T>(_ body: (any SQLConnection) throws -> T) throws -> T
     /// What the database sent and waited for since it was opened, where the driver counts it (PostgreSQL).
     var traffic: SQLTraffic? { get }
+    /// Whether `error`, thrown by this database, says it is away rather than that a statement is wrong:
+    /// it cannot be reached, it closed the connection, or (SQLite) another process holds its lock. The
+    /// same work may succeed later; a web page answers 503 and asks to retry.
+    func isUnavailable(_ error: any Error) -> Bool
 }
 
 extension SQLDatabase {
     public func writeStatement<T>(_ body: (any SQLConnection) throws -> T) throws -> T { try write(body) }
     public func readStatement<T>(_ body: (any SQLConnection) throws -> T) throws -> T { try read(body) }
     public var traffic: SQLTraffic? { nil }
+    public func isUnavailable(_ error: any Error) -> Bool { false }
 }
 
 /// Statements a database driver sent, and round trips it waited for (a statement sent ahead of the next

@@ -45,6 +45,12 @@ public final class SQLiteDatabase: SQLDatabase {
         }
     }
 
+    /// SQLITE_BUSY and SQLITE_LOCKED: another connection held the lock for longer than the busy timeout.
+    public func isUnavailable(_ error: any Error) -> Bool {
+        guard let error = error as? DatabaseError else { return false }
+        return error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED
+    }
+
     public func close() {
         try? pool.close()
     }
