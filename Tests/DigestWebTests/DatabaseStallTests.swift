@@ -38,14 +38,9 @@ import Testing
         let database = try server.createDatabase("down")
         let port = FreePort.next()
         let config = try harness.configFile(port: port, sink: nil, database: database, name: "down.json")
-        let log = harness.directory.file("down.log")
-        let process = try harness.serve(config, log: log)
-        defer {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
-        #expect(await FreePort.listening(port), "\((try? String(contentsOfFile: log, encoding: .utf8)) ?? "")")
-        let base = "http://127.0.0.1:\(port)"
+        let serve = try await harness.started(config, port: port, log: harness.directory.file("down.log"))
+        defer { serve.stop() }
+        let base = serve.base
         let forms = URLSession(configuration: .ephemeral)
         let question = try #require(try await harness.question(0, base: base, session: forms))
 
@@ -78,14 +73,9 @@ import Testing
             web["databaseTimeoutSeconds"] = Self.deadline
             json["web"] = web
         }
-        let log = harness.directory.file("serve.log")
-        let server = try harness.serve(config, log: log)
-        defer {
-            kill(server.processIdentifier, SIGKILL)
-            server.waitUntilExit()
-        }
-        #expect(await FreePort.listening(port), "\((try? String(contentsOfFile: log, encoding: .utf8)) ?? "")")
-        let base = "http://127.0.0.1:\(port)"
+        let serve = try await harness.started(config, port: port, log: harness.directory.file("serve.log"))
+        defer { serve.stop() }
+        let base = serve.base
         #expect(try await CurlProbe.request(base + "/readyz").status == 200)
 
         // Every reader fetches the form before the stall (the form itself needs no database either,

@@ -16,25 +16,20 @@ import Testing
 @Suite(.serialized) struct SlowClientTests {
     let harness = ServeHarness("slow-client")
 
-    func serve(_ web: [String: Any]) async throws -> (base: String, port: UInt16, process: Process) {
+    func serve(_ web: [String: Any]) async throws -> (base: String, port: UInt16, server: ServeHarness.Running) {
         let port = FreePort.next()
         let config = try harness.configFile(port: port, sink: nil) { json in
             var settings = json["web"] as! [String: Any]
             settings.merge(web) { $1 }
             json["web"] = settings
         }
-        let log = harness.directory.file("serve.log")
-        let process = try harness.serve(config, log: log)
-        #expect(await FreePort.listening(port), "\((try? String(contentsOfFile: log, encoding: .utf8)) ?? "")")
-        return ("http://127.0.0.1:\(port)", port, process)
+        let server = try await harness.started(config, port: port, log: harness.directory.file("serve.log"))
+        return (server.base, port, server)
     }
 
     @Test func halfOpenRequestsAreClosedWhileTheFormAnswers() async throws {
-        let (base, port, process) = try await serve(["idleTimeoutSeconds": 2, "requestTimeoutSeconds": 4])
-        defer {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
+        let (base, port, server) = try await serve(["idleTimeoutSeconds": 2, "requestTimeoutSeconds": 4])
+        defer { server.stop() }
         // 500 clients send a request line and one header, then nothing (a slowloris).
         let started = ContinuousClock.now
         let halfOpen = try (0..<500).map { _ in try RawConnection(port: port) }
@@ -66,11 +61,8 @@ import Testing
     }
 
     @Test func connectionsPastTheCapAreClosedAtOnce() async throws {
-        let (base, port, process) = try await serve(["maxConnections": 20, "idleTimeoutSeconds": 2])
-        defer {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
+        let (base, port, server) = try await serve(["maxConnections": 20, "idleTimeoutSeconds": 2])
+        defer { server.stop() }
         let held = try (0..<20).map { _ in try RawConnection(port: port) }
         for connection in held { connection.send("GET /subscribe HTTP/1.1\r\n") }
         try await Task.sleep(for: .milliseconds(300))

@@ -83,6 +83,32 @@ struct ServeHarness {
         return process
     }
 
+    /// `digest serve` started with `config` and listening on `port` (a failure when it does not listen);
+    /// the caller stops it (`defer { server.stop() }`).
+    func started(_ config: String, port: UInt16, log: String) async throws -> Running {
+        let process = try serve(config, log: log)
+        let running = Running(process: process, base: "http://127.0.0.1:\(port)")
+        guard await FreePort.listening(port) else {
+            running.stop()
+            throw ProgramError(
+                message: "digest serve does not listen: \((try? String(contentsOfFile: log, encoding: .utf8)) ?? "")")
+        }
+        return running
+    }
+
+    /// A started `digest serve`.
+    struct Running {
+        let process: Process
+        /// `http://127.0.0.1:PORT`
+        let base: String
+
+        /// Kills it (SIGKILL) and waits for it to end.
+        func stop() {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+    }
+
     /// One reader's sign-up as a browser behind the proxy sends it: the form, then the answer (to
     /// `answerBase` when given: another host behind the same load balancer).
     func signUp(_ index: Int, base: String, answerBase: String? = nil, session: URLSession) async throws -> Int {
