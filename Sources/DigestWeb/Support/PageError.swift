@@ -41,8 +41,8 @@ struct PageError: HTTPResponseError, Sendable {
     /// lost, and a form sent again is recognised if it went through meanwhile.
     static let databaseUnavailable = PageError(
         status: .serviceUnavailable, title: "Please try again in a moment",
-        text: "We could not reach our records just now. Nothing you sent is lost: wait a few seconds, then send "
-            + "the form again (sending it twice does no harm).",
+        text: "We could not reach our records just now. Wait a few seconds, then send the form again: sending it "
+            + "twice does no harm.",
         headers: [.retryAfter: databaseRetryAfter])
 
     static let notFound = PageError(
