@@ -71,9 +71,11 @@ final class StoreExecutor: Sendable {
                 pending.leave()
                 return
             }
-            threads.submit { _ in
+            threads.submit { state in
                 defer { pending.leave() }
-                guard call.start() else { return }
+                // A pool shutting down runs what is queued as `.cancelled`: nothing starts then, and the
+                // deadline answers the caller.
+                guard case .active = state, call.start() else { return }
                 call.finish(
                     Result(catching: { try body(store) }).mapError { error in
                         guard store.isUnavailable(error) else { return error }
@@ -83,7 +85,6 @@ final class StoreExecutor: Sendable {
             }
         }
     }
-
 }
 
 /// How many calls wait or run, shared with the threads that end them.
