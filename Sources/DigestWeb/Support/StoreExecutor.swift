@@ -117,7 +117,8 @@ struct StoreUnavailable: Error, CustomStringConvertible {
         switch reason {
         case .timedOut(let limit): "the database did not answer within \(limit)"
         case .busy: "too many requests are waiting for the database"
-        case .away(let cause): "the database is unavailable: \(cause)"
+        // The cause (a host name, a user) is logged where it happens, not shown on a public page.
+        case .away: "the database is unavailable"
         }
     }
 }
