@@ -107,8 +107,8 @@ let package = Package(
                 "DigestTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
-            // The Selenium script BrowserTests runs.
-            exclude: ["Browser"]
+            // The Selenium scripts the browser tests run; the charts' golden SVG files.
+            exclude: ["Browser", "Golden"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -1,31 +1,14 @@
+import DigestTestSupport
 import Foundation
 import Testing
 
-/// Golden files for what people read (rendered text, HTML, whole .eml). They live in
-/// Tests/DigestCoreTests/Golden; run with DIGEST_RECORD_GOLDEN=1 to re-record, then review the diff.
+/// The golden files of rendered digests and schemas, in Tests/DigestCoreTests/Golden (`GoldenFiles`).
 enum Golden {
-    static let folder = Fixtures.repositoryRoot + "/Tests/DigestCoreTests/Golden"
-    static var recording: Bool { ProcessInfo.processInfo.environment["DIGEST_RECORD_GOLDEN"] == "1" }
+    static let files = GoldenFiles(folder: Fixtures.repositoryRoot + "/Tests/DigestCoreTests/Golden")
+    static var folder: String { files.folder }
+    static var recording: Bool { GoldenFiles.recording }
 
     static func check(_ bytes: [UInt8], _ name: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
-        let path = folder + "/" + name
-        if recording || !FileManager.default.fileExists(atPath: path) {
-            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-            try Data(bytes).write(to: URL(fileURLWithPath: path))
-            if !recording {
-                Issue.record(
-                    Comment(rawValue: "recorded missing golden file \(name); review it and run again"),
-                    sourceLocation: sourceLocation)
-            }
-            return
-        }
-        let expected = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
-        if expected != bytes {
-            let actualPath = NSTemporaryDirectory() + "actual-" + name
-            try Data(bytes).write(to: URL(fileURLWithPath: actualPath))
-            let message = "\(name) differs from the golden file; compare with: diff \(path) \(actualPath) "
-                + "(DIGEST_RECORD_GOLDEN=1 re-records)"
-            Issue.record(Comment(rawValue: message), sourceLocation: sourceLocation)
-        }
+        try files.check(bytes, name, sourceLocation: sourceLocation)
     }
 }
