@@ -51,8 +51,8 @@ func buildWebApplication(
         database: database, configuration: configuration, signer: signer, pages: pages, settings: settings,
         logger: logger)
     let adminToken = environment[configuration.web.adminTokenEnv]
-    let admin = AdminController(
-        preview: DigestPreview(composer: composer, store: store), database: database, pages: pages, settings: settings)
+    let admin = AdminConsole(
+        configuration: configuration, environment: environment, composer: composer, database: database, store: store, pages: pages, settings: settings)
     let adminListen = configuration.web.adminListen.map { "\($0.host.contains(":") ? "[\($0.host)]" : $0.host):\($0.port)" }
 
     let allowed = AllowedMethods()
@@ -84,7 +84,7 @@ func buildWebApplication(
         let adminRouter = pageRouter(pages: pages, allowed: adminAllowed, trustedProxies: [])
         admin.addRoutes(to: PageRoutes(adminRouter.group("admin"), prefix: "admin", allowed: adminAllowed))
         PageRoutes(adminRouter, allowed: adminAllowed).get("/") { _, _ in
-            Response(status: .seeOther, headers: [.location: "admin/preview"])
+            Response(status: .seeOther, headers: [.location: "admin/"])
         }
         services.append(
             Application(

@@ -7,7 +7,7 @@ public final class DigestComposer: Sendable {
     public let configuration: Configuration
     let templates: DigestTemplates
     let signer: LinkSigner
-    let ranker: Ranker
+    public let ranker: Ranker
     let from: Mailbox
     let replyTo: Mailbox?
     /// The sender's domain in its wire form, for Message-IDs and List-Id (worked out once, not per message).

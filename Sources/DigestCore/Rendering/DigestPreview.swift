@@ -17,11 +17,7 @@ public struct DigestPreview: Sendable {
     }
 
     /// The next edition to close after `now`: tonight's digest.
-    public func upcomingDate(now: Date) -> Day {
-        let ranker = composer.ranker
-        let today = Day(now, in: ranker.timeZone)
-        return ranker.cutoff(for: today) > now ? today : today.adding(days: 1)
-    }
+    public func upcomingDate(now: Date) -> Day { composer.ranker.upcomingDate(now: now) }
 
     /// `subscriber`'s digest for `date` (default: the upcoming edition), as `send` would build it now.
     public func digest(date: Day?, subscriber email: EmailAddress?, now: Date) throws -> (Edition, ComposedDigest) {
@@ -63,6 +59,12 @@ public struct DigestPreview: Sendable {
 }
 
 extension Ranker {
+    /// The next edition to close after `now`: tonight's digest.
+    public func upcomingDate(now: Date) -> Day {
+        let today = Day(now, in: timeZone)
+        return cutoff(for: today) > now ? today : today.adding(days: 1)
+    }
+
     /// The earliest edition whose items a reader may already have received that can still fall
     /// in `date`'s window.
     public func lookbackStart(for date: Day) -> Day {

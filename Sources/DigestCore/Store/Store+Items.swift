@@ -58,15 +58,40 @@ extension Store {
     /// The `limit` best items of `kind` published in `window` with at least `minVotes`, in `Ranker`'s order
     /// (votes, then newer, then lower id): the candidates it ranks.
     public func bestItems(kind: ItemKind, in window: Range<Date>, minVotes: Int, limit: Int) throws -> [Item] {
-        try database.read { db in
+        try bestItems(kind: kind, in: window, minVotes: minVotes, matching: nil, limit: limit)
+    }
+
+    /// `bestItems` whose title or url contains `text` (ignoring ASCII case), for the admin's items page;
+    /// all of the window's when `text` is nil or empty.
+    public func bestItems(kind: ItemKind, in window: Range<Date>, minVotes: Int = 0, matching text: String?, limit: Int)
+        throws -> [Item]
+    {
+        var filter = ""
+        var values = [kind.sqlValue, window.lowerBound.sqlValue, window.upperBound.sqlValue, minVotes.sqlValue]
+        if let text, !text.isEmpty {
+            let pattern = "%" + Self.likeEscaped(text.lowercased()) + "%"
+            filter = #" AND (lower(title) LIKE ? ESCAPE '\' OR lower(url) LIKE ? ESCAPE '\')"#
+            values += [.text(pattern), .text(pattern)]
+        }
+        return try database.read { db in
             try db.fetchAll(
                 """
-                SELECT \(Item.columns) FROM items WHERE kind = ? AND publishedAt >= ? AND publishedAt < ? AND votes >= ?
+                SELECT \(Item.columns) FROM items WHERE kind = ? AND publishedAt >= ? AND publishedAt < ? AND votes >= ?\(filter)
                 ORDER BY votes DESC, publishedAt DESC, id LIMIT ?
                 """,
-                kind.sqlValue, window.lowerBound.sqlValue, window.upperBound.sqlValue, minVotes.sqlValue, limit.sqlValue
+                values + [limit.sqlValue]
             ).map { try Item(row: $0) }
         }
+    }
+
+    /// `text` as a LIKE pattern that matches only itself (with `ESCAPE '\'`).
+    static func likeEscaped(_ text: String) -> String {
+        var escaped = ""
+        for character in text {
+            if character == "%" || character == "_" || character == "\\" { escaped.append("\\") }
+            escaped.append(character)
+        }
+        return escaped
     }
 
     public func item(url: String) throws -> Item? {

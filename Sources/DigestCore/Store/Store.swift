@@ -75,6 +75,19 @@ public final class Store: Sendable {
         }
     }
 
+    /// Every migration this build knows, in order (what `appliedMigrations` has once the store is opened).
+    public static var migrationNames: [String] { migrations.map(\.name) }
+
+    /// The database's size in bytes: SQLite's pages (the main file), PostgreSQL's `pg_database_size`.
+    public func databaseSize() throws -> Int64 {
+        try database.read { db in
+            let sql = db.dialect == .postgres
+                ? "SELECT pg_database_size(current_database())"
+                : "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()"
+            return try db.fetchValue(sql) ?? 0
+        }
+    }
+
     /// SQLite keeps GRDB's table (databases made before the store had two dialects use it).
     static func migrationsTable(_ dialect: SQLDialect) -> String {
         dialect == .postgres ? "schema_migrations" : "grdb_migrations"

@@ -6,7 +6,7 @@ import Logging
 /// `GET /admin/preview?date=YYYY-MM-DD&subscriber=EMAIL`: tonight's digest (or `date`'s) as one
 /// reader would get it, built as `digest send` builds it, nothing written. The HTML sits in a
 /// sandboxed frame (`srcdoc`: no scripts, no same-origin access), the text beside it.
-struct AdminController: Sendable {
+struct PreviewController: Sendable {
     let preview: DigestPreview
     /// Where `preview` reads the store: off the request's thread, with the request's deadline.
     let database: StoreExecutor

@@ -1,0 +1,59 @@
+import DigestCore
+import Foundation
+import Hummingbird
+
+/// What every admin page shares: the navigation, the CSRF token its forms carry, the relative links
+/// back to the console's root, and the form reading of its actions. Admin pages are served at
+/// `/admin/NAME` and `/admin/NAME/ID` on both listeners, so every link is relative (`root`): the
+/// console works the same behind a proxy that maps it under another path.
+struct AdminPages: Sendable {
+    enum Section: String, CaseIterable, Sendable {
+        case dashboard, editions, readers, items, preview, health
+
+        var label: String { rawValue.prefix(1).uppercased() + rawValue.dropFirst() }
+        /// The section's URL relative to the console's root.
+        var path: String { self == .dashboard ? "./" : rawValue }
+    }
+
+    let pages: WebPages
+    let settings: WebSettings
+
+    /// `template` (under `web/`) in the admin layout. `depth` is 1 for `/admin/NAME/ID` pages, so links
+    /// climb back to the root.
+    func page(
+        _ template: String, _ view: [String: Any], section: Section, depth: Int = 0, context: WebRequestContext,
+        status: HTTPResponse.Status = .ok
+    ) -> Response {
+        var view = view
+        view["admin"] = layout(section: section, depth: depth, context: context)
+        return pages.page(template, view, status: status)
+    }
+
+    /// A page that says what an action did (or why it did not), with a link onwards.
+    func message(
+        _ title: String, _ text: String, section: Section, depth: Int = 0, context: WebRequestContext,
+        status: HTTPResponse.Status = .ok, link: (href: String, label: String)? = nil
+    ) -> Response {
+        var view: [String: Any] = ["title": title, "text": text]
+        if let link { view["link"] = ["href": link.href, "label": link.label] }
+        return page("admin-message", view, section: section, depth: depth, context: context, status: status)
+    }
+
+    func layout(section: Section, depth: Int, context: WebRequestContext) -> [String: Any] {
+        let root = String(repeating: "../", count: depth)
+        let identity = AdminPages.identity(context)
+        return [
+            "root": root, "csrf": identity.csrf, "signedIn": identity.signedIn,
+            "nav": Section.allCases.map { item -> [String: Any] in
+                let href = item == .dashboard ? (root.isEmpty ? "./" : root) : root + item.path
+                return ["href": href, "label": item.label, "current": item == section]
+            },
+        ]
+    }
+
+    /// The CSRF token the forms of this request's pages carry, and whether a signed-in session (rather
+    /// than the admin listener or a bearer token) made it, which decides the "Sign out" button.
+    static func identity(_ context: WebRequestContext) -> (csrf: String, signedIn: Bool) {
+        ("", false)
+    }
+}
