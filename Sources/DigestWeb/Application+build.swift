@@ -52,7 +52,8 @@ func buildWebApplication(
         logger: logger)
     let adminToken = environment[configuration.web.adminTokenEnv]
     let admin = AdminConsole(
-        configuration: configuration, environment: environment, composer: composer, database: database, store: store, pages: pages, settings: settings)
+        configuration: configuration, environment: environment, composer: composer, database: database, store: store,
+        pages: pages, settings: settings, outbox: outbox, logger: logger)
     let adminListen = configuration.web.adminListen.map { "\($0.host.contains(":") ? "[\($0.host)]" : $0.host):\($0.port)" }
 
     let allowed = AllowedMethods()

@@ -74,6 +74,12 @@ extension Store {
             now.sqlValue, now.sqlValue)
     }
 
+    /// Writes `message` to the outbox, due now: what the admin console sends (a test digest, a confirmation
+    /// sent again) goes the way confirmations go, so a relay that is down delays it and loses nothing.
+    public func queueOutboxMail(_ message: MailMessage, purpose: String, subscriberID: Int64?, now: Date) throws {
+        try database.write { db in try Self.queueMail(db, message, purpose: purpose, subscriberID: subscriberID, now: now) }
+    }
+
     /// Claims up to `limit` mails that are due (queued, deferred and due, or claimed by a worker whose
     /// lease ran out), oldest first, for `owner` for `lease` seconds. Several web hosts on one PostgreSQL
     /// drain the same outbox: each skips the rows another one is claiming, so no mail is claimed twice.

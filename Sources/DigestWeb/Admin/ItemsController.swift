@@ -66,12 +66,12 @@ struct ItemsController: Sendable {
     func remove(_ request: Request, _ context: WebRequestContext) async throws -> Response {
         let form = try await FormData.read(request, limit: admin.settings.maxFormBytes)
         guard let url = form["url"] else {
-            return admin.message("Nothing removed", "The form named no item.", section: .items, context: context, status: .badRequest)
+            return admin.message("Nothing removed", "The form named no item.", section: .items, depth: 1, context: context, status: .badRequest)
         }
         let removed = try await database.run { store in try store.removeItem(url: url) }
         let notice = removed ? "Removed \(url). Editions already frozen keep their copy." : "No item has the url \(url)."
         return admin.message(
-            removed ? "Item removed" : "No such item", notice, section: .items, context: context,
-            status: removed ? .ok : .notFound, link: ("items", "Back to the items"))
+            removed ? "Item removed" : "No such item", notice, section: .items, depth: 1, context: context,
+            status: removed ? .ok : .notFound, link: ("../items", "Back to the items"))
     }
 }
