@@ -51,6 +51,16 @@ struct AdminPages: Sendable {
         ]
     }
 
+    /// The "previous / page N of M / next" links of a paged list; nil when it fits on one page.
+    static func pager(page: Int, pageSize: Int, total: Int, link: (Int) -> String) -> [String: Any]? {
+        let pages = max(1, (total + pageSize - 1) / pageSize)
+        guard pages > 1 else { return nil }
+        var pager: [String: Any] = ["page": page, "pages": pages]
+        if page > 1 { pager["previous"] = link(min(page - 1, pages)) }
+        if page < pages { pager["next"] = link(page + 1) }
+        return pager
+    }
+
     /// The CSRF token the forms of this request's pages carry, and whether a signed-in session (rather
     /// than the admin listener or a bearer token) made it, which decides the "Sign out" button.
     static func identity(_ context: WebRequestContext) -> (csrf: String, signedIn: Bool) {
