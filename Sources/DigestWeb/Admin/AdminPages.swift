@@ -51,6 +51,12 @@ struct AdminPages: Sendable {
         ]
     }
 
+    /// An instant as the console shows it: "2026-11-23 04:00 UTC".
+    static func time(_ date: Date) -> String {
+        let text = DateParsing.iso8601String(date)
+        return text.prefix(10) + " " + text.dropFirst(11).prefix(5) + " UTC"
+    }
+
     /// The "previous / page N of M / next" links of a paged list; nil when it fits on one page.
     static func pager(page: Int, pageSize: Int, total: Int, link: (Int) -> String) -> [String: Any]? {
         let pages = max(1, (total + pageSize - 1) / pageSize)

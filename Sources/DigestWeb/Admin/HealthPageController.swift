@@ -44,7 +44,7 @@ struct HealthPageController: Sendable {
             "hasRun": run != nil,
             "run": run.map { run -> [String: Any] in
                 [
-                    "id": run.id, "command": run.command, "started": DateParsing.iso8601String(run.startedAt),
+                    "id": run.id, "command": run.command, "started": AdminPages.time(run.startedAt),
                     "status": run.exitStatus.map { "exit \($0)" } ?? "unfinished (killed?)",
                     "lines": run.summary?.lines ?? [],
                 ]

@@ -44,7 +44,7 @@ struct ItemsController: Sendable {
         }
         let view: [String: Any] = [
             "title": "Items", "date": "\(date)", "q": query, "hasQuery": !query.isEmpty, "notice": notice ?? "", "hasNotice": notice != nil,
-            "windowStart": DateParsing.iso8601String(window.lowerBound), "cutoff": DateParsing.iso8601String(window.upperBound),
+            "windowStart": AdminPages.time(window.lowerBound), "cutoff": AdminPages.time(window.upperBound),
             "sections": zip(sections, zip(found, ranked)).map { section, lists -> [String: Any] in
                 let (items, best) = lists
                 let chosen = Set(best.prefix(section.count).filter { $0.votes >= minVotes }.compactMap(\.id))
@@ -53,7 +53,7 @@ struct ItemsController: Sendable {
                     "items": items.map { item -> [String: Any] in
                         [
                             "title": item.title, "url": item.url, "votes": item.votes,
-                            "published": DateParsing.iso8601String(item.publishedAt),
+                            "published": AdminPages.time(item.publishedAt),
                             "chosen": item.id.map(chosen.contains) ?? false,
                         ]
                     },
