@@ -2,7 +2,7 @@
 export PATH := /opt/swift/usr/bin:$(PATH)
 SWIFT ?= swift
 
-.PHONY: demo test build release bench bench-web clean
+.PHONY: demo test build release bench bench-web bench-admin clean
 
 demo: ## Install what is missing, build, and run a whole night's send into var/demo/outbox
 	@scripts/setup
@@ -31,6 +31,12 @@ bench-web: ## digest serve (release) under wrk: GET /subscribe req/s and p99 at 
 	@scripts/setup --test
 	@$(SWIFT) build -c release --product digest
 	@scripts/bench-web
+
+bench-admin: ## The admin figures on 100,000 readers and 90 nights (9M ledger rows): Store queries and admin URLs p50/p95, SQLite and PostgreSQL
+	@scripts/setup --test
+	@$(SWIFT) build -c release --product digest
+	@$(SWIFT) build -c release --product digest-bench
+	@scripts/bench-admin
 
 clean:
 	rm -rf .build var

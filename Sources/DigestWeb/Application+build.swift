@@ -76,6 +76,17 @@ func buildWebApplication(
         middleware: AdminAccessMiddleware(
             token: adminToken, tokenVariable: configuration.web.adminTokenEnv, adminListen: adminListen, pages: pages))
     admin.addRoutes(to: PageRoutes(adminGroup, prefix: "admin", allowed: allowed))
+    // The figures (JSON, and Prometheus's /metrics) under the same protection as the admin pages: the bearer
+    // token on this listener (what scrapers send), none on the loopback admin listener.
+    let stats = StatsAPIController(
+        database: database, now: settings.now,
+        schedule: DeliverySchedule(ranker: Ranker(digest: configuration.digest, timeZone: configuration.site.timeZone)))
+    let metrics = MetricsController(database: database)
+    stats.addRoutes(to: PageRoutes(adminGroup, prefix: "admin", allowed: allowed))
+    let metricsGroup = router.group("metrics").add(
+        middleware: AdminAccessMiddleware(
+            token: adminToken, tokenVariable: configuration.web.adminTokenEnv, adminListen: adminListen, pages: pages))
+    metrics.addRoutes(to: PageRoutes(metricsGroup, prefix: "metrics", allowed: allowed))
 
     var services: [any Service] = [outbox]
     if let listen = configuration.web.adminListen {
@@ -84,6 +95,8 @@ func buildWebApplication(
         let adminAllowed = AllowedMethods()
         let adminRouter = pageRouter(pages: pages, allowed: adminAllowed, trustedProxies: [])
         admin.addRoutes(to: PageRoutes(adminRouter.group("admin"), prefix: "admin", allowed: adminAllowed))
+        stats.addRoutes(to: PageRoutes(adminRouter.group("admin"), prefix: "admin", allowed: adminAllowed))
+        metrics.addRoutes(to: PageRoutes(adminRouter.group("metrics"), prefix: "metrics", allowed: adminAllowed))
         PageRoutes(adminRouter, allowed: adminAllowed).get("/") { _, _ in
             Response(status: .seeOther, headers: [.location: "admin/"])
         }

@@ -12,6 +12,10 @@
 //       the transport-only reference: the project's own SMTP connections (CurlEasy, one per configured
 //       connection, each on a thread of its own) sending one fixed message N times in all; no ranking,
 //       composing or ledger. Against scripts/bench-curl.c (bare libcurl) it prices the wrapper
+//   digest-bench summaries --config FILE
+//       seconds to compute the admin summary rows from the rows they summarize (what an upgrade costs)
+//   digest-bench queries --config FILE [--repeat N]
+//       p50/p95 milliseconds of each Store query behind the admin console (scripts/bench-admin)
 //   digest-bench dkim --config FILE --date D --rsa PEM --ed25519 PEM [--seconds S]
 //       microseconds to DKIM-sign one composed digest with RSA-2048, Ed25519, and both, next to the
 //       cost of composing it
@@ -198,8 +202,66 @@ final class LockedCounter: @unchecked Sendable {
     func add(_ n: Int) { lock.withLock { count += n } }
 }
 
+/// Times `store.rebuildSummaries()`.
+func benchSummaries(configuration: Configuration) throws {
+    let store = try configuration.openStore(create: false)
+    let start = ContinuousClock.now
+    try store.rebuildSummaries()
+    print(String(format: "summaries: rebuilt in %.1f s", seconds(since: start)))
+}
+
+/// Each admin query `count` times in turn; a Markdown row per query: p50 and p95 in milliseconds.
+func benchQueries(configuration: Configuration, count: Int) throws {
+    let store = try configuration.openStore(create: false)
+    let schedule = DeliverySchedule(ranker: Ranker(digest: configuration.digest, timeZone: configuration.site.timeZone))
+    let now = Date()
+    let newest = try store.editionStats(limit: 1).first.flatMap { Day($0.date) } ?? Day(now, in: .gmt)
+    let reader = try store.searchSubscribers(query: "reader5000@", status: nil, limit: 1).subscribers.first?.id ?? 1
+    let queries: [(String, () throws -> Void)] = [
+        ("statsReport(days: 30)", { _ = try store.statsReport(days: 30, now: now, schedule: schedule) }),
+        ("statsReport(days: 365)", { _ = try store.statsReport(days: 365, now: now, schedule: schedule) }),
+        ("metricsSnapshot()", { _ = try store.metricsSnapshot() }),
+        ("readerSummary(days: 30)", { _ = try store.readerSummary(days: 30, now: now) }),
+        ("backlog()", { _ = try store.backlog() }),
+        ("dueHours(now:)", { _ = try store.dueHours(now: now, schedule: schedule) }),
+        ("editionStats(limit: 30)", { _ = try store.editionStats(limit: 30, offset: 0) }),
+        ("editionReport(date:)", { _ = try store.editionReport(date: newest) }),
+        ("searchSubscribers(\"reader12\")", { _ = try store.searchSubscribers(query: "reader12", status: nil) }),
+        ("searchSubscribers(\"mail7.\", active)", { _ = try store.searchSubscribers(query: "mail7.", status: .active) }),
+        ("searchSubscribers(nil, offset 50000)", { _ = try store.searchSubscribers(query: nil, status: nil, offset: 50_000) }),
+        ("subscriberDetail(id:)", { _ = try store.subscriberDetail(id: reader) }),
+        ("itemsInWindow(search:)", {
+            _ = try store.itemsInWindow(now.addingTimeInterval(-86_400 * 2)..<now, search: "item 1")
+        }),
+    ]
+    print("| query | p50 ms | p95 ms |")
+    print("|---|---:|---:|")
+    for (name, query) in queries {
+        try query()
+        var times: [Double] = []
+        for _ in 0..<count {
+            let start = ContinuousClock.now
+            try query()
+            times.append(seconds(since: start) * 1000)
+        }
+        times.sort()
+        let p95 = times[min(times.count - 1, Int((Double(times.count) * 0.95).rounded(.up)) - 1)]
+        print(String(format: "| `%@` | %.1f | %.1f |", name, median(times), p95))
+    }
+}
+
 let arguments = Array(CommandLine.arguments.dropFirst())
 do {
+    if arguments.first == "summaries" || arguments.first == "queries" {
+        let path = Configuration.resolvePath(explicit: option("--config", in: arguments), environment: ProcessInfo.processInfo.environment)
+        let configuration = try Configuration.load(path: path)
+        if arguments.first == "summaries" {
+            try benchSummaries(configuration: configuration)
+        } else {
+            try benchQueries(configuration: configuration, count: Int(option("--repeat", in: arguments) ?? "20") ?? 20)
+        }
+        exit(0)
+    }
     if arguments.first == "transport" {
         let path = Configuration.resolvePath(explicit: option("--config", in: arguments), environment: ProcessInfo.processInfo.environment)
         guard let message = option("--message", in: arguments), let count = option("--count", in: arguments).flatMap(Int.init)

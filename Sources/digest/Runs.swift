@@ -12,7 +12,10 @@ extension DigestCommand {
 
         func run() async throws {
             let (_, store) = try options.open()
-            let runs = try store.runs(limit: limit)
+            var runs = try store.runs(limit: limit)
+            for index in runs.indices {
+                runs[index].reported = try store.bounceCounts(editionDates: runs[index].summary?.editions ?? [])
+            }
             if json {
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
@@ -25,8 +28,7 @@ extension DigestCommand {
                 let status = run.exitStatus.map { "exit \($0)" } ?? "unfinished (killed?)"
                 print("#\(run.id) \(DateParsing.iso8601String(run.startedAt)) \(run.command): \(status)")
                 for line in run.summary?.lines ?? [] { print("  \(line)") }
-                let reported = try store.bounceCounts(editionDates: run.summary?.editions ?? [])
-                if !reported.isEmpty {
+                if let reported = run.reported, !reported.isEmpty {
                     print(
                         "  reported since: \(reported.hard) hard bounces, \(reported.soft) soft, \(reported.failed) other "
                             + "failures, \(reported.complaints) complaints (for the editions of this run)")

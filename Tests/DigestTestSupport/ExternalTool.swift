@@ -36,6 +36,12 @@ public struct ExternalTool: Sendable, CustomStringConvertible {
     public static let dkimpy = ExternalTool("dkimpy (python3 -c 'import dkim')") {
         (try? await Programs.run("python3", ["-c", "import dkim"]).status) == 0
     }
+    /// Prometheus's Python client, whose parser reads `/metrics` as a scraper would.
+    public static let prometheusClient = ExternalTool("prometheus_client (python3 -c 'import prometheus_client')") {
+        (try? await Programs.run("python3", ["-c", "import prometheus_client"]).status) == 0
+    }
+    /// Prometheus's `promtool check metrics` (Debian's `prometheus` package).
+    public static let promtool = program("promtool")
     /// Postfix with its programs and configuration, and root to run a private instance.
     public static let postfix = ExternalTool("Postfix, run as root") {
         getuid() == 0 && FileManager.default.isExecutableFile(atPath: "/usr/sbin/postfix")

@@ -56,4 +56,6 @@ public struct RunReport: Sendable, Codable, Equatable {
     public var finishedAt: Date?
     public var exitStatus: Int32?
     public var summary: RunSummary?
+    /// Bounces and complaints reported since about the messages of its editions (`digest runs` fills it in).
+    public var reported: BounceCounts?
 }

@@ -106,7 +106,8 @@ extension Store {
 
     /// Records `event` once and applies it: a hard bounce counts toward `bounced` (`bounceLimit`
     /// in a row, or that many hard bounces reported after delivery, whichever comes first); a
-    /// complaint unsubscribes at once; soft and other failures only go on record.
+    /// complaint unsubscribes at once; soft and other failures only go on record. The report and the status
+    /// change it causes count in `now`'s day, and the report in its edition's outcome.
     public func recordBounce(_ event: BounceEvent, bounceLimit: Int, now: Date) throws -> BounceEffect {
         try database.write { db in
             let inserted = try db.execute(
@@ -136,6 +137,13 @@ extension Store {
                 break
             }
             let after: SubscriberStatus? = try db.fetchValue(status, event.subscriberID.sqlValue)
+            var counts = DailyCounts()
+            counts.reportReceived(event.kind)
+            if let before, let after { counts.statusChanged(from: before, to: after) }
+            try Self.count(counts, at: now, in: db)
+            if let deliveryID = event.deliveryID {
+                try Self.countEditionReport(event.kind, deliveryID: deliveryID, now: now, in: db)
+            }
             return .recorded(newStatus: after != before ? after : nil)
         }
     }

@@ -426,12 +426,24 @@ extension Store {
                 UPDATE subscribers s SET bounceCount = s.bounceCount + 1,
                     bouncedAt = CASE WHEN \(reached) THEN ?::timestamptz ELSE s.bouncedAt END,
                     status = CASE WHEN \(reached) THEN 'bounced' ELSE s.status END
-                FROM o WHERE o.bounces IS NOT NULL AND s.id = o.reader
-                RETURNING s.id
+                FROM o JOIN subscribers prior ON prior.id = o.reader
+                WHERE o.bounces IS NOT NULL AND s.id = o.reader
+                RETURNING s.id, prior.status AS oldStatus, s.status AS newStatus
+            ), marked AS (
+                -- The readers this group marked bounced, in the day's figures (as `countStatusChange` counts).
+                INSERT INTO daily_stats (day, bounced, activeChange, bouncedChange)
+                SELECT ?, count(*), -count(*), count(*) FROM bounced WHERE oldStatus = 'active' AND newStatus = 'bounced'
+                HAVING count(*) > 0
+                ON CONFLICT (day) DO UPDATE SET bounced = daily_stats.bounced + excluded.bounced,
+                    activeChange = daily_stats.activeChange + excluded.activeChange,
+                    bouncedChange = daily_stats.bouncedChange + excluded.bouncedChange
+                RETURNING day
             )
-            SELECT (SELECT count(*) FROM written), (SELECT count(*) FROM cleared), (SELECT count(*) FROM bounced)
+            SELECT (SELECT count(*) FROM written), (SELECT count(*) FROM cleared), (SELECT count(*) FROM bounced),
+                (SELECT count(*) FROM marked)
             """,
-            .text(rows.text), rows.count.sqlValue, now.sqlValue, now.sqlValue, now.sqlValue)
+            .text(rows.text), rows.count.sqlValue, now.sqlValue, now.sqlValue, now.sqlValue,
+            .text(statsDay(now)))
     }
 
     private static func record(_ record: DeliveryOutcome, now: Date, in db: any SQLConnection) throws {
@@ -464,8 +476,12 @@ extension Store {
                 """,
                 attempts, .text(reason), messageID, now.sqlValue, id)
             guard let bounceLimit = record.bounceLimit else { return }
+            let status = "SELECT status FROM subscribers WHERE id = ?"
+            let before: SubscriberStatus? = try db.fetchValue(status, record.subscriberID.sqlValue)
             try countHardBounce(
                 subscriberID: record.subscriberID, limit: bounceLimit, countingReports: false, now: now, in: db)
+            let after: SubscriberStatus? = try db.fetchValue(status, record.subscriberID.sqlValue)
+            if let before, let after { try countStatusChange(from: before, to: after, at: now, in: db) }
         }
     }
 

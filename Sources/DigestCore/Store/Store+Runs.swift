@@ -9,6 +9,8 @@ extension Store {
         }
     }
 
+    /// Stores the run's report, and writes the outcome of the editions it sent and of those it may have
+    /// retried (`refreshEditionStats`) in the same transaction.
     public func finishRun(id: Int64, summary: RunSummary, exitStatus: Int32, now: Date) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
@@ -17,6 +19,7 @@ extension Store {
             try db.execute(
                 "UPDATE runs SET finishedAt = ?, summary = ?, exitStatus = ? WHERE id = ?",
                 now.sqlValue, .text(json), exitStatus.sqlValue, id.sqlValue)
+            try Self.refreshEditionStats(dates: summary.editions, now: now, in: db)
         }
     }
 
@@ -26,13 +29,7 @@ extension Store {
             try db.fetchAll(
                 "SELECT id, command, startedAt, finishedAt, exitStatus, summary FROM runs ORDER BY id DESC LIMIT ?",
                 limit.sqlValue
-            ).map { row in
-                let text: String = try row["summary"]
-                return RunReport(
-                    id: try row["id"], command: try row["command"], startedAt: try row["startedAt"],
-                    finishedAt: try row["finishedAt"], exitStatus: try row["exitStatus"],
-                    summary: try? JSONDecoder().decode(RunSummary.self, from: Data(text.utf8)))
-            }
+            ).map(Self.runReport(row:))
         }
     }
 }

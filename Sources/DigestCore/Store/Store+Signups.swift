@@ -67,6 +67,7 @@ extension Store {
             fresh.lastConfirmationAt = now
             if let id = try Self.insert(db, fresh) {
                 fresh.id = id
+                try Self.countStatusChange(from: nil, to: .pending, at: now, in: db)
                 try Self.queueMail(db, try compose(fresh), purpose: "confirm", subscriberID: id, now: now)
                 return .queued(fresh)
             }
@@ -75,6 +76,7 @@ extension Store {
                 throw SubscriberError("\(request.email) was removed while signing up; try again")
             }
             if subscriber.status == .active { return .alreadyActive(subscriber) }
+            try Self.countStatusChange(from: subscriber.status, to: .pending, at: now, in: db)
             subscriber.status = .pending
             if request.name != nil { subscriber.name = request.name }
             subscriber.sections = request.sections
@@ -119,6 +121,7 @@ extension Store {
                 subscriber.unsubscribedAt = nil
                 subscriber.bounceCount = 0
                 try Self.update(db, subscriber)
+                try Self.countStatusChange(from: .pending, to: .active, at: now, in: db)
                 return .changed(subscriber)
             }
         }
@@ -129,6 +132,7 @@ extension Store {
         try database.write { db in
             guard var subscriber = try Self.subscriber(db, id: id, locking: true) else { return .notFound }
             if subscriber.status == .unsubscribed { return .unchanged(subscriber) }
+            try Self.countStatusChange(from: subscriber.status, to: .unsubscribed, at: now, in: db)
             subscriber.status = .unsubscribed
             subscriber.unsubscribedAt = now
             try Self.update(db, subscriber)

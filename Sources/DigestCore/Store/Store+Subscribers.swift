@@ -23,7 +23,8 @@ public struct SubscriberImportResult: Sendable, Equatable {
 }
 
 extension Store {
-    /// Adds a new subscriber; an address already on the list is refused with its status.
+    /// Adds a new subscriber; an address already on the list is refused with its status. The day's figures
+    /// count it on the day of its `createdAt`.
     @discardableResult
     public func addSubscriber(_ subscriber: Subscriber) throws -> Subscriber {
         try database.write { db in
@@ -36,6 +37,7 @@ extension Store {
                 throw SubscriberError("\(subscriber.email) was just added by someone else")
             }
             subscriber.id = id
+            try Self.countStatusChange(from: nil, to: subscriber.status, at: subscriber.createdAt, in: db)
             return subscriber
         }
     }
@@ -44,7 +46,7 @@ extension Store {
     /// and, with `bouncedSince`, every reader marked bounced at or after it. Returns the addresses
     /// reactivated, and the named ones that were not bounced (left as they are).
     public func reactivateBounced(
-        emails: [EmailAddress], bouncedSince: Date?
+        emails: [EmailAddress], bouncedSince: Date?, now: Date = Date()
     ) throws -> (reactivated: [EmailAddress], notBounced: [EmailAddress]) {
         try database.write { db in
             var reactivated: [EmailAddress] = []
@@ -54,6 +56,7 @@ extension Store {
                     "UPDATE subscribers SET status = 'active', bounceCount = 0, bouncedAt = NULL WHERE id = ?", id.sqlValue)
                 // The hard bounces reported later (DSNs) count toward `bounced` too: the mistake is undone with them.
                 try db.execute("DELETE FROM bounce_events WHERE subscriberID = ? AND kind = 'hard'", id.sqlValue)
+                try Self.countStatusChange(from: .bounced, to: .active, at: now, in: db)
             }
             for email in emails {
                 guard let subscriber = try Self.subscriber(db, email: email), subscriber.status == .bounced,
@@ -86,9 +89,14 @@ extension Store {
         try database.read { db in try Self.subscriber(db, id: id) }
     }
 
-    /// Saves every field of an existing subscriber.
-    public func update(_ subscriber: Subscriber) throws {
-        try database.write { db in try Self.update(db, subscriber) }
+    /// Saves every field of an existing subscriber (a change of status counts in the figures of `now`'s day).
+    public func update(_ subscriber: Subscriber, now: Date = Date()) throws {
+        try database.write { db in
+            let before: SubscriberStatus? = try db.fetchValue(
+                "SELECT status FROM subscribers WHERE id = ?\(db.dialect.forUpdate)", subscriber.id.sqlValue)
+            try Self.update(db, subscriber)
+            if let before { try Self.countStatusChange(from: before, to: subscriber.status, at: now, in: db) }
+        }
     }
 
     /// The subscriber with this address; with `locking`, its row stays locked until the transaction ends
@@ -171,9 +179,16 @@ extension Store {
         }
     }
 
-    /// Deletes a subscriber and their delivery history; false when the address is not on the list.
-    public func removeSubscriber(email: EmailAddress) throws -> Bool {
-        try database.write { db in try db.execute("DELETE FROM subscribers WHERE email = ?", .text(email.description)) > 0 }
+    /// Deletes a subscriber and their delivery history; false when the address is not on the list. The
+    /// summaries keep what they counted (an edition's recipients, a day's sign-ups); the reader's status
+    /// count goes down on `now`'s day.
+    public func removeSubscriber(email: EmailAddress, now: Date = Date()) throws -> Bool {
+        try database.write { db in
+            let removed: [SubscriberStatus] = try db.fetchColumn(
+                "DELETE FROM subscribers WHERE email = ? RETURNING status", .text(email.description))
+            for status in removed { try Self.countStatusChange(from: status, to: nil, at: now, in: db) }
+            return !removed.isEmpty
+        }
     }
 
     /// Imports `email,name,…` CSV text: each bad row is reported, the good ones are inserted in
@@ -235,9 +250,16 @@ extension Store {
                 VALUES (\(sqlPlaceholders(Subscriber.fields.count)))
                 ON CONFLICT(email) DO NOTHING
                 """
+            var counts = DailyCounts()
             for (_, subscriber) in subscribers {
-                if try db.execute(insert, subscriber.values) > 0 { result.imported += 1 } else { result.existing += 1 }
+                if try db.execute(insert, subscriber.values) > 0 {
+                    result.imported += 1
+                    counts.statusChanged(from: nil, to: subscriber.status)
+                } else {
+                    result.existing += 1
+                }
             }
+            try Self.count(counts, at: now, in: db)
         }
         return result
     }

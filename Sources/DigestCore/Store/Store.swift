@@ -110,6 +110,7 @@ public final class Store: Sendable {
             for migration in migrations {
                 if !applied.contains(migration.name) {
                     try db.executeScript(migration.sql(for: db.dialect))
+                    try migration.backfill?(db)
                     try db.execute("INSERT INTO \(table) (identifier) VALUES (?)", .text(migration.name))
                 }
                 if migration.name == last { break }

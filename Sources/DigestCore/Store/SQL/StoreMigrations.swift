@@ -6,10 +6,17 @@ import Foundation
 struct StoreMigration: Sendable {
     var name: String
     private let script: @Sendable (SchemaDialect) -> String
+    /// Work that follows the script in the same transaction, for a backfill that needs Swift (grouping
+    /// reply texts). It must only touch what existed when the migration shipped, as the script does.
+    let backfill: (@Sendable (any SQLConnection) throws -> Void)?
 
-    init(_ name: String, _ script: @escaping @Sendable (SchemaDialect) -> String) {
+    init(
+        _ name: String, _ script: @escaping @Sendable (SchemaDialect) -> String,
+        backfill: (@Sendable (any SQLConnection) throws -> Void)? = nil
+    ) {
         self.name = name
         self.script = script
+        self.backfill = backfill
     }
 
     /// A change spelled the same in both dialects.
@@ -216,5 +223,58 @@ extension Store {
             DROP INDEX deliveries_by_status;
             CREATE INDEX deliveries_due ON deliveries (id, status, nextAttemptAt) WHERE status IN ('queued', 'deferred');
             """),
+        // Summary rows for the admin console, `digest stats` and `/metrics`, so that no figure counts the
+        // ledger (a million rows a week on a big list) while a page waits.
+        // `daily_stats`: per UTC day, what happened to the list, counted by the code that made it happen, in
+        // the same transaction (`Store.count`): sign-ups, confirmations, unsubscribes, readers marked bounced,
+        // bounce and complaint reports received, and the net change of each status (their sum over every day
+        // is the number of readers in that status now; the backfill keeps that true for older databases by
+        // dating each reader's current status from its own timestamps).
+        // `edition_stats`: per edition, the ledger's outcome (recipients, sent, deferred, failed and skipped
+        // with their grouped reasons), written from that edition's rows at the end of each run that touched
+        // it, plus the bounce and complaint reports about its messages, counted as each one is recorded.
+        // `subscribers_by_email_lower`: reader search by address prefix, whatever the case, on PostgreSQL
+        // (its case-insensitive collation cannot LIKE); SQLite's NOCASE email index already serves a prefix.
+        StoreMigration(
+            "v7-stats-summaries",
+            { d in
+                """
+                CREATE TABLE daily_stats (
+                    day TEXT PRIMARY KEY,
+                    signups \(d.integer) NOT NULL DEFAULT 0,
+                    confirmations \(d.integer) NOT NULL DEFAULT 0,
+                    unsubscribes \(d.integer) NOT NULL DEFAULT 0,
+                    bounced \(d.integer) NOT NULL DEFAULT 0,
+                    reactivated \(d.integer) NOT NULL DEFAULT 0,
+                    removed \(d.integer) NOT NULL DEFAULT 0,
+                    hardBounces \(d.integer) NOT NULL DEFAULT 0,
+                    softBounces \(d.integer) NOT NULL DEFAULT 0,
+                    otherBounces \(d.integer) NOT NULL DEFAULT 0,
+                    complaints \(d.integer) NOT NULL DEFAULT 0,
+                    pendingChange \(d.integer) NOT NULL DEFAULT 0,
+                    activeChange \(d.integer) NOT NULL DEFAULT 0,
+                    unsubscribedChange \(d.integer) NOT NULL DEFAULT 0,
+                    bouncedChange \(d.integer) NOT NULL DEFAULT 0
+                );
+                CREATE TABLE edition_stats (
+                    editionID \(d.integer) PRIMARY KEY REFERENCES editions(id) ON DELETE CASCADE,
+                    recipients \(d.integer) NOT NULL DEFAULT 0,
+                    queued \(d.integer) NOT NULL DEFAULT 0,
+                    sent \(d.integer) NOT NULL DEFAULT 0,
+                    deferred \(d.integer) NOT NULL DEFAULT 0,
+                    failed \(d.integer) NOT NULL DEFAULT 0,
+                    skipped \(d.integer) NOT NULL DEFAULT 0,
+                    hardBounces \(d.integer) NOT NULL DEFAULT 0,
+                    softBounces \(d.integer) NOT NULL DEFAULT 0,
+                    otherBounces \(d.integer) NOT NULL DEFAULT 0,
+                    complaints \(d.integer) NOT NULL DEFAULT 0,
+                    deferredReasons TEXT NOT NULL DEFAULT '{}',
+                    failedReasons TEXT NOT NULL DEFAULT '{}',
+                    skippedReasons TEXT NOT NULL DEFAULT '{}',
+                    updatedAt \(d.timestamp) NOT NULL
+                );
+                \(d.dialect == .postgres ? "CREATE INDEX subscribers_by_email_lower ON subscribers (lower(email COLLATE \"C\") text_pattern_ops);" : "")
+                """
+            }, backfill: { db in try StatsBackfill.run(db) }),
     ]
 }
