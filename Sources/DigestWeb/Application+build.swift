@@ -53,10 +53,14 @@ func buildWebApplication(
     let adminToken = environment[configuration.web.adminTokenEnv]
     let admin = AdminController(
         preview: DigestPreview(composer: composer, store: store), database: database, pages: pages, settings: settings)
-    let adminListen = configuration.web.adminListen.map { "\($0.host.contains(":") ? "[\($0.host)]" : $0.host):\($0.port)" }
+    let access = AdminAccess(
+        configuration: configuration, token: adminToken, signer: signer, database: database, settings: settings,
+        logger: logger)
 
     let allowed = AllowedMethods()
-    let router = pageRouter(pages: pages, allowed: allowed, trustedProxies: configuration.web.trustedProxies)
+    let router = pageRouter(
+        pages: pages, allowed: allowed, trustedProxies: configuration.web.trustedProxies,
+        admin: AdminAccessMiddleware(access: access, listener: .publicPort))
     ItemsAPI(database: database, adminToken: adminToken, tokenVariable: configuration.web.adminTokenEnv, logger: logger)
         .register(on: router)
     for (method, path) in [(HTTPRequest.Method.get, "api/items"), (.post, "api/items"), (.post, "api/items/votes")] {
@@ -71,18 +75,27 @@ func buildWebApplication(
     UnsubscribeController(reader: reader).addRoutes(to: routes)
     PreferencesController(reader: reader).addRoutes(to: routes)
     HealthController(database: database).addRoutes(to: routes)
-    let adminGroup = router.group("admin").add(
-        middleware: AdminAccessMiddleware(
-            token: adminToken, tokenVariable: configuration.web.adminTokenEnv, adminListen: adminListen, pages: pages))
-    admin.addRoutes(to: PageRoutes(adminGroup, prefix: "admin", allowed: allowed))
+    // Every path under /admin is guarded by the router-level `AdminAccessMiddleware` (whatever the method,
+    // a route there or not); the group's own middleware is a second lock on the routes that exist.
+    let adminRoutes = PageRoutes(
+        router.group("admin").add(middleware: AdminRequiredMiddleware(access: access)), prefix: "admin",
+        allowed: allowed)
+    admin.addRoutes(to: adminRoutes)
+    AdminHomePlaceholder().addRoutes(to: adminRoutes)
+    SignInController(access: access, pages: pages).addRoutes(to: routes, admin: adminRoutes)
 
     var services: [any Service] = [outbox]
     if let listen = configuration.web.adminListen {
         // The same admin pages without the token, on loopback only (the configuration refuses any
-        // other address); the public listener never serves them without the token.
+        // other address); the public listener never serves them without the token. Its forms carry
+        // CSRF tokens as the public port's do.
         let adminAllowed = AllowedMethods()
-        let adminRouter = pageRouter(pages: pages, allowed: adminAllowed, trustedProxies: [])
-        admin.addRoutes(to: PageRoutes(adminRouter.group("admin"), prefix: "admin", allowed: adminAllowed))
+        let adminRouter = pageRouter(
+            pages: pages, allowed: adminAllowed, trustedProxies: [],
+            admin: AdminAccessMiddleware(access: access, listener: .adminListener))
+        let listenerRoutes = PageRoutes(adminRouter.group("admin"), prefix: "admin", allowed: adminAllowed)
+        admin.addRoutes(to: listenerRoutes)
+        AdminHomePlaceholder().addRoutes(to: listenerRoutes)
         PageRoutes(adminRouter, allowed: adminAllowed).get("/") { _, _ in
             Response(status: .seeOther, headers: [.location: "admin/preview"])
         }
@@ -103,14 +116,16 @@ func buildWebApplication(
 }
 
 /// A router whose every answer carries the security headers, whose errors are pages from the
-/// templates (styled 404, 405 with `Allow`), which answers HEAD wherever it answers GET, and whose
-/// requests know their client address.
-private func pageRouter(pages: WebPages, allowed: AllowedMethods, trustedProxies: [IPNetwork])
-    -> Router<WebRequestContext>
-{
+/// templates (styled 404, 405 with `Allow`), which answers HEAD wherever it answers GET, whose
+/// requests know their client address, and whose admin paths are guarded by `admin` before routing
+/// (so a wrong method or a made-up path tells nothing without credentials).
+private func pageRouter(
+    pages: WebPages, allowed: AllowedMethods, trustedProxies: [IPNetwork], admin: AdminAccessMiddleware
+) -> Router<WebRequestContext> {
     let router = Router(context: WebRequestContext.self, options: .autoGenerateHeadEndpoints)
     router.add(middleware: SecurityHeadersMiddleware<WebRequestContext>())
     router.add(middleware: ErrorPagesMiddleware(pages: pages, allowed: allowed))
     router.add(middleware: ClientAddressMiddleware(resolver: ClientAddress(trustedProxies: trustedProxies)))
+    router.add(middleware: admin)
     return router
 }

@@ -85,16 +85,8 @@ struct ReaderPages: Sendable {
 
     /// The body as form fields; throws the 413 page when it is over `settings.maxFormBytes`.
     func readForm(_ request: Request) async throws -> FormData {
-        let limit = settings.maxFormBytes
-        if let length = request.headers[.contentLength].flatMap(Int.init), length > limit {
-            throw PageError.tooLarge(limit: limit)
-        }
-        do {
-            let buffer = try await request.body.collect(upTo: limit)
-            return FormData(bytes: buffer.readableBytesView)
-        } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
-            throw PageError.tooLarge(limit: limit)
-        }
+        var request = request
+        return try await FormData.collect(from: &request, limit: settings.maxFormBytes)
     }
 
     /// The configured sections as checkboxes; nil `checked` means every one.

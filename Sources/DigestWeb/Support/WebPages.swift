@@ -9,7 +9,8 @@ import Mustache
 struct WebPages: Sendable {
     static let required = [
         "web/subscribe", "web/check-inbox", "web/confirm", "web/unsubscribe", "web/preferences", "web/message",
-        "web/preview", "web/header", "web/footer", "confirm.txt", "confirm.html", "confirm-subject.txt",
+        "web/preview", "web/signin", "web/csrf", "web/header", "web/footer", "confirm.txt", "confirm.html",
+        "confirm-subject.txt",
     ]
 
     let library: MustacheLibrary
