@@ -63,10 +63,7 @@ struct AdminAccess: Sendable {
             let client = context.clientAddress
             let wait = limiter.waitTime(client, now: now)
             guard wait == 0 else { throw Self.tooManyTries(wait) }
-            let parts = header.split(separator: " ", maxSplits: 1)
-            if let token, parts.count == 2, parts[0].lowercased() == "bearer",
-                ConstantTime.equals(Array(parts[1].trimmingCharacters(in: .whitespaces).utf8), Array(token.utf8))
-            {
+            if let token, ConstantTime.isBearer(header, token: token) {
                 return AdminIdentity(credential: .bearerToken, csrfToken: "", clientAddress: client)
             }
             _ = limiter.allow(client, now: now)
