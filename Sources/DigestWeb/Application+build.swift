@@ -53,11 +53,15 @@ func buildWebApplication(
     let adminToken = environment[configuration.web.adminTokenEnv]
     let admin = AdminConsole(
         configuration: configuration, environment: environment, composer: composer, database: database, store: store,
-        pages: pages, settings: settings, outbox: outbox, logger: logger)
-    let adminListen = configuration.web.adminListen.map { "\($0.host.contains(":") ? "[\($0.host)]" : $0.host):\($0.port)" }
+        pages: pages, settings: settings, confirmation: confirmation, outbox: outbox, logger: logger)
+    let access = AdminAccess(
+        configuration: configuration, token: adminToken, signer: signer, database: database, settings: settings,
+        logger: logger)
 
     let allowed = AllowedMethods()
-    let router = pageRouter(pages: pages, allowed: allowed, trustedProxies: configuration.web.trustedProxies)
+    let router = pageRouter(
+        pages: pages, allowed: allowed, trustedProxies: configuration.web.trustedProxies,
+        admin: AdminAccessMiddleware(access: access, listener: .publicPort))
     ItemsAPI(database: database, adminToken: adminToken, tokenVariable: configuration.web.adminTokenEnv, logger: logger)
         .register(on: router)
     for (method, path) in [(HTTPRequest.Method.get, "api/items"), (.post, "api/items"), (.post, "api/items/votes")] {
@@ -72,31 +76,33 @@ func buildWebApplication(
     UnsubscribeController(reader: reader).addRoutes(to: routes)
     PreferencesController(reader: reader).addRoutes(to: routes)
     HealthController(database: database).addRoutes(to: routes)
-    let adminGroup = router.group("admin").add(
-        middleware: AdminAccessMiddleware(
-            token: adminToken, tokenVariable: configuration.web.adminTokenEnv, adminListen: adminListen, pages: pages))
-    admin.addRoutes(to: PageRoutes(adminGroup, prefix: "admin", allowed: allowed))
-    // The figures (JSON, and Prometheus's /metrics) under the same protection as the admin pages: the bearer
-    // token on this listener (what scrapers send), none on the loopback admin listener.
-    let stats = StatsAPIController(
-        database: database, now: settings.now,
-        schedule: DeliverySchedule(ranker: Ranker(digest: configuration.digest, timeZone: configuration.site.timeZone)))
-    let metrics = MetricsController(database: database)
-    stats.addRoutes(to: PageRoutes(adminGroup, prefix: "admin", allowed: allowed))
-    let metricsGroup = router.group("metrics").add(
-        middleware: AdminAccessMiddleware(
-            token: adminToken, tokenVariable: configuration.web.adminTokenEnv, adminListen: adminListen, pages: pages))
-    metrics.addRoutes(to: PageRoutes(metricsGroup, prefix: "metrics", allowed: allowed))
+    // Every path under /admin (and /metrics) is guarded by the router-level `AdminAccessMiddleware` (whatever
+    // the method, a route there or not); the groups' own middleware is a second lock on the routes that exist.
+    admin.addRoutes(
+        to: PageRoutes(
+            router.group("admin").add(middleware: AdminRequiredMiddleware(access: access)), prefix: "admin",
+            allowed: allowed),
+        metrics: PageRoutes(
+            router.group("metrics").add(middleware: AdminRequiredMiddleware(access: access)), prefix: "metrics",
+            allowed: allowed))
+    SignInController(access: access, pages: pages).addRoutes(
+        to: routes,
+        admin: PageRoutes(
+            router.group("admin").add(middleware: AdminRequiredMiddleware(access: access)), prefix: "admin",
+            allowed: allowed))
 
     var services: [any Service] = [outbox]
     if let listen = configuration.web.adminListen {
         // The same admin pages without the token, on loopback only (the configuration refuses any
-        // other address); the public listener never serves them without the token.
+        // other address); the public listener never serves them without the token. Its forms carry
+        // CSRF tokens as the public port's do.
         let adminAllowed = AllowedMethods()
-        let adminRouter = pageRouter(pages: pages, allowed: adminAllowed, trustedProxies: [])
-        admin.addRoutes(to: PageRoutes(adminRouter.group("admin"), prefix: "admin", allowed: adminAllowed))
-        stats.addRoutes(to: PageRoutes(adminRouter.group("admin"), prefix: "admin", allowed: adminAllowed))
-        metrics.addRoutes(to: PageRoutes(adminRouter.group("metrics"), prefix: "metrics", allowed: adminAllowed))
+        let adminRouter = pageRouter(
+            pages: pages, allowed: adminAllowed, trustedProxies: [],
+            admin: AdminAccessMiddleware(access: access, listener: .adminListener))
+        admin.addRoutes(
+            to: PageRoutes(adminRouter.group("admin"), prefix: "admin", allowed: adminAllowed),
+            metrics: PageRoutes(adminRouter.group("metrics"), prefix: "metrics", allowed: adminAllowed))
         PageRoutes(adminRouter, allowed: adminAllowed).get("/") { _, _ in
             Response(status: .seeOther, headers: [.location: "admin/"])
         }
@@ -117,14 +123,16 @@ func buildWebApplication(
 }
 
 /// A router whose every answer carries the security headers, whose errors are pages from the
-/// templates (styled 404, 405 with `Allow`), which answers HEAD wherever it answers GET, and whose
-/// requests know their client address.
-private func pageRouter(pages: WebPages, allowed: AllowedMethods, trustedProxies: [IPNetwork])
-    -> Router<WebRequestContext>
-{
+/// templates (styled 404, 405 with `Allow`), which answers HEAD wherever it answers GET, whose
+/// requests know their client address, and whose admin paths are guarded by `admin` before routing
+/// (so a wrong method or a made-up path tells nothing without credentials).
+private func pageRouter(
+    pages: WebPages, allowed: AllowedMethods, trustedProxies: [IPNetwork], admin: AdminAccessMiddleware
+) -> Router<WebRequestContext> {
     let router = Router(context: WebRequestContext.self, options: .autoGenerateHeadEndpoints)
     router.add(middleware: SecurityHeadersMiddleware<WebRequestContext>())
     router.add(middleware: ErrorPagesMiddleware(pages: pages, allowed: allowed))
     router.add(middleware: ClientAddressMiddleware(resolver: ClientAddress(trustedProxies: trustedProxies)))
+    router.add(middleware: admin)
     return router
 }

@@ -230,8 +230,8 @@ func benchQueries(configuration: Configuration, count: Int) throws {
         ("searchSubscribers(\"mail7.\", active)", { _ = try store.searchSubscribers(query: "mail7.", status: .active) }),
         ("searchSubscribers(nil, offset 50000)", { _ = try store.searchSubscribers(query: nil, status: nil, offset: 50_000) }),
         ("subscriberDetail(id:)", { _ = try store.subscriberDetail(id: reader) }),
-        ("itemsInWindow(search:)", {
-            _ = try store.itemsInWindow(now.addingTimeInterval(-86_400 * 2)..<now, search: "item 1")
+        ("bestItems(matching:)", {
+            _ = try store.bestItems(kind: .story, in: now.addingTimeInterval(-86_400 * 2)..<now, matching: "item 1", limit: 200)
         }),
     ]
     print("| query | p50 ms | p95 ms |")

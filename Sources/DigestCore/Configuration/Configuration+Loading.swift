@@ -279,6 +279,8 @@ private struct ConfigurationParser {
             trustedProxies.append(network)
         }
         let adminListen = try parseListen(try reader.string("adminListen"), reader: reader)
+        // From a quarter of an hour (shorter would sign an admin out while reading a page) to 30 days.
+        let adminSessionHours = try reader.number("adminSessionHours", in: 0.25...720) ?? 12
         let databaseTimeout = try reader.number("databaseTimeoutSeconds", in: 0.1...300) ?? 5
         let requestTimeout = try reader.number("requestTimeoutSeconds", in: 1...3600) ?? 30
         let idleTimeout = try reader.number("idleTimeoutSeconds", in: 1...3600) ?? 5
@@ -287,7 +289,7 @@ private struct ConfigurationParser {
         return .init(
             host: host, port: port, baseURL: String(baseURL.trimmingSuffix("/")), secretEnv: secretEnv,
             adminTokenEnv: adminTokenEnv, trustedProxies: trustedProxies, adminListen: adminListen,
-            databaseTimeoutSeconds: databaseTimeout, requestTimeoutSeconds: requestTimeout,
+            adminSessionHours: adminSessionHours, databaseTimeoutSeconds: databaseTimeout, requestTimeoutSeconds: requestTimeout,
             idleTimeoutSeconds: idleTimeout, maxConnections: maxConnections)
     }
 

@@ -116,6 +116,8 @@ public struct Configuration: Sendable, Equatable {
         /// A second listener, on a loopback address only, that serves the admin pages without the
         /// bearer token; nil: admin pages are reached with the token only.
         public var adminListen: Listen? = nil
+        /// How long an admin's sign-in on the public port lasts (the session cookie's lifetime), in hours.
+        public var adminSessionHours: Double = 12
         /// How long a request waits for the database before it is answered 503 with `Retry-After`.
         public var databaseTimeoutSeconds: Double = 5
         /// A request whose header and body have not fully arrived within this time is closed.

@@ -61,20 +61,20 @@ extension Store {
         try bestItems(kind: kind, in: window, minVotes: minVotes, matching: nil, limit: limit)
     }
 
-    /// `bestItems` whose title or url contains `text` (ignoring ASCII case), for the admin's items page;
+    /// `bestItems` whose title or url contains `text`, whatever its case, for the admin's items page;
     /// all of the window's when `text` is nil or empty.
     public func bestItems(kind: ItemKind, in window: Range<Date>, minVotes: Int = 0, matching text: String?, limit: Int)
         throws -> [Item]
     {
-        var filter = ""
-        var values = [kind.sqlValue, window.lowerBound.sqlValue, window.upperBound.sqlValue, minVotes.sqlValue]
-        if let text, !text.isEmpty {
-            let pattern = "%" + Self.likeEscaped(text.lowercased()) + "%"
-            filter = #" AND (lower(title) LIKE ? ESCAPE '\' OR lower(url) LIKE ? ESCAPE '\')"#
-            values += [.text(pattern), .text(pattern)]
-        }
-        return try database.read { db in
-            try db.fetchAll(
+        try database.read { db in
+            var values = [kind.sqlValue, window.lowerBound.sqlValue, window.upperBound.sqlValue, minVotes.sqlValue]
+            var filter = ""
+            if let text, !text.isEmpty {
+                let pattern = SQLValue.text("%" + Self.likeEscaped(text.lowercased()) + "%")
+                filter = " AND (\(Self.lowered("title", db.dialect)) LIKE ? ESCAPE '\\' OR \(Self.lowered("url", db.dialect)) LIKE ? ESCAPE '\\')"
+                values += [pattern, pattern]
+            }
+            return try db.fetchAll(
                 """
                 SELECT \(Item.columns) FROM items WHERE kind = ? AND publishedAt >= ? AND publishedAt < ? AND votes >= ?\(filter)
                 ORDER BY votes DESC, publishedAt DESC, id LIMIT ?
@@ -84,25 +84,20 @@ extension Store {
         }
     }
 
-    /// `text` as a LIKE pattern that matches only itself (with `ESCAPE '\'`).
-    static func likeEscaped(_ text: String) -> String {
-        var escaped = ""
-        for character in text {
-            if character == "%" || character == "_" || character == "\\" { escaped.append("\\") }
-            escaped.append(character)
-        }
-        return escaped
-    }
-
     public func item(url: String) throws -> Item? {
         try database.read { db in
             try db.fetchOne("SELECT \(Item.columns) FROM items WHERE url = ?", .text(url)).map { try Item(row: $0) }
         }
     }
 
-    /// Deletes the item at `url`; editions already frozen keep their copy. False when there is none.
-    public func removeItem(url: String) throws -> Bool {
-        try database.write { db in try db.execute("DELETE FROM items WHERE url = ?", .text(url)) > 0 }
+    /// Deletes the item at `url` (with `audit`, in one transaction); editions already frozen keep their copy.
+    /// False when there is none.
+    public func removeItem(url: String, audit: AuditEntry? = nil) throws -> Bool {
+        try database.write { db in
+            guard try db.execute("DELETE FROM items WHERE url = ?", .text(url)) > 0 else { return false }
+            if let audit { try Self.insertAudit(audit, in: db) }
+            return true
+        }
     }
 
     public func itemCount() throws -> Int {

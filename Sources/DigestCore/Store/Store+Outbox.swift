@@ -74,10 +74,15 @@ extension Store {
             now.sqlValue, now.sqlValue)
     }
 
-    /// Writes `message` to the outbox, due now: what the admin console sends (a test digest, a confirmation
+    /// Writes `message` to the outbox, due now, with `audit` in the same transaction: what the admin console sends (a test digest, a confirmation
     /// sent again) goes the way confirmations go, so a relay that is down delays it and loses nothing.
-    public func queueOutboxMail(_ message: MailMessage, purpose: String, subscriberID: Int64?, now: Date) throws {
-        try database.write { db in try Self.queueMail(db, message, purpose: purpose, subscriberID: subscriberID, now: now) }
+    public func queueOutboxMail(
+        _ message: MailMessage, purpose: String, subscriberID: Int64?, now: Date, audit: AuditEntry? = nil
+    ) throws {
+        try database.write { db in
+            try Self.queueMail(db, message, purpose: purpose, subscriberID: subscriberID, now: now)
+            if let audit { try Self.insertAudit(audit, in: db) }
+        }
     }
 
     /// Claims up to `limit` mails that are due (queued, deferred and due, or claimed by a worker whose

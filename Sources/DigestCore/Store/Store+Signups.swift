@@ -127,10 +127,12 @@ extension Store {
         }
     }
 
-    /// Unsubscribes at once, whatever the state (a pending sign-up is withdrawn too).
-    public func unsubscribeSubscriber(id: Int64, now: Date) throws -> SubscriptionChange {
+    /// Unsubscribes at once, whatever the state (a pending sign-up is withdrawn too). With `audit` (an
+    /// admin's action), its row about the reader is written in the same transaction, changed or not.
+    public func unsubscribeSubscriber(id: Int64, now: Date, audit: AuditEntry? = nil) throws -> SubscriptionChange {
         try database.write { db in
             guard var subscriber = try Self.subscriber(db, id: id, locking: true) else { return .notFound }
+            if let audit { try Self.insertAudit(audit.about(subscriber), in: db) }
             if subscriber.status == .unsubscribed { return .unchanged(subscriber) }
             try Self.countStatusChange(from: subscriber.status, to: .unsubscribed, at: now, in: db)
             subscriber.status = .unsubscribed

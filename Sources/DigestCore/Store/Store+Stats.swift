@@ -356,28 +356,6 @@ extension Store {
 
     // MARK: - Items
 
-    /// Items published in `window` (an edition's, `Ranker.window(for:)`), by section then votes (most first),
-    /// newer first among equals; with `search`, only those whose title or url contains it, whatever its case.
-    public func itemsInWindow(_ window: Range<Date>, search: String? = nil, limit: Int = 500) throws -> [Item] {
-        try database.read { db in
-            var arguments: [SQLValue] = [window.lowerBound.sqlValue, window.upperBound.sqlValue]
-            var filter = ""
-            let text = search?.trimmingCharacters(in: .whitespaces) ?? ""
-            if !text.isEmpty {
-                let pattern = SQLValue.text("%" + Self.likeEscaped(text.lowercased()) + "%")
-                filter =
-                    " AND (\(Self.lowered("title", db.dialect)) LIKE ? ESCAPE '\\' OR \(Self.lowered("url", db.dialect)) LIKE ? ESCAPE '\\')"
-                arguments += [pattern, pattern]
-            }
-            return try db.fetchAll(
-                """
-                SELECT \(Item.columns) FROM items WHERE publishedAt >= ? AND publishedAt < ?\(filter)
-                ORDER BY kind, votes DESC, publishedAt DESC, id LIMIT ?
-                """, arguments + [limit.sqlValue]
-            ).map { try Item(row: $0) }
-        }
-    }
-
     // MARK: - Helpers
 
     /// The UTC days of a period of `days` days ending with `now`'s.

@@ -51,13 +51,7 @@ extension Store {
         try database.write { db in
             var reactivated: [EmailAddress] = []
             var notBounced: [EmailAddress] = []
-            func reactivate(_ id: Int64) throws {
-                try db.execute(
-                    "UPDATE subscribers SET status = 'active', bounceCount = 0, bouncedAt = NULL WHERE id = ?", id.sqlValue)
-                // The hard bounces reported later (DSNs) count toward `bounced` too: the mistake is undone with them.
-                try db.execute("DELETE FROM bounce_events WHERE subscriberID = ? AND kind = 'hard'", id.sqlValue)
-                try Self.countStatusChange(from: .bounced, to: .active, at: now, in: db)
-            }
+            func reactivate(_ id: Int64) throws { try Self.reactivate(db, id: id, from: .bounced, now: now) }
             for email in emails {
                 guard let subscriber = try Self.subscriber(db, email: email), subscriber.status == .bounced,
                     let id = subscriber.id
@@ -183,12 +177,25 @@ extension Store {
     /// summaries keep what they counted (an edition's recipients, a day's sign-ups); the reader's status
     /// count goes down on `now`'s day.
     public func removeSubscriber(email: EmailAddress, now: Date = Date()) throws -> Bool {
-        try database.write { db in
-            let removed: [SubscriberStatus] = try db.fetchColumn(
-                "DELETE FROM subscribers WHERE email = ? RETURNING status", .text(email.description))
-            for status in removed { try Self.countStatusChange(from: status, to: nil, at: now, in: db) }
-            return !removed.isEmpty
-        }
+        try database.write { db in try Self.remove(db, where: "email = ?", .text(email.description), now: now) }
+    }
+
+    /// Deletes the subscribers `condition` names and, through the schema's cascades, their deliveries,
+    /// bounces and outbox mails; their status counts go down on `now`'s day. True when one was there.
+    static func remove(_ db: any SQLConnection, where condition: String, _ value: SQLValue, now: Date) throws -> Bool {
+        let removed: [SubscriberStatus] = try db.fetchColumn("DELETE FROM subscribers WHERE \(condition) RETURNING status", value)
+        for status in removed { try countStatusChange(from: status, to: nil, at: now, in: db) }
+        return !removed.isEmpty
+    }
+
+    /// Makes reader `id`, now `old` (bounced or unsubscribed), active again, with no bounce counted against
+    /// them: the hard bounces reported later (DSNs) count toward `bounced` too, so they go with the mistake.
+    static func reactivate(_ db: any SQLConnection, id: Int64, from old: SubscriberStatus, now: Date) throws {
+        try db.execute(
+            "UPDATE subscribers SET status = 'active', bounceCount = 0, bouncedAt = NULL, unsubscribedAt = NULL WHERE id = ?",
+            id.sqlValue)
+        try db.execute("DELETE FROM bounce_events WHERE subscriberID = ? AND kind = 'hard'", id.sqlValue)
+        try countStatusChange(from: old, to: .active, at: now, in: db)
     }
 
     /// Imports `email,name,…` CSV text: each bad row is reported, the good ones are inserted in

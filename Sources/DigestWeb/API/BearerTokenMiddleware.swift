@@ -21,10 +21,7 @@ struct BearerTokenMiddleware<Context: RequestContext>: RouterMiddleware {
         guard let header = request.headers[.authorization] else {
             return unauthorized("an Authorization: Bearer token is required")
         }
-        let parts = header.split(separator: " ", maxSplits: 1)
-        guard parts.count == 2, parts[0].lowercased() == "bearer",
-            ConstantTime.equals(Array(parts[1].trimmingCharacters(in: .whitespaces).utf8), Array(token.utf8))
-        else {
+        guard ConstantTime.isBearer(header, token: token) else {
             return unauthorized("the bearer token is not valid")
         }
         return try await next(request, context)
@@ -39,6 +36,14 @@ struct BearerTokenMiddleware<Context: RequestContext>: RouterMiddleware {
 
 /// Comparisons whose time does not depend on where secrets differ.
 enum ConstantTime {
+    /// Whether an `Authorization` value is `Bearer <token>` (scheme in any case, spaces around the token
+    /// ignored); the token is compared in constant time.
+    static func isBearer(_ header: String, token: String) -> Bool {
+        let parts = header.split(separator: " ", maxSplits: 1)
+        return parts.count == 2 && parts[0].lowercased() == "bearer"
+            && equals(Array(parts[1].trimmingCharacters(in: .whitespaces).utf8), Array(token.utf8))
+    }
+
     /// Equal bytes, looking at every byte of `given` whatever the outcome.
     static func equals(_ given: [UInt8], _ secret: [UInt8]) -> Bool {
         var difference = UInt8(truncatingIfNeeded: given.count ^ secret.count)

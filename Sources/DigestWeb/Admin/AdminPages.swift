@@ -70,6 +70,28 @@ struct AdminPages: Sendable {
     /// The CSRF token the forms of this request's pages carry, and whether a signed-in session (rather
     /// than the admin listener or a bearer token) made it, which decides the "Sign out" button.
     static func identity(_ context: WebRequestContext) -> (csrf: String, signedIn: Bool) {
-        ("", false)
+        guard let admin = context.admin else { return ("", false) }
+        if case .session = admin.credential { return (admin.csrfToken, true) }
+        return (admin.csrfToken, false)
+    }
+
+    /// The audit row of this request's admin doing `action` (about `subscriber`), for the store to write with
+    /// the action. Every admin route runs behind `AdminAccessMiddleware`, which sets `context.admin`.
+    func audit(
+        _ context: WebRequestContext, action: String, subscriber: Subscriber? = nil, detail: String = "", now: Date
+    ) -> AuditEntry {
+        guard let admin = context.admin else {
+            return AuditEntry(at: now, action: action, detail: detail, actor: "unknown", clientAddress: context.clientAddress)
+        }
+        return admin.audit(action, subscriber: subscriber, detail: detail, at: now)
+    }
+
+    /// One audit row as the Health and reader pages list it.
+    static func auditRow(_ entry: AuditEntry) -> [String: Any] {
+        [
+            "at": time(entry.at), "action": entry.action, "detail": entry.detail, "actor": entry.actor,
+            "address": entry.clientAddress,
+            "reader": entry.subscriberEmail.map { email in entry.subscriberID.map { "\(email) (#\($0))" } ?? email } ?? "",
+        ]
     }
 }

@@ -68,7 +68,8 @@ struct ItemsController: Sendable {
         guard let url = form["url"] else {
             return admin.message("Nothing removed", "The form named no item.", section: .items, depth: 1, context: context, status: .badRequest)
         }
-        let removed = try await database.run { store in try store.removeItem(url: url) }
+        let audit = admin.audit(context, action: "item.remove", detail: url, now: admin.settings.now())
+        let removed = try await database.run { store in try store.removeItem(url: url, audit: audit) }
         let notice = removed ? "Removed \(url). Editions already frozen keep their copy." : "No item has the url \(url)."
         return admin.message(
             removed ? "Item removed" : "No such item", notice, section: .items, depth: 1, context: context,

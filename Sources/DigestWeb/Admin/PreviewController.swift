@@ -116,9 +116,10 @@ struct PreviewController: Sendable {
         } catch {
             return admin.message("Bad address", "Send the test to: \(error)", section: .preview, depth: 1, context: context, status: .badRequest)
         }
+        let audit = admin.audit(context, action: "preview.test", detail: "\(date.map { "\($0)" } ?? "upcoming") to \(address)", now: now)
         let digest = try await database.run { [preview] store in
             let (_, digest) = try preview.testDigest(date: date, to: address, now: now)
-            try store.queueOutboxMail(digest.message, purpose: "test", subscriberID: nil, now: now)
+            try store.queueOutboxMail(digest.message, purpose: "test", subscriberID: nil, now: now, audit: audit)
             return digest
         }
         outbox.wake()

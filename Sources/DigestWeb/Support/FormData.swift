@@ -1,5 +1,4 @@
 import Foundation
-import Hummingbird
 
 /// The fields of an `application/x-www-form-urlencoded` body (or a query string), in order;
 /// a name may repeat (`sections=story&sections=post`).
@@ -16,19 +15,6 @@ struct FormData: Sendable {
 
     init(bytes: some Sequence<UInt8>) {
         self.init(String(decoding: Array(bytes), as: UTF8.self))
-    }
-
-    /// A request's body as form fields; throws the 413 page when it is over `limit` bytes.
-    static func read(_ request: Request, limit: Int) async throws -> FormData {
-        if let length = request.headers[.contentLength].flatMap(Int.init), length > limit {
-            throw PageError.tooLarge(limit: limit)
-        }
-        do {
-            let buffer = try await request.body.collect(upTo: limit)
-            return FormData(bytes: buffer.readableBytesView)
-        } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
-            throw PageError.tooLarge(limit: limit)
-        }
     }
 
     /// The first value of `name`, trimmed; nil when absent or blank.

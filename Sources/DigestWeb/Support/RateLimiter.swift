@@ -40,6 +40,18 @@ final class RateLimiter: Sendable {
         }
     }
 
+    /// Seconds until `key` may try again: 0 while its bucket holds a token, else the time the next token
+    /// takes to come (rounded up, at least 1). Takes nothing: for limits that count failures only, which
+    /// ask this before trying and call `allow` after a failure.
+    func waitTime(_ key: String, now: Date) -> Int {
+        buckets.withLock { buckets in
+            guard let bucket = buckets[key] else { return 0 }
+            let tokens = level(bucket, now)
+            // Less a hair, so that 40.000000001 s of floating-point arithmetic is still said as 40.
+            return tokens >= 1 ? 0 : max(1, Int(((1 - tokens) / refillPerSecond - 1e-6).rounded(.up)))
+        }
+    }
+
     private func level(_ bucket: Bucket, _ now: Date) -> Double {
         min(capacity, bucket.tokens + max(0, now.timeIntervalSince(bucket.updated)) * refillPerSecond)
     }

@@ -9,7 +9,7 @@ import Mustache
 struct WebPages: Sendable {
     static let required = [
         "web/subscribe", "web/check-inbox", "web/confirm", "web/unsubscribe", "web/preferences", "web/message",
-        "web/preview", "web/header", "web/admin-style", "web/admin-nav", "web/admin-message",
+        "web/preview", "web/signin", "web/csrf", "web/header", "web/admin-style", "web/admin-nav", "web/admin-message",
         "web/admin-items", "web/admin-health", "web/footer", "confirm.txt", "confirm.html", "confirm-subject.txt",
     ]
 

@@ -10,6 +10,9 @@ public struct WebRequestContext: RequestContext, RemoteAddressRequestContext {
     public let remoteAddress: SocketAddress?
     /// The client, as `ClientAddress` resolves it; "unknown" without a socket.
     public var clientAddress: String
+    /// Who the admin is, on admin URLs that let the request in (`AdminAccessMiddleware`): how they proved
+    /// it, the CSRF token their forms carry, and the audit's actor. nil everywhere else.
+    public var admin: AdminIdentity?
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)

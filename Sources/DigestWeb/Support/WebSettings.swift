@@ -7,6 +7,10 @@ struct WebSettings: Sendable {
     var maxFormBytes = 64 * 1024
     /// POSTs per peer IP: a burst of `capacity`, then one per `interval` seconds.
     var ipLimit: (capacity: Int, interval: TimeInterval) = (20, 3)
+    /// Wrong admin tokens per client (the sign-in form and `Authorization: Bearer` alike): a burst of
+    /// `capacity`, then one more every `interval` seconds; past it every try is answered 429, the right
+    /// token included, so guessing gains nothing from going fast.
+    var signInLimit: (capacity: Int, interval: TimeInterval) = (5, 60)
     /// POSTs per email address (sign-ups, preference changes).
     var addressLimit: (capacity: Int, interval: TimeInterval) = (5, 120)
     /// A second sign-up for one address within this time sends no second confirmation mail.

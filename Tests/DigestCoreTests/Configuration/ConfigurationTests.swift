@@ -33,6 +33,18 @@ import Testing
         #expect(configuration.mail.smtp?.connections == 4)
         #expect(configuration.database == Fixtures.repositoryRoot + "/var/digest.sqlite")
         #expect(configuration.templates == Fixtures.repositoryRoot + "/templates")
+        #expect(configuration.web.adminSessionHours == 12)
+    }
+
+    @Test func adminSessionHoursDefaultsToTwelveAndTakesFractions() throws {
+        #expect(try parse { json in Self.removePath(&json, ["web", "adminSessionHours"]) }.web.adminSessionHours == 12)
+        #expect(try parse { json in Self.setPath(&json, ["web", "adminSessionHours"], 0.5) }.web.adminSessionHours == 0.5)
+    }
+
+    static func removePath(_ json: inout [String: Any], _ path: [String]) {
+        var web = json[path[0]] as! [String: Any]
+        web[path[1]] = nil
+        json[path[0]] = web
     }
 
     @Test func missingFileNamesTheFileAndHowToGiveOne() {
@@ -92,6 +104,8 @@ import Testing
         }, "mail.smtp", "required when"),
         ("password in env name", { setPath(&$0, ["mail", "smtp", "passwordEnv"], "hunter 2!") }, "mail.smtp.passwordEnv", "NAME of an environment variable"),
         ("base url", { setPath(&$0, ["web", "baseURL"], "localhost:8080") }, "web.baseURL", "http(s) URL"),
+        ("admin session too short", { setPath(&$0, ["web", "adminSessionHours"], 0) }, "web.adminSessionHours", "from 0.25 to 720"),
+        ("admin session as text", { setPath(&$0, ["web", "adminSessionHours"], "12h") }, "web.adminSessionHours", "expected a number"),
     ]
 
     @Test(arguments: 0..<invalid.count)

@@ -64,7 +64,7 @@ struct ServeHarness {
         return file
     }
 
-    func serve(_ config: String, log: String) throws -> Process {
+    func serve(_ config: String, log: String, environment extra: [String: String] = [:]) throws -> Process {
         // `make test` builds it first; a missing binary is a failure, never a skipped test.
         try #require(FileManager.default.isExecutableFile(atPath: Self.binary), "build it: swift build --product digest")
         let process = Process()
@@ -72,6 +72,7 @@ struct ServeHarness {
         process.arguments = ["serve", "--config", config]
         var environment = ProcessInfo.processInfo.environment
         environment["DIGEST_SECRET"] = Self.secret
+        environment.merge(extra) { $1 }
         process.environment = environment
         _ = FileManager.default.createFile(atPath: log, contents: nil)
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
@@ -85,8 +86,10 @@ struct ServeHarness {
 
     /// `digest serve` started with `config` and listening on `port` (a failure when it does not listen);
     /// the caller stops it (`defer { server.stop() }`).
-    func started(_ config: String, port: UInt16, log: String) async throws -> Running {
-        let process = try serve(config, log: log)
+    func started(_ config: String, port: UInt16, log: String, environment: [String: String] = [:]) async throws
+        -> Running
+    {
+        let process = try serve(config, log: log, environment: environment)
         let running = Running(process: process, base: "http://127.0.0.1:\(port)")
         guard await FreePort.listening(port) else {
             running.stop()

@@ -276,5 +276,32 @@ extension Store {
                 \(d.dialect == .postgres ? "CREATE INDEX subscribers_by_email_lower ON subscribers (lower(email COLLATE \"C\") text_pattern_ops);" : "")
                 """
             }, backfill: { db in try StatsBackfill.run(db) }),
+        // The admin console's sign-in sessions, kept server-side so that signing out and expiry are real:
+        // only the SHA-256 of a session's id is stored (the id itself is in the admin's cookie alone), so
+        // reading this table opens no session. Rows are pruned once expired.
+        // Every admin action, one row each, never changed: when, what (`reader.unsubscribe`), which reader
+        // (id and address as they were: the row stays when the reader is erased), who and from where.
+        StoreMigration("v7-admin-sessions-audit") { d in
+            """
+            CREATE TABLE admin_sessions (
+                idHash TEXT PRIMARY KEY,
+                createdAt \(d.timestamp) NOT NULL,
+                expiresAt \(d.timestamp) NOT NULL,
+                clientAddress TEXT NOT NULL DEFAULT ''
+            );
+            CREATE INDEX admin_sessions_by_expiry ON admin_sessions (expiresAt);
+            CREATE TABLE admin_audit (
+                id \(d.id),
+                at \(d.timestamp) NOT NULL,
+                action TEXT NOT NULL,
+                subscriberID \(d.integer),
+                subscriberEmail TEXT,
+                detail TEXT NOT NULL DEFAULT '',
+                actor TEXT NOT NULL,
+                clientAddress TEXT NOT NULL DEFAULT ''
+            );
+            CREATE INDEX admin_audit_by_subscriber ON admin_audit (subscriberID, id);
+            """
+        },
     ]
 }
