@@ -1,4 +1,5 @@
 import DigestCore
+import DigestPostgres
 import DigestTestSupport
 import Foundation
 import Testing

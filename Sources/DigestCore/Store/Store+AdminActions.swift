@@ -18,12 +18,15 @@ extension Store {
         }
     }
 
-    /// Erases reader `id` and everything stored about them, as `subscribers remove` does; the audit row keeps
-    /// the id and address they had. False when there is no such reader.
+    /// Erases reader `id` and everything stored about them, as `subscribers remove` does. The audit row keeps
+    /// the number they had, not their address: an erasure leaves no personal data behind, the log included.
+    /// False when there is no such reader.
     public func removeSubscriber(id: Int64, now: Date, audit: AuditEntry) throws -> Bool {
         try database.write { db in
             guard let subscriber = try Self.subscriber(db, id: id, locking: true) else { return false }
-            try Self.insertAudit(audit.about(subscriber), in: db)
+            var audit = audit.about(subscriber)
+            audit.subscriberEmail = nil
+            try Self.insertAudit(audit, in: db)
             return try Self.remove(db, where: "id = ?", id.sqlValue, now: now)
         }
     }
