@@ -37,12 +37,25 @@ import Testing
                 #expect(page.contains("<iframe title=\"HTML version of the digest\" sandbox=\"\" srcdoc=\""))
                 // The digest's HTML is escaped once more inside srcdoc: nothing of it runs in the page.
                 #expect(page.contains("Votes &amp;amp; &amp;lt;tags&amp;gt;"))
-                #expect(page.contains("<pre>"))
-                #expect(page.contains("Votes &amp; &lt;tags&gt;"))
                 #expect(page.contains(" bytes ("))
+                // The text part and the raw message are one link away.
+                #expect(page.contains("href=\"preview?date=2026-11-24&amp;subscriber=r@example.com&amp;show=text\""))
                 // baseURL of the example is https, so no warning about one-click.
                 #expect(response.headers[.contentSecurityPolicy]?.contains("img-src https: data:") == true)
                 #expect(response.headers[.contentSecurityPolicy]?.contains("frame-ancestors 'none'") == true)
+            }
+            try await client.execute(
+                uri: "/admin/preview?date=2026-11-24&subscriber=r@example.com&show=text", method: .get, headers: authorized
+            ) { response in
+                #expect(response.text.contains("<pre>"))
+                #expect(response.text.contains("Votes &amp; &lt;tags&gt;"))
+                #expect(!response.text.contains("<iframe"))
+            }
+            try await client.execute(
+                uri: "/admin/preview?date=2026-11-24&subscriber=r@example.com&show=raw", method: .get, headers: authorized
+            ) { response in
+                #expect(response.text.contains("Message-ID: &lt;"))
+                #expect(response.text.contains("Content-Type: multipart/alternative"))
             }
             try await client.execute(uri: "/admin/preview?date=24.11.2026", method: .get, headers: authorized) {
                 #expect($0.status == .badRequest)

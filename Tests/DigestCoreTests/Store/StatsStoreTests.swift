@@ -59,7 +59,7 @@ import Testing
             try db.execute(report, .text("r3"), .text("soft"), 1.sqlValue, .null, Self.at("2026-11-03T09:00:00Z"))
         }
         let store = try Store(database: database)
-        #expect(try store.appliedMigrations().last == "v7-stats-summaries")
+        #expect(try store.appliedMigrations().contains("v7-stats-summaries"))
 
         let days = try store.dailyStats(from: Day("2026-11-01")!, through: Day("2026-11-04")!)
         #expect(days.map(\.signups) == [3, 1, 0, 0])
