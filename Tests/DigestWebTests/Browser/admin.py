@@ -58,10 +58,12 @@ def follow(driver, element):
     WebDriverWait(driver, 60).until(expected_conditions.staleness_of(page))
 
 
-def sign_in(driver, base, token):
+def sign_in(driver, base, token, on_form=None):
     driver.get(base + "/admin/")
     if "/admin/signin" not in driver.current_url:
         fail("the console did not send a stranger to the sign-in page: %s" % driver.current_url)
+    if on_form:
+        on_form()
     driver.find_element(By.ID, "token").send_keys(token)
     follow(driver, driver.find_element(By.CSS_SELECTOR, "form button[type=submit]"))
     heading = driver.find_element(By.TAG_NAME, "h1").text.strip()
@@ -90,17 +92,29 @@ def check(driver, path, width, shots):
     scroll = driver.execute_script("return document.documentElement.scrollWidth")
     inner = driver.execute_script("return window.innerWidth")
     heading = driver.find_element(By.TAG_NAME, "h1").text.strip()
-    if scroll > inner:
-        fail("%s (%r) is %d px wide on a %d px screen" % (path, heading, scroll, inner))
+    if scroll > width or inner != width:
+        fail("%s (%r) is %d px wide on a %d px screen" % (path, heading, scroll, width))
     if shots:
+        # The whole page, not only the first screen of it.
         name = re.sub(r"[^a-z0-9]+", "-", path.strip("/").lower()).strip("-") or "dashboard"
+        height = driver.execute_script("return document.documentElement.scrollHeight")
+        driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                               {"width": width, "height": min(height, 6000), "deviceScaleFactor": 1, "mobile": width < 600})
         driver.save_screenshot(os.path.join(shots, "%s-%d.png" % (name, width)))
+        resize(driver, width)
     step("%s at %d px: %r fits (%d px)" % (path, width, heading, scroll))
 
 
 def pages(base, token, shots, paths):
     driver, auditor = browser(), browser(javascript=True)
     try:
+        for width in WIDTHS:
+            for each in (driver, auditor):
+                resize(each, width)
+            # The sign-in page, as a stranger sees it, before signing in.
+            driver.get(base + "/admin/signin")
+            check(driver, "/admin/signin", width, shots)
+            audit(auditor, base + "/admin/signin", "/admin/signin", width)
         for each in (driver, auditor):
             resize(each, WIDTHS[0])
             sign_in(each, base, token)
