@@ -305,6 +305,7 @@ import DigestTestSupport
             #expect(metrics == expected)
             let check = try await Programs.run("promtool", ["check", "metrics"], input: Data(text.utf8))
             #expect(check.status == 0, "promtool: \(check.standardOutput) \(check.standardError)")
+            try await Self.checkDashboard(client, headers: bearer)
         }
     }
 
