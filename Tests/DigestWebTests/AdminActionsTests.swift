@@ -94,6 +94,11 @@ import Testing
             // The reader's page lists the actions taken on them.
             let page = try await client.execute(uri: "/admin/readers/\(bounced.id!)", method: .get, headers: admin.headers) { $0.text }
             #expect(page.contains("<td>reader.reactivate</td>"))
+            // The Health page lists every action, the sign-in included.
+            let health = try await client.execute(uri: "/admin/health", method: .get, headers: admin.headers) { $0.text }
+            for action in ["admin.signin", "reader.reactivate", "reader.erase"] {
+                #expect(health.contains("<td>\(action)</td>"), "\(action)")
+            }
         }
     }
 

@@ -4,20 +4,26 @@ import Hummingbird
 
 /// `/admin/health`: the configuration as loaded (secrets as set or not set, never their value), the DKIM
 /// keys with the DNS record each needs, the database (kind, size, migrations), the last run's report
-/// lines, and the audit log of admin actions.
+/// lines, and the audit log of admin actions (sign-ins and every button pressed), newest first.
 struct HealthPageController: Sendable {
     let admin: AdminPages
     let database: StoreExecutor
     let configuration: Configuration
     let environment: [String: String]
 
+    /// The newest audit rows shown.
+    static let auditRows = 100
+
     func addRoutes(to routes: PageRoutes) {
         routes.get("health") { _, context in try await page(context) }
     }
 
     func page(_ context: WebRequestContext) async throws -> Response {
-        let (size, migrations, runs) = try await database.run { store in
-            (try store.databaseSize(), try store.appliedMigrations(), try store.runs(limit: 1))
+        let (size, migrations, runs, audit, auditTotal) = try await database.run { store in
+            (
+                try store.databaseSize(), try store.appliedMigrations(), try store.runs(limit: 1),
+                try store.auditLog(limit: Self.auditRows), try store.auditCount()
+            )
         }
         var keys: [[String: Any]] = []
         var dkimError: String?
@@ -41,6 +47,8 @@ struct HealthPageController: Sendable {
             "migrations": migrations, "migrationCount": migrations.count,
             "pendingMigrations": Store.migrationNames.filter { !migrations.contains($0) },
             "unknownMigrations": migrations.filter { !known.contains($0) },
+            "audit": audit.map(AdminPages.auditRow), "hasAudit": !audit.isEmpty, "auditTotal": auditTotal,
+            "auditShown": audit.count,
             "hasRun": run != nil,
             "run": run.map { run -> [String: Any] in
                 [
