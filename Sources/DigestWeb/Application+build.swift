@@ -75,6 +75,7 @@ func buildWebApplication(
     ConfirmController(reader: reader).addRoutes(to: routes)
     UnsubscribeController(reader: reader).addRoutes(to: routes)
     PreferencesController(reader: reader).addRoutes(to: routes)
+    MyDataController(reader: reader).addRoutes(to: routes)
     HealthController(database: database).addRoutes(to: routes)
     // Every path under /admin (and /metrics) is guarded by the router-level `AdminAccessMiddleware` (whatever
     // the method, a route there or not); the groups' own middleware is a second lock on the routes that exist.

@@ -354,8 +354,6 @@ extension Store {
         }
     }
 
-    // MARK: - Items
-
     // MARK: - Helpers
 
     /// The UTC days of a period of `days` days ending with `now`'s.

@@ -58,6 +58,7 @@ struct PreferencesController: Sendable {
             "hours": hours, "defaultHour": String(format: "%02d:00", configuration.digest.sendHour),
             "defaultHourSelected": form.deliveryHour.isEmpty,
             "unsubscribeURL": "unsubscribe?token=\(unsubscribe)",
+            "dataURL": "preferences/data?token=\(token)", "deleteURL": "preferences/delete?token=\(token)",
         ]
         reader.addErrors(form.errors, to: &view)
         return reader.pages.page("preferences", view, status: status)
