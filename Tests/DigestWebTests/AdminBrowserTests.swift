@@ -6,8 +6,8 @@ import Testing
 
 /// An admin in headless Chromium (`Browser/admin.py`) against a real `digest serve` whose database has a
 /// few nights of history made by digest's own commands (`scripts/demo-history`, as `make demo` makes it):
-/// signs in on the public port with the token, opens every admin page at 1280 and 375 px with
-/// JavaScript off (nothing wider than the screen; axe-core finds no serious or critical violation), and
+/// signs in on the public port with the token, opens every admin page with JavaScript off at 1280, 375
+/// and 320 px (nothing wider than the screen; axe-core finds no serious or critical violation), and
 /// unsubscribes a reader from their page with the form's CSRF token. `DIGEST_SCREENSHOTS=FOLDER` keeps
 /// the screenshots (the README's come from there).
 @Suite(.serialized) struct AdminBrowserTests {

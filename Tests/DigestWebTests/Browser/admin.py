@@ -3,7 +3,7 @@
 axe-selenium-python from PyPI) with JavaScript off, driven by AdminBrowserTests.swift:
 
   admin.py BASE_URL TOKEN SHOTS PAGE...   signs in on the public port with the admin token, then opens
-                                          every PAGE (a path under BASE_URL) at 1280 and 375 px: the
+                                          every PAGE (a path under BASE_URL) at 1280, 375 and 320 px: the
                                           page must fit the screen and axe-core must find no serious or
                                           critical violation; screenshots of each go to SHOTS.
   admin.py act BASE_URL TOKEN READER_PATH unsubscribes that reader from their page, with the form's
@@ -22,7 +22,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
-WIDTHS = [1280, 375]
+WIDTHS = [1280, 375, 320]
 
 
 def fail(message):
