@@ -76,6 +76,10 @@ func buildWebApplication(
     UnsubscribeController(reader: reader).addRoutes(to: routes)
     PreferencesController(reader: reader).addRoutes(to: routes)
     MyDataController(reader: reader).addRoutes(to: routes)
+    ArchiveController(
+        database: database, pages: pages, configuration: configuration, ranker: composer.ranker, signer: signer,
+        settings: settings
+    ).addRoutes(to: routes)
     HealthController(database: database).addRoutes(to: routes)
     // Every path under /admin (and /metrics) is guarded by the router-level `AdminAccessMiddleware` (whatever
     // the method, a route there or not); the groups' own middleware is a second lock on the routes that exist.

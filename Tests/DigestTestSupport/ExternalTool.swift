@@ -40,6 +40,10 @@ public struct ExternalTool: Sendable, CustomStringConvertible {
     public static let prometheusClient = ExternalTool("prometheus_client (python3 -c 'import prometheus_client')") {
         (try? await Programs.run("python3", ["-c", "import prometheus_client"]).status) == 0
     }
+    /// Python's feedparser, the feed readers' reference parser (`import feedparser`).
+    public static let feedparser = ExternalTool("feedparser (python3 -c 'import feedparser')") {
+        (try? await Programs.run("python3", ["-c", "import feedparser"]).status) == 0
+    }
     /// Prometheus's `promtool check metrics` (Debian's `prometheus` package).
     public static let promtool = program("promtool")
     /// Postfix with its programs and configuration, and root to run a private instance.

@@ -8,7 +8,8 @@ import Testing
 /// few nights of history made by digest's own commands (`scripts/demo-history`, as `make demo` makes it):
 /// signs in on the public port with the token, opens every admin page with JavaScript off at 1280, 375
 /// and 320 px (nothing wider than the screen; axe-core finds no serious or critical violation), and
-/// unsubscribes a reader from their page with the form's CSRF token. `DIGEST_SCREENSHOTS=FOLDER` keeps
+/// unsubscribes a reader from their page with the form's CSRF token; the archive's public pages pass the
+/// same checks. `DIGEST_SCREENSHOTS=FOLDER` keeps
 /// the screenshots (the README's come from there).
 @Suite(.serialized) struct AdminBrowserTests {
     static let script = ServeHarness.root + "/Tests/DigestWebTests/Browser/admin.py"
@@ -60,6 +61,11 @@ import Testing
         let browsed = try await Programs.run(
             "python3", [Self.script, server.base, Self.token, shots] + pages, timeout: 600)
         #expect(browsed.status == 0 && browsed.standardOutput.hasSuffix("done\n"), "\(browsed.standardOutput)\n\(browsed.standardError)")
+
+        // The archive's pages, which anyone may open, pass the same checks.
+        let archive = try await Programs.run(
+            "python3", [Self.script, "public", server.base, shots, "/archive", "/archive/2026-11-24"], timeout: 300)
+        #expect(archive.status == 0 && archive.standardOutput.hasSuffix("done\n"), "\(archive.standardOutput)\n\(archive.standardError)")
 
         let acted = try await Programs.run(
             "python3", [Self.script, "act", server.base, Self.token, "/admin/readers/\(reader)"], timeout: 240)

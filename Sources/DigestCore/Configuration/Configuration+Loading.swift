@@ -281,6 +281,7 @@ private struct ConfigurationParser {
         let adminListen = try parseListen(try reader.string("adminListen"), reader: reader)
         // From a quarter of an hour (shorter would sign an admin out while reading a page) to 30 days.
         let adminSessionHours = try reader.number("adminSessionHours", in: 0.25...720) ?? 12
+        let archive = try reader.choice("archive", as: Configuration.Archive.self) ?? .public
         let databaseTimeout = try reader.number("databaseTimeoutSeconds", in: 0.1...300) ?? 5
         let requestTimeout = try reader.number("requestTimeoutSeconds", in: 1...3600) ?? 30
         let idleTimeout = try reader.number("idleTimeoutSeconds", in: 1...3600) ?? 5
@@ -289,7 +290,8 @@ private struct ConfigurationParser {
         return .init(
             host: host, port: port, baseURL: String(baseURL.trimmingSuffix("/")), secretEnv: secretEnv,
             adminTokenEnv: adminTokenEnv, trustedProxies: trustedProxies, adminListen: adminListen,
-            adminSessionHours: adminSessionHours, databaseTimeoutSeconds: databaseTimeout, requestTimeoutSeconds: requestTimeout,
+            adminSessionHours: adminSessionHours, archive: archive, databaseTimeoutSeconds: databaseTimeout,
+            requestTimeoutSeconds: requestTimeout,
             idleTimeoutSeconds: idleTimeout, maxConnections: maxConnections)
     }
 

@@ -48,6 +48,7 @@ extension Configuration {
             ("web.secretEnv", secret(web.secretEnv)), ("web.adminTokenEnv", secret(web.adminTokenEnv)),
             ("web.trustedProxies", web.trustedProxies.isEmpty ? "none" : web.trustedProxies.map(\.description).joined(separator: ", ")),
             ("web.adminListen", web.adminListen.map { "\($0.host):\($0.port)" } ?? "none"),
+            ("web.adminSessionHours", "\(web.adminSessionHours)"), ("web.archive", web.archive.rawValue),
             ("web.databaseTimeoutSeconds", "\(web.databaseTimeoutSeconds)"),
             ("web.requestTimeoutSeconds", "\(web.requestTimeoutSeconds)"),
             ("web.idleTimeoutSeconds", "\(web.idleTimeoutSeconds)"), ("web.maxConnections", "\(web.maxConnections)"),

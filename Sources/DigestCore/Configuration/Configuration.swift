@@ -118,6 +118,8 @@ public struct Configuration: Sendable, Equatable {
         public var adminListen: Listen? = nil
         /// How long an admin's sign-in on the public port lasts (the session cookie's lifetime), in hours.
         public var adminSessionHours: Double = 12
+        /// `/archive`: who may read past editions on the web.
+        public var archive: Archive = .public
         /// How long a request waits for the database before it is answered 503 with `Retry-After`.
         public var databaseTimeoutSeconds: Double = 5
         /// A request whose header and body have not fully arrived within this time is closed.
@@ -130,6 +132,16 @@ public struct Configuration: Sendable, Equatable {
     }
 
     /// A loopback address and port to listen on.
+    /// Who may read past editions on the web (`/archive`).
+    public enum Archive: String, Sendable, Equatable, CaseIterable {
+        /// Anyone: the list, every edition's page and the Atom feed.
+        case `public`
+        /// Only through the link in a digest (each edition's page with its signed key); no list, no feed.
+        case readers
+        /// No archive at all.
+        case off
+    }
+
     public struct Listen: Sendable, Equatable {
         public var host: String
         public var port: Int

@@ -38,6 +38,26 @@ extension Store {
         }
     }
 
+    /// Editions closed by `now` (their cut-off passed), newest first, a page at a time, with their first
+    /// `titles` candidates' titles (their best stories): the archive's list. And how many there are.
+    public func pastEditions(now: Date, limit: Int, offset: Int, titles: Int = 3) throws -> (editions: [PastEdition], total: Int) {
+        try database.read { db in
+            let total: Int = try db.fetchValue("SELECT count(*) FROM editions WHERE cutoff <= ?", now.sqlValue) ?? 0
+            let rows = try db.fetchAll(
+                "SELECT id, date, cutoff FROM editions WHERE cutoff <= ? ORDER BY date DESC LIMIT ? OFFSET ?",
+                now.sqlValue, limit.sqlValue, offset.sqlValue)
+            let editions = try rows.compactMap { row -> PastEdition? in
+                let id: Int64 = try row["id"]
+                guard let date = Day(try row["date"] as String) else { return nil }
+                let top: [String] = try db.fetchColumn(
+                    "SELECT title FROM edition_items WHERE editionID = ? ORDER BY position LIMIT ?", id.sqlValue,
+                    titles.sqlValue)
+                return PastEdition(date: date, cutoff: try row["cutoff"], topTitles: top)
+            }
+            return (editions, total)
+        }
+    }
+
     static func fetchEdition(_ db: any SQLConnection, date: Day) throws -> Edition? {
         guard
             let row = try db.fetchOne(
@@ -83,4 +103,11 @@ extension Store {
 struct EditionRaceError: Error, CustomStringConvertible {
     var date: Day
     var description: String { "the edition of \(date) was being frozen by another run, which gave up; run again" }
+}
+
+/// One line of the archive's list: an edition's date, when it closed, and its first titles.
+public struct PastEdition: Sendable, Equatable {
+    public var date: Day
+    public var cutoff: Date
+    public var topTitles: [String]
 }

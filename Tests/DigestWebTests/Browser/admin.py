@@ -8,6 +8,8 @@ axe-selenium-python from PyPI) with JavaScript off, driven by AdminBrowserTests.
                                           critical violation; screenshots of each go to SHOTS.
   admin.py act BASE_URL TOKEN READER_PATH unsubscribes that reader from their page, with the form's
                                           CSRF token, as an admin would.
+  admin.py public BASE_URL SHOTS PAGE...  the same checks at 1280, 375 and 320 px for pages anyone may
+                                          open (the archive), without signing in.
 
 Prints one line per step; exits 1 with the reason at the first thing an admin would trip over.
 """
@@ -131,6 +133,22 @@ def pages(base, token, shots, paths):
         auditor.quit()
 
 
+def public(base, shots, paths):
+    driver, auditor = browser(), browser(javascript=True)
+    try:
+        for width in WIDTHS:
+            resize(driver, width)
+            resize(auditor, width)
+            for path in paths:
+                driver.get(base + path)
+                check(driver, path, width, shots)
+                audit(auditor, base + path, path, width)
+                step("%s at %d px: no serious or critical axe-core violation" % (path, width))
+    finally:
+        driver.quit()
+        auditor.quit()
+
+
 def act(base, token, reader):
     driver = browser()
     try:
@@ -154,6 +172,8 @@ def act(base, token, reader):
 if __name__ == "__main__":
     if len(sys.argv) >= 5 and sys.argv[1] == "act":
         act(sys.argv[2], sys.argv[3], sys.argv[4])
+    elif len(sys.argv) >= 5 and sys.argv[1] == "public":
+        public(sys.argv[2], sys.argv[3], sys.argv[4:])
     elif len(sys.argv) >= 5:
         pages(sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:])
     else:
