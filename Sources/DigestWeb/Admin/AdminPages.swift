@@ -3,7 +3,7 @@ import Foundation
 import Hummingbird
 
 /// What every admin page shares: the navigation, the CSRF token its forms carry, the relative links
-/// back to the console's root, and the form reading of its actions. Admin pages are served at
+/// back to the console's root, and the audit row of its actions. Admin pages are served at
 /// `/admin/NAME` and `/admin/NAME/ID` on both listeners, so every link is relative (`root`): the
 /// console works the same behind a proxy that maps it under another path.
 struct AdminPages: Sendable {
@@ -57,16 +57,6 @@ struct AdminPages: Sendable {
         return text.prefix(10) + " " + text.dropFirst(11).prefix(5) + " UTC"
     }
 
-    /// The "previous / page N of M / next" links of a paged list; nil when it fits on one page.
-    static func pager(page: Int, pageSize: Int, total: Int, link: (Int) -> String) -> [String: Any]? {
-        let pages = max(1, (total + pageSize - 1) / pageSize)
-        guard pages > 1 else { return nil }
-        var pager: [String: Any] = ["page": page, "pages": pages]
-        if page > 1 { pager["previous"] = link(min(page - 1, pages)) }
-        if page < pages { pager["next"] = link(page + 1) }
-        return pager
-    }
-
     /// The CSRF token the forms of this request's pages carry, and whether a signed-in session (rather
     /// than the admin listener or a bearer token) made it, which decides the "Sign out" button.
     static func identity(_ context: WebRequestContext) -> (csrf: String, signedIn: Bool) {
@@ -91,7 +81,8 @@ struct AdminPages: Sendable {
         [
             "at": time(entry.at), "action": entry.action, "detail": entry.detail, "actor": entry.actor,
             "address": entry.clientAddress,
-            "reader": entry.subscriberEmail.map { email in entry.subscriberID.map { "\(email) (#\($0))" } ?? email } ?? "",
+            // An erased reader's row keeps their number only.
+            "reader": [entry.subscriberEmail, entry.subscriberID.map { "#\($0)" }].compactMap { $0 }.joined(separator: " "),
         ]
     }
 }

@@ -25,7 +25,7 @@ struct EditionsController: Sendable {
         let view: [String: Any] = [
             "title": "Editions", "isEmpty": editions.isEmpty, "total": total,
             "editions": editions.map { Self.row($0) },
-            "pager": AdminPages.pager(page: page, pageSize: Self.pageSize, total: total, link: { "editions?page=\($0)" }),
+            "pager": Pager.links(page: page, pageSize: Self.pageSize, total: total, link: { "editions?page=\($0)" }),
         ]
         return admin.page("admin-editions", view, section: .editions, context: context)
     }

@@ -45,7 +45,7 @@ struct ReadersController: Sendable {
                     "status": subscriber.status.rawValue, "created": AdminPages.time(subscriber.createdAt),
                 ]
             },
-            "pager": AdminPages.pager(page: page, pageSize: Self.pageSize, total: found.total, link: { link + "page=\($0)" }),
+            "pager": Pager.links(page: page, pageSize: Self.pageSize, total: found.total, link: { link + "page=\($0)" }),
         ]
         return admin.page("admin-readers", view, section: .readers, context: context)
     }

@@ -60,14 +60,8 @@ struct ArchiveController: Sendable {
             },
             "feedURL": configuration.web.baseURL + "/archive/feed.xml",
         ]
-        let pages = max(1, (total + Self.pageSize - 1) / Self.pageSize)
-        if pages > 1 {
-            var pager: [String: Any] = ["page": page, "pages": pages]
-            if page > 1 { pager["previous"] = "archive?page=\(page - 1)" }
-            if page < pages { pager["next"] = "archive?page=\(page + 1)" }
-            view["pager"] = pager
-        }
-        return self.pages.page("archive", view)
+        view["pager"] = Pager.links(page: page, pageSize: Self.pageSize, total: total) { "archive?page=\($0)" }
+        return pages.page("archive", view)
     }
 
     func edition(_ request: Request, _ context: WebRequestContext) async throws -> Response {
