@@ -144,4 +144,36 @@ import Testing
             }
         }
     }
+
+    /// Every digest links to its edition's page at the top, text and HTML alike: the plain page for a public
+    /// archive, the page with its key for readers only, nothing without an archive; the link opens the page.
+    @Test(arguments: [Configuration.Archive.public, .readers, .off])
+    func everyDigestLinksToItsPage(archive: Configuration.Archive) async throws {
+        let fixture = try Self.fixture()
+        var configuration = fixture.configuration
+        configuration.web.archive = archive
+        let composer = try await DigestComposer.make(
+            configuration: configuration, environment: [configuration.web.secretEnv: WebFixture.secret])
+        let reader = try fixture.add("reader@example.com", status: .active)
+        let (_, digest) = try DigestPreview(composer: composer, store: fixture.store)
+            .digest(date: Day("2026-11-24")!, subscriber: reader.email, now: Self.now)
+        let page = "https://courier.example/digest/archive/2026-11-24"
+        switch archive {
+        case .public:
+            #expect(digest.text.contains("View in your browser: \(page)\n"))
+            #expect(digest.html?.contains("<a href=\"\(page)\" class=\"dd-link\"") == true)
+        case .readers:
+            let link = page + "?key=" + fixture.signer.archiveKey(for: Day("2026-11-24")!)
+            // Too long for one line of the text part: the wrapping puts the link on a line of its own.
+            #expect(digest.text.contains("View in your browser:\n\(link)\n"))
+            try await app(fixture, archive: .readers).test(.router) { client in
+                try await client.execute(uri: String(link.dropFirst("https://courier.example/digest".count)), method: .get) {
+                    #expect($0.status == .ok)
+                }
+            }
+        case .off:
+            #expect(!digest.text.contains("View in your browser"))
+            #expect(digest.html?.contains("View in your browser") == false)
+        }
+    }
 }

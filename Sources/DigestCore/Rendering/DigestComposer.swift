@@ -205,12 +205,23 @@ public final class DigestComposer: Sendable {
         return rendered
     }
 
+    /// The edition's page in the archive (`/archive/DATE`, with its key when the archive is for readers
+    /// only), or nil when there is no archive.
+    func webVersion(of date: Day) -> String? {
+        let page = configuration.web.baseURL + "/archive/\(date)"
+        switch configuration.web.archive {
+        case .public: return page
+        case .readers: return page + "?key=" + signer.archiveKey(for: date)
+        case .off: return nil
+        }
+    }
+
     private func render(_ selection: DigestSelection, date: Day, hasName: Bool) -> RenderedDigest {
         let reader = DigestView.Reader(
             name: PersonalizedText.placeholder(.name), hasName: hasName, email: PersonalizedText.placeholder(.email))
         let links = DigestView.Links(
             unsubscribe: PersonalizedText.placeholder(.unsubscribeURL),
-            preferences: PersonalizedText.placeholder(.preferencesURL))
+            preferences: PersonalizedText.placeholder(.preferencesURL), webVersion: webVersion(of: date))
         var view = DigestView(selection: selection, date: date, configuration: configuration, reader: reader, links: links)
         // One line, whatever the template or the titles hold: a subject can never add a header.
         view.subject = DigestView.cap(templates.render(view, "subject.txt").collapsingWhitespace, Self.subjectLimit)

@@ -19,6 +19,9 @@ struct DigestView {
     struct Links {
         var unsubscribe: String
         var preferences: String
+        /// The edition's page in the archive ("View in your browser"); nil when `web.archive` is off. The same
+        /// for every reader of the edition: nothing personal.
+        var webVersion: String? = nil
     }
 
     struct ItemView {
