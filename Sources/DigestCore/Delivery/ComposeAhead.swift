@@ -4,75 +4,125 @@ import Foundation
 /// sender threads spend their turn on the wire, not on claiming and composing: with one SMTP connection,
 /// composing the next message overlaps sending the current one.
 ///
+/// With `finish` (DKIM signing, a pure function of the finished bytes), `finishers` threads more apply it
+/// to the composed items, as many at once as there are finishers, and the senders still get the items in
+/// the order they were composed (`State`).
+///
 /// Nothing about the ledger changes: a composed message waiting here belongs to a row that is already
 /// `sending` (claimed), exactly like the rest of its claimed batch. A message is only in flight once a
-/// sender takes it, and its outcome is recorded (by `LedgerRecorder`) right after the server's reply.
+/// sender takes it, which is after it is finished (signed), and its outcome is recorded (by
+/// `LedgerRecorder`) right after the server's reply.
 final class ComposeAhead<Item: Sendable>: @unchecked Sendable {
-    // Every field below is guarded by `condition`.
+    // `state` and `running` are guarded by `condition`.
     private let condition = NSCondition()
-    /// At most `capacity` items, oldest first. A taken item leaves the array at once (removing the first of
-    /// a handful moves a few references), so a composer that stays ahead never keeps sent messages alive.
-    private var ready: [Item] = []
-    private var exhausted = false
-    private var stopping = false
-    private var running = true
+    /// A taken item leaves the state at once (removing the first of a handful of slots moves a few
+    /// references), so a composer that stays ahead never keeps sent messages alive.
+    private var state: State
+    /// The composer and finisher threads still running.
+    private var running: Int
 
-    private let capacity: Int
     private let produce: @Sendable () -> Item?
+    private let finish: (@Sendable (Item) -> Item)?
 
-    /// Starts the composing thread at once.
-    init(capacity: Int, produce: @escaping @Sendable () -> Item?) {
-        self.capacity = max(1, capacity)
+    /// Starts the composing thread, and the finishing threads, at once.
+    ///
+    /// - Parameters:
+    ///   - finishers: threads applying `finish`; ignored without `finish`.
+    init(
+        capacity: Int, finishers: Int = 0, produce: @escaping @Sendable () -> Item?,
+        finish: (@Sendable (Item) -> Item)? = nil
+    ) {
+        let finishers = finish == nil ? 0 : max(1, finishers)
+        state = State(capacity: capacity, finishes: finishers > 0)
+        running = 1 + finishers
         self.produce = produce
-        Thread.start(named: "digest-composer", background: true) { [self] in work() }
+        self.finish = finish
+        Thread.start(named: "digest-composer", background: true) { [self] in compose() }
+        for index in 0..<finishers {
+            Thread.start(named: "digest-signer-\(index + 1)", background: true) { [self] in finishItems() }
+        }
     }
 
-    private func work() {
+    private func compose() {
+        condition.lock()
         while true {
-            condition.lock()
-            while ready.count >= capacity && !stopping { condition.wait() }
-            if stopping { break }
-            condition.unlock()
-            let item = produce()
-            condition.lock()
-            if let item {
-                ready.append(item)
-            } else {
-                exhausted = true
+            switch state.composerNext() {
+            case .wait:
+                condition.wait()
+                continue
+            case .exit:
+                break
+            case .compose:
+                condition.unlock()
+                let item = produce()
+                condition.lock()
+                state.composed(item)
+                condition.broadcast()
+                continue
             }
-            condition.broadcast()
-            if item == nil { break }
-            condition.unlock()
+            break
         }
-        // Still holding the lock here.
-        running = false
+        exited()
+    }
+
+    private func finishItems() {
+        guard let finish else { return }
+        condition.lock()
+        while true {
+            switch state.finisherNext() {
+            case .wait:
+                condition.wait()
+                continue
+            case .exit:
+                break
+            case .finish(let number, let item):
+                condition.unlock()
+                let finished = finish(item)
+                condition.lock()
+                state.finished(number: number, finished)
+                condition.broadcast()
+                continue
+            }
+            break
+        }
+        exited()
+    }
+
+    /// Called by a composing or finishing thread, holding the lock, as it ends.
+    private func exited() {
+        running -= 1
         condition.broadcast()
         condition.unlock()
     }
 
-    /// The next composed item, waiting for the composer if it is behind; nil when it has no more.
+    /// The next item in composing order, waiting for the composer (and the finishers) if they are behind;
+    /// nil when there are no more.
     func next() -> Item? {
         condition.lock()
         defer { condition.unlock() }
-        while ready.isEmpty && !exhausted && running { condition.wait() }
-        guard !ready.isEmpty else { return nil }
-        let item = ready.removeFirst()
-        condition.broadcast()
-        return item
+        while true {
+            switch state.take() {
+            case .take(let item):
+                condition.broadcast()
+                return item
+            case .end:
+                return nil
+            case .wait:
+                condition.wait()
+            }
+        }
     }
 
-    /// Stops composing and waits until the thread has finished the item it was working on. Returns
-    /// how many composed items were never taken (their rows are still `sending`, for the caller to
-    /// put back in the queue).
+    /// Stops composing and finishing, and waits until the threads have finished the items they were working
+    /// on. Returns how many composed items were never taken (their rows are still `sending`, for the caller
+    /// to put back in the queue).
     @discardableResult
     func stop() -> Int {
         condition.lock()
         defer { condition.unlock() }
-        stopping = true
+        state.stop()
         condition.broadcast()
-        while running { condition.wait() }
-        let left = ready.count
-        ready = []
-        return left
+        while running > 0 { condition.wait() }
+        return state.drain()
     }
 }

@@ -20,6 +20,9 @@ final class ComposeStage: @unchecked Sendable {
     private let mayClaim: @Sendable () -> Bool
     private let clock: @Sendable () -> Date
     private let logger: Logger
+    /// Whether messages leave this stage unsigned, for the signing workers of `ComposeAhead` (their
+    /// `DeliveryJob.signingTime` set); otherwise they are signed here, if at all.
+    private let signsApart: Bool
 
     private var batch: [ClaimedDelivery] = []
     private var index = 0
@@ -33,8 +36,9 @@ final class ComposeStage: @unchecked Sendable {
     init(
         claims: ClaimFeed, claimsAhead: Bool = false, composer: DigestComposer, store: Store, recorder: LedgerRecorder,
         editions: [Edition], mayClaim: @escaping @Sendable () -> Bool, clock: @escaping @Sendable () -> Date,
-        logger: Logger
+        signsApart: Bool = false, logger: Logger
     ) {
+        self.signsApart = signsApart
         self.claims = claims
         self.claimsAhead = claimsAhead
         self.composer = composer
@@ -75,12 +79,18 @@ final class ComposeStage: @unchecked Sendable {
             alreadyReceived = nil
         }
         let items = try alreadyReceived ?? composer.alreadyReceived(by: [subscriber.id!], before: edition, in: store)[subscriber.id!] ?? []
-        guard let digest = try composer.digest(for: subscriber, in: edition, alreadyReceived: items, now: clock()) else {
+        let now = clock()
+        guard
+            let digest = try composer.digest(
+                for: subscriber, in: edition, alreadyReceived: items, now: now, signing: !signsApart)
+        else {
             recorder.skip(claimed, reason: "nothing new for this reader")
             return nil
         }
         recorder.composed(reader: subscriber.id!)
-        return (DeliveryJob(claimed: claimed, itemIDs: digest.itemIDs), digest.message)
+        return (
+            DeliveryJob(claimed: claimed, itemIDs: digest.itemIDs, signingTime: signsApart ? now : nil), digest.message
+        )
     }
 
     private func nextClaimed() -> ClaimedDelivery? {
@@ -137,4 +147,6 @@ final class ComposeStage: @unchecked Sendable {
 struct DeliveryJob: Sendable {
     var claimed: ClaimedDelivery
     var itemIDs: [Int64]
+    /// Set while the message is still to be DKIM-signed, dated this (`t=`): the moment it was composed.
+    var signingTime: Date?
 }
