@@ -98,7 +98,12 @@ let package = Package(
         // `make bench` only: rendering and ranking measurements, kept out of `digest`.
         .executableTarget(
             name: "digest-bench",
-            dependencies: ["DigestCore", "DigestPostgres"]
+            dependencies: [
+                "DigestCore", "DigestPostgres",
+                // `digest-bench dkim` times swift-crypto's (BoringSSL's) RSA sign next to the OpenSSL one digest uses.
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ]
         ),
         .testTarget(
             name: "DigestCoreTests",
