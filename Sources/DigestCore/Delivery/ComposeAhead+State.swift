@@ -34,6 +34,20 @@ extension ComposeAhead {
             self.finishes = finishes
         }
 
+        /// Whom an event lets go on: the threads of that kind to wake, one each (or all of them), so no thread
+        /// is woken only to wait again.
+        struct Wakes: OptionSet, Equatable {
+            let rawValue: Int
+            /// The composer: there is room again.
+            static var composer: Wakes { Wakes(rawValue: 1) }
+            /// A finisher: an item is waiting to be finished.
+            static var finisher: Wakes { Wakes(rawValue: 2) }
+            /// A sender: the front item is ready.
+            static var sender: Wakes { Wakes(rawValue: 4) }
+            /// Every thread: the composer has no more, or the buffer stops.
+            static var everyone: Wakes { Wakes(rawValue: 8) }
+        }
+
         enum ComposerAction: Equatable {
             case compose
             case wait
@@ -47,12 +61,13 @@ extension ComposeAhead {
         }
 
         /// The composer made `item`; nil: it has no more (and exits).
-        mutating func composed(_ item: Item?) {
+        mutating func composed(_ item: Item?) -> Wakes {
             guard let item else {
                 exhausted = true
-                return
+                return .everyone
             }
             slots.append(finishes ? .composed(item) : .ready(item))
+            return finishes ? .finisher : slots.count == 1 ? .sender : []
         }
 
         enum FinisherAction {
@@ -74,13 +89,16 @@ extension ComposeAhead {
             return exhausted ? .exit : .wait
         }
 
-        /// A finisher is done with item `number`.
-        mutating func finished(number: Int, _ item: Item) {
+        /// A finisher is done with item `number`: a sender may go on if it is the front one.
+        mutating func finished(number: Int, _ item: Item) -> Wakes {
             slots[number - taken] = .ready(item)
+            return number == taken ? .sender : []
         }
 
         enum TakeAction {
-            case take(Item)
+            /// Send `item`, after waking `wakes`: the composer (there is room now) and, when the next item is
+            /// ready too, another sender.
+            case take(Item, wakes: Wakes)
             case wait
             /// Nothing more will come: the composer has no more and every item was taken, or the buffer stops.
             case end
@@ -93,12 +111,15 @@ extension ComposeAhead {
             guard case .ready(let item) = first else { return .wait }
             slots.removeFirst()
             taken += 1
-            return .take(item)
+            var wakes: Wakes = exhausted ? [] : .composer
+            if case .ready = slots.first { wakes.insert(.sender) }
+            return .take(item, wakes: wakes)
         }
 
         /// Stop composing and finishing: the composer and the finishers exit once done with the item in hand.
-        mutating func stop() {
+        mutating func stop() -> Wakes {
             stopping = true
+            return .everyone
         }
 
         /// Once every thread has exited: how many items were never taken, dropped here.

@@ -13,8 +13,14 @@ import Foundation
 /// sender takes it, which is after it is finished (signed), and its outcome is recorded (by
 /// `LedgerRecorder`) right after the server's reply.
 final class ComposeAhead<Item: Sendable>: @unchecked Sendable {
-    // `state` and `running` are guarded by `condition`.
-    private let condition = NSCondition()
+    // `state` and `running` are guarded by `lock`; each kind of thread waits on a condition of its own
+    // (`Waiting`), so an event wakes only a thread that can act on it (`State.Wakes`).
+    private let lock = ConditionLock(conditions: 4)
+    private enum Waiting: Int {
+        case composer, finisher, sender
+        /// `stop()`, for the composer and the finishers to exit.
+        case exits
+    }
     /// A taken item leaves the state at once (removing the first of a handful of slots moves a few
     /// references), so a composer that stays ahead never keeps sent messages alive.
     private var state: State
@@ -43,47 +49,50 @@ final class ComposeAhead<Item: Sendable>: @unchecked Sendable {
         }
     }
 
+    /// Wakes whom `wakes` names. Hold the lock.
+    private func wake(_ wakes: State.Wakes) {
+        if wakes.contains(.everyone) {
+            for waiting in [Waiting.composer, .finisher, .sender] { lock.broadcast(waiting.rawValue) }
+            return
+        }
+        if wakes.contains(.composer) { lock.signal(Waiting.composer.rawValue) }
+        if wakes.contains(.finisher) { lock.signal(Waiting.finisher.rawValue) }
+        if wakes.contains(.sender) { lock.signal(Waiting.sender.rawValue) }
+    }
+
     private func compose() {
-        condition.lock()
-        while true {
+        lock.lock()
+        loop: while true {
             switch state.composerNext() {
             case .wait:
-                condition.wait()
-                continue
+                lock.wait(Waiting.composer.rawValue)
             case .exit:
-                break
+                break loop
             case .compose:
-                condition.unlock()
+                lock.unlock()
                 let item = produce()
-                condition.lock()
-                state.composed(item)
-                condition.broadcast()
-                continue
+                lock.lock()
+                wake(state.composed(item))
             }
-            break
         }
         exited()
     }
 
     private func finishItems() {
         guard let finish else { return }
-        condition.lock()
-        while true {
+        lock.lock()
+        loop: while true {
             switch state.finisherNext() {
             case .wait:
-                condition.wait()
-                continue
+                lock.wait(Waiting.finisher.rawValue)
             case .exit:
-                break
+                break loop
             case .finish(let number, let item):
-                condition.unlock()
+                lock.unlock()
                 let finished = finish(item)
-                condition.lock()
-                state.finished(number: number, finished)
-                condition.broadcast()
-                continue
+                lock.lock()
+                wake(state.finished(number: number, finished))
             }
-            break
         }
         exited()
     }
@@ -91,24 +100,24 @@ final class ComposeAhead<Item: Sendable>: @unchecked Sendable {
     /// Called by a composing or finishing thread, holding the lock, as it ends.
     private func exited() {
         running -= 1
-        condition.broadcast()
-        condition.unlock()
+        lock.broadcast(Waiting.exits.rawValue)
+        lock.unlock()
     }
 
     /// The next item in composing order, waiting for the composer (and the finishers) if they are behind;
     /// nil when there are no more.
     func next() -> Item? {
-        condition.lock()
-        defer { condition.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         while true {
             switch state.take() {
-            case .take(let item):
-                condition.broadcast()
+            case .take(let item, let wakes):
+                wake(wakes)
                 return item
             case .end:
                 return nil
             case .wait:
-                condition.wait()
+                lock.wait(Waiting.sender.rawValue)
             }
         }
     }
@@ -118,11 +127,10 @@ final class ComposeAhead<Item: Sendable>: @unchecked Sendable {
     /// to put back in the queue).
     @discardableResult
     func stop() -> Int {
-        condition.lock()
-        defer { condition.unlock() }
-        state.stop()
-        condition.broadcast()
-        while running > 0 { condition.wait() }
+        lock.lock()
+        defer { lock.unlock() }
+        wake(state.stop())
+        while running > 0 { lock.wait(Waiting.exits.rawValue) }
         return state.drain()
     }
 }

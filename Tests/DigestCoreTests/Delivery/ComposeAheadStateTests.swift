@@ -9,7 +9,7 @@ struct ComposeAheadStateTests {
     typealias State = ComposeAhead<String>.State
 
     func taken(_ action: State.TakeAction) -> String? {
-        if case .take(let item) = action { return item }
+        if case .take(let item, _) = action { return item }
         return nil
     }
 
@@ -18,21 +18,32 @@ struct ComposeAheadStateTests {
         return nil
     }
 
+    func wakes(_ action: State.TakeAction) -> State.Wakes? {
+        if case .take(_, let wakes) = action { return wakes }
+        return nil
+    }
+
     @Test func withoutFinishersAComposedItemIsReadyAtOnce() {
         var state = State(capacity: 2, finishes: false)
         #expect(state.composerNext() == .compose)
-        state.composed("a")
-        #expect(taken(state.take()) == "a")
+        // The first item wakes a sender; the next, behind it, wakes nobody: the sender that takes the first
+        // wakes another for it.
+        #expect(state.composed("a") == .sender)
+        #expect(state.composed("b") == [])
+        let first = state.take()
+        #expect(taken(first) == "a" && wakes(first) == [.composer, .sender])
+        let second = state.take()
+        #expect(taken(second) == "b" && wakes(second) == .composer)
         if case .wait = state.take() {} else { Issue.record("an empty buffer waits for the composer") }
-        state.composed(nil)
+        #expect(state.composed(nil) == .everyone)
         if case .end = state.take() {} else { Issue.record("no more once the composer is exhausted") }
         #expect(state.composerNext() == .exit)
     }
 
     @Test func theComposerWaitsAtCapacityUntilASenderTakes() {
         var state = State(capacity: 2, finishes: false)
-        state.composed("a")
-        state.composed("b")
+        _ = state.composed("a")
+        _ = state.composed("b")
         #expect(state.composerNext() == .wait)
         #expect(taken(state.take()) == "a")
         #expect(state.composerNext() == .compose)
@@ -41,29 +52,30 @@ struct ComposeAheadStateTests {
     /// Items being signed count against the capacity: the buffer never holds more than `capacity` messages.
     @Test func itemsBeingFinishedCountAgainstTheCapacity() {
         var state = State(capacity: 2, finishes: true)
-        state.composed("a")
-        state.composed("b")
+        #expect(state.composed("a") == .finisher)
+        #expect(state.composed("b") == .finisher)
         _ = state.finisherNext()
         _ = state.finisherNext()
         #expect(state.composerNext() == .wait)
     }
 
     /// Two finishers; the second item is finished first. The senders still get "a" before "b", and only
-    /// once "a" is finished.
+    /// once "a" is finished; finishing "b" first wakes no sender (it could not take it).
     @Test func sendersGetItemsInComposingOrderWhicheverFinisherEndsFirst() throws {
         var state = State(capacity: 4, finishes: true)
-        state.composed("a")
-        state.composed("b")
+        _ = state.composed("a")
+        _ = state.composed("b")
         if case .wait = state.take() {} else { Issue.record("an unsigned item is never handed out") }
         let first = try #require(finishing(state.finisherNext()))
         let second = try #require(finishing(state.finisherNext()))
         #expect(first.0 == 0 && first.1 == "a")
         #expect(second.0 == 1 && second.1 == "b")
         if case .wait = state.finisherNext() {} else { Issue.record("nothing left to finish: wait") }
-        state.finished(number: second.0, "B")
+        #expect(state.finished(number: second.0, "B") == [])
         if case .wait = state.take() {} else { Issue.record("b is ready but a is not: wait for a") }
-        state.finished(number: first.0, "A")
-        #expect(taken(state.take()) == "A")
+        #expect(state.finished(number: first.0, "A") == .sender)
+        let a = state.take()
+        #expect(taken(a) == "A" && wakes(a) == [.composer, .sender])
         #expect(taken(state.take()) == "B")
     }
 
@@ -71,17 +83,15 @@ struct ComposeAheadStateTests {
     /// in its own slot.
     @Test func anItemFinishedAfterEarlierOnesWereTakenLandsInItsSlot() throws {
         var state = State(capacity: 4, finishes: true)
-        state.composed("a")
-        state.composed("b")
-        state.composed("c")
+        for item in ["a", "b", "c"] { _ = state.composed(item) }
         let a = try #require(finishing(state.finisherNext()))
         let b = try #require(finishing(state.finisherNext()))
-        state.finished(number: a.0, "A")
+        _ = state.finished(number: a.0, "A")
         #expect(taken(state.take()) == "A")
         let c = try #require(finishing(state.finisherNext()))
         #expect(c.0 == 2)
-        state.finished(number: c.0, "C")
-        state.finished(number: b.0, "B")
+        #expect(state.finished(number: c.0, "C") == [])
+        #expect(state.finished(number: b.0, "B") == .sender)
         #expect(taken(state.take()) == "B")
         #expect(taken(state.take()) == "C")
         #expect(state.taken == 3 && state.slots.isEmpty)
@@ -89,13 +99,14 @@ struct ComposeAheadStateTests {
 
     @Test func finishersEndOnceTheComposerIsExhaustedAndNothingIsLeftToFinish() throws {
         var state = State(capacity: 4, finishes: true)
-        state.composed("a")
-        state.composed(nil)
+        _ = state.composed("a")
+        #expect(state.composed(nil) == .everyone)
         let a = try #require(finishing(state.finisherNext()))
         if case .exit = state.finisherNext() {} else { Issue.record("nothing left and no more to come: exit") }
         if case .wait = state.take() {} else { Issue.record("a is still being finished") }
-        state.finished(number: a.0, "A")
-        #expect(taken(state.take()) == "A")
+        _ = state.finished(number: a.0, "A")
+        let last = state.take()
+        #expect(taken(last) == "A" && wakes(last) == [], "the composer has exited: nobody to wake")
         if case .end = state.take() {} else { Issue.record("all taken and the composer is exhausted: end") }
     }
 
@@ -103,18 +114,16 @@ struct ComposeAheadStateTests {
     /// once the threads are gone, for the caller to put back in the queue.
     @Test func aStopEndsEveryoneAndCountsWhatWasNeverTaken() throws {
         var state = State(capacity: 4, finishes: true)
-        state.composed("a")
-        state.composed("b")
-        state.composed("c")
+        for item in ["a", "b", "c"] { _ = state.composed(item) }
         let a = try #require(finishing(state.finisherNext()))
-        state.stop()
+        #expect(state.stop() == .everyone)
         #expect(state.composerNext() == .exit)
         if case .exit = state.finisherNext() {} else { Issue.record("a stopped finisher exits") }
         if case .end = state.take() {} else { Issue.record("a stopped buffer hands out nothing") }
         // The finisher that was signing "a" reports it after the stop.
-        state.finished(number: a.0, "A")
+        _ = state.finished(number: a.0, "A")
         // So does a composer that was composing.
-        state.composed("d")
+        _ = state.composed("d")
         #expect(state.drain() == 4)
         #expect(state.slots.isEmpty)
     }
