@@ -20,9 +20,9 @@ final class ComposeStage: @unchecked Sendable {
     private let mayClaim: @Sendable () -> Bool
     private let clock: @Sendable () -> Date
     private let logger: Logger
-    /// Whether messages leave this stage unsigned, for the signing workers of `ComposeAhead` (their
-    /// `DeliveryJob.signingTime` set); otherwise they are signed here, if at all.
-    private let signsApart: Bool
+    /// Messages leave this stage unsigned, for the signing threads of `ComposeAhead` to sign with this (their
+    /// `DeliveryJob.signature` set); nil: they are signed here, if at all.
+    private let signsApart: DKIMSigner?
 
     private var batch: [ClaimedDelivery] = []
     private var index = 0
@@ -36,7 +36,7 @@ final class ComposeStage: @unchecked Sendable {
     init(
         claims: ClaimFeed, claimsAhead: Bool = false, composer: DigestComposer, store: Store, recorder: LedgerRecorder,
         editions: [Edition], mayClaim: @escaping @Sendable () -> Bool, clock: @escaping @Sendable () -> Date,
-        signsApart: Bool = false, logger: Logger
+        signsApart: DKIMSigner? = nil, logger: Logger
     ) {
         self.signsApart = signsApart
         self.claims = claims
@@ -82,15 +82,15 @@ final class ComposeStage: @unchecked Sendable {
         let now = clock()
         guard
             let digest = try composer.digest(
-                for: subscriber, in: edition, alreadyReceived: items, now: now, signing: !signsApart)
+                for: subscriber, in: edition, alreadyReceived: items, now: now, signing: signsApart == nil)
         else {
             recorder.skip(claimed, reason: "nothing new for this reader")
             return nil
         }
         recorder.composed(reader: subscriber.id!)
-        return (
-            DeliveryJob(claimed: claimed, itemIDs: digest.itemIDs, signingTime: signsApart ? now : nil), digest.message
-        )
+        // The body hash here, while the message is in this core's cache; the signing threads do the rest.
+        let signature = signsApart.map { PendingSignature(time: now, bodyHash: $0.bodyHash(of: digest.message.data)) }
+        return (DeliveryJob(claimed: claimed, itemIDs: digest.itemIDs, signature: signature), digest.message)
     }
 
     private func nextClaimed() -> ClaimedDelivery? {
@@ -147,6 +147,12 @@ final class ComposeStage: @unchecked Sendable {
 struct DeliveryJob: Sendable {
     var claimed: ClaimedDelivery
     var itemIDs: [Int64]
-    /// Set while the message is still to be DKIM-signed, dated this (`t=`): the moment it was composed.
-    var signingTime: Date?
+    /// Set while the message is still to be DKIM-signed.
+    var signature: PendingSignature?
+}
+
+/// A DKIM signature still to be made: dated (`t=`) the moment the message was composed, its body hash done.
+struct PendingSignature: Sendable {
+    var time: Date
+    var bodyHash: DKIMSigner.BodyHash
 }

@@ -189,7 +189,7 @@ public final class DeliveryRunner: Sendable {
             mayClaim: { [control] in
                 if let lost = lease.check() { control.stop(lost) }
                 return control.reason == nil
-            }, clock: clock, signsApart: signer != nil, logger: logger)
+            }, clock: clock, signsApart: signer, logger: logger)
         // Claiming and composing run on a thread of their own, a few messages ahead of the senders; signing,
         // when there are keys, on `signingThreads` more. A message is signed before any sender can take it.
         let connections = max(1, pool.transport.connections)
@@ -199,9 +199,9 @@ public final class DeliveryRunner: Sendable {
             finish: signer.map { signer in
                 { @Sendable (item: (DeliveryJob, MailMessage)) in
                     var (job, message) = item
-                    guard let time = job.signingTime else { return item }
-                    message.data = signer.sign(message.data, time: time)
-                    job.signingTime = nil
+                    guard let signature = job.signature else { return item }
+                    message.data = signer.sign(message.data, time: signature.time, bodyHash: signature.bodyHash)
+                    job.signature = nil
                     return (job, message)
                 }
             })

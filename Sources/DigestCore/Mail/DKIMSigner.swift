@@ -32,9 +32,9 @@ public struct DKIMSigner: Sendable {
     }
 
     /// `message` (header fields, blank line, body; CRLF line ends) with a `DKIM-Signature` field per
-    /// key put in front; `time` becomes `t=`.
-    public func sign(_ message: [UInt8], time: Date) -> [UInt8] {
-        let fields = signatureFields(for: message, time: time)
+    /// key put in front; `time` becomes `t=`. `bodyHash`: the message's `bodyHash(of:)` when it is known.
+    public func sign(_ message: [UInt8], time: Date, bodyHash: BodyHash? = nil) -> [UInt8] {
+        let fields = signatureFields(for: message, time: time, bodyHash: bodyHash)
         var signed: [UInt8] = []
         signed.reserveCapacity(fields.count + message.count)
         signed += fields
@@ -42,12 +42,26 @@ public struct DKIMSigner: Sendable {
         return signed
     }
 
+    /// The `bh=` of a message: the SHA-256 of its body in relaxed form (RFC 6376 §3.7), the same for every
+    /// key. Worked out where the message was just built, while its bytes are in that core's cache, it costs
+    /// about half what it costs a signing thread that reads the message afresh.
+    public struct BodyHash: Sendable, Equatable {
+        let base64: String
+    }
+
+    public func bodyHash(of message: [UInt8]) -> BodyHash {
+        let bodyStart = DKIMCanonicalization.headerFields(of: message).bodyStart
+        return BodyHash(
+            base64: Data(SHA256.hash(data: DKIMCanonicalization.relaxedBody(message[bodyStart...]))).base64EncodedString())
+    }
+
     /// Just the `DKIM-Signature` fields for `message`, CRLF-terminated, to be put in front of it.
-    public func signatureFields(for message: [UInt8], time: Date) -> [UInt8] {
+    public func signatureFields(for message: [UInt8], time: Date, bodyHash known: BodyHash? = nil) -> [UInt8] {
         guard !keys.isEmpty else { return [] }
         let (fields, bodyStart) = DKIMCanonicalization.headerFields(of: message)
-        let bodyHash = Data(SHA256.hash(data: DKIMCanonicalization.relaxedBody(message[bodyStart...])))
-            .base64EncodedString()
+        let bodyHash =
+            known?.base64
+            ?? Data(SHA256.hash(data: DKIMCanonicalization.relaxedBody(message[bodyStart...]))).base64EncodedString()
 
         // The signed fields, in `signedFields` order; a field that appears twice is signed at its
         // last (bottom) occurrence, as a verifier pairs them (RFC 6376 §5.4.2).
@@ -71,7 +85,7 @@ public struct DKIMSigner: Sendable {
             signedData += DKIMCanonicalization.relaxedHeader(Array(header.utf8)[...])
             let signature = key.signature(for: signedData)
             result += Array(header.utf8)
-            result += Array(Self.folded(signature.base64EncodedString(), firstLine: 72 - 3).utf8)
+            result += Self.folded(signature.base64EncodedString(), firstLine: 72 - 3)
             result += [0x0D, 0x0A]
         }
         return result
@@ -94,16 +108,20 @@ public struct DKIMSigner: Sendable {
     }
 
     /// Base64 text cut into lines (FWS is allowed anywhere in `b=`, RFC 6376 §3.5).
-    private static func folded(_ base64: String, firstLine: Int) -> String {
-        var lines: [Substring] = []
-        var rest = base64[...]
+    private static func folded(_ base64: String, firstLine: Int) -> [UInt8] {
+        let bytes = Array(base64.utf8)
+        var result: [UInt8] = []
+        result.reserveCapacity(bytes.count + bytes.count / 24)
+        var start = 0
         var width = firstLine
-        while !rest.isEmpty {
-            lines.append(rest.prefix(width))
-            rest = rest.dropFirst(width)
+        while start < bytes.count {
+            if start > 0 { result += [0x0D, 0x0A, 0x09, 0x20] }
+            let end = min(bytes.count, start + width)
+            result += bytes[start..<end]
+            start = end
             width = 72
         }
-        return lines.joined(separator: "\r\n\t ")
+        return result
     }
 
     /// The DNS TXT records that publish the public keys: `selector._domainkey.domain`.
