@@ -45,7 +45,9 @@ final class ComposeAhead<Item: Sendable>: @unchecked Sendable {
         self.finish = finish
         Thread.start(named: "digest-composer", background: true) { [self] in compose() }
         for index in 0..<finishers {
-            Thread.start(named: "digest-signer-\(index + 1)", background: true) { [self] in finishItems() }
+            // At the senders' priority: in a signed send signing is the work the senders wait for, and at nice +10
+            // any other program on the machine (a build, a browser) took the cores from it.
+            Thread.start(named: "digest-signer-\(index + 1)") { [self] in finishItems() }
         }
     }
 
