@@ -20,6 +20,9 @@ final class ComposeStage: @unchecked Sendable {
     private let mayClaim: @Sendable () -> Bool
     private let clock: @Sendable () -> Date
     private let logger: Logger
+    /// Messages leave this stage unsigned, for the signing threads of `ComposeAhead` to sign with this (their
+    /// `DeliveryJob.signature` set); nil: they are signed here, if at all.
+    private let signsApart: DKIMSigner?
 
     private var batch: [ClaimedDelivery] = []
     private var index = 0
@@ -33,8 +36,9 @@ final class ComposeStage: @unchecked Sendable {
     init(
         claims: ClaimFeed, claimsAhead: Bool = false, composer: DigestComposer, store: Store, recorder: LedgerRecorder,
         editions: [Edition], mayClaim: @escaping @Sendable () -> Bool, clock: @escaping @Sendable () -> Date,
-        logger: Logger
+        signsApart: DKIMSigner? = nil, logger: Logger
     ) {
+        self.signsApart = signsApart
         self.claims = claims
         self.claimsAhead = claimsAhead
         self.composer = composer
@@ -75,12 +79,18 @@ final class ComposeStage: @unchecked Sendable {
             alreadyReceived = nil
         }
         let items = try alreadyReceived ?? composer.alreadyReceived(by: [subscriber.id!], before: edition, in: store)[subscriber.id!] ?? []
-        guard let digest = try composer.digest(for: subscriber, in: edition, alreadyReceived: items, now: clock()) else {
+        let now = clock()
+        guard
+            let digest = try composer.digest(
+                for: subscriber, in: edition, alreadyReceived: items, now: now, signing: signsApart == nil)
+        else {
             recorder.skip(claimed, reason: "nothing new for this reader")
             return nil
         }
         recorder.composed(reader: subscriber.id!)
-        return (DeliveryJob(claimed: claimed, itemIDs: digest.itemIDs), digest.message)
+        // The body hash here, while the message is in this core's cache; the signing threads do the rest.
+        let signature = signsApart.map { PendingSignature(time: now, bodyHash: $0.bodyHash(of: digest.message.data)) }
+        return (DeliveryJob(claimed: claimed, itemIDs: digest.itemIDs, signature: signature), digest.message)
     }
 
     private func nextClaimed() -> ClaimedDelivery? {
@@ -137,4 +147,12 @@ final class ComposeStage: @unchecked Sendable {
 struct DeliveryJob: Sendable {
     var claimed: ClaimedDelivery
     var itemIDs: [Int64]
+    /// Set while the message is still to be DKIM-signed.
+    var signature: PendingSignature?
+}
+
+/// A DKIM signature still to be made: dated (`t=`) the moment the message was composed, its body hash done.
+struct PendingSignature: Sendable {
+    var time: Date
+    var bodyHash: DKIMSigner.BodyHash
 }

@@ -30,6 +30,9 @@ public final class DeliveryRunner: Sendable {
         public var giveUpAfterDays = 3
         /// Length of the run lock's lease; renewed every third of it.
         public var lease: TimeInterval = 60
+        /// Threads that DKIM-sign the composed messages (when `mail.dkim` has keys): one per core, so a
+        /// signed send uses every core; the senders still get the messages in the order they were composed.
+        public var signingThreads = ProcessInfo.processInfo.activeProcessorCount
 
         public init(date: Day? = nil, dryRun: Bool = false, wait: Bool = false) {
             self.date = date
@@ -170,6 +173,7 @@ public final class DeliveryRunner: Sendable {
             failed: { [control] error in
                 control.stop(.init(.ledgerUnwritable, "cannot write the ledger: \(error)", immediate: true))
             })
+        let signer = composer.dkim.flatMap { $0.keys.isEmpty ? nil : $0 }
         let stage = ComposeStage(
             claims: ClaimFeed(
                 store: store, run: lease.owner, batchSize: options.batchSize, clock: clock,
@@ -185,9 +189,22 @@ public final class DeliveryRunner: Sendable {
             mayClaim: { [control] in
                 if let lost = lease.check() { control.stop(lost) }
                 return control.reason == nil
-            }, clock: clock, logger: logger)
-        // Claiming and composing run on a thread of their own, a few messages ahead of the senders.
-        let ahead = ComposeAhead(capacity: 2 * max(1, pool.transport.connections)) { stage.next() }
+            }, clock: clock, signsApart: signer, logger: logger)
+        // Claiming and composing run on a thread of their own, a few messages ahead of the senders; signing,
+        // when there are keys, on `signingThreads` more. A message is signed before any sender can take it.
+        let connections = max(1, pool.transport.connections)
+        let ahead = ComposeAhead(
+            capacity: 2 * connections + (signer == nil ? 0 : options.signingThreads),
+            finishers: options.signingThreads, produce: { stage.next() },
+            finish: signer.map { signer in
+                { @Sendable (item: (DeliveryJob, MailMessage)) in
+                    var (job, message) = item
+                    guard let signature = job.signature else { return item }
+                    message.data = signer.sign(message.data, time: signature.time, bodyHash: signature.bodyHash)
+                    job.signature = nil
+                    return (job, message)
+                }
+            })
         let sent = await pool.run(
             next: { ahead.next() }, recording: recorder.recording, control: control, mayCommit: { lease.check() })
         recorder.stop()

@@ -109,13 +109,17 @@ public final class DigestComposer: Sendable {
     /// `subscriber`'s digest of `edition`: the one way from what they already received to a message, used
     /// by `send`, its dry run, and `preview`. Nil when nothing new is left for them and `digest.skipWhenEmpty`
     /// says to send nothing (`skippingEmpty: false` composes it anyway, for a preview).
+    ///
+    /// `signing: false` leaves the DKIM signatures out, for a caller that signs the message later (on another
+    /// thread) with `dkim.sign(_:time:)` and `now`: the bytes are then the same as signed here.
     public func digest(
         for subscriber: Subscriber, in edition: Edition, alreadyReceived: Set<Int64>, now: Date, skippingEmpty: Bool = true,
-        testSend: TestSend? = nil
+        testSend: TestSend? = nil, signing: Bool = true
     ) throws -> ComposedDigest? {
         let selection = selection(for: subscriber, in: edition, alreadyReceived: alreadyReceived)
         if selection.isEmpty && skippingEmpty && configuration.digest.skipWhenEmpty { return nil }
-        return try compose(selection: selection, date: edition.date, subscriber: subscriber, now: now, testSend: testSend)
+        return try compose(
+            selection: selection, date: edition.date, subscriber: subscriber, now: now, testSend: testSend, signing: signing)
     }
 
     /// The items of `edition`'s candidates that readers already received in earlier editions, by reader:
@@ -143,9 +147,10 @@ public final class DigestComposer: Sendable {
     /// refuse it like any forged token, and it says why to whoever reads the link.
     public static let inertLinkToken = "test-send-not-a-subscriber"
 
-    /// The complete message for `subscriber`, dated `now`.
+    /// The complete message for `subscriber`, dated `now`; signed (DKIM) unless `signing` is false.
     public func compose(
-        selection: DigestSelection, date: Day, subscriber: Subscriber, now: Date, testSend: TestSend? = nil
+        selection: DigestSelection, date: Day, subscriber: Subscriber, now: Date, testSend: TestSend? = nil,
+        signing: Bool = true
     ) throws -> ComposedDigest {
         // Names reach a header and the greeting: one line, whatever was stored.
         let name = subscriber.name?.collapsingWhitespace ?? ""
@@ -170,7 +175,7 @@ public final class DigestComposer: Sendable {
             oneClickUnsubscribe: oneClick, text: "", html: nil)
         builder.fixed = fixedFields
         builder.subjectField = rendered.subjectField
-        builder.dkim = dkim
+        builder.dkim = signing ? dkim : nil
         let (textEncoding, htmlEncoding) = (rendered.textEncoding, rendered.htmlEncoding)
         let data = try builder.build(
             bodyReserve: rendered.text.reserve(values, textEncoding) + (html?.reserve(htmlValues, htmlEncoding) ?? 0),

@@ -40,10 +40,11 @@ import Testing
         return Finished(status: process.terminationStatus, output: output)
     }
 
-    func prepare(readers: Int, smtp: [String: Any]? = nil) throws -> (config: String, store: Store) {
+    func prepare(readers: Int, smtp: [String: Any]? = nil, dkimKeys: [String] = []) throws -> (config: String, store: Store) {
         let configuration = try Fixtures.configuration(in: directory) { json in
             Fixtures.useSiteTimeZone(&json, "UTC")
             if let smtp { Fixtures.useSMTP(&json, smtp) }
+            if !dkimKeys.isEmpty { Fixtures.useDKIM(&json, keys: dkimKeys) }
         }
         let store = try Store(path: configuration.database)
         try store.upsert(
@@ -80,12 +81,23 @@ import Testing
     }
 
     @Test func sigtermFinishesTheMessagesOnTheWireReportsAndExits75() async throws {
+        try await sigtermFinishesTheMessagesOnTheWire(signed: false)
+    }
+
+    /// With an RSA key: messages signed on the signing threads, some signed and never sent when the signal comes.
+    @Test(.requires(.python3, .openssl, .dkimpy))
+    func signedWithAnRSAKeySigtermFinishesTheMessagesOnTheWireReportsAndExits75() async throws {
+        try await sigtermFinishesTheMessagesOnTheWire(signed: true)
+    }
+
+    func sigtermFinishesTheMessagesOnTheWire(signed: Bool) async throws {
         let sink = try SMTPSinkServer()
         defer { sink.stop() }
         let connections = 4
         let readers = 2_000
         let (config, store) = try prepare(
-            readers: readers, smtp: ["url": sink.url, "tls": "off", "connections": connections, "maxPerSecond": 400])
+            readers: readers, smtp: ["url": sink.url, "tls": "off", "connections": connections, "maxPerSecond": 400],
+            dkimKeys: signed ? [try await DKIMTestKeys.rsa()] : [])
         let (process, pipe) = try start(["send", "--config", config, "--now", "2026-11-26T07:00:00Z"])
         let reading = Thread.detachedResult { String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self) }
         // Signalled, and its exit seen, on a thread of its own: the test pool's threads may be held by others.
@@ -122,6 +134,12 @@ import Testing
         let perReader = Dictionary(grouping: try sink.receivedMessages().compactMap(\.recipient), by: { $0 }).mapValues(\.count)
         #expect(perReader.count == readers)
         #expect(perReader.values.reduce(0) { $0 + $1 - 1 } <= connections)
+        if signed {
+            let received = try sink.receivedMessages()
+            let signer = try #require(try DKIMSigner(configuration: try Configuration.load(path: config).mail.dkim))
+            let sample = received.enumerated().filter { $0.offset % 50 == 0 }.map { DKIMSignerTests.wireForm($0.element.data) }
+            #expect(try await DKIMSignerTests.verify(sample, signer: signer).allSatisfy { $0.map(\.ok) == [true] })
+        }
     }
 
     @Test func aSecondSignalStopsAtOnceEvenWhileTheRelayIsSlow() async throws {

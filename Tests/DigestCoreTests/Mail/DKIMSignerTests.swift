@@ -52,26 +52,28 @@ struct DKIMSignerTests {
         except ImportError:
             print(json.dumps({"error": "dkimpy is not installed (scripts/setup --test)"})); sys.exit(0)
 
-        records = json.load(open(sys.argv[2]))
+        records = json.load(open(sys.argv[1]))
         def dnsfunc(name, timeout=5):
             if isinstance(name, bytes): name = name.decode()
             value = records.get(name.rstrip("."))
             return value.encode() if value is not None else None
 
-        raw = open(sys.argv[1], "rb").read()
-        results = []
-        d = dkim.DKIM(raw)
-        count = sum(1 for name, _ in d.headers if name.lower() == b"dkim-signature")
-        for index in range(count):
+        def signatures(raw):
+            results = []
             d = dkim.DKIM(raw)
-            try:
-                ok = d.verify(idx=index, dnsfunc=dnsfunc)
-            except dkim.ValidationError:  # a body that no longer matches bh= is reported by raising
-                ok = False
-            fields = {k.decode(): v.decode() for k, v in d.signature_fields.items()}
-            results.append({"ok": bool(ok), "a": fields.get("a"), "c": fields.get("c"), "s": fields.get("s"),
-                            "headers": [h.decode() for h in d.include_headers]})
-        print(json.dumps({"signatures": results}))
+            count = sum(1 for name, _ in d.headers if name.lower() == b"dkim-signature")
+            for index in range(count):
+                d = dkim.DKIM(raw)
+                try:
+                    ok = d.verify(idx=index, dnsfunc=dnsfunc)
+                except dkim.ValidationError:  # a body that no longer matches bh= is reported by raising
+                    ok = False
+                fields = {k.decode(): v.decode() for k, v in d.signature_fields.items()}
+                results.append({"ok": bool(ok), "a": fields.get("a"), "c": fields.get("c"), "s": fields.get("s"),
+                                "headers": [h.decode() for h in d.include_headers]})
+            return results
+
+        print(json.dumps({"messages": [signatures(open(path, "rb").read()) for path in sys.argv[2:]]}))
         """#
 
     struct Verification: Decodable {
@@ -82,23 +84,43 @@ struct DKIMSignerTests {
             var s: String?
             var headers: [String]
         }
-        var signatures: [Signature]?
+        /// Per message, its signatures in order.
+        var messages: [[Signature]]?
         var error: String?
     }
 
     static func verify(_ message: [UInt8], signer: DKIMSigner) async throws -> [Verification.Signature] {
+        try await verify([message], signer: signer).first ?? []
+    }
+
+    /// Each message's signatures, checked by one dkimpy process.
+    static func verify(_ messages: [[UInt8]], signer: DKIMSigner) async throws -> [[Verification.Signature]] {
         let directory = TemporaryDirectory("dkim")
-        let file = directory.file("message.eml")
-        try Data(message).write(to: URL(fileURLWithPath: file))
+        var files: [String] = []
+        for (index, message) in messages.enumerated() {
+            files.append(directory.file("message-\(index).eml"))
+            try Data(message).write(to: URL(fileURLWithPath: files[index]))
+        }
         var records: [String: String] = [:]
         for (name, value) in signer.dnsRecords() { records[name] = value }
         let recordsFile = directory.file("records.json")
         try JSONSerialization.data(withJSONObject: records).write(to: URL(fileURLWithPath: recordsFile))
-        let result = try await Python.run(verifier, arguments: [file, recordsFile])
+        let result = try await Python.run(verifier, arguments: [recordsFile] + files)
         guard result.status == 0 else { throw PythonError(message: "dkimpy failed: \(result.standardError)") }
         let verification = try JSONDecoder().decode(Verification.self, from: result.standardOutput)
         if let error = verification.error { throw PythonError(message: error) }
-        return verification.signatures ?? []
+        return verification.messages ?? []
+    }
+
+    /// `received` as it was on the wire: smtp-sink writes each CRLF as LF, and digest writes no bare LF.
+    static func wireForm(_ received: [UInt8]) -> [UInt8] {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(received.count + received.count / 40)
+        for byte in received {
+            if byte == 0x0A { bytes.append(0x0D) }
+            bytes.append(byte)
+        }
+        return bytes
     }
 
     static let expectedHeaders = [
@@ -249,6 +271,58 @@ struct DKIMSignerTests {
         #expect(body("\r\n\r\n") == "")
         #expect(body("a") == "a\r\n")
         #expect(body("a\r\n \t\r\nb\r\n  \r\n") == "a\r\n\r\nb\r\n")
+    }
+
+    /// RFC 6376 §3.4.4 written the plain way, line by line, to check the word-at-a-time version against.
+    static func plainRelaxedBody(_ body: [UInt8]) -> [UInt8] {
+        var lines: [[UInt8]] = []
+        var line: [UInt8] = []
+        var index = 0
+        while index < body.count {
+            if body[index] == 0x0D, index + 1 < body.count, body[index + 1] == 0x0A {
+                lines.append(line)
+                line = []
+                index += 2
+            } else {
+                line.append(body[index])
+                index += 1
+            }
+        }
+        if !line.isEmpty { lines.append(line) }
+        var result: [[UInt8]] = lines.map { line in
+            var reduced: [UInt8] = []
+            for byte in line {
+                let isWSP = byte == 0x20 || byte == 0x09
+                if isWSP { if reduced.last != 0x20 { reduced.append(0x20) } } else { reduced.append(byte) }
+            }
+            while reduced.last == 0x20 { reduced.removeLast() }
+            return reduced
+        }
+        while result.last?.isEmpty == true { result.removeLast() }
+        return result.flatMap { $0 + [0x0D, 0x0A] }
+    }
+
+    /// Random bodies of the bytes that matter (and bodies longer than a word, so both paths run), the spaces and
+    /// line ends falling on every offset of the eight-byte words.
+    @Test func wordAtATimeMatchesThePlainRules() {
+        var generator = SystemRandomNumberGenerator()
+        let alphabet: [UInt8] = [0x61, 0x62, 0x20, 0x20, 0x09, 0x0D, 0x0A, 0x0D, 0x3D]
+        for length in Array(0..<40) + [63, 64, 65, 200, 1000] {
+            for _ in 0..<60 {
+                let body = (0..<length).map { _ in alphabet.randomElement(using: &generator)! }
+                let crlfOnly = body.reduce(into: [UInt8]()) { out, byte in
+                    if byte == 0x0A { out += [0x0D, 0x0A] } else if byte != 0x0D { out.append(byte) }
+                }
+                for sample in [body, crlfOnly] {
+                    #expect(
+                        DKIMCanonicalization.relaxedBody(sample[...]) == Self.plainRelaxedBody(sample),
+                        "\(sample.map { String(format: "%02x", $0) }.joined(separator: " "))")
+                }
+            }
+        }
+        // A slice that does not start at index 0 (as the body of a message does).
+        let message = Array("From: a\r\n\r\nHello  world \r\n\r\n".utf8)
+        #expect(DKIMCanonicalization.relaxedBody(message[11...]) == Array("Hello world\r\n".utf8))
     }
 
     @Test func relaxedHeaders() {

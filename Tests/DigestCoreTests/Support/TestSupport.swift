@@ -46,6 +46,16 @@ enum Fixtures {
         json["mail"] = mail
     }
 
+    /// In a configuration being edited: `mail.dkim` signs with each key file, selectors `sel0`, `sel1`… of
+    /// courier.example.
+    static func useDKIM(_ json: inout [String: Any], keys: [String]) {
+        var mail = json["mail"] as! [String: Any]
+        mail["dkim"] = keys.enumerated().map { index, file in
+            ["domain": "courier.example", "selector": "sel\(index)", "privateKeyFile": file]
+        }
+        json["mail"] = mail
+    }
+
     /// In a configuration being edited: the site's time zone.
     static func useSiteTimeZone(_ json: inout [String: Any], _ zone: String) {
         var site = json["site"] as! [String: Any]
