@@ -321,11 +321,16 @@ extension Store {
                 arguments.append(status.sqlValue)
             }
             let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
-            let total: Int = try db.fetchValue("SELECT count(*) FROM subscribers \(filter)", arguments) ?? 0
             let page = try db.fetchAll(
                 "SELECT \(Subscriber.columns()) FROM subscribers \(filter) ORDER BY email LIMIT ? OFFSET ?",
                 arguments + [limit.sqlValue, offset.sqlValue]
             ).map { try Subscriber(row: $0) }
+            // A short page that is not past the end is the last one: it gives the total, and the count (a second
+            // scan of the readers for a rare match on SQLite) is not needed. Same snapshot, same number.
+            let total: Int =
+                page.count < limit && (offset == 0 || !page.isEmpty)
+                ? offset + page.count
+                : try db.fetchValue("SELECT count(*) FROM subscribers \(filter)", arguments) ?? 0
             return SubscriberPage(total: total, limit: limit, offset: offset, subscribers: page)
         }
     }
