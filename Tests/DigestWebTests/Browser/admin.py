@@ -20,8 +20,8 @@ import sys
 from axe_selenium_python import Axe
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
 WIDTHS = [1280, 375, 320]
@@ -55,9 +55,20 @@ def resize(driver, width):
 
 
 def follow(driver, element):
+    """Clicks a link or button and waits until the next page has replaced this one. The old page's root
+    is gone once any question about it fails: chromedriver says "stale element" or, while the new page
+    is being put in place, "does not belong to the document"; either means the page was left."""
     page = driver.find_element(By.TAG_NAME, "html")
     element.click()
-    WebDriverWait(driver, 60).until(expected_conditions.staleness_of(page))
+
+    def left(_):
+        try:
+            page.is_enabled()
+            return False
+        except WebDriverException:
+            return True
+
+    WebDriverWait(driver, 60).until(left)
 
 
 def sign_in(driver, base, token, on_form=None):
