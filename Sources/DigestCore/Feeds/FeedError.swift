@@ -58,6 +58,8 @@ public struct FeedEntryProblem: Sendable, Equatable, CustomStringConvertible {
     public var message: String
     /// True when the entry was not imported; false for a warning about an imported entry.
     public var skipped: Bool
+    /// The entry's link made absolute, when it has one (an entry skipped for its title still has it).
+    public var link: String? = nil
 
     public var description: String {
         let label = label.map { " (\($0.count > 60 ? String($0.prefix(57)) + "…" : $0))" } ?? ""

@@ -116,7 +116,7 @@ public struct FeedParser: Sendable {
             let link = rawLink.flatMap { Self.resolve($0, base: entry.linkBase ?? documentBase) }
             let label = title?.isEmpty == false ? title : rawLink
             guard let title, !title.isEmpty else {
-                problems.append(.init(entry: number, label: label, message: "has no title", skipped: true))
+                problems.append(.init(entry: number, label: label, message: "has no title", skipped: true, link: link))
                 continue
             }
             guard let rawLink, !rawLink.isEmpty else {
@@ -127,12 +127,14 @@ public struct FeedParser: Sendable {
                 problems.append(
                     .init(
                         entry: number, label: label,
-                        message: "link \"\((link ?? rawLink).debugEscaped)\" is not an http(s) URL", skipped: true))
+                        message: "link \"\((link ?? rawLink).debugEscaped)\" is not an http(s) URL", skipped: true,
+                        link: link ?? rawLink))
                 continue
             }
             if let first = seen[link] {
                 problems.append(
-                    .init(entry: number, label: label, message: "same link as entry \(first)", skipped: true))
+                    .init(
+                        entry: number, label: label, message: "same link as entry \(first)", skipped: true, link: link))
                 continue
             }
             seen[link] = number
