@@ -43,6 +43,12 @@ enum FeedEncoding {
         // XML 1.0 Appendix F: `<?` in UTF-16 without a byte order mark.
         if bytes.starts(with: [0x3C, 0x00, 0x3F, 0x00]) { return try legacy(bytes, name: "utf-16le") }
         if bytes.starts(with: [0x00, 0x3C, 0x00, 0x3F]) { return try legacy(bytes, name: "utf-16be") }
+        // `<?xm` in EBCDIC (XML 1.0 Appendix F): the declaration, read in IBM037, names the code page.
+        if bytes.starts(with: [0x4C, 0x6F, 0xA7, 0x94]), let ebcdic = IconvDecoder(from: "IBM037") {
+            let head = ebcdic.decode(Array(bytes.prefix(200))).utf8
+            let label = declaredEncoding(head) ?? "IBM037"
+            if let document = outsideTheStandard(bytes, label: label) { return document }
+        }
         var declared = declaredEncoding(bytes)
         if declared == nil, let misplaced = blankingMisplacedDeclaration(&bytes) { declared = misplaced }
         let transport = transportCharset.flatMap { EncodingLabels.table[$0.lowercased()] != nil ? $0 : nil }
@@ -57,7 +63,11 @@ enum FeedEncoding {
             if document.encoding == "utf-8" { return document }
             return try detected(bytes) ?? document
         }
-        guard let name = EncodingLabels.table[label.trimmingCharacters(in: .whitespaces).lowercased()] else {
+        // Python's and Java's spellings with underscores (`windows_1251`, `ebcdic_cp_us`) name the same encodings.
+        let key = label.trimmingCharacters(in: .whitespaces).lowercased()
+        guard let name = EncodingLabels.table[key] ?? EncodingLabels.table[key.replacingOccurrences(of: "_", with: "-")]
+        else {
+            if let document = outsideTheStandard(bytes, label: label) { return document }
             var document = utf8(bytes, declared: nil)
             document.warnings.insert(
                 "line 1: declares the encoding \"\(label)\", which is not a known name; read as \(document.encoding)",
@@ -88,6 +98,25 @@ enum FeedEncoding {
         default:
             return try legacy(bytes, name: name, label: label)
         }
+    }
+
+    /// A label the Encoding Standard does not have (`cp437`, `ibm855`, `cp037`: DOS, Mac and EBCDIC code
+    /// pages browsers never learnt) read with the C library's iconv when it knows the name, as feed readers
+    /// built on other codec tables do. Nil when iconv does not know it, or when its reading loses the
+    /// declaration (the label names an encoding the document is not in): then the caller's fallback.
+    private static func outsideTheStandard(_ bytes: [UInt8], label: String) -> DecodedDocument? {
+        let name = label.trimmingCharacters(in: .whitespaces)
+        guard !name.isEmpty,
+            let decoder = IconvDecoder(from: name.uppercased())
+                ?? IconvDecoder(from: name.uppercased().replacingOccurrences(of: "_", with: "-"))
+        else { return nil }
+        let (utf8, replaced) = decoder.decode(bytes)
+        guard utf8.starts(with: Array("<?xml".utf8)) else { return nil }
+        var warnings: [String] = []
+        if replaced > 0 {
+            warnings.append("\(replaced) byte\(replaced == 1 ? " is" : "s are") not valid \(name); shown as �")
+        }
+        return DecodedDocument(utf8: rewritingDeclaration(utf8), encoding: name.lowercased(), warnings: warnings)
     }
 
     /// Undeclared bytes that are not UTF-8, read in the encoding uchardet detects when it names one whose

@@ -175,7 +175,9 @@ public struct FeedParser: Sendable {
         }
         return ParsedFeed(
             format: format,
-            title: reader.feedTitle.map { reader.feedTitleIsHTML ? HTMLText.plainText($0) : $0.collapsingWhitespace },
+            title: (reader.feedTitle ?? reader.feedFallbackTitle).map {
+                reader.feedTitleIsHTML ? HTMLText.plainText($0) : $0.collapsingWhitespace
+            },
             drafts: drafts, problems: problems, undated: undated)
     }
 
@@ -308,6 +310,10 @@ final class FeedReader: NSObject, XMLParserDelegate {
     var innermostOpenElement: (name: String, line: Int)? { stack.last.map { ($0.name, $0.line) } }
     private var entry: RawEntry?
     private var entryDepth = 0
+    /// The depth of the feed's own title while it is open (its xhtml children's text joins it).
+    private var feedTitleDepth: Int?
+    /// The channel's `dc:title`, for a channel without a `<title>`.
+    private(set) var feedFallbackTitle: String?
 
     init(votesElement: String?, documentURL: URL?) {
         self.votesElement = votesElement
@@ -352,6 +358,9 @@ final class FeedReader: NSObject, XMLParserDelegate {
                 name: elementName, local: local, namespace: namespace, line: parser.lineNumber,
                 attributes: attributes, base: base))
         let depth = stack.count
+        if entry == nil, local == "title", depth == (format == .atom ? 2 : 3), feedTitleDepth == nil {
+            feedTitleDepth = depth
+        }
         if entry == nil, (format == .atom && local == "entry") || (format != .atom && local == "item") {
             entry = RawEntry()
             entryDepth = depth
@@ -429,10 +438,14 @@ final class FeedReader: NSObject, XMLParserDelegate {
     ) {
         guard let frame = stack.popLast() else { return }
         let depth = stack.count + 1
-        // Children's text joins the parent's, so Atom xhtml content reads as one text.
-        if !stack.isEmpty, entry != nil, depth > entryDepth + 1 {
+        // Children's text joins the parent's, so Atom xhtml content (and an xhtml feed title) reads as one text.
+        // Not the code of inline <script> or <style>, which HTMLText drops from escaped HTML too.
+        if !stack.isEmpty, entry != nil ? depth > entryDepth + 1 : depth > feedTitleDepth ?? .max,
+            frame.local != "script", frame.local != "style"
+        {
             stack[stack.count - 1].text += " " + frame.text + " "
         }
+        if depth == feedTitleDepth { feedTitleDepth = nil }
         if entry != nil, depth == entryDepth {
             entries.append(entry!)
             entry = nil
@@ -560,6 +573,8 @@ final class FeedReader: NSObject, XMLParserDelegate {
             feedTitleIsHTML = type == "html" || type == "text/html"
         case (.rss2, "title") where parent == "channel" && core, (.rss1, "title") where parent == "channel" && core:
             if feedTitle == nil { feedTitle = frame.text }
+        case (_, "title") where parent == "channel" && frame.namespace == .dublinCore:
+            if feedFallbackTitle == nil { feedFallbackTitle = frame.text }
         case (.rss2, "link") where parent == "channel" && core, (.rss1, "link") where parent == "channel" && core:
             // Not an `atom:link rel="self"` that many RSS channels carry before their own link.
             let text = frame.text.trimmingCharacters(in: .whitespacesAndNewlines)

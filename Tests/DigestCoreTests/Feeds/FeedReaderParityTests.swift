@@ -44,6 +44,31 @@ private func parse(_ xml: String) throws -> ParsedFeed { try parse(Data(xml.utf8
     }
 }
 
+@Suite struct FeedCodePagesOutsideTheStandardTests {
+    /// DOS and EBCDIC code pages browsers never learnt, read with iconv as Python's codecs read them.
+    @Test func aDOSCodePageIsReadAsDeclared() throws {
+        let bytes =
+            Array("<?xml version=\"1.0\" encoding=\"cp437\"?><rss version=\"2.0\"><channel><title>".utf8) + [0x80, 0x82]
+            + Array("</title></channel></rss>".utf8)
+        let parsed = try parse(Data(bytes))
+        #expect(parsed.title == "Çé")
+        #expect(parsed.encoding == "cp437")
+    }
+
+    @Test func anEBCDICDocumentIsToldByItsFirstBytes() throws {
+        // "<?xml version="1.0" encoding="cp037"?><rss><channel><title>Ø</title></channel></rss>" in IBM037.
+        let text = "<?xml version=\"1.0\" encoding=\"cp037\"?><rss><channel><title>Ø</title></channel></rss>"
+        let ibm037: [Character: UInt8] = [
+            "<": 0x4C, "?": 0x6F, "x": 0xA7, "m": 0x94, "l": 0x93, " ": 0x40, "v": 0xA5, "e": 0x85, "r": 0x99,
+            "s": 0xA2, "i": 0x89, "o": 0x96, "n": 0x95, "=": 0x7E, "\"": 0x7F, "1": 0xF1, ".": 0x4B, "0": 0xF0,
+            "c": 0x83, "d": 0x84, "g": 0x87, "p": 0x97, "3": 0xF3, "7": 0xF7, ">": 0x6E, "h": 0x88, "a": 0x81,
+            "t": 0xA3, "/": 0x61, "Ø": 0x80,
+        ]
+        let parsed = try parse(Data(text.map { ibm037[$0]! }))
+        #expect(parsed.title == "Ø")
+    }
+}
+
 @Suite struct FeedUTF32Tests {
     static let text =
         "<?xml version=\"1.0\" encoding=\"UTF-32\"?><rss version=\"2.0\"><channel><item><title>Ωμέγα 日本 𝄞</title>"
@@ -133,6 +158,15 @@ private func parse(_ xml: String) throws -> ParsedFeed { try parse(Data(xml.utf8
             </entry></feed>
             """)
         #expect(parsed.drafts.first?.summary == "Example <b>Atom</b>")
+    }
+
+    @Test func anXHTMLFeedTitleReadsAsItsTextWithoutScripts() throws {
+        let parsed = try parse(
+            """
+            <feed xmlns="http://www.w3.org/2005/Atom"><title type="xhtml"><div xmlns="http://www.w3.org/1999/xhtml">\
+            Example <a href="t.html">test</a><script>alert(1)</script></div></title></feed>
+            """)
+        #expect(parsed.title == "Example test")
     }
 }
 
