@@ -506,8 +506,11 @@ final class FeedReader: NSObject, XMLParserDelegate {
             entry?.title = text
             entry?.titleIsHTML = isHTML
         case "link" where format != .atom && plain:
-            if entry?.link == nil, !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
-                entry?.link = text
+            // RSS written with Atom's habit, <link href="…"/>, by podcast tools among others.
+            let rel = frame.attributes["rel"] ?? "alternate"
+            let address = hasText ? text : rel == "alternate" ? frame.attributes["href"] : nil
+            if entry?.link == nil, let address, !address.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+                entry?.link = address
                 entry?.linkBase = frame.base
             }
         case "guid" where plain:

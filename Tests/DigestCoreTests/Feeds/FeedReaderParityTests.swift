@@ -181,6 +181,17 @@ private func parse(_ xml: String) throws -> ParsedFeed { try parse(Data(xml.utf8
         #expect(parsed.drafts.first?.url == "https://links.example/text")
     }
 
+    @Test func rssItemLinkWrittenTheAtomWay() throws {
+        let parsed = try parse(
+            """
+            <rss version="2.0"><channel><item><title>Fiat Lux</title>
+              <link href="https://links.example/podcast/1"/>
+              <link rel="enclosure" type="audio/mpeg" href="https://links.example/1.mp3"/>
+            </item></channel></rss>
+            """)
+        #expect(parsed.drafts.first?.url == "https://links.example/podcast/1")
+    }
+
     @Test func theFirstAlternateAmongSeveral() throws {
         let parsed = try parse(
             """
