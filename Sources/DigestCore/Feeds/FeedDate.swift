@@ -78,7 +78,9 @@ public enum FeedDate {
             } else if token.contains(":"), clock == nil, let parsed = clockTime(String(token)) {
                 clock = (parsed.hour, parsed.minute, parsed.second)
                 if let zone = parsed.offset { offset = zone }
-            } else if year == nil, token.contains("-"), let date = isoDay(String(token)), date.rest.isEmpty {
+            } else if year == nil, token.contains("-") {
+                var scanner = DigitScanner(String(token))
+                guard let date = isoDay(&scanner), scanner.atEnd else { return nil }
                 (year, month, day) = (date.year, date.month, date.day)
             } else if let zone = zoneOffset(String(token)) {
                 offset = zone
@@ -295,8 +297,8 @@ public enum FeedDate {
     /// `2026-11-24`, `2026-11-24T07:30Z`, `2026-11-24 07:30:00.123+02:00`, `2026-11-24T07:30:00+0200`,
     /// `2026-11`, `2026`, `20261124T073000Z`, `2026-328`, `26-11-24`, `-2611`.
     static func iso8601(_ text: String) -> Date? {
-        guard let date = isoDay(text) else { return nil }
-        var scanner = DigitScanner(date.rest)
+        var scanner = DigitScanner(text)
+        guard let date = isoDay(&scanner) else { return nil }
         var hour = 0
         var minute = 0
         var second = 0
@@ -332,17 +334,16 @@ public enum FeedDate {
             offset: offset)
     }
 
-    /// The calendar date an ISO 8601 text starts with, and what follows it. Four-digit years: `2003-12-31`,
+    /// The calendar date an ISO 8601 text starts with, the scanner left after it. Four-digit years: `2003-12-31`,
     /// `20031231`, `2003-12`, `2003`, `2003-335`, `2003335`, `2003-012-31` (a month with three digits, as
     /// Google wrote it). Two-digit years, of this century: `03-12-31`, `031231`, `03-335`, `03335`,
     /// `-03-12`, `-0312` (the last two name a month).
-    static func isoDay(_ text: String) -> (year: Int, month: Int, day: Int, rest: String)? {
-        var scanner = DigitScanner(text)
+    static func isoDay(_ scanner: inout DigitScanner) -> (year: Int, month: Int, day: Int)? {
         if scanner.expect("-") {
             guard let year = scanner.number(2) else { return nil }
             _ = scanner.expect("-")
             guard let month = scanner.number(2), scanner.atEnd else { return nil }
-            return (2000 + year, month, 1, "")
+            return (2000 + year, month, 1)
         }
         let run = scanner.digitRun
         let year: Int
@@ -387,7 +388,7 @@ public enum FeedDate {
             default: return nil
             }
         }
-        return (year, month, day, scanner.rest)
+        return (year, month, day)
     }
 
     /// Month and day of the `ordinal`th day of `year`; nil past its last day.

@@ -553,7 +553,9 @@ final class FeedReader: NSObject, XMLParserDelegate {
     /// content "MUST be a Base64 encoding" (RFC 4287, 4.1.3.3).
     static func isBase64(_ attributes: [String: String]) -> Bool {
         if attributes["mode"] == "base64" { return true }
-        guard let type = attributes["type"]?.lowercased(), type.contains("/") else { return false }
+        // "text", "html", "xhtml" (most elements) have no slash: no need to look further.
+        guard let written = attributes["type"], written.utf8.contains(UInt8(ascii: "/")) else { return false }
+        let type = written.lowercased()
         return !type.hasPrefix("text/") && !type.hasSuffix("+xml") && !type.hasSuffix("/xml")
     }
 
