@@ -36,6 +36,13 @@ private func parse(_ xml: String) throws -> ParsedFeed { try parse(Data(xml.utf8
             parsed.warnings == ["declares no encoding and is not UTF-8; read as \(encoding), which uchardet detected"])
     }
 
+    /// A UTF-8 document with a stray Latin-1 byte is still UTF-8 to the detector: only that byte is windows-1252.
+    @Test func mostlyUTF8KeepsItsUTF8() throws {
+        let parsed = try parse(feed(Array("Мэрия Москвы объявила о новой политике, caf".utf8) + [0xE9]))
+        #expect(parsed.drafts.first?.title == "Мэрия Москвы объявила о новой политике, café")
+        #expect(parsed.encoding == "windows-1252")
+    }
+
     /// The detector's guesses between Latin code pages are not trusted: "Tom’s blog" is not MAC-CENTRALEUROPE.
     @Test func westernTextStaysWindows1252() throws {
         let parsed = try parse(feed(Array("Tom".utf8) + [0x92] + Array("s blog: caf".utf8) + [0xE9]))
@@ -159,15 +166,6 @@ private func parse(_ xml: String) throws -> ParsedFeed { try parse(Data(xml.utf8
             """)
         #expect(parsed.drafts.first?.summary == "Example <b>Atom</b>")
     }
-
-    @Test func anXHTMLFeedTitleReadsAsItsTextWithoutScripts() throws {
-        let parsed = try parse(
-            """
-            <feed xmlns="http://www.w3.org/2005/Atom"><title type="xhtml"><div xmlns="http://www.w3.org/1999/xhtml">\
-            Example <a href="t.html">test</a><script>alert(1)</script></div></title></feed>
-            """)
-        #expect(parsed.title == "Example test")
-    }
 }
 
 @Suite struct FeedLinksAndContentTests {
@@ -203,6 +201,15 @@ private func parse(_ xml: String) throws -> ParsedFeed { try parse(Data(xml.utf8
             </entry></feed>
             """)
         #expect(parsed.drafts.first?.url == "https://links.example/first")
+    }
+
+    @Test func anXHTMLFeedTitleReadsAsItsTextWithoutScripts() throws {
+        let parsed = try parse(
+            """
+            <feed xmlns="http://www.w3.org/2005/Atom"><title type="xhtml"><div xmlns="http://www.w3.org/1999/xhtml">\
+            Example <a href="t.html">test</a><script>alert(1)</script></div></title></feed>
+            """)
+        #expect(parsed.title == "Example test")
     }
 
     @Test func xhtmlBodyAndFullItemAreTheSummaryWhenThereIsNoDescription() throws {
