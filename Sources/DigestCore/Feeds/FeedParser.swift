@@ -70,7 +70,8 @@ public struct FeedParser: Sendable {
         parser.delegate = reader
         let ok = parser.parse()
         if let root = reader.unknownRoot {
-            throw FeedError.notAFeed(root: root, line: reader.rootLine, column: reader.rootColumn)
+            let column = Self.column(of: Array("<\(root)".utf8), onLine: reader.rootLine, in: document)
+            throw FeedError.notAFeed(root: root, line: reader.rootLine, column: column)
         }
         // FoundationXML may return true after a fatal error; an element left open also means a cut document.
         if !ok || reader.parseError != nil || !reader.isComplete {
@@ -179,6 +180,22 @@ public struct FeedParser: Sendable {
                 reader.feedTitleIsHTML ? HTMLText.plainText($0) : $0.collapsingWhitespace
             },
             drafts: drafts, problems: problems, undated: undated)
+    }
+
+    /// The column (in characters, one-based) where `needle` starts on line `line` of `document`; 1 when it
+    /// is not there. libxml2 tells where a start tag ends, not where it starts.
+    static func column(of needle: [UInt8], onLine line: Int, in document: Data) -> Int {
+        let bytes = [UInt8](document)
+        var start = 0
+        var current = 1
+        while current < line, let newline = bytes[start...].firstIndex(of: 0x0A) {
+            start = newline + 1
+            current += 1
+        }
+        guard let found = XMLRepair.firstIndex(of: needle, in: bytes, from: start),
+            !bytes[start..<found].contains(0x0A)
+        else { return 1 }
+        return bytes[start..<found].count(where: { $0 & 0xC0 != 0x80 }) + 1
     }
 
     /// `link` made absolute against `base`; nil when it cannot be a URL at all.
@@ -292,7 +309,7 @@ final class FeedReader: NSObject, XMLParserDelegate {
     private(set) var unknownRoot: String?
     private(set) var entries: [RawEntry] = []
     private(set) var feedTitle: String?
-    /// False for an Atom title of type `text` (or base64-encoded): its `<` and `&` are text, not markup.
+    /// False for an Atom title whose type is not HTML (`text`, the default): its `<` and `&` are text, not markup.
     private(set) var feedTitleIsHTML = true
     /// The site the feed belongs to (RSS channel link, Atom alternate link).
     private(set) var siteLink: String?
@@ -300,9 +317,8 @@ final class FeedReader: NSObject, XMLParserDelegate {
     private var stack: [Frame] = []
     /// Prefix → namespace URI, from every `xmlns:` seen so far (feeds declare them on the root).
     private var prefixes: [String: String] = [:]
-    /// Where the root element starts.
+    /// The line of the root element.
     private(set) var rootLine = 1
-    private(set) var rootColumn = 1
     /// Where the first error was reported.
     private(set) var errorPlace: (line: Int, column: Int)?
 
@@ -337,8 +353,6 @@ final class FeedReader: NSObject, XMLParserDelegate {
         if stack.isEmpty {
             started = true
             rootLine = parser.lineNumber
-            // libxml2 reports the column just past the start tag; its `<` is where a reader looks.
-            rootColumn = max(1, parser.columnNumber - elementName.count - 1)
             switch local {
             case "rss": format = .rss2
             case "RDF": format = .rss1
