@@ -41,11 +41,18 @@ let package = Package(
             pkgConfig: "libcrypto",
             providers: [.apt(["libssl-dev"])]
         ),
+        // uchardet, the freedesktop.org encoding detector: the encoding of feeds that declare none.
+        .systemLibrary(
+            name: "CUchardet",
+            pkgConfig: "uchardet",
+            providers: [.apt(["libuchardet-dev"])]
+        ),
         .target(
             name: "DigestCore",
             dependencies: [
                 "CCurl",
                 "COpenSSL",
+                "CUchardet",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "Logging", package: "swift-log"),

@@ -20,6 +20,10 @@
 //       microseconds of CPU to DKIM-sign one composed digest with RSA-2048, Ed25519, and both, next to the
 //       cost of composing it; the RSA primitive alone through OpenSSL (what digest uses) and through
 //       swift-crypto's BoringSSL; and messages signed per second on N threads at once (default: the cores)
+//   digest-bench feeds-corpus --base URL --root DIR FILE…   |   digest-bench feeds-corpus --dates FILE
+//       not a timing: each feed file parsed as `digest import` reads it, one JSON line per file (titles,
+//       links, dates, skipped entries, refusals), or each line of FILE read as a feed date, for
+//       scripts/feed-corpus to compare with feedparser
 import Crypto
 import DigestCore
 import DigestPostgres
@@ -320,6 +324,19 @@ do {
         } else {
             try benchQueries(configuration: configuration, count: Int(option("--repeat", in: arguments) ?? "20") ?? 20)
         }
+        exit(0)
+    }
+    if arguments.first == "feeds-corpus", let dates = option("--dates", in: arguments) {
+        try benchFeedDates(file: dates)
+        exit(0)
+    }
+    if arguments.first == "feeds-corpus" {
+        let files = arguments.dropFirst().enumerated().filter { index, argument in
+            !argument.hasPrefix("--") && (index == 0 || !["--base", "--root"].contains(arguments[index]))
+        }.map(\.element)
+        try benchFeedsCorpus(
+            files: files, base: option("--base", in: arguments) ?? "http://corpus.invalid/",
+            root: option("--root", in: arguments) ?? FileManager.default.currentDirectoryPath)
         exit(0)
     }
     if arguments.first == "transport" {

@@ -32,11 +32,23 @@ enum FeedEncoding {
         if bytes.starts(with: [0xEF, 0xBB, 0xBF]) {
             return utf8(Array(bytes.dropFirst(3)), declared: "utf-8")
         }
+        // UTF-32 before UTF-16: its little-endian byte order mark starts like UTF-16's. Without a mark,
+        // `<` as four bytes (XML 1.0 Appendix F).
+        if bytes.starts(with: [0x00, 0x00, 0xFE, 0xFF]) { return utf32(bytes.dropFirst(4), bigEndian: true) }
+        if bytes.starts(with: [0xFF, 0xFE, 0x00, 0x00]) { return utf32(bytes.dropFirst(4), bigEndian: false) }
+        if bytes.starts(with: [0x00, 0x00, 0x00, 0x3C]) { return utf32(bytes[...], bigEndian: true) }
+        if bytes.starts(with: [0x3C, 0x00, 0x00, 0x00]) { return utf32(bytes[...], bigEndian: false) }
         if bytes.starts(with: [0xFE, 0xFF]) { return try legacy(Array(bytes.dropFirst(2)), name: "utf-16be") }
         if bytes.starts(with: [0xFF, 0xFE]) { return try legacy(Array(bytes.dropFirst(2)), name: "utf-16le") }
         // XML 1.0 Appendix F: `<?` in UTF-16 without a byte order mark.
         if bytes.starts(with: [0x3C, 0x00, 0x3F, 0x00]) { return try legacy(bytes, name: "utf-16le") }
         if bytes.starts(with: [0x00, 0x3C, 0x00, 0x3F]) { return try legacy(bytes, name: "utf-16be") }
+        // `<?xm` in EBCDIC (XML 1.0 Appendix F): the declaration, read in IBM037, names the code page.
+        if bytes.starts(with: [0x4C, 0x6F, 0xA7, 0x94]), let ebcdic = IconvDecoder(from: "IBM037") {
+            let head = ebcdic.decode(Array(bytes.prefix(200))).utf8
+            let label = declaredEncoding(head) ?? "IBM037"
+            if let document = outsideTheStandard(bytes, label: label) { return document }
+        }
         var declared = declaredEncoding(bytes)
         if declared == nil, let misplaced = blankingMisplacedDeclaration(&bytes) { declared = misplaced }
         let transport = transportCharset.flatMap { EncodingLabels.table[$0.lowercased()] != nil ? $0 : nil }
@@ -46,8 +58,16 @@ enum FeedEncoding {
             let asUTF8 = utf8(bytes, declared: nil)
             if asUTF8.warnings.isEmpty { return asUTF8 }
         }
-        guard let label = declared ?? transport else { return utf8(bytes, declared: nil) }
-        guard let name = EncodingLabels.table[label.trimmingCharacters(in: .whitespaces).lowercased()] else {
+        guard let label = declared ?? transport else {
+            let document = utf8(bytes, declared: nil)
+            if document.encoding == "utf-8" { return document }
+            return try detected(bytes) ?? document
+        }
+        // Python's and Java's spellings with underscores (`windows_1251`, `ebcdic_cp_us`) name the same encodings.
+        let key = label.trimmingCharacters(in: .whitespaces).lowercased()
+        guard let name = EncodingLabels.table[key] ?? EncodingLabels.table[key.replacingOccurrences(of: "_", with: "-")]
+        else {
+            if let document = outsideTheStandard(bytes, label: label) { return document }
             var document = utf8(bytes, declared: nil)
             document.warnings.insert(
                 "line 1: declares the encoding \"\(label)\", which is not a known name; read as \(document.encoding)",
@@ -74,10 +94,78 @@ enum FeedEncoding {
             }
             return DecodedDocument(utf8: rewritingDeclaration(output), encoding: name, warnings: [])
         case "replacement":
-            throw FeedError.unsupportedEncoding(label)
+            throw FeedError.unsupportedEncoding(label, at: declarationPlace(bytes))
         default:
             return try legacy(bytes, name: name, label: label)
         }
+    }
+
+    /// A label the Encoding Standard does not have (`cp437`, `ibm855`, `cp037`: DOS, Mac and EBCDIC code
+    /// pages browsers never learnt) read with the C library's iconv when it knows the name, as feed readers
+    /// built on other codec tables do. Nil when iconv does not know it, or when its reading loses the
+    /// declaration (the label names an encoding the document is not in): then the caller's fallback.
+    private static func outsideTheStandard(_ bytes: [UInt8], label: String) -> DecodedDocument? {
+        let name = label.trimmingCharacters(in: .whitespaces)
+        guard !name.isEmpty,
+            let decoder = IconvDecoder(from: name.uppercased())
+                ?? IconvDecoder(from: name.uppercased().replacingOccurrences(of: "_", with: "-"))
+        else { return nil }
+        let (utf8, replaced) = decoder.decode(bytes)
+        guard utf8.starts(with: Array("<?xml".utf8)) else { return nil }
+        var warnings: [String] = []
+        if replaced > 0 {
+            warnings.append("\(replaced) byte\(replaced == 1 ? " is" : "s are") not valid \(name); shown as �")
+        }
+        return DecodedDocument(utf8: rewritingDeclaration(utf8), encoding: name.lowercased(), warnings: warnings)
+    }
+
+    /// Undeclared bytes that are not UTF-8, read in the encoding uchardet detects when it names one whose
+    /// guess can be trusted: a multi-byte encoding (big5, shift_jis, euc-kr, gb18030…) or a single-byte one
+    /// of a non-Latin script (koi8-r, windows-1251, iso-8859-7…). Between Latin code pages it guesses
+    /// from a few accented letters and often wrongly ("Tom’s blog" as MAC-CENTRALEUROPE), so those stay
+    /// windows-1252, as browsers read Western text; so does an ISO-8859 guess for a document with bytes
+    /// 0x80–0x9F, which those encodings would make control characters (windows-1252 makes them quotes).
+    /// Nil when nothing better than windows-1252 was found.
+    private static func detected(_ bytes: [UInt8]) throws(FeedError) -> DecodedDocument? {
+        guard let name = EncodingDetector.detect(bytes), trustedDetections.contains(name) else { return nil }
+        if name.hasPrefix("iso-8859-"), bytes.contains(where: { (0x80...0x9F).contains($0) }) { return nil }
+        var document = try legacy(bytes, name: name)
+        document.warnings.insert(
+            "declares no encoding and is not UTF-8; read as \(name), which uchardet detected", at: 0)
+        return document
+    }
+
+    private static let trustedDetections: Set<String> = [
+        "big5", "euc-jp", "euc-kr", "gbk", "gb18030", "iso-2022-jp", "shift_jis", "ibm866", "iso-8859-5",
+        "iso-8859-6", "iso-8859-7", "iso-8859-8", "koi8-r", "koi8-u", "windows-1251", "windows-1253", "windows-1255",
+        "windows-1256", "windows-874", "x-mac-cyrillic",
+    ]
+
+    /// UTF-32 (which the Encoding Standard leaves out; XML 1.0 Appendix F names it), decoded here.
+    private static func utf32(_ bytes: ArraySlice<UInt8>, bigEndian: Bool) -> DecodedDocument {
+        var output: [UInt8] = []
+        output.reserveCapacity(bytes.count / 4 + 16)
+        var replaced = 0
+        var index = bytes.startIndex
+        while index + 3 < bytes.endIndex {
+            let (b0, b1, b2, b3) = (UInt32(bytes[index]), UInt32(bytes[index + 1]), UInt32(bytes[index + 2]),
+                                    UInt32(bytes[index + 3]))
+            let value = bigEndian ? b0 << 24 | b1 << 16 | b2 << 8 | b3 : b3 << 24 | b2 << 16 | b1 << 8 | b0
+            if let scalar = Unicode.Scalar(value) {
+                output.append(contentsOf: UTF8.encode(scalar)!)
+            } else {
+                replaced += 1
+                output.append(contentsOf: [0xEF, 0xBF, 0xBD])
+            }
+            index += 4
+        }
+        if index < bytes.endIndex { replaced += 1 }
+        var warnings: [String] = []
+        if replaced > 0 {
+            warnings.append("\(replaced) code unit\(replaced == 1 ? " is" : "s are") not valid UTF-32; shown as �")
+        }
+        let name = bigEndian ? "utf-32be" : "utf-32le"
+        return DecodedDocument(utf8: rewritingDeclaration(output), encoding: name, warnings: warnings)
     }
 
     /// The iconv names of the standard's encodings, where they differ from the standard's name.
@@ -93,7 +181,9 @@ enum FeedEncoding {
         let iconvName =
             iconvNames[name] ?? (name.hasPrefix("windows-") ? "CP" + name.dropFirst(8) : name.uppercased())
         guard let decoder = IconvDecoder(from: iconvName) else {
-            throw FeedError.unsupportedEncoding(label ?? name, detail: "this machine's iconv has no \(iconvName)")
+            throw FeedError.unsupportedEncoding(
+                label ?? name, at: label == nil ? (1, 1) : declarationPlace(bytes),
+                detail: "this machine's iconv has no \(iconvName)")
         }
         let (utf8, replaced) = decoder.decode(bytes)
         var warnings: [String] = []
@@ -204,6 +294,14 @@ enum FeedEncoding {
         let label = declaredEncoding(Array(bytes[first..<(end + 2)]))
         for index in first..<(end + 2) { bytes[index] = 0x20 }
         return label ?? "utf-8"
+    }
+
+    /// Where the declaration at the start of `bytes` names its `encoding` (line 1, column 1 without one).
+    private static func declarationPlace(_ bytes: [UInt8]) -> (line: Int, column: Int) {
+        let head = Array(bytes.prefix(1024))
+        guard let key = XMLRepair.firstIndex(of: Array("encoding".utf8), in: head, from: 0) else { return (1, 1) }
+        let lineStart = head[..<key].lastIndex(of: 0x0A).map { $0 + 1 } ?? 0
+        return (head[..<key].count(where: { $0 == 0x0A }) + 1, key - lineStart + 1)
     }
 
     /// The `encoding` pseudo-attribute of a leading `<?xml …?>` declaration.

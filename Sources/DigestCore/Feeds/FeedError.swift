@@ -35,17 +35,22 @@ public struct FeedError: Error, Sendable, Equatable, CustomStringConvertible {
             line: line, column: column)
     }
 
-    static func notAFeed(root: String, line: Int) -> FeedError {
+    static func notAFeed(root: String, line: Int, column: Int) -> FeedError {
         FeedError(
-            code: .notAFeed, message: "not an RSS or Atom feed: the root element at line \(line) is <\(root)>",
-            line: line, column: nil)
+            code: .notAFeed,
+            message: "not an RSS or Atom feed: the root element at line \(line), column \(column) is <\(root)>",
+            line: line, column: column)
     }
 
-    static func unsupportedEncoding(_ name: String, detail: String? = nil) -> FeedError {
+    /// `place`: where the declaration names the encoding (line 1, column 1 for one told by a byte order mark).
+    static func unsupportedEncoding(_ name: String, at place: (line: Int, column: Int), detail: String? = nil)
+        -> FeedError
+    {
         let why = detail ?? "which the Encoding Standard reads as nothing but U+FFFD (it is unsafe on the web)"
         return FeedError(
-            code: .unsupportedEncoding, message: "line 1: declares the encoding \"\(name)\", \(why)", line: 1,
-            column: nil)
+            code: .unsupportedEncoding,
+            message: "line \(place.line), column \(place.column): declares the encoding \"\(name)\", \(why)",
+            line: place.line, column: place.column)
     }
 }
 
@@ -58,6 +63,8 @@ public struct FeedEntryProblem: Sendable, Equatable, CustomStringConvertible {
     public var message: String
     /// True when the entry was not imported; false for a warning about an imported entry.
     public var skipped: Bool
+    /// The entry's link made absolute, when it has one (an entry skipped for its title still has it).
+    public var link: String? = nil
 
     public var description: String {
         let label = label.map { " (\($0.count > 60 ? String($0.prefix(57)) + "…" : $0))" } ?? ""

@@ -69,7 +69,10 @@ public struct FeedParser: Sendable {
         parser.shouldResolveExternalEntities = false
         parser.delegate = reader
         let ok = parser.parse()
-        if let root = reader.unknownRoot { throw FeedError.notAFeed(root: root, line: reader.rootLine) }
+        if let root = reader.unknownRoot {
+            let column = Self.column(of: Array("<\(root)".utf8), onLine: reader.rootLine, in: document)
+            throw FeedError.notAFeed(root: root, line: reader.rootLine, column: column)
+        }
         // FoundationXML may return true after a fatal error; an element left open also means a cut document.
         if !ok || reader.parseError != nil || !reader.isComplete {
             let error = reader.parseError ?? parser.parserError
@@ -83,7 +86,7 @@ public struct FeedParser: Sendable {
             let place = reader.errorPlace ?? (parser.lineNumber, parser.columnNumber)
             throw FeedError.notXML(line: max(place.line, 1), column: max(place.column, 1), reason)
         }
-        guard let format = reader.format else { throw FeedError.notAFeed(root: "nothing", line: 1) }
+        guard let format = reader.format else { throw FeedError.notAFeed(root: "nothing", line: 1, column: 1) }
         var feed = build(format: format, reader: reader)
         feed.warnings = decoded.warnings
         feed.encoding = decoded.encoding
@@ -116,7 +119,7 @@ public struct FeedParser: Sendable {
             let link = rawLink.flatMap { Self.resolve($0, base: entry.linkBase ?? documentBase) }
             let label = title?.isEmpty == false ? title : rawLink
             guard let title, !title.isEmpty else {
-                problems.append(.init(entry: number, label: label, message: "has no title", skipped: true))
+                problems.append(.init(entry: number, label: label, message: "has no title", skipped: true, link: link))
                 continue
             }
             guard let rawLink, !rawLink.isEmpty else {
@@ -127,12 +130,14 @@ public struct FeedParser: Sendable {
                 problems.append(
                     .init(
                         entry: number, label: label,
-                        message: "link \"\((link ?? rawLink).debugEscaped)\" is not an http(s) URL", skipped: true))
+                        message: "link \"\((link ?? rawLink).debugEscaped)\" is not an http(s) URL", skipped: true,
+                        link: link ?? rawLink))
                 continue
             }
             if let first = seen[link] {
                 problems.append(
-                    .init(entry: number, label: label, message: "same link as entry \(first)", skipped: true))
+                    .init(
+                        entry: number, label: label, message: "same link as entry \(first)", skipped: true, link: link))
                 continue
             }
             seen[link] = number
@@ -170,8 +175,27 @@ public struct FeedParser: Sendable {
             problems[problem].message = "\(why ?? "has no date"); \(fallback)"
         }
         return ParsedFeed(
-            format: format, title: reader.feedTitle.map(HTMLText.plainText), drafts: drafts, problems: problems,
-            undated: undated)
+            format: format,
+            title: (reader.feedTitle ?? reader.feedFallbackTitle).map {
+                reader.feedTitleIsHTML ? HTMLText.plainText($0) : $0.collapsingWhitespace
+            },
+            drafts: drafts, problems: problems, undated: undated)
+    }
+
+    /// The column (in characters, one-based) where `needle` starts on line `line` of `document`; 1 when it
+    /// is not there. libxml2 tells where a start tag ends, not where it starts.
+    static func column(of needle: [UInt8], onLine line: Int, in document: Data) -> Int {
+        let bytes = [UInt8](document)
+        var start = 0
+        var current = 1
+        while current < line, let newline = bytes[start...].firstIndex(of: 0x0A) {
+            start = newline + 1
+            current += 1
+        }
+        guard let found = XMLRepair.firstIndex(of: needle, in: bytes, from: start),
+            !bytes[start..<found].contains(0x0A)
+        else { return 1 }
+        return bytes[start..<found].count(where: { $0 & 0xC0 != 0x80 }) + 1
     }
 
     /// `link` made absolute against `base`; nil when it cannot be a URL at all.
@@ -236,10 +260,15 @@ struct RawEntry {
 /// The namespaces whose elements feeds fall back on, told apart by URI (any prefix), or by the
 /// usual prefix when a careless feed never declares it.
 enum FeedNamespace {
-    case atom, dublinCore, media, content, itunes, xhtml, other
+    /// `rss`: the namespaces of RSS 1.0 (and 0.90) and of the namespaced RSS 2.0 drafts, whose elements are
+    /// the core ones even with a prefix (`<rss:item><rss:title>`, no default namespace).
+    case rss, atom, dublinCore, media, content, itunes, xhtml, other
 
     init(uri: String?, prefix: String) {
         switch uri?.lowercased() {
+        case "http://purl.org/rss/1.0/", "http://backend.userland.com/rss2", "http://backend.userland.com/rss",
+            "http://my.netscape.com/rdf/simple/0.9/", "http://channel.netscape.com/rdf/simple/0.9/":
+            self = .rss
         case "http://www.w3.org/2005/atom": self = .atom
         case "http://purl.org/dc/elements/1.1/", "http://purl.org/dc/terms/": self = .dublinCore
         case "http://search.yahoo.com/mrss/", "http://search.yahoo.com/mrss": self = .media
@@ -280,6 +309,8 @@ final class FeedReader: NSObject, XMLParserDelegate {
     private(set) var unknownRoot: String?
     private(set) var entries: [RawEntry] = []
     private(set) var feedTitle: String?
+    /// False for an Atom title whose type is not HTML (`text`, the default): its `<` and `&` are text, not markup.
+    private(set) var feedTitleIsHTML = true
     /// The site the feed belongs to (RSS channel link, Atom alternate link).
     private(set) var siteLink: String?
 
@@ -295,6 +326,10 @@ final class FeedReader: NSObject, XMLParserDelegate {
     var innermostOpenElement: (name: String, line: Int)? { stack.last.map { ($0.name, $0.line) } }
     private var entry: RawEntry?
     private var entryDepth = 0
+    /// The depth of the feed's own title while it is open (its xhtml children's text joins it).
+    private var feedTitleDepth: Int?
+    /// The channel's `dc:title`, for a channel without a `<title>`.
+    private(set) var feedFallbackTitle: String?
 
     init(votesElement: String?, documentURL: URL?) {
         self.votesElement = votesElement
@@ -337,6 +372,9 @@ final class FeedReader: NSObject, XMLParserDelegate {
                 name: elementName, local: local, namespace: namespace, line: parser.lineNumber,
                 attributes: attributes, base: base))
         let depth = stack.count
+        if entry == nil, local == "title", depth == (format == .atom ? 2 : 3), feedTitleDepth == nil {
+            feedTitleDepth = depth
+        }
         if entry == nil, (format == .atom && local == "entry") || (format != .atom && local == "item") {
             entry = RawEntry()
             entryDepth = depth
@@ -414,10 +452,14 @@ final class FeedReader: NSObject, XMLParserDelegate {
     ) {
         guard let frame = stack.popLast() else { return }
         let depth = stack.count + 1
-        // Children's text joins the parent's, so Atom xhtml content reads as one text.
-        if !stack.isEmpty, entry != nil, depth > entryDepth + 1 {
+        // Children's text joins the parent's, so Atom xhtml content (and an xhtml feed title) reads as one text.
+        // Not the code of inline <script> or <style>, which HTMLText drops from escaped HTML too.
+        if !stack.isEmpty, entry != nil ? depth > entryDepth + 1 : depth > feedTitleDepth ?? .max,
+            frame.local != "script", frame.local != "style"
+        {
             stack[stack.count - 1].text += " " + frame.text + " "
         }
+        if depth == feedTitleDepth { feedTitleDepth = nil }
         if entry != nil, depth == entryDepth {
             entries.append(entry!)
             entry = nil
@@ -438,7 +480,7 @@ final class FeedReader: NSObject, XMLParserDelegate {
             if entry?.author == nil { entry?.author = frame.text }
             return
         }
-        let text = frame.text
+        var text = frame.text
         // Any byte other than ASCII space, tab or line break: cheaper than trimming every element's text.
         let hasText = text.utf8.contains { $0 > 0x20 }
         // Media RSS puts title and description on the item, in <media:group> or in <media:content>.
@@ -448,9 +490,13 @@ final class FeedReader: NSObject, XMLParserDelegate {
             return
         }
         guard depth == entryDepth + 1 else { return }
-        // The core elements are unprefixed (or Atom's own); `atom:link` or `dc:title` in an RSS item are not them.
-        let plain = frame.namespace == nil || (format == .atom && frame.namespace == .atom)
+        // The core elements are unprefixed, RSS's or Atom's own; `atom:link` or `dc:title` in an RSS item are not.
+        let plain =
+            frame.namespace == nil || (format == .atom ? frame.namespace == .atom : frame.namespace == .rss)
         let isHTML = format != .atom || frame.attributes["type"] == "html" || frame.attributes["type"] == "text/html"
+        if format == .atom, Self.isBase64(frame.attributes) {
+            text = Self.base64Decoded(text)
+        }
         switch (frame.namespace, frame.local) {
         case (.dublinCore, "title"):
             if entry?.fallbackTitle == nil, hasText { entry?.fallbackTitle = text }
@@ -461,7 +507,7 @@ final class FeedReader: NSObject, XMLParserDelegate {
         case (.itunes, "summary"):
             if entry?.itunesSummary == nil, hasText { entry?.itunesSummary = text }
             return
-        case (.xhtml, "body"):
+        case (.xhtml, "body"), (nil, "body"):
             if entry?.xhtmlBody == nil, hasText { entry?.xhtmlBody = text }
             return
         case (.atom, "id"), (nil, "id"):
@@ -474,8 +520,11 @@ final class FeedReader: NSObject, XMLParserDelegate {
             entry?.title = text
             entry?.titleIsHTML = isHTML
         case "link" where format != .atom && plain:
-            if entry?.link == nil, !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
-                entry?.link = text
+            // RSS written with Atom's habit, <link href="…"/>, by podcast tools among others.
+            let rel = frame.attributes["rel"] ?? "alternate"
+            let address = hasText ? text : rel == "alternate" ? frame.attributes["href"] : nil
+            if entry?.link == nil, let address, !address.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+                entry?.link = address
                 entry?.linkBase = frame.base
             }
         case "guid" where plain:
@@ -488,7 +537,16 @@ final class FeedReader: NSObject, XMLParserDelegate {
                 entry?.summary = text
                 entry?.summaryIsHTML = isHTML
             }
-        case "encoded" where frame.namespace == .content, "content" where plain:
+        case "link" where format == .atom && plain && frame.attributes["href"] == nil:
+            // Atom 0.3 feeds written by hand: <link>https://…</link>, with the address as text.
+            let rel = frame.attributes["rel"] ?? "alternate"
+            if entry?.link == nil || (rel == "alternate" && entry?.linkIsAlternate != true), hasText {
+                entry?.link = text
+                entry?.linkIsAlternate = rel == "alternate"
+                entry?.linkBase = frame.base
+            }
+        // `fullitem` (an early RSS extension) holds the whole item as escaped HTML, as `content:encoded` does.
+        case "encoded" where frame.namespace == .content, "content" where plain, "fullitem" where plain:
             if entry?.content == nil, hasText {
                 entry?.content = text
                 entry?.contentIsHTML = isHTML
@@ -505,17 +563,41 @@ final class FeedReader: NSObject, XMLParserDelegate {
         }
     }
 
+    /// Atom 0.3 `mode="base64"`; in Atom 1.0 a `type` that is a media type neither text nor XML, whose
+    /// content "MUST be a Base64 encoding" (RFC 4287, 4.1.3.3).
+    static func isBase64(_ attributes: [String: String]) -> Bool {
+        if attributes["mode"] == "base64" { return true }
+        // "text", "html", "xhtml" (most elements) have no slash: no need to look further.
+        guard let written = attributes["type"], written.utf8.contains(UInt8(ascii: "/")) else { return false }
+        let type = written.lowercased()
+        return !type.hasPrefix("text/") && !type.hasSuffix("+xml") && !type.hasSuffix("/xml")
+    }
+
+    /// Base64 text as UTF-8 (line breaks and spaces ignored); text that is not Base64 stays as it is.
+    static func base64Decoded(_ text: String) -> String {
+        let compact = text.filter { !$0.isWhitespace }
+        guard let data = Data(base64Encoded: compact, options: .ignoreUnknownCharacters) else { return text }
+        return String(decoding: data, as: UTF8.self)
+    }
+
     private func endFeedLevel(_ frame: Frame, depth: Int) {
         let parent = stack.last?.local
+        // Channel elements of RSS are unprefixed or RSS's own, not `atom:link` or `dc:title`.
+        let core = frame.namespace == nil || frame.namespace == .rss
         switch (format, frame.local) {
         case (.atom, "title") where depth == 2:
-            feedTitle = frame.text
-        case (.rss2, "title") where parent == "channel", (.rss1, "title") where parent == "channel":
+            let base64 = Self.isBase64(frame.attributes)
+            feedTitle = base64 ? Self.base64Decoded(frame.text) : frame.text
+            let type = frame.attributes["type"]?.lowercased()
+            feedTitleIsHTML = type == "html" || type == "text/html"
+        case (.rss2, "title") where parent == "channel" && core, (.rss1, "title") where parent == "channel" && core:
             if feedTitle == nil { feedTitle = frame.text }
-        case (.rss2, "link") where parent == "channel", (.rss1, "link") where parent == "channel":
+        case (_, "title") where parent == "channel" && frame.namespace == .dublinCore:
+            if feedFallbackTitle == nil { feedFallbackTitle = frame.text }
+        case (.rss2, "link") where parent == "channel" && core, (.rss1, "link") where parent == "channel" && core:
             // Not an `atom:link rel="self"` that many RSS channels carry before their own link.
             let text = frame.text.trimmingCharacters(in: .whitespacesAndNewlines)
-            if siteLink == nil, frame.name == "link", !text.isEmpty { siteLink = text }
+            if siteLink == nil, !text.isEmpty { siteLink = text }
         default: break
         }
     }

@@ -11,6 +11,13 @@ struct DigitScanner {
     /// The next scalar is an ASCII digit.
     var atDigit: Bool { index < scalars.count && (0x30...0x39).contains(scalars[index].value) }
 
+    /// How many ASCII digits follow, none consumed.
+    var digitRun: Int {
+        var end = index
+        while end < scalars.count, (0x30...0x39).contains(scalars[end].value) { end += 1 }
+        return end - index
+    }
+
     /// A number of exactly `length` ASCII digits, consumed; nil (nothing consumed) otherwise.
     mutating func number(_ length: Int) -> Int? {
         guard index + length <= scalars.count else { return nil }

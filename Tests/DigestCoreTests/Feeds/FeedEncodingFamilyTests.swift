@@ -93,7 +93,8 @@ import Testing
     @Test func theReplacementEncodingsAreRefusedNamingTheLabel() throws {
         let error = #expect(throws: FeedError.self) { try parse(feed(label: "iso-2022-kr", titleBytes: [0x41])) }
         #expect(error?.line == 1)
-        #expect(error?.description.hasPrefix("line 1: declares the encoding \"iso-2022-kr\"") == true)
+        #expect(error?.column == 21)
+        #expect(error?.description.hasPrefix("line 1, column 21: declares the encoding \"iso-2022-kr\"") == true)
     }
 
     @Test func bytesALegacyDecoderCannotReadBecomeReplacementCharactersWithAWarning() throws {

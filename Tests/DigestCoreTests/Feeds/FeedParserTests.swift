@@ -201,7 +201,7 @@ import Testing
         #expect(throws: FeedError.self) { try parse("<rss><channel><item></channel></rss>") }
         let notFeed = #expect(throws: FeedError.self) { try parse("<html><body>hi</body></html>") }
         #expect(notFeed?.isNotAFeed == true)
-        #expect(notFeed?.description == "not an RSS or Atom feed: the root element at line 1 is <html>")
+        #expect(notFeed?.description == "not an RSS or Atom feed: the root element at line 1, column 1 is <html>")
         let notXML = #expect(throws: FeedError.self) { try parse("this is not xml") }
         #expect(notXML?.isNotXML == true)
         let encoding = #expect(throws: FeedError.self) {
