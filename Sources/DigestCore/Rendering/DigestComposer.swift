@@ -237,9 +237,9 @@ public final class DigestComposer: Sendable {
     }
 }
 
-enum HTMLEscaping {
+public enum HTMLEscaping {
     /// The five characters that matter in HTML text and quoted attributes.
-    static func escape(_ text: String) -> String {
+    public static func escape(_ text: String) -> String {
         // Most values (links, most names) hold none of them.
         if !text.utf8.contains(where: { $0 == 0x26 || $0 == 0x3C || $0 == 0x3E || $0 == 0x22 || $0 == 0x27 }) {
             return text

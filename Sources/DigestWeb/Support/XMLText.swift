@@ -1,21 +1,15 @@
-/// Text made safe inside XML and HTML, as content or as an attribute value: the five markup characters
-/// escaped, and the control characters XML 1.0 does not allow (§2.2) left out.
+import DigestCore
+
+/// Text made safe inside XML and HTML, as content or as an attribute value: the control characters XML 1.0
+/// does not allow (§2.2) left out, then the five markup characters escaped as the mails escape them.
 enum XMLText {
     static func escaped(_ text: String) -> String {
-        var escaped = ""
-        escaped.reserveCapacity(text.utf8.count)
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "&": escaped += "&amp;"
-            case "<": escaped += "&lt;"
-            case ">": escaped += "&gt;"
-            case "\"": escaped += "&quot;"
-            case "'": escaped += "&#39;"
-            case "\t", "\n", "\r": escaped.unicodeScalars.append(scalar)
-            case _ where scalar.value < 0x20 || scalar.value == 0xFFFE || scalar.value == 0xFFFF: continue
-            default: escaped.unicodeScalars.append(scalar)
-            }
-        }
-        return escaped
+        let allowed = text.unicodeScalars.allSatisfy(isAllowed)
+            ? text : String(String.UnicodeScalarView(text.unicodeScalars.filter(isAllowed)))
+        return HTMLEscaping.escape(allowed)
+    }
+
+    static func isAllowed(_ scalar: Unicode.Scalar) -> Bool {
+        scalar.value >= 0x20 ? scalar.value != 0xFFFE && scalar.value != 0xFFFF : scalar == "\t" || scalar == "\n" || scalar == "\r"
     }
 }

@@ -71,12 +71,10 @@ def follow(driver, element):
     WebDriverWait(driver, 60).until(left)
 
 
-def sign_in(driver, base, token, on_form=None):
+def sign_in(driver, base, token):
     driver.get(base + "/admin/")
     if "/admin/signin" not in driver.current_url:
         fail("the console did not send a stranger to the sign-in page: %s" % driver.current_url)
-    if on_form:
-        on_form()
     driver.find_element(By.ID, "token").send_keys(token)
     follow(driver, driver.find_element(By.CSS_SELECTOR, "form button[type=submit]"))
     heading = driver.find_element(By.TAG_NAME, "h1").text.strip()
@@ -118,27 +116,27 @@ def check(driver, path, width, shots):
     step("%s at %d px: %r fits (%d px)" % (path, width, heading, scroll))
 
 
+def visit(driver, auditor, base, shots, paths):
+    """Every path at every width: it fits (`check`, with JavaScript off) and axe-core passes (`audit`)."""
+    for width in WIDTHS:
+        resize(driver, width)
+        resize(auditor, width)
+        for path in paths:
+            driver.get(base + path)
+            check(driver, path, width, shots)
+            audit(auditor, base + path, path, width)
+            step("%s at %d px: no serious or critical axe-core violation" % (path, width))
+
+
 def pages(base, token, shots, paths):
     driver, auditor = browser(), browser(javascript=True)
     try:
-        for width in WIDTHS:
-            for each in (driver, auditor):
-                resize(each, width)
-            # The sign-in page, as a stranger sees it, before signing in.
-            driver.get(base + "/admin/signin")
-            check(driver, "/admin/signin", width, shots)
-            audit(auditor, base + "/admin/signin", "/admin/signin", width)
+        # The sign-in page, as a stranger sees it, before signing in.
+        visit(driver, auditor, base, shots, ["/admin/signin"])
         for each in (driver, auditor):
             resize(each, WIDTHS[0])
             sign_in(each, base, token)
-        for width in WIDTHS:
-            resize(driver, width)
-            resize(auditor, width)
-            for path in paths:
-                driver.get(base + path)
-                check(driver, path, width, shots)
-                audit(auditor, base + path, path, width)
-                step("%s at %d px: no serious or critical axe-core violation" % (path, width))
+        visit(driver, auditor, base, shots, paths)
     finally:
         driver.quit()
         auditor.quit()
@@ -147,14 +145,7 @@ def pages(base, token, shots, paths):
 def public(base, shots, paths):
     driver, auditor = browser(), browser(javascript=True)
     try:
-        for width in WIDTHS:
-            resize(driver, width)
-            resize(auditor, width)
-            for path in paths:
-                driver.get(base + path)
-                check(driver, path, width, shots)
-                audit(auditor, base + path, path, width)
-                step("%s at %d px: no serious or critical axe-core violation" % (path, width))
+        visit(driver, auditor, base, shots, paths)
     finally:
         driver.quit()
         auditor.quit()
