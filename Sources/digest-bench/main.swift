@@ -106,7 +106,7 @@ func benchRecord(configuration: Configuration, date: Day) throws {
     let store = try configuration.openStore(create: true)
     let ranker = Ranker(digest: configuration.digest, timeZone: configuration.site.timeZone)
     let edition = try ranker.edition(for: date, store: store, freeze: true)
-    try store.queueDeliveries(editionID: edition.id!, date: date, zone: nil, now: Date())
+    try store.queueDeliveries(editionID: edition.id!, date: date, now: Date())
     var claimTime = 0.0
     var recordTime = 0.0
     var count = 0

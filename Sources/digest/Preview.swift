@@ -18,7 +18,12 @@ extension DigestCommand {
 
         @OptionGroup var options: ConfigOptions
         @Option(help: "Edition date YYYY-MM-DD (default: the next edition to close).") var date: Day?
-        @Option(help: "Preview the digest of this subscriber (already-received items left out).") var subscriber: String?
+        @Option(
+            help: """
+                Preview the digest of this subscriber: without --date, the edition they would get tonight (daily, \
+                weekly, catch-up) or why they get none; already-received items left out.
+                """)
+        var subscriber: String?
         @Option(help: "html, text or eml.") var format: Format = .html
         @Option(help: "Write to this file instead of standard output.") var out: String?
 
@@ -37,9 +42,10 @@ extension DigestCommand {
             if format == .html && digest.html == nil { printError("note: this reader gets plain text only; showing nothing for html (try --format text)") }
             if let out {
                 try Data(bytes).write(to: URL(fileURLWithPath: out))
-                printError("wrote \(out) (\(bytes.count) bytes; edition \(edition.date), \(digest.itemIDs.count) items, message \(digest.message.data.count) bytes)")
+                printError("wrote \(out) (\(bytes.count) bytes; \(edition.kind.rawValue) edition \(edition.date), \(digest.itemIDs.count) items, message \(digest.message.data.count) bytes)")
             } else {
                 FileHandle.standardOutput.write(Data(bytes))
+                if let subscriber { printError("\(subscriber): the \(edition.kind.rawValue) edition of \(edition.date)") }
             }
             for warning in digest.warnings { printError("warning: \(warning)") }
         }

@@ -26,16 +26,26 @@ extension DigestCommand.Subscribers {
         @Option(help: "Delivery hour 0–23 in the reader's time zone (default: digest.sendHour).") var hour: Int?
         @Option(help: "html or text.") var format: String?
         @Option(help: "Sections to receive, e.g. story,post (default: all).") var sections: String?
+        @Option(help: "daily (default), weekly or monthly (the 1st of each month).") var cadence: String?
+        @Option(help: "The weekly edition's day: mon … sun (default: mon).") var weekday: String?
+        @Option(help: "Send nothing before this day (YYYY-MM-DD); it brings a catch-up.") var pausedUntil: String?
+        @Option(help: "At most this many stories (1–100; within the site's count).") var maxStories: Int?
+        @Option(help: "At most this many posts (1–100; within the site's count).") var maxPosts: Int?
+        @Option(help: "About this many minutes of reading instead of counts (1–100).") var readingMinutes: Int?
         @Flag(help: "Make the subscriber active without double opt-in.") var confirmed = false
 
         func run() async throws {
             let (_, store) = try options.open()
             let address = try EmailAddress(email)
-            let subscriber = try Subscriber.validated(
+            var subscriber = try Subscriber.validated(
                 email: address, name: name, format: format, timeZone: timezone, sections: sections,
                 deliveryHour: hour.map(String.init), confirmed: confirmed, now: Date())
+            try subscriber.apply(
+                ReaderChoicesText(
+                    cadence: cadence, weekday: weekday, pausedUntil: pausedUntil, maxStories: maxStories.map(String.init),
+                    maxPosts: maxPosts.map(String.init), readingMinutes: readingMinutes.map(String.init)))
             let added = try store.addSubscriber(subscriber)
-            print("added \(added.email) (\(added.status.rawValue))")
+            print("added \(added.email) (\(added.status.rawValue); \(added.choicesDescription))")
         }
     }
 
@@ -75,7 +85,9 @@ extension DigestCommand.Subscribers {
                     if let c = reported[s.id ?? 0] {
                         counts = "  bounces: \(c.hard) hard, \(c.soft) soft, \(c.failed) other; complaints: \(c.complaints)"
                     }
-                    print("\(s.email)\(name)  \(s.status.rawValue)  \(s.format.rawValue)  \(s.timeZone ?? "-")\(counts)")
+                    print(
+                        "\(s.email)\(name)  \(s.status.rawValue)  \(s.format.rawValue)  \(s.timeZone ?? "-")  "
+                            + s.choicesDescription + counts)
                 }
                 printError("\(count) subscriber\(count == 1 ? "" : "s")")
             }
@@ -106,7 +118,9 @@ extension DigestCommand.Subscribers {
             abstract: "Import subscribers from a CSV file with a header row.",
             discussion: """
                 Columns: email (required), name, format (html|text), timeZone, sections (story;post), \
-                deliveryHour, and what `subscribers export` adds: status, createdAt, confirmedAt (so an \
+                deliveryHour, cadence (daily|weekly|monthly), weekday (mon…sun), pausedUntil (YYYY-MM-DD), \
+                maxStories, maxPosts, readingMinutes, and what `subscribers export` adds: status, createdAt, \
+                confirmedAt (so an \
                 export imports back; a row's status wins over --confirmed). Each bad row is reported with \
                 its line; the good rows are imported in one transaction. Addresses already on the list are \
                 left unchanged. A quote that is never closed refuses the whole file, naming the line where \
@@ -160,6 +174,13 @@ struct SubscriberJSON: Encodable {
     var timeZone: String?
     var deliveryHour: Int?
     var sections: [String]
+    var cadence: String
+    var weekday: String
+    var pausedUntil: Day?
+    /// "At most N stories and M posts" or "about N minutes"; all absent: the site's counts.
+    var maxStories: Int?
+    var maxPosts: Int?
+    var readingMinutes: Int?
     var createdAt: Date
     var confirmedAt: Date?
     /// Hard bounces in a row during sends (reset by a delivery).
@@ -175,6 +196,12 @@ struct SubscriberJSON: Encodable {
         timeZone = s.timeZone
         deliveryHour = s.deliveryHour
         sections = s.sections.isEmpty ? ItemKind.allCases.map(\.rawValue) : s.sections.map(\.rawValue)
+        cadence = s.cadence.rawValue
+        weekday = s.weekday.rawValue
+        pausedUntil = s.pausedUntil
+        maxStories = s.maxStories
+        maxPosts = s.maxPosts
+        readingMinutes = s.readingMinutes
         createdAt = s.createdAt
         confirmedAt = s.confirmedAt
         bounceCount = s.bounceCount

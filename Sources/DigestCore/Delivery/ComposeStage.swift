@@ -82,7 +82,8 @@ final class ComposeStage: @unchecked Sendable {
         let now = clock()
         guard
             let digest = try composer.digest(
-                for: subscriber, in: edition, alreadyReceived: items, now: now, signing: signsApart == nil)
+                for: subscriber, in: edition, alreadyReceived: items, now: now, coversSince: claimed.coversSince,
+                signing: signsApart == nil)
         else {
             recorder.skip(claimed, reason: "nothing new for this reader")
             return nil

@@ -227,65 +227,69 @@ public final class DeliveryRunner: Sendable {
         }
     }
 
-    /// Freezes the editions due now and queues their deliveries.
+    /// The plan stage: which reader is due which edition (`ReaderSchedule`), editions frozen, rows queued.
+    private var planner: EditionPlanner {
+        EditionPlanner(store: store, ranker: composer.ranker, readers: ReaderSchedule(schedule: schedule))
+    }
+
+    /// Freezes the editions due now and queues their deliveries. A dry run plans in `dryRun`.
     private func plan(_ options: Options, now: Date, summary: inout RunSummary) throws -> [Edition] {
-        let ranker = composer.ranker
-        var editions: [Day: Edition] = [:]
-        func edition(_ date: Day) throws -> Edition {
-            if let edition = editions[date] { return edition }
-            let edition = try ranker.edition(for: date, store: store, freeze: !options.dryRun, now: now)
-            editions[date] = edition
-            return edition
-        }
         if let date = options.date {
-            let frozen = try edition(date)
+            let frozen = try composer.ranker.edition(for: date, store: store, freeze: !options.dryRun, now: now)
             if !options.dryRun {
-                summary.queued += try store.queueDeliveries(editionID: frozen.id!, date: date, zone: nil, now: now)
+                summary.queued += try store.queueDeliveries(editionID: frozen.id!, date: date, now: now)
             }
-        } else {
-            let siteZone = ranker.timeZone.identifier
-            let sendHour = ranker.digest.sendHour
-            for group in try store.activeDeliveryGroups(siteZone: siteZone, sendHour: sendHour) {
-                guard let zone = TimeZone(identifier: group.timeZone),
-                    let date = schedule.dueEdition(at: now, timeZone: zone, hour: group.hour)
-                else { continue }
-                let frozen = try edition(date)
-                if !options.dryRun {
-                    summary.queued += try store.queueDeliveries(
-                        editionID: frozen.id!, date: date,
-                        zone: (group.timeZone, group.hour, siteZone, sendHour), now: now)
-                }
-            }
+            summary.editions = [date.description]
+            return [frozen]
         }
-        summary.editions = editions.keys.sorted().map(\.description)
-        return editions.values.sorted { $0.date < $1.date }
+        guard !options.dryRun else { return [] }
+        let planner = planner
+        let outcome = try planner.plan(now: now, freeze: true) { try planner.queue($0, now: now) }
+        summary.planned(outcome)
+        summary.queued += outcome.queued.values.reduce(0, +)
+        return outcome.editions
     }
 
     /// Counts who would get what, rendering every message, without sending or writing.
     private func dryRun(editions: [Edition], options: Options, now: Date, summary: inout RunSummary) throws {
-        for edition in editions {
+        func compose(_ readers: [Subscriber], _ edition: Edition, coversSince: Day?) throws -> Int {
+            let received = try composer.alreadyReceived(by: readers.compactMap(\.id), before: edition, in: store)
+            var composed = 0
+            for subscriber in readers {
+                let digest = try composer.digest(
+                    for: subscriber, in: edition, alreadyReceived: received[subscriber.id!] ?? [], now: now,
+                    coversSince: coversSince)
+                if digest == nil {
+                    summary.skipped += 1
+                    summary.reasons["nothing new for this reader", default: 0] += 1
+                } else {
+                    summary.sent += 1
+                    composed += 1
+                }
+            }
+            return composed
+        }
+        if let date = options.date, let edition = editions.first {
             var lastID: Int64 = 0
             while true {
                 let page = try store.subscribers(status: .active, afterID: lastID, limit: options.batchSize)
                 guard let last = page.last?.id else { break }
                 lastID = last
-                let due = page.filter { subscriber in
-                    guard options.date == nil else { return true }
-                    let zone = TimeZone(identifier: subscriber.timeZone ?? "") ?? composer.ranker.timeZone
-                    let hour = subscriber.deliveryHour ?? composer.ranker.digest.sendHour
-                    return schedule.dueEdition(at: now, timeZone: zone, hour: hour) == edition.date
-                }
-                let received = try composer.alreadyReceived(by: due.compactMap(\.id), before: edition, in: store)
-                for subscriber in due {
-                    if try composer.digest(for: subscriber, in: edition, alreadyReceived: received[subscriber.id!] ?? [], now: now) == nil {
-                        summary.skipped += 1
-                        summary.reasons["nothing new for this reader", default: 0] += 1
-                    } else {
-                        summary.sent += 1
-                    }
-                }
+                _ = try compose(page.filter { !$0.isPaused(on: date) }, edition, coversSince: nil)
             }
+            return
         }
+        let outcome = try planner.plan(now: now, freeze: false) { assignments in
+            var composed: [EditionKind: Int] = [:]
+            let groups = Dictionary(grouping: assignments) { "\($0.edition.date) \($0.edition.kind) \($0.coversSince?.description ?? "")" }
+            for group in groups.values {
+                let edition = group[0].edition
+                composed[edition.kind, default: 0] += try compose(
+                    group.map(\.subscriber), edition, coversSince: group[0].coversSince)
+            }
+            return composed
+        }
+        summary.planned(outcome)
     }
 }
 

@@ -22,12 +22,32 @@ public struct DeliverySchedule: Sendable {
     /// The latest edition due at `now` for readers in `timeZone` with `hour`, or nil if none
     /// of the days around now is due yet (cannot happen after the first day).
     public func dueEdition(at now: Date, timeZone: TimeZone, hour: Int) -> Day? {
+        latestDue(at: now, timeZone: timeZone, hour: hour, within: 3) { _ in true }
+    }
+
+    /// The latest day that `matches` (a weekly reader's weekday, the 1st of a month) whose moment has come at
+    /// `now`, looking back at most `days` days.
+    public func latestDue(
+        at now: Date, timeZone: TimeZone, hour: Int, within days: Int, matching matches: (Day) -> Bool
+    ) -> Day? {
         // A reader's local day and the site's day differ by at most one; their moment for day D
-        // is never before D's cut-off nor more than a day after it, so two days either side suffice.
+        // is never before D's cut-off nor more than a day after it, so one day ahead suffices.
         let anchor = Day(now, in: ranker.timeZone)
-        for offset in stride(from: 1, through: -3, by: -1) {
+        for offset in stride(from: 1, through: -days, by: -1) {
             let date = anchor.adding(days: offset)
-            if dueInstant(of: date, timeZone: timeZone, hour: hour) <= now { return date }
+            if matches(date) && dueInstant(of: date, timeZone: timeZone, hour: hour) <= now { return date }
+        }
+        return nil
+    }
+
+    /// The first day that `matches` whose moment is still to come at `now` (within `days` days).
+    public func nextDue(
+        after now: Date, timeZone: TimeZone, hour: Int, within days: Int, matching matches: (Day) -> Bool
+    ) -> Day? {
+        let anchor = Day(now, in: ranker.timeZone)
+        for offset in -1...days {
+            let date = anchor.adding(days: offset)
+            if matches(date) && dueInstant(of: date, timeZone: timeZone, hour: hour) > now { return date }
         }
         return nil
     }

@@ -1,19 +1,24 @@
 import Foundation
 
-/// The frozen selection of one day: every send of that day (other time zones, retries, crash
-/// recovery) uses exactly these ranked candidates, whatever happens to the items afterwards.
+/// The frozen selection of one day and kind (the day's, the week's or the month's best, or a catch-up):
+/// every send of it (other time zones, retries, crash recovery) uses exactly these ranked candidates,
+/// whatever happens to the items afterwards.
 public struct Edition: Sendable, Equatable {
     /// nil until the edition is stored (a preview of a day not yet frozen).
     public var id: Int64?
     public var date: Day
+    public var kind: EditionKind
     public var windowStart: Date
     public var cutoff: Date
     /// Every candidate, in rank order within each kind.
     public var candidates: [EditionItem]
 
-    public init(id: Int64?, date: Day, windowStart: Date, cutoff: Date, candidates: [EditionItem]) {
+    public init(
+        id: Int64?, date: Day, kind: EditionKind = .daily, windowStart: Date, cutoff: Date, candidates: [EditionItem]
+    ) {
         self.id = id
         self.date = date
+        self.kind = kind
         self.windowStart = windowStart
         self.cutoff = cutoff
         self.candidates = candidates
@@ -59,6 +64,14 @@ public struct EditionItem: Sendable, Equatable, Hashable, ItemContent {
         self.imageURL = imageURL
         self.publishedAt = publishedAt
         self.votes = votes
+    }
+}
+
+extension EditionItem {
+    /// Words of the title and the summary: what "about N minutes" of reading counts.
+    var words: Int {
+        func count(_ text: String) -> Int { text.split(whereSeparator: { $0.isWhitespace }).count }
+        return count(title) + count(summary)
     }
 }
 

@@ -22,6 +22,8 @@ public final class DigestComposer: Sendable {
     struct CacheKey: Hashable {
         var selection: DigestSelection
         var date: Day
+        var kind: EditionKind
+        var cadence: Cadence
         var hasName: Bool
 
         /// The item ids stand for the items: hashing every title and summary for each message cost
@@ -58,20 +60,29 @@ public final class DigestComposer: Sendable {
     /// a bad one refused, naming its file) when the composer is made, before anything is sent.
     public let dkim: DKIMSigner?
 
-    /// The reader's share of `edition`, leaving out what they already received.
+    /// The reader's share of `edition`, leaving out what they already received, cut to their length, and for a
+    /// catch-up to what came out after their last edition (`coversSince`).
     ///
     /// A stored edition never changes, so readers who want the same sections and already got the
     /// same candidates (usually none) share one selection instead of each copying the items out.
-    public func selection(for subscriber: Subscriber, in edition: Edition, alreadyReceived: Set<Int64>) -> DigestSelection {
-        guard let editionID = edition.id else {
-            return ranker.select(from: edition, wants: subscriber.wants, alreadyReceived: alreadyReceived)
+    public func selection(
+        for subscriber: Subscriber, in edition: Edition, alreadyReceived: Set<Int64>, coversSince: Day? = nil
+    ) -> DigestSelection {
+        let since = coversSince.map(ranker.cutoff(for:))
+        func select() -> DigestSelection {
+            ranker.select(
+                from: edition, wants: subscriber.wants, alreadyReceived: alreadyReceived, length: subscriber.length,
+                since: since)
         }
+        guard let editionID = edition.id else { return select() }
         let received =
             alreadyReceived.isEmpty
             ? [] : edition.candidates.compactMap { alreadyReceived.contains($0.itemID) ? $0.itemID : nil }
-        let key = SelectionKey(editionID: editionID, date: edition.date, sections: subscriber.sections, received: received)
+        let key = SelectionKey(
+            editionID: editionID, date: edition.date, sections: subscriber.sections, received: received,
+            length: subscriber.length, since: coversSince)
         if let cached = selections.withLock({ $0[key] }) { return cached }
-        let selection = ranker.select(from: edition, wants: subscriber.wants, alreadyReceived: alreadyReceived)
+        let selection = select()
         selections.withLock { cache in
             if cache.count >= Self.cacheLimit { cache.removeAll(keepingCapacity: true) }
             cache[key] = selection
@@ -85,6 +96,8 @@ public final class DigestComposer: Sendable {
         var sections: [ItemKind]
         /// The candidates the reader already received.
         var received: [Int64]
+        var length: ReadingLength
+        var since: Day?
     }
     private let selections = Mutex<[SelectionKey: DigestSelection]>([:])
 
@@ -113,20 +126,22 @@ public final class DigestComposer: Sendable {
     /// `signing: false` leaves the DKIM signatures out, for a caller that signs the message later (on another
     /// thread) with `dkim.sign(_:time:)` and `now`: the bytes are then the same as signed here.
     public func digest(
-        for subscriber: Subscriber, in edition: Edition, alreadyReceived: Set<Int64>, now: Date, skippingEmpty: Bool = true,
-        testSend: TestSend? = nil, signing: Bool = true
+        for subscriber: Subscriber, in edition: Edition, alreadyReceived: Set<Int64>, now: Date,
+        coversSince: Day? = nil, skippingEmpty: Bool = true, testSend: TestSend? = nil, signing: Bool = true
     ) throws -> ComposedDigest? {
-        let selection = selection(for: subscriber, in: edition, alreadyReceived: alreadyReceived)
+        let selection = selection(
+            for: subscriber, in: edition, alreadyReceived: alreadyReceived, coversSince: coversSince)
         if selection.isEmpty && skippingEmpty && configuration.digest.skipWhenEmpty { return nil }
         return try compose(
-            selection: selection, date: edition.date, subscriber: subscriber, now: now, testSend: testSend, signing: signing)
+            selection: selection, date: edition.date, kind: edition.kind, subscriber: subscriber, now: now,
+            testSend: testSend, signing: signing)
     }
 
     /// The items of `edition`'s candidates that readers already received in earlier editions, by reader:
     /// one query for a whole batch of readers.
     public func alreadyReceived(by subscriberIDs: [Int64], before edition: Edition, in store: Store) throws -> [Int64: Set<Int64>] {
         try store.receivedItemIDs(
-            subscriberIDs: subscriberIDs, before: edition.date, since: ranker.lookbackStart(for: edition.date))
+            subscriberIDs: subscriberIDs, before: edition.date, since: ranker.lookbackStart(for: edition))
     }
 
     /// What makes a test send (`send --to`) different from the reader's real digest.
@@ -149,12 +164,13 @@ public final class DigestComposer: Sendable {
 
     /// The complete message for `subscriber`, dated `now`; signed (DKIM) unless `signing` is false.
     public func compose(
-        selection: DigestSelection, date: Day, subscriber: Subscriber, now: Date, testSend: TestSend? = nil,
-        signing: Bool = true
+        selection: DigestSelection, date: Day, kind: EditionKind = .daily, subscriber: Subscriber, now: Date,
+        testSend: TestSend? = nil, signing: Bool = true
     ) throws -> ComposedDigest {
         // Names reach a header and the greeting: one line, whatever was stored.
         let name = subscriber.name?.collapsingWhitespace ?? ""
-        let rendered = rendered(selection, date: date, hasName: !name.isEmpty)
+        let rendered = rendered(
+            CacheKey(selection: selection, date: date, kind: kind, cadence: subscriber.cadence, hasName: !name.isEmpty))
         let inert = testSend?.inertLinks == true
         let unsubscribe = inert ? link("unsubscribe", Self.inertLinkToken) : unsubscribeURL(for: subscriber)
         let values: [PersonalizedText.Field: String] = [
@@ -199,10 +215,9 @@ public final class DigestComposer: Sendable {
     /// From, Reply-To and List-Id, folded once for every message.
     let fixedFields: MessageBuilder.FixedFields
 
-    private func rendered(_ selection: DigestSelection, date: Day, hasName: Bool) -> RenderedDigest {
-        let key = CacheKey(selection: selection, date: date, hasName: hasName)
+    private func rendered(_ key: CacheKey) -> RenderedDigest {
         if let cached = cache.withLock({ $0[key] }) { return cached }
-        let rendered = render(selection, date: date, hasName: hasName)
+        let rendered = render(key)
         cache.withLock { cache in
             if cache.count >= Self.cacheLimit { cache.removeAll(keepingCapacity: true) }
             cache[key] = rendered
@@ -210,10 +225,12 @@ public final class DigestComposer: Sendable {
         return rendered
     }
 
-    /// The edition's page in the archive (`/archive/DATE`, with its key when the archive is for readers
-    /// only), or nil when there is no archive.
-    func webVersion(of date: Day) -> String? {
-        let page = configuration.web.baseURL + "/archive/\(date)"
+    /// The edition's page in the archive (`/archive/DATE`, `/archive/DATE/weekly`, with its key when the archive
+    /// is for readers only), or nil when there is no archive (or the edition has no page: a catch-up is cut to
+    /// each reader).
+    func webVersion(of date: Day, kind: EditionKind = .daily) -> String? {
+        guard kind != .catchUp else { return nil }
+        let page = configuration.web.baseURL + "/archive/\(date)" + (kind == .daily ? "" : "/\(kind.rawValue)")
         switch configuration.web.archive {
         case .public: return page
         case .readers: return page + "?key=" + signer.archiveKey(for: date)
@@ -221,13 +238,15 @@ public final class DigestComposer: Sendable {
         }
     }
 
-    private func render(_ selection: DigestSelection, date: Day, hasName: Bool) -> RenderedDigest {
+    private func render(_ key: CacheKey) -> RenderedDigest {
         let reader = DigestView.Reader(
-            name: PersonalizedText.placeholder(.name), hasName: hasName, email: PersonalizedText.placeholder(.email))
+            name: PersonalizedText.placeholder(.name), hasName: key.hasName, email: PersonalizedText.placeholder(.email))
         let links = DigestView.Links(
             unsubscribe: PersonalizedText.placeholder(.unsubscribeURL),
-            preferences: PersonalizedText.placeholder(.preferencesURL), webVersion: webVersion(of: date))
-        var view = DigestView(selection: selection, date: date, configuration: configuration, reader: reader, links: links)
+            preferences: PersonalizedText.placeholder(.preferencesURL), webVersion: webVersion(of: key.date, kind: key.kind))
+        var view = DigestView(
+            selection: key.selection, date: key.date, kind: key.kind, cadence: key.cadence, configuration: configuration,
+            reader: reader, links: links)
         // One line, whatever the template or the titles hold: a subject can never add a header.
         view.subject = DigestView.cap(templates.render(view, "subject.txt").collapsingWhitespace, Self.subjectLimit)
         let text = TextWrapping.wrap(templates.render(view, "digest.txt").trimmingCharacters(in: .newlines) + "\n")

@@ -42,7 +42,30 @@ struct DigestView {
         var items: [ItemView]
     }
 
+    /// Which edition this is, for the heading, the subject and the footer.
+    struct EditionInfo {
+        var kind: String
+        /// "The week's best", "The month's best", "While you were away"; nil for the daily edition (its mails
+        /// read as they always did).
+        var label: String?
+        /// The reader's cadence, for "You receive this weekly digest".
+        var cadence: String
+
+        init(kind: EditionKind, cadence: Cadence) {
+            self.kind = kind.rawValue
+            self.cadence = cadence.rawValue
+            label =
+                switch kind {
+                case .daily: nil
+                case .weekly: "The week's best"
+                case .monthly: "The month's best"
+                case .catchUp: "While you were away"
+                }
+        }
+    }
+
     var site: Site
+    var edition: EditionInfo
     var date: String
     var subject: String
     var preheader: String
@@ -58,9 +81,10 @@ struct DigestView {
 
 extension DigestView {
     init(
-        selection: DigestSelection, date: Day, configuration: Configuration, reader: Reader, links: Links,
-        subject: String = ""
+        selection: DigestSelection, date: Day, kind: EditionKind = .daily, cadence: Cadence = .daily,
+        configuration: Configuration, reader: Reader, links: Links, subject: String = ""
     ) {
+        edition = EditionInfo(kind: kind, cadence: cadence)
         let locale = Locale(identifier: configuration.site.language)
         site = Site(
             name: configuration.site.name, url: configuration.site.url, language: configuration.site.language,

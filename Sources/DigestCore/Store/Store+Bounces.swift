@@ -77,7 +77,7 @@ extension Store {
             let deliveryID: Int64? = try db.fetchValue(
                 """
                 SELECT d.id FROM deliveries d JOIN editions e ON e.id = d.editionID
-                WHERE e.date = ? AND d.subscriberID = ?
+                WHERE e.date = ? AND d.subscriberID = ? AND d.status <> 'superseded'
                 """, .text(date.description), subscriberID.sqlValue)
             return BounceMatch(subscriberID: subscriberID, email: try EmailAddress(stored: email), deliveryID: deliveryID)
         }

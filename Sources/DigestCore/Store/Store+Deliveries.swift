@@ -5,6 +5,8 @@ public struct ClaimedDelivery: Sendable {
     public var id: Int64
     public var editionID: Int64
     public var attempts: Int
+    /// A catch-up's start: the day of the reader's last edition before it.
+    public var coversSince: Day?
     public var subscriber: Subscriber
 }
 
@@ -13,7 +15,7 @@ extension ClaimedDelivery {
     init(row: SQLRow) throws {
         self.init(
             id: try row["deliveryID"], editionID: try row["editionID"], attempts: try row["attempts"],
-            subscriber: try Subscriber(row: row))
+            coversSince: try row["coversSince"], subscriber: try Subscriber(row: row))
     }
 }
 
@@ -61,6 +63,8 @@ public enum LedgerEntry: Sendable {
 /// The ledger's status of one (edition, subscriber) pair.
 public enum DeliveryStatus: String, Sendable, Codable, CaseIterable, SQLTextEnum {
     case queued, sending, sent, deferred, failed, skipped
+    /// Not sent: a newer edition for the reader took its place before it went out (`lastReply` says which).
+    case superseded
 }
 
 /// One row of the ledger, for reports and `digest deliveries`.
@@ -91,41 +95,21 @@ public struct DeliveryRecord: Sendable, Codable, Equatable {
 }
 
 extension Store {
-    /// Queues edition `editionID` for the active readers of one (time zone, hour) group who have
-    /// no delivery of this or a later edition. Insert-or-ignore: re-running queues nothing twice, and
-    /// cooperating senders that queue at the same moment queue each reader once (in reader order, so
-    /// their inserts cannot deadlock).
-    /// `zone`/`hour` nil queues every active reader (an explicit `send --date`).
+    /// Queues edition `editionID` (of day `date`) for every active reader who is not paused that day and has
+    /// not had it, whatever their hour and cadence: an explicit `send --date`. Insert-or-ignore: re-running
+    /// queues nothing twice.
     @discardableResult
-    public func queueDeliveries(
-        editionID: Int64, date: Day, zone: (timeZone: String, hour: Int, siteZone: String, sendHour: Int)?, now: Date
-    ) throws -> Int {
+    public func queueDeliveries(editionID: Int64, date: Day, now: Date) throws -> Int {
         try database.write { db in
-            if let zone {
-                try db.execute(
-                    """
-                    INSERT INTO deliveries (editionID, subscriberID, status, messageID, queuedAt, updatedAt)
-                    SELECT ?, s.id, 'queued', '', ?, ? FROM subscribers s
-                    WHERE s.status = 'active'
-                      AND coalesce(s.timeZone, ?) = ? AND coalesce(s.deliveryHour, ?) = ?
-                      AND NOT EXISTS (
-                          SELECT 1 FROM deliveries d JOIN editions e ON e.id = d.editionID
-                          WHERE d.subscriberID = s.id AND e.date >= ?)
-                    ORDER BY s.id
-                    ON CONFLICT DO NOTHING
-                    """,
-                    editionID.sqlValue, now.sqlValue, now.sqlValue, .text(zone.siteZone), .text(zone.timeZone),
-                    zone.sendHour.sqlValue, zone.hour.sqlValue, .text(date.description))
-            } else {
-                try db.execute(
-                    """
-                    INSERT INTO deliveries (editionID, subscriberID, status, messageID, queuedAt, updatedAt)
-                    SELECT ?, s.id, 'queued', '', ?, ? FROM subscribers s WHERE s.status = 'active'
-                    ORDER BY s.id
-                    ON CONFLICT DO NOTHING
-                    """,
-                    editionID.sqlValue, now.sqlValue, now.sqlValue)
-            }
+            try db.execute(
+                """
+                INSERT INTO deliveries (editionID, subscriberID, status, messageID, queuedAt, updatedAt)
+                SELECT ?, s.id, 'queued', '', ?, ? FROM subscribers s
+                WHERE s.status = 'active' AND (s.pausedUntil IS NULL OR s.pausedUntil <= ?)
+                ORDER BY s.id
+                ON CONFLICT DO NOTHING
+                """,
+                editionID.sqlValue, now.sqlValue, now.sqlValue, date.sqlValue)
         }
     }
 
@@ -233,8 +217,9 @@ extension Store {
                             SELECT id FROM deliveries
                             WHERE \(Self.due)
                             ORDER BY id LIMIT ?\(db.dialect.skipLocked))
-                        RETURNING id, editionID, attempts, subscriberID)
-                    SELECT d.id AS deliveryID, d.editionID, d.attempts, \(Subscriber.columns("s")) FROM claimed d
+                        RETURNING id, editionID, attempts, coversSince, subscriberID)
+                    SELECT d.id AS deliveryID, d.editionID, d.attempts, d.coversSince, \(Subscriber.columns("s"))
+                    FROM claimed d
                     JOIN subscribers s ON s.id = d.subscriberID ORDER BY d.id
                     """,
                     .text(run), now.sqlValue, now.sqlValue, limit.sqlValue
@@ -255,7 +240,8 @@ extension Store {
             guard !ids.isEmpty else { return [] }
             let rows = try db.fetchAll(
                 """
-                SELECT d.id AS deliveryID, d.editionID, d.attempts, \(Subscriber.columns("s")) FROM deliveries d
+                SELECT d.id AS deliveryID, d.editionID, d.attempts, d.coversSince, \(Subscriber.columns("s"))
+                FROM deliveries d
                 JOIN subscribers s ON s.id = d.subscriberID
                 WHERE d.id IN (\(sqlPlaceholders(ids.count))) ORDER BY d.id
                 """,
@@ -488,10 +474,8 @@ extension Store {
     /// The edition with this id (for workers resolving claimed rows).
     public func edition(id: Int64) throws -> Edition? {
         try database.read { db in
-            guard let date = (try db.fetchValue("SELECT date FROM editions WHERE id = ?", id.sqlValue) as String?)
-                .flatMap(Day.init)
-            else { return nil }
-            return try Self.fetchEdition(db, date: date)
+            guard let row = try db.fetchOne("SELECT date, kind FROM editions WHERE id = ?", id.sqlValue) else { return nil }
+            return try Self.fetchEdition(db, date: try row["date"], kind: try row["kind"])
         }
     }
 

@@ -200,8 +200,8 @@ extension Store {
 
     /// Imports `email,name,…` CSV text: each bad row is reported, the good ones are inserted in
     /// one transaction. Known columns: email (required), name, format, timeZone, sections
-    /// (`story;post`), deliveryHour, and the ones `exportSubscribers` adds: status, createdAt,
-    /// confirmedAt, so an export imports back as it was. A row's `status` wins over `confirmed`
+    /// (`story;post`), deliveryHour, the reader's choices (`ReaderChoicesText.columns`), and the ones
+    /// `exportSubscribers` adds: status, createdAt, confirmedAt, so an export imports back as it was. A row's `status` wins over `confirmed`
     /// (an unsubscribed reader stays unsubscribed); rows without one are `active` with `confirmed`,
     /// else `pending`. Addresses already on the list are left as they are. A quote that is never
     /// closed refuses the whole text (`CSVError`, naming the line where it opened).
@@ -209,16 +209,17 @@ extension Store {
         let records = try CSV.parse(text)
         guard let header = records.first else { throw SubscriberError("the CSV file is empty (expected a header row email,name,…)") }
         let columns = header.fields.map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
-        let known = [
-            "email", "name", "status", "format", "timezone", "sections", "deliveryhour", "createdat", "confirmedat",
-        ]
+        let known =
+            ["email", "name", "status", "format", "timezone", "sections", "deliveryhour", "createdat", "confirmedat"]
+            + ReaderChoicesText.columns.map { $0.lowercased() }
         guard let emailColumn = columns.firstIndex(of: "email") else {
             throw SubscriberError("line \(header.line): the header has no \"email\" column (expected email,name,…)")
         }
         if let unknown = columns.first(where: { !known.contains($0) }) {
             throw SubscriberError(
                 "line \(header.line): unknown column \"\(unknown)\" (known: email, name, status, format, timeZone, "
-                    + "sections, deliveryHour, createdAt, confirmedAt)")
+                    + "sections, deliveryHour, createdAt, confirmedAt, "
+                    + ReaderChoicesText.columns.joined(separator: ", ") + ")")
         }
         func column(_ name: String, _ fields: [String]) -> String? {
             guard let index = columns.firstIndex(of: name), index < fields.count else { return nil }
@@ -243,6 +244,12 @@ extension Store {
                     email: email, name: column("name", record.fields), format: column("format", record.fields),
                     timeZone: column("timezone", record.fields), sections: column("sections", record.fields),
                     deliveryHour: column("deliveryhour", record.fields), confirmed: confirmed, now: now)
+                try subscriber.apply(
+                    ReaderChoicesText(
+                        cadence: column("cadence", record.fields), weekday: column("weekday", record.fields),
+                        pausedUntil: column("pauseduntil", record.fields), maxStories: column("maxstories", record.fields),
+                        maxPosts: column("maxposts", record.fields),
+                        readingMinutes: column("readingminutes", record.fields)))
                 try subscriber.applyExportedState(
                     status: column("status", record.fields), createdAt: column("createdat", record.fields),
                     confirmedAt: column("confirmedat", record.fields), now: now)
@@ -273,12 +280,16 @@ extension Store {
 
     /// Writes every subscriber as CSV (the columns `importSubscribers` reads, plus status and times).
     public func exportSubscribers(to write: (String) throws -> Void) throws {
-        try write("email,name,status,format,timeZone,sections,deliveryHour,createdAt,confirmedAt\r\n")
+        try write(
+            "email,name,status,format,timeZone,sections,deliveryHour,createdAt,confirmedAt,"
+                + ReaderChoicesText.columns.joined(separator: ",") + "\r\n")
         try forEachSubscriber { s in
-            let fields = [
+            let fields: [String] = [
                 s.email.description, s.name ?? "", s.status.rawValue, s.format.rawValue, s.timeZone ?? "",
                 s.sections.map(\.rawValue).joined(separator: ";"), s.deliveryHour.map(String.init) ?? "",
                 DateParsing.iso8601String(s.createdAt), s.confirmedAt.map(DateParsing.iso8601String) ?? "",
+                s.cadence.rawValue, s.weekday.rawValue, s.pausedUntil?.description ?? "",
+                s.maxStories?.description ?? "", s.maxPosts?.description ?? "", s.readingMinutes?.description ?? "",
             ]
             try write(fields.map(CSV.escape).joined(separator: ",") + "\r\n")
         }

@@ -159,7 +159,8 @@ struct EditionOutcome: Sendable {
         case .failed?:
             failed += count
             failedReasons[reason, default: 0] += count
-        case .skipped?:
+        case .skipped?, .superseded?:
+            // A superseded row is one the reader got a newer edition for instead: not sent, like a skip.
             skipped += count
             skippedReasons[reason, default: 0] += count
         case nil: break

@@ -98,6 +98,10 @@ public final class Store: Sendable {
     /// `upTo` stops after the migration of that name (tests make old databases with it).
     static func migrate(_ database: any SQLDatabase, upTo last: String? = nil) throws {
         let table = migrationsTable(database.dialect)
+        try database.withForeignKeysDeferred { try migrate(database, table: table, upTo: last) }
+    }
+
+    private static func migrate(_ database: any SQLDatabase, table: String, upTo last: String?) throws {
         try database.write { db in
             if db.dialect == .postgres {
                 try db.execute("SELECT pg_advisory_xact_lock(7411036207)")
@@ -115,8 +119,22 @@ public final class Store: Sendable {
                 }
                 if migration.name == last { break }
             }
+            if db.dialect == .sqlite {
+                let broken = try db.fetchAll("PRAGMA foreign_key_check")
+                if let first = broken.first {
+                    throw BrokenReferences(count: broken.count, table: try first["table"])
+                }
+            }
         }
     }
+}
+
+/// A migration that left rows pointing at rows that are not there (SQLite's `foreign_key_check`): it is
+/// rolled back.
+struct BrokenReferences: Error, CustomStringConvertible {
+    var count: Int
+    var table: String
+    var description: String { "a migration left \(count) broken references (the first in table \(table)); nothing was changed" }
 }
 
 /// A database that cannot be opened, migrated, read or written, with its path.

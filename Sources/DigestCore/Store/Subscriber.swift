@@ -34,12 +34,23 @@ public struct Subscriber: Sendable, Equatable, Codable {
     public var bounceCount: Int
     /// When the last confirmation mail was queued, so repeated sign-ups cannot flood an inbox.
     public var lastConfirmationAt: Date?
+    /// Daily (the default), weekly on `weekday`, or monthly.
+    public var cadence: Cadence
+    /// The day a weekly reader gets the week's best.
+    public var weekday: Weekday
+    /// Nothing is sent before this day's delivery moment; that day brings a catch-up of what was missed.
+    public var pausedUntil: Day?
+    /// "At most N stories and M posts", or "about N minutes" (`ReadingLength`); nil: the site's counts.
+    public var maxStories: Int?
+    public var maxPosts: Int?
+    public var readingMinutes: Int?
 
     public init(
         id: Int64? = nil, email: EmailAddress, name: String? = nil, status: SubscriberStatus = .pending,
         sections: [ItemKind] = [], format: DigestFormat = .html, timeZone: String? = nil, deliveryHour: Int? = nil,
         createdAt: Date = Date(), confirmedAt: Date? = nil, unsubscribedAt: Date? = nil, bounceCount: Int = 0,
-        lastConfirmationAt: Date? = nil
+        lastConfirmationAt: Date? = nil, cadence: Cadence = .daily, weekday: Weekday = .mon, pausedUntil: Day? = nil,
+        length: ReadingLength = .site
     ) {
         self.id = id
         self.email = email
@@ -54,14 +65,30 @@ public struct Subscriber: Sendable, Equatable, Codable {
         self.unsubscribedAt = unsubscribedAt
         self.bounceCount = bounceCount
         self.lastConfirmationAt = lastConfirmationAt
+        self.cadence = cadence
+        self.weekday = weekday
+        self.pausedUntil = pausedUntil
+        self.maxStories = length.stories
+        self.maxPosts = length.posts
+        self.readingMinutes = length.minutes
     }
+
+    /// How long the reader wants their digest.
+    public var length: ReadingLength {
+        get { ReadingLength(stories: maxStories, posts: maxPosts, minutes: readingMinutes) }
+        set { (maxStories, maxPosts, readingMinutes) = (newValue.stories, newValue.posts, newValue.minutes) }
+    }
+
+    /// Whether the reader's pause still holds on `date` (their edition of that day is not sent).
+    public func isPaused(on date: Day) -> Bool { pausedUntil.map { date < $0 } ?? false }
 
     /// Whether the reader wants the section of `kind`.
     public func wants(_ kind: ItemKind) -> Bool { sections.isEmpty || sections.contains(kind) }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case id, email, name, status, sections, format, timeZone, deliveryHour, createdAt, confirmedAt
-        case unsubscribedAt, bounceCount, lastConfirmationAt
+        case unsubscribedAt, bounceCount, lastConfirmationAt, cadence, weekday, pausedUntil, maxStories, maxPosts
+        case readingMinutes
     }
 
     /// Every column but `id`, in the one order `values` binds them.
@@ -77,7 +104,8 @@ public struct Subscriber: Sendable, Equatable, Codable {
         [
             .text(email.description), name.sqlValue, status.sqlValue, .text(sections.map(\.rawValue).joined(separator: ",")),
             format.sqlValue, timeZone.sqlValue, deliveryHour.sqlValue, createdAt.sqlValue, confirmedAt.sqlValue,
-            unsubscribedAt.sqlValue, bounceCount.sqlValue, lastConfirmationAt.sqlValue,
+            unsubscribedAt.sqlValue, bounceCount.sqlValue, lastConfirmationAt.sqlValue, cadence.sqlValue,
+            weekday.sqlValue, pausedUntil.sqlValue, maxStories.sqlValue, maxPosts.sqlValue, readingMinutes.sqlValue,
         ]
     }
 
@@ -98,6 +126,12 @@ public struct Subscriber: Sendable, Equatable, Codable {
         unsubscribedAt = try column(.unsubscribedAt)
         bounceCount = try column(.bounceCount)
         lastConfirmationAt = try column(.lastConfirmationAt)
+        cadence = try column(.cadence)
+        weekday = try column(.weekday)
+        pausedUntil = try column(.pausedUntil)
+        maxStories = try column(.maxStories)
+        maxPosts = try column(.maxPosts)
+        readingMinutes = try column(.readingMinutes)
     }
 
     static func decodeSections(_ text: String?) -> [ItemKind] {

@@ -50,7 +50,7 @@ import Testing
                 "INSERT INTO editions (date, windowStart, cutoff, createdAt) VALUES ('2026-11-24', ?, ?, ?) RETURNING id",
                 Self.now.sqlValue, Self.now.sqlValue, Self.now.sqlValue)
         }!
-        try store.queueDeliveries(editionID: editionID, date: Day("2026-11-24")!, zone: nil, now: Self.now)
+        try store.queueDeliveries(editionID: editionID, date: Day("2026-11-24")!, now: Self.now)
         let claimed = try store.claimDeliveries(run: "run-1", limit: 100, now: Self.now)
         #expect(claimed.count == 9)
         return (store, claimed)
@@ -167,7 +167,7 @@ import Testing
         let afterRecord = try #require(store.traffic)
         #expect(afterRecord.roundTrips - before.roundTrips == 1)
         #expect(afterRecord.statements - before.statements == 1)
-        try store.queueDeliveries(editionID: claimed[0].editionID, date: Day("2026-11-24")!, zone: nil, now: Self.now)
+        try store.queueDeliveries(editionID: claimed[0].editionID, date: Day("2026-11-24")!, now: Self.now)
         let beforeClaim = try #require(store.traffic)
         _ = try store.claimDeliveries(run: "run-2", limit: 10, now: Self.now)
         _ = try store.receivedItemIDs(subscriberIDs: claimed.map { $0.subscriber.id! }, before: Day("2026-11-25")!, since: Day("2026-11-01")!)

@@ -32,7 +32,7 @@ import Testing
                 "INSERT INTO editions (date, windowStart, cutoff, createdAt) VALUES ('2026-11-24', ?, ?, ?) RETURNING id",
                 Date().sqlValue, Date().sqlValue, Date().sqlValue)
         }!
-        try store.queueDeliveries(editionID: editionID, date: Day("2026-11-24")!, zone: nil, now: Date())
+        try store.queueDeliveries(editionID: editionID, date: Day("2026-11-24")!, now: Date())
         let claimed = try store.claimDeliveries(run: "test", limit: 10, now: Date())
         #expect(claimed.count == 1)
         #expect(claimed.first?.subscriber == added)
@@ -54,7 +54,7 @@ import Testing
                 "INSERT INTO editions (date, windowStart, cutoff, createdAt) VALUES ('2026-11-24', ?, ?, ?) RETURNING id",
                 now.sqlValue, now.sqlValue, now.sqlValue)
         }!
-        try store.queueDeliveries(editionID: editionID, date: Day("2026-11-24")!, zone: nil, now: now)
+        try store.queueDeliveries(editionID: editionID, date: Day("2026-11-24")!, now: now)
         let ids = try store.database.read { db -> [Int64] in try db.fetchColumn("SELECT id FROM deliveries ORDER BY id") }
         #expect(ids.count == 6)
         // Row 2 deferred and due, row 4 deferred until tomorrow, row 5 already sent.

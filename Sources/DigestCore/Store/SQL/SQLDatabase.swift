@@ -29,6 +29,11 @@ public protocol SQLDatabase: Sendable {
     /// it cannot be reached, it closed the connection, or (SQLite) another process holds its lock. The
     /// same work may succeed later; a web page answers 503 and asks to retry.
     func isUnavailable(_ error: any Error) -> Bool
+    /// Runs `body` (the migrations) with foreign keys unenforced, then checks that every reference holds: an
+    /// SQLite migration that rebuilds a table (the only way to change a constraint there) drops the old one,
+    /// which would otherwise cascade into its children. The default runs `body` as it is (PostgreSQL alters
+    /// constraints in place).
+    func withForeignKeysDeferred<T>(_ body: () throws -> T) throws -> T
 }
 
 extension SQLDatabase {
@@ -36,6 +41,7 @@ extension SQLDatabase {
     public func readStatement<T>(_ body: (any SQLConnection) throws -> T) throws -> T { try read(body) }
     public var traffic: SQLTraffic? { nil }
     public func isUnavailable(_ error: any Error) -> Bool { false }
+    public func withForeignKeysDeferred<T>(_ body: () throws -> T) throws -> T { try body() }
 }
 
 /// Statements a database driver sent, and round trips it waited for (a statement sent ahead of the next

@@ -51,6 +51,16 @@ public final class SQLiteDatabase: SQLDatabase {
         return error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED
     }
 
+    /// "PRAGMA foreign_keys is a no-op within a transaction; foreign key constraint enforcement may only be
+    /// enabled or disabled when there is no pending BEGIN or SAVEPOINT" (https://sqlite.org/pragma.html#pragma_foreign_keys):
+    /// so it is switched off around the migrations' transaction, on the pool's one writer connection, and
+    /// `PRAGMA foreign_key_check` runs before the transaction commits (`Store.migrate`).
+    public func withForeignKeysDeferred<T>(_ body: () throws -> T) throws -> T {
+        try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA foreign_keys = OFF") }
+        defer { try? pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA foreign_keys = ON") } }
+        return try body()
+    }
+
     public func close() {
         try? pool.close()
     }

@@ -312,5 +312,81 @@ extension Store {
                 "subscribers_search", on: "subscribers",
                 ["lower(email COLLATE \"C\")", "lower(coalesce(name, '') COLLATE \"C\")"])
         },
+        // Readers choose (issue 25): a cadence (daily, weekly on a weekday, monthly), a pause that ends on a
+        // day, and a length; every reader so far is daily, not paused, at the site's counts. An edition is
+        // now identified by its date and its kind (daily, weekly, monthly, catch-up), so one day may have
+        // several; a reader still gets at most one a day (`EditionPlanner`). The ledger gains `superseded`
+        // (a newer edition took the place of one that had not gone out: after an outage a reader gets one
+        // digest, not a pile) and, for a catch-up, the day the reader's last edition came out (`coversSince`:
+        // their share holds only what came after it). SQLite cannot change a constraint in place: the two
+        // tables are rebuilt as https://sqlite.org/lang_altertable.html#otheralter describes (foreign keys
+        // unenforced meanwhile, `Store.migrate`), their indexes made again.
+        StoreMigration("v9-reader-choices") { d in
+            let subscribers = """
+                ALTER TABLE subscribers ADD COLUMN cadence TEXT NOT NULL DEFAULT 'daily'
+                    CHECK (cadence IN ('daily', 'weekly', 'monthly'));
+                ALTER TABLE subscribers ADD COLUMN weekday TEXT NOT NULL DEFAULT 'mon'
+                    CHECK (weekday IN ('mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'));
+                ALTER TABLE subscribers ADD COLUMN pausedUntil TEXT;
+                ALTER TABLE subscribers ADD COLUMN maxStories \(d.integer) CHECK (maxStories BETWEEN 1 AND 100);
+                ALTER TABLE subscribers ADD COLUMN maxPosts \(d.integer) CHECK (maxPosts BETWEEN 1 AND 100);
+                ALTER TABLE subscribers ADD COLUMN readingMinutes \(d.integer) CHECK (readingMinutes BETWEEN 1 AND 100);
+
+                """
+            let kinds = "kind IN ('daily', 'weekly', 'monthly', 'catch-up')"
+            let statuses = "status IN ('queued', 'sending', 'sent', 'deferred', 'failed', 'skipped', 'superseded')"
+            if d.dialect == .postgres {
+                return subscribers + """
+                    ALTER TABLE editions ADD COLUMN kind TEXT NOT NULL DEFAULT 'daily' CHECK (\(kinds));
+                    ALTER TABLE editions DROP CONSTRAINT editions_date_key;
+                    ALTER TABLE editions ADD CONSTRAINT editions_date_kind_key UNIQUE (date, kind);
+                    ALTER TABLE deliveries DROP CONSTRAINT deliveries_status_check;
+                    ALTER TABLE deliveries ADD CONSTRAINT deliveries_status_check CHECK (\(statuses));
+                    ALTER TABLE deliveries ADD COLUMN coversSince TEXT;
+                    """
+            }
+            return subscribers + """
+                CREATE TABLE editions_v9 (
+                    id \(d.id),
+                    date TEXT NOT NULL,
+                    kind TEXT NOT NULL DEFAULT 'daily' CHECK (\(kinds)),
+                    windowStart \(d.timestamp) NOT NULL,
+                    cutoff \(d.timestamp) NOT NULL,
+                    createdAt \(d.timestamp) NOT NULL,
+                    UNIQUE (date, kind)
+                );
+                INSERT INTO editions_v9 (id, date, kind, windowStart, cutoff, createdAt)
+                    SELECT id, date, 'daily', windowStart, cutoff, createdAt FROM editions;
+                DROP TABLE editions;
+                ALTER TABLE editions_v9 RENAME TO editions;
+                CREATE TABLE deliveries_v9 (
+                    id \(d.id),
+                    editionID \(d.integer) NOT NULL REFERENCES editions(id),
+                    subscriberID \(d.integer) NOT NULL REFERENCES subscribers(id) ON DELETE CASCADE,
+                    status TEXT NOT NULL CHECK (\(statuses)),
+                    attempts \(d.integer) NOT NULL DEFAULT 0,
+                    messageID TEXT NOT NULL,
+                    itemIDs TEXT NOT NULL DEFAULT '',
+                    lastReply TEXT,
+                    queuedAt \(d.timestamp) NOT NULL,
+                    updatedAt \(d.timestamp) NOT NULL,
+                    nextAttemptAt \(d.timestamp),
+                    sentAt \(d.timestamp),
+                    claimedBy TEXT,
+                    coversSince TEXT,
+                    UNIQUE (editionID, subscriberID)
+                );
+                INSERT INTO deliveries_v9 (
+                    id, editionID, subscriberID, status, attempts, messageID, itemIDs, lastReply, queuedAt, updatedAt,
+                    nextAttemptAt, sentAt, claimedBy)
+                SELECT id, editionID, subscriberID, status, attempts, messageID, itemIDs, lastReply, queuedAt, updatedAt,
+                    nextAttemptAt, sentAt, claimedBy FROM deliveries;
+                DROP TABLE deliveries;
+                ALTER TABLE deliveries_v9 RENAME TO deliveries;
+                CREATE INDEX deliveries_by_subscriber ON deliveries (subscriberID, editionID);
+                CREATE INDEX deliveries_claimed ON deliveries (claimedBy) WHERE status = 'sending';
+                CREATE INDEX deliveries_due ON deliveries (id, status, nextAttemptAt) WHERE status IN ('queued', 'deferred');
+                """
+        },
     ]
 }
