@@ -8,8 +8,9 @@ import Foundation
 /// - A paused reader is due nothing before the moment of the day their pause ends; that day (or their
 ///   regular day, whichever is later) brings a catch-up when they missed something.
 /// - "Missed something": their last edition that reached its end (sent, skipped or failed) is older than
-///   what its kind and their cadence cover (a day, a week, a month). The gap is then filled by one catch-up
-///   edition of the best items since that last edition, never by the pile of editions they missed.
+///   what its kind and their cadence cover (a day, a week, a month), or none ever did and an earlier one is
+///   still waiting. The gap is then filled by one catch-up edition of the best items since that last edition
+///   (or since their first), never by the pile of editions they missed.
 /// - Never an edition of a day they already have a row for, or of an earlier day: one edition a day at most.
 public struct ReaderSchedule: Sendable {
     public let schedule: DeliverySchedule
@@ -22,6 +23,9 @@ public struct ReaderSchedule: Sendable {
         public var latest: Day?
         /// The newest edition that reached its end for the reader (sent, skipped or failed).
         public var lastSettled: Settled?
+        /// The oldest edition day after `lastSettled` with a row that has not gone out (queued, deferred or
+        /// superseded): a reader who never got anything since still missed it.
+        public var firstMissed: Day?
 
         public struct Settled: Sendable, Equatable {
             public var date: Day
@@ -33,9 +37,10 @@ public struct ReaderSchedule: Sendable {
             }
         }
 
-        public init(latest: Day? = nil, lastSettled: Settled? = nil) {
+        public init(latest: Day? = nil, lastSettled: Settled? = nil, firstMissed: Day? = nil) {
             self.latest = latest
             self.lastSettled = lastSettled
+            self.firstMissed = firstMissed
         }
 
         /// A reader the ledger knows nothing about (just confirmed).
@@ -112,6 +117,9 @@ public struct ReaderSchedule: Sendable {
         if let last = history.lastSettled {
             let covered = max(last.kind.coversUntil(last.date), reader.cadence.editionKind.coversUntil(last.date))
             if date > covered { return .edition(date, .catchUp, coversSince: last.date) }
+        } else if let missed = history.firstMissed, date > missed {
+            // Nothing ever reached them (a relay down since they joined): everything since their first edition.
+            return .edition(date, .catchUp, coversSince: missed.adding(days: -1))
         }
         guard date == regular else { return .none(.waiting(next: next())) }
         return .edition(date, reader.cadence.editionKind, coversSince: nil)

@@ -18,12 +18,7 @@ extension Store {
         return try database.read { db in
             try db.fetchAll(
                 """
-                SELECT \(Subscriber.columns("s")),
-                    (SELECT max(e.date) FROM deliveries d JOIN editions e ON e.id = d.editionID
-                     WHERE d.subscriberID = s.id AND d.status <> 'superseded' AND e.date >= ?) AS latestDate,
-                    (SELECT e.date || ' ' || e.kind FROM deliveries d JOIN editions e ON e.id = d.editionID
-                     WHERE d.subscriberID = s.id AND d.status IN ('sent', 'skipped', 'failed') AND e.date >= ?
-                     ORDER BY e.date DESC LIMIT 1) AS lastSettled
+                SELECT \(Subscriber.columns("s")), \(Self.historyColumns)
                 FROM subscribers s
                 WHERE s.status = 'active' AND s.id > ?
                   AND coalesce(s.timeZone, ?) = ? AND coalesce(s.deliveryHour, ?) = ?
@@ -32,18 +27,9 @@ extension Store {
                       WHERE d.subscriberID = s.id AND e.date >= ? AND d.status <> 'superseded')
                 ORDER BY s.id LIMIT ?
                 """,
-                since.sqlValue, since.sqlValue, afterID.sqlValue, .text(siteZone), .text(group.timeZone),
-                sendHour.sqlValue, group.hour.sqlValue, latestDue.sqlValue, limit.sqlValue
-            ).map { row in
-                var history = ReaderSchedule.History(latest: try row["latestDate"])
-                if let settled: String = try row["lastSettled"] {
-                    let parts = settled.split(separator: " ", maxSplits: 1).map(String.init)
-                    if parts.count == 2, let date = Day(parts[0]), let kind = EditionKind(rawValue: parts[1]) {
-                        history.lastSettled = .init(date: date, kind: kind)
-                    }
-                }
-                return PlanningReader(subscriber: try Subscriber(row: row), history: history)
-            }
+                [since.sqlValue, since.sqlValue, since.sqlValue, afterID.sqlValue, .text(siteZone), .text(group.timeZone),
+                 sendHour.sqlValue, group.hour.sqlValue, latestDue.sqlValue, limit.sqlValue]
+            ).map { row in PlanningReader(subscriber: try Subscriber(row: row), history: try Self.history(row)) }
         }
     }
 
@@ -51,23 +37,42 @@ extension Store {
     public func history(of subscriberID: Int64, before date: Day, lookback: Int) throws -> ReaderSchedule.History {
         let since = date.adding(days: -lookback)
         return try database.read { db in
-            var history = ReaderSchedule.History(
-                latest: try db.fetchValue(
-                    """
-                    SELECT max(e.date) FROM deliveries d JOIN editions e ON e.id = d.editionID
-                    WHERE d.subscriberID = ? AND d.status <> 'superseded' AND e.date >= ?
-                    """, subscriberID.sqlValue, since.sqlValue))
-            if let row = try db.fetchOne(
-                """
-                SELECT e.date, e.kind FROM deliveries d JOIN editions e ON e.id = d.editionID
-                WHERE d.subscriberID = ? AND d.status IN ('sent', 'skipped', 'failed') AND e.date >= ?
-                ORDER BY e.date DESC LIMIT 1
-                """, subscriberID.sqlValue, since.sqlValue)
-            {
-                history.lastSettled = .init(date: try row["date"], kind: try row["kind"])
-            }
-            return history
+            guard
+                let row = try db.fetchOne(
+                    "SELECT \(Self.historyColumns) FROM subscribers s WHERE s.id = ?",
+                    since.sqlValue, since.sqlValue, since.sqlValue, subscriberID.sqlValue)
+            else { return .none }
+            return try Self.history(row)
         }
+    }
+
+    /// A reader's history as three columns of a query on `subscribers s` (three `?`: the first day to look at):
+    /// the newest day they have a row for, their last settled edition (`date kind`), and the first day whose
+    /// row did not go out.
+    private static let historyColumns = """
+        (SELECT max(e.date) FROM deliveries d JOIN editions e ON e.id = d.editionID
+         WHERE d.subscriberID = s.id AND d.status <> 'superseded' AND e.date >= ?) AS latestDate,
+        (SELECT e.date || ' ' || e.kind FROM deliveries d JOIN editions e ON e.id = d.editionID
+         WHERE d.subscriberID = s.id AND d.status IN ('sent', 'skipped', 'failed') AND e.date >= ?
+         ORDER BY e.date DESC LIMIT 1) AS lastSettled,
+        (SELECT min(e.date) FROM deliveries d JOIN editions e ON e.id = d.editionID
+         WHERE d.subscriberID = s.id AND d.status IN ('queued', 'deferred', 'superseded') AND e.date >= ?)
+            AS firstMissed
+        """
+
+    private static func history(_ row: SQLRow) throws -> ReaderSchedule.History {
+        var history = ReaderSchedule.History(latest: try row["latestDate"])
+        if let settled: String = try row["lastSettled"] {
+            let parts = settled.split(separator: " ", maxSplits: 1).map(String.init)
+            if parts.count == 2, let date = Day(parts[0]), let kind = EditionKind(rawValue: parts[1]) {
+                history.lastSettled = .init(date: date, kind: kind)
+            }
+        }
+        // An unsent row older than the last settled edition is no gap: only what came after it counts.
+        if let missed: Day = try row["firstMissed"], history.lastSettled.map({ missed > $0.date }) ?? true {
+            history.firstMissed = missed
+        }
+        return history
     }
 
     /// Queues `edition` for `subscriberIDs` (each still active, with no row of this day or later), and marks

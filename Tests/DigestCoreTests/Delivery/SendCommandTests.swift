@@ -191,7 +191,7 @@ import Testing
         let steps: [([String], String)] = [
             (["init"], "is ready"),
             (["import", Fixtures.repositoryRoot + "/examples/items.json"], "17 new"),
-            (["subscribers", "add", "Ann@Example.org", "--confirmed"], "added Ann@example.org (active)"),
+            (["subscribers", "add", "Ann@Example.org", "--confirmed"], "added Ann@example.org (active; daily)"),
             (["subscribers", "import", directory.write("readers.csv", "email\nb@example.org\nc@example.org\n"), "--confirmed"], "2 imported"),
             (["subscribers", "list"], "3 subscribers"),
             (["preview", "--date", "2026-11-24", "--format", "text", "--out", directory.file("preview.txt")], "edition 2026-11-24"),

@@ -80,14 +80,20 @@ import Testing
         sink.stop()
         sink = try SMTPSinkServer(port: port)
         defer { sink.stop() }
-        // The next night: the deferred digests are due again, and so is the new edition.
+        // The next night: one catch-up of the nights they missed, not a pile of them; the older editions that
+        // never went out are superseded (kept in the ledger, saying by which), never sent late.
         let healed = try await runner(configuration, store, composer, at: "2026-11-27T07:00:00Z").run(.init())
         #expect(healed.exitStatus == 0 && healed.failed == 0, "\(healed.lines)")
+        #expect(healed.readers == ["catch-up": 40], "\(healed.lines)")
         let received = try perReader(sink)
-        #expect(received.count == 40, "every reader gets their digests once the relay works")
+        #expect(received.count == 40 && received.values.allSatisfy { $0 == 1 }, "one digest per reader: \(received)")
         let ledger = try store.deliveries(limit: 10_000)
-        #expect(ledger.allSatisfy { $0.status == .sent || $0.status == .skipped }, "\(ledger.filter { $0.status != .sent }.prefix(3))")
+        #expect(
+            ledger.allSatisfy { [.sent, .skipped, .superseded].contains($0.status) },
+            "\(ledger.filter { $0.status != .sent }.prefix(3))")
+        #expect(ledger.filter { $0.status == .superseded }.allSatisfy { $0.lastReply?.hasPrefix("superseded by the daily edition of 2026-11-2") == true })
         #expect(received.values.reduce(0, +) == ledger.filter { $0.status == .sent }.count, "each (edition, reader) once")
+        #expect(ledger.filter { $0.status == .sent }.allSatisfy { $0.editionDate == "2026-11-27" })
     }
 
     // MARK: A relay that never answers
