@@ -17,9 +17,11 @@ import Testing
     /// `backend` .postgres: a new database on the test PostgreSQL, with workers' leases of `leaseSeconds`.
     /// `database` names one outright (a dedicated server's).
     /// `dkimKeys`: `mail.dkim` signs with these key files.
+    /// `mixed`: a third of the readers daily, a third weekly on Thursday (the 26th is one), a third due a catch-up
+    /// (their last digest was the 20th's).
     func prepare(
         sink: SMTPSinkServer, backend: StoreBackend = .sqlite, database: String? = nil, leaseSeconds: Int? = nil,
-        dkimKeys: [String] = []
+        dkimKeys: [String] = [], mixed: Bool = false
     ) throws -> String {
         let database = try database ?? backend.database(in: directory)
         let configuration = try Fixtures.configuration(in: directory) { json in
@@ -45,6 +47,21 @@ import Testing
         var csv = "email,name\n"
         for index in 0..<Self.readers { csv += "r\(index)@example.com,Reader \(index)\n" }
         #expect(try store.importSubscribers(csv: csv, confirmed: true).imported == Self.readers)
+        if mixed {
+            let old = try store.freeze(
+                try Ranker(digest: configuration.digest, timeZone: configuration.site.timeZone)
+                    .rank(date: Day("2026-11-20")!, store: store),
+                now: Fixtures.date("2026-11-20T06:00:00Z"))
+            let at = Fixtures.date("2026-11-20T06:00:00Z").sqlValue
+            try store.database.write { db in
+                try db.execute("UPDATE subscribers SET cadence = 'weekly', weekday = 'thu' WHERE id % 3 = 1")
+                try db.execute(
+                    """
+                    INSERT INTO deliveries (editionID, subscriberID, status, messageID, queuedAt, updatedAt)
+                    SELECT ?, id, 'sent', 'old-' || id, ?, ? FROM subscribers WHERE id % 3 = 2
+                    """, old.id!.sqlValue, at, at)
+            }
+        }
         return directory.file("config.json")
     }
 
@@ -81,7 +98,7 @@ import Testing
 
     func ledgerCheck(_ config: String) throws {
         let store = try Configuration.load(path: config).openStore(create: false)
-        let rows = try store.deliveries(limit: 100_000)
+        let rows = try store.deliveries(date: Day("2026-11-26"), limit: 100_000)
         #expect(rows.count == Self.readers)
         #expect(rows.allSatisfy { $0.status == .sent }, "\(rows.filter { $0.status != .sent }.prefix(3))")
     }
@@ -98,10 +115,17 @@ import Testing
         try await killedAtRandomMoments(signed: true)
     }
 
-    func killedAtRandomMoments(signed: Bool) async throws {
+    /// A night that mixes daily, weekly and catch-up readers keeps the same promises: each reader gets the one
+    /// edition they are due, whichever kind, and only what was in flight at a kill may arrive twice.
+    @Test
+    func killedDuringANightOfDailyWeeklyAndCatchUpReadersLosesNothing() async throws {
+        try await killedAtRandomMoments(signed: false, mixed: true)
+    }
+
+    func killedAtRandomMoments(signed: Bool, mixed: Bool = false) async throws {
         let sink = try SMTPSinkServer()
         defer { sink.stop() }
-        let config = try prepare(sink: sink, dkimKeys: signed ? [try await DKIMTestKeys.rsa()] : [])
+        let config = try prepare(sink: sink, dkimKeys: signed ? [try await DKIMTestKeys.rsa()] : [], mixed: mixed)
         var kills = 0
         var killsMidSend = 0
         // How runs that ended before their kill ended, for the failure message.
@@ -150,6 +174,22 @@ import Testing
         #expect(ids.values.allSatisfy { $0.count == 1 })
         try ledgerCheck(config)
         if signed { try await expectVerified(received, config: config) }
+        if mixed {
+            let store = try Configuration.load(path: config).openStore(create: false)
+            let kinds: [String: Int] = try store.database.read { db in
+                Dictionary(
+                    uniqueKeysWithValues: try db.fetchAll(
+                        """
+                        SELECT e.kind, count(*) AS n FROM deliveries d JOIN editions e ON e.id = d.editionID
+                        WHERE e.date = '2026-11-26' AND d.status = 'sent' GROUP BY e.kind
+                        """
+                    ).map { (try $0["kind"] as String, try $0["n"] as Int) })
+            }
+            #expect(kinds == ["daily": Self.readers / 3, "weekly": Self.readers / 3, "catch-up": Self.readers / 3])
+            let subjects = received.map { String(decoding: $0.data.prefix(4000), as: UTF8.self) }
+            #expect(subjects.filter { $0.contains("The week's best") }.count >= Self.readers / 3)
+            #expect(subjects.filter { $0.contains("While you were away") }.count >= Self.readers / 3)
+        }
     }
 
     /// Every message sent twice, and a sample of the others, verifies with dkimpy.
