@@ -25,14 +25,23 @@ extension DigestCommand {
                 """)
         var subscriber: String?
         @Option(help: "html, text or eml.") var format: Format = .html
+        @Option(help: "Act as if it were this instant (ISO 8601): which edition is tonight's, and the reader's.")
+        var now: String?
         @Option(help: "Write to this file instead of standard output.") var out: String?
+
+        func validate() throws {
+            if let now, DateParsing.iso8601(now) == nil {
+                throw ValidationError("--now must be an ISO 8601 instant such as 2026-11-24T06:00:00Z, not \"\(now)\"")
+            }
+        }
 
         func run() async throws {
             let (configuration, store) = try options.open()
             let composer = try await DigestComposer.make(configuration: configuration)
             let preview = DigestPreview(composer: composer, store: store)
             let email = try subscriber.map { try EmailAddress($0) }
-            let (edition, digest) = try preview.digest(date: date, subscriber: email, now: Date())
+            let (edition, digest) = try preview.digest(
+                date: date, subscriber: email, now: now.flatMap(DateParsing.iso8601) ?? Date())
             let bytes: [UInt8] =
                 switch format {
                 case .eml: digest.message.data

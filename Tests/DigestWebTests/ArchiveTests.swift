@@ -44,6 +44,34 @@ import Testing
         return try await fixture.app(settings: settings) { $0.web.archive = archive }
     }
 
+    /// A weekly edition has a page of its own beside the day's (`/archive/DATE/weekly`), listed and in the feed;
+    /// a catch-up, cut to each reader, has none.
+    @Test func aWeeklyEditionHasItsOwnPage() async throws {
+        let fixture = try Self.fixture()
+        let ranker = Ranker(digest: fixture.configuration.digest, timeZone: fixture.configuration.site.timeZone)
+        for kind in [EditionKind.weekly, .catchUp] {
+            _ = try ranker.edition(for: Day("2026-11-24")!, kind: kind, store: fixture.store, freeze: true, now: Self.now)
+        }
+        try await app(fixture).test(.router) { client in
+            let list = try await client.execute(uri: "/archive", method: .get) { $0.text }
+            #expect(list.contains("<a href=\"archive/2026-11-24/weekly\">The week&#39;s best, November 24, 2026</a>"), "\(list)")
+            #expect(!list.contains("catch-up"))
+            let page = try await client.execute(uri: "/archive/2026-11-24/weekly", method: .get) { response in
+                #expect(response.status == .ok)
+                return response.text
+            }
+            #expect(page.contains("<h1>The week&#39;s best, Tuesday, November 24, 2026</h1>"))
+            #expect(page.contains("Story of 2026-11-23") && page.contains("Story of 2026-11-24"))
+            #expect(page.contains("href=\"../../archive\"") && page.contains("href=\"../../subscribe\""))
+            #expect(page.contains("<link rel=\"canonical\" href=\"https://courier.example/digest/archive/2026-11-24/weekly\">"))
+            for path in ["/archive/2026-11-24/catch-up", "/archive/2026-11-24/daily", "/archive/2026-11-24/yearly"] {
+                try await client.execute(uri: path, method: .get) { #expect($0.status == .notFound, "\(path)") }
+            }
+            let feed = try await client.execute(uri: "/archive/feed.xml", method: .get) { $0.text }
+            #expect(feed.contains("<id>https://courier.example/digest/archive/2026-11-24/weekly</id>"))
+        }
+    }
+
     @Test func theListAndEachEditionsPage() async throws {
         let fixture = try Self.fixture()
         try await app(fixture).test(.router) { client in

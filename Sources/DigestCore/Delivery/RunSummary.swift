@@ -82,7 +82,9 @@ public struct RunSummary: Sendable, Codable, Equatable {
     public var lines: [String] {
         var lines: [String] = []
         if let note { lines.append(note) }
-        let editionText = editions.isEmpty ? "no edition due" : "edition \(editions.joined(separator: ", "))"
+        let editionText =
+            editions.isEmpty
+            ? "no edition due" : "edition\(editions.count > 1 ? "s" : "") \(editions.joined(separator: ", "))"
         lines.append(
             "\(dryRun ? "dry run: " : "")\(editionText): \(sent) sent, \(skipped) skipped, \(deferred) deferred, "
                 + "\(failed) failed" + (recovered > 0 ? ", \(recovered) recovered from an interrupted run" : "")

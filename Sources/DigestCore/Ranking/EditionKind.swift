@@ -46,6 +46,20 @@ public enum EditionKind: String, Sendable, Codable, CaseIterable, SQLTextEnum {
         }
     }
 
+    /// The path of the edition of `date` under `/archive`: the date alone for the daily edition, `DATE/weekly`
+    /// for the others.
+    public func archivePath(_ date: Day) -> String { self == .daily ? "\(date)" : "\(date)/\(rawValue)" }
+
+    /// "The week's best", as mails and pages head the editions that are not the daily one.
+    public var heading: String? {
+        switch self {
+        case .daily: nil
+        case .weekly: "The week's best"
+        case .monthly: "The month's best"
+        case .catchUp: "While you were away"
+        }
+    }
+
     /// "the week's best", for the reader pages, the archive and run reports.
     public var title: String {
         switch self {

@@ -230,7 +230,7 @@ public final class DigestComposer: Sendable {
     /// each reader).
     func webVersion(of date: Day, kind: EditionKind = .daily) -> String? {
         guard kind != .catchUp else { return nil }
-        let page = configuration.web.baseURL + "/archive/\(date)" + (kind == .daily ? "" : "/\(kind.rawValue)")
+        let page = configuration.web.baseURL + "/archive/" + kind.archivePath(date)
         switch configuration.web.archive {
         case .public: return page
         case .readers: return page + "?key=" + signer.archiveKey(for: date)

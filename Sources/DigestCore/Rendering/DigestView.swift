@@ -54,13 +54,7 @@ struct DigestView {
         init(kind: EditionKind, cadence: Cadence) {
             self.kind = kind.rawValue
             self.cadence = cadence.rawValue
-            label =
-                switch kind {
-                case .daily: nil
-                case .weekly: "The week's best"
-                case .monthly: "The month's best"
-                case .catchUp: "While you were away"
-                }
+            label = kind.heading
         }
     }
 

@@ -19,6 +19,9 @@ public struct EditionWebView: Sendable, Equatable {
     }
 
     public var date: Day
+    public var kind: EditionKind
+    /// "The week's best, Tuesday, 24 November 2026": the page's heading and its title after the site's name.
+    public var heading: String
     /// "Tuesday, 24 November 2026", in the site's language.
     public var longDate: String
     public var sections: [Section]
@@ -32,7 +35,9 @@ public struct EditionWebView: Sendable, Equatable {
             selection: selection, date: edition.date, configuration: configuration,
             reader: .init(name: "", hasName: false, email: ""), links: .init(unsubscribe: "", preferences: ""))
         date = edition.date
+        kind = edition.kind
         longDate = view.date
+        heading = edition.kind.heading.map { "\($0), \(view.date)" } ?? view.date
         preheader = view.preheader
         itemCount = view.itemCount
         sections = view.sections.map { section in

@@ -9,6 +9,7 @@ import Synchronization
 /// GET /archive?page=N          the editions closed so far, newest first, with their first titles (public only)
 /// GET /archive/DATE[?key=…]    the edition as a page: the generic copy (every section, nothing personal),
 ///                              with share metadata; in `readers` mode only with the key of its link
+/// GET /archive/DATE/KIND       the weekly or monthly edition of that day, the same way
 /// GET /archive/feed.xml        an Atom feed of the newest editions (public only)
 /// ```
 ///
@@ -31,6 +32,7 @@ struct ArchiveController: Sendable {
         routes.get("archive") { request, _ in try await list(request) }
         routes.get("archive/feed.xml") { _, _ in try await feed() }
         routes.get("archive/:date") { request, context in try await edition(request, context) }
+        routes.get("archive/:date/:kind") { request, context in try await edition(request, context) }
     }
 
     static let notFound = PageError(
@@ -54,7 +56,9 @@ struct ArchiveController: Sendable {
             "title": "Past editions", "isEmpty": editions.isEmpty, "indexable": true,
             "editions": editions.map { edition -> [String: Any] in
                 [
-                    "date": "\(edition.date)", "longDate": Self.longDate(edition.date, locale: locale),
+                    "path": edition.kind.archivePath(edition.date),
+                    "longDate": [edition.kind.heading, Self.longDate(edition.date, locale: locale)].compactMap { $0 }
+                        .joined(separator: ", "),
                     "titles": edition.topTitles,
                 ]
             },
@@ -66,20 +70,28 @@ struct ArchiveController: Sendable {
 
     func edition(_ request: Request, _ context: WebRequestContext) async throws -> Response {
         guard let text = context.parameters.get("date"), let date = Day(text) else { throw Self.notFound }
+        // A catch-up is cut to each reader: it has no page.
+        let kind = try context.parameters.get("kind").map { name in
+            guard let kind = EditionKind(rawValue: name), kind != .daily, kind != .catchUp else { throw Self.notFound }
+            return kind
+        } ?? .daily
         if mode == .readers {
             let key = request.uri.queryParameters.get("key") ?? ""
             guard ConstantTime.equals(Array(key.utf8), Array(signer.archiveKey(for: date).utf8)) else { throw Self.notFound }
         }
-        if let page = cache[date] { return page.response }
+        let path = kind.archivePath(date)
+        if let page = cache[path] { return page.response }
         let now = settings.now()
-        guard let edition = try await database.run({ store in try store.edition(date: date) }), edition.cutoff <= now else {
+        guard let edition = try await database.run({ store in try store.edition(date: date, kind: kind) }),
+            edition.cutoff <= now
+        else {
             throw Self.notFound
         }
         let web = EditionWebView(edition: edition, ranker: ranker, configuration: configuration)
-        let url = configuration.web.baseURL + "/archive/\(date)"
-        let title = "\(configuration.site.name): \(web.longDate)"
+        let url = configuration.web.baseURL + "/archive/" + path
+        let title = "\(configuration.site.name): \(web.heading)"
         let view: [String: Any] = [
-            "title": title, "longDate": web.longDate, "indexable": mode == .public,
+            "title": title, "longDate": web.heading, "indexable": mode == .public,
             "share": [
                 "url": url, "title": title, "description": web.preheader, "siteName": configuration.site.name,
             ],
@@ -95,10 +107,11 @@ struct ArchiveController: Sendable {
                 ]
             },
             "isEmpty": web.itemCount == 0, "isPublic": mode == .public,
-            "subscribeURL": "../subscribe",
+            // Links relative to the page: /archive/DATE is one level down, /archive/DATE/KIND two.
+            "root": kind == .daily ? "../" : "../../",
         ]
-        let page = RenderedPage(response: pages.page("archive-edition", view), date: date)
-        cache[date] = page
+        let page = RenderedPage(response: pages.page("archive-edition", view), path: path)
+        cache[path] = page
         return page.response
     }
 
@@ -106,7 +119,9 @@ struct ArchiveController: Sendable {
         try requirePublic()
         let now = settings.now()
         let (past, _) = try await database.run { store in try store.pastEditions(now: now, limit: Self.feedEntries, offset: 0) }
-        let editions = try await database.run { store in try past.compactMap { try store.edition(date: $0.date) } }
+        let editions = try await database.run { store in
+            try past.compactMap { try store.edition(date: $0.date, kind: $0.kind) }
+        }
         let feed = ArchiveFeed(
             siteName: configuration.site.name, baseURL: configuration.web.baseURL,
             entries: editions.map { (edition: $0, view: EditionWebView(edition: $0, ranker: ranker, configuration: configuration)) })
@@ -126,22 +141,23 @@ struct ArchiveController: Sendable {
 /// A rendered edition page, kept: editions never change once frozen.
 struct RenderedPage: Sendable {
     var response: Response
-    var date: Day
+    /// Its path under /archive (`EditionKind.archivePath`).
+    var path: String
 }
 
-/// The last `capacity` edition pages rendered, by date; the oldest goes first when it is full.
+/// The last `capacity` edition pages rendered, by path; the oldest goes first when it is full.
 final class EditionPageCache: Sendable {
-    private let state = Mutex<(pages: [Day: RenderedPage], order: [Day])>(([:], []))
+    private let state = Mutex<(pages: [String: RenderedPage], order: [String])>(([:], []))
     let capacity: Int
 
     init(capacity: Int) { self.capacity = capacity }
 
-    subscript(date: Day) -> RenderedPage? {
-        get { state.withLock { $0.pages[date] } }
+    subscript(path: String) -> RenderedPage? {
+        get { state.withLock { $0.pages[path] } }
         set {
             state.withLock { state in
                 guard let newValue else { return }
-                if state.pages.updateValue(newValue, forKey: date) == nil { state.order.append(date) }
+                if state.pages.updateValue(newValue, forKey: path) == nil { state.order.append(path) }
                 while state.order.count > capacity { state.pages[state.order.removeFirst()] = nil }
             }
         }

@@ -23,10 +23,10 @@ struct ArchiveFeed {
 
             """
         for (edition, view) in entries {
-            let url = baseURL + "/archive/\(edition.date)"
+            let url = baseURL + "/archive/" + edition.kind.archivePath(edition.date)
             xml += """
                 <entry>
-                <title>\(Self.escape(siteName + ": " + view.longDate))</title>
+                <title>\(Self.escape(siteName + ": " + view.heading))</title>
                 <id>\(Self.escape(url))</id>
                 <link rel="alternate" type="text/html" href="\(Self.escape(url))"/>
                 <updated>\(DateParsing.iso8601String(edition.cutoff))</updated>
