@@ -20,6 +20,10 @@
 //       microseconds of CPU to DKIM-sign one composed digest with RSA-2048, Ed25519, and both, next to the
 //       cost of composing it; the RSA primitive alone through OpenSSL (what digest uses) and through
 //       swift-crypto's BoringSSL; and messages signed per second on N threads at once (default: the cores)
+//   digest-bench plan --config FILE --date D [--readers N] [--nights K]
+//       milliseconds of the plan stage (which reader is due which edition, editions frozen, rows queued) for N
+//       readers (a fifth weekly, one in twenty paused) with K nights of history each: at the hour everyone is
+//       due, and an hour later when nobody is
 //   digest-bench feeds-corpus --base URL --root DIR FILE…   |   digest-bench feeds-corpus --dates FILE
 //       not a timing: each feed file parsed as `digest import` reads it, one JSON line per file (titles,
 //       links, dates, skipped entries, refusals), or each line of FILE read as a feed date, for
@@ -98,6 +102,41 @@ func benchRank(configuration: Configuration, date: Day, days: Int) throws {
     }
     print(String(format: "rank: median %.2f ms to rank and freeze an edition (%d editions, min %.2f, max %.2f, %d candidates)",
                  median(times), days, times.min() ?? 0, times.max() ?? 0, candidates))
+}
+
+/// The plan stage on a list with history: `readers` readers, each with a sent delivery of each of the `nights`
+/// editions before `date`; then the run at the site's send hour of `date` (everyone due) and the next hour's.
+func benchPlan(configuration: Configuration, date: Day, readers: Int, nights: Int) throws {
+    let store = try configuration.openStore(create: true)
+    let ranker = Ranker(digest: configuration.digest, timeZone: configuration.site.timeZone)
+    var csv = "email,cadence,weekday,pausedUntil\n"
+    for index in 0..<readers {
+        let weekly = index % 5 == 1
+        let paused = index % 20 == 3
+        csv += "plan\(index)@bench.example,\(weekly ? "weekly" : "daily"),\(weekly ? "\(Weekday(date).rawValue)" : ""),"
+            + (paused ? "\(date.adding(days: 14))" : "") + "\n"
+    }
+    var start = ContinuousClock.now
+    let imported = try store.importSubscribers(csv: csv, confirmed: true).imported
+    for night in stride(from: nights, through: 1, by: -1) {
+        let day = date.adding(days: -night)
+        let edition = try ranker.edition(for: day, store: store, freeze: true)
+        try store.queueDeliveries(editionID: edition.id!, date: day, now: Date())
+    }
+    // As if each night had been sent: the rows straight to `sent` (SQLite only: this benchmark's store).
+    let file = try SQLiteDatabase(path: store.path)
+    try file.write { db in try db.execute("UPDATE deliveries SET status = 'sent', sentAt = updatedAt", []) }
+    file.close()
+    print(String(format: "plan: %d readers with %d nights of history made in %.1f s", imported, nights, seconds(since: start)))
+    let planner = EditionPlanner(store: store, ranker: ranker)
+    let due = ranker.cutoff(for: date).addingTimeInterval(60)
+    for (label, now) in [("everyone due", due), ("an hour later, nobody due", due.addingTimeInterval(3600))] {
+        start = ContinuousClock.now
+        let outcome = try planner.plan(now: now, freeze: true) { try planner.queue($0, now: now) }
+        let queued = outcome.queued.sorted { $0.key.rawValue < $1.key.rawValue }.map { "\($0.value) \($0.key.rawValue)" }
+        print(String(format: "plan: %@: %.0f ms (%@; %d paused)", label, seconds(since: start) * 1000,
+                     queued.isEmpty ? "none queued" : queued.joined(separator: ", "), outcome.paused))
+    }
 }
 
 /// Ledger writes alone: claims the queued rows of `date` in batches and records each as sent, one
@@ -365,8 +404,12 @@ do {
             threads: Int(option("--threads", in: arguments) ?? "") ?? ProcessInfo.processInfo.activeProcessorCount)
     case "rank":
         try benchRank(configuration: configuration, date: date, days: Int(option("--days", in: arguments) ?? "7") ?? 7)
+    case "plan":
+        try benchPlan(
+            configuration: configuration, date: date, readers: Int(option("--readers", in: arguments) ?? "") ?? 100_000,
+            nights: Int(option("--nights", in: arguments) ?? "") ?? 30)
     default:
-        throw BenchFailure(description: "unknown benchmark \(command): render, record, rank or dkim")
+        throw BenchFailure(description: "unknown benchmark \(command): render, record, rank, plan or dkim")
     }
 } catch {
     FileHandle.standardError.write(Data("digest-bench: \(error)\n".utf8))

@@ -3,18 +3,28 @@ import Foundation
 /// The plan stage of `digest send`: which readers are due which edition now (`ReaderSchedule`, from each
 /// reader and their ledger), the editions frozen, the deliveries queued. Its dry run walks the same readers
 /// and hands them over without writing.
-struct EditionPlanner {
+public struct EditionPlanner: Sendable {
     let store: Store
     let ranker: Ranker
     let readers: ReaderSchedule
     /// Readers read per query.
     var pageSize = 1000
 
+    public init(store: Store, ranker: Ranker) {
+        self.init(store: store, ranker: ranker, readers: ReaderSchedule(schedule: DeliverySchedule(ranker: ranker)))
+    }
+
+    init(store: Store, ranker: Ranker, readers: ReaderSchedule) {
+        self.store = store
+        self.ranker = ranker
+        self.readers = readers
+    }
+
     /// How far back a reader's history is read: past a catch-up's longest window, a pause is ended for good.
-    static let historyDays = 2 * EditionKind.catchUpDays
+    public static let historyDays = 2 * EditionKind.catchUpDays
 
     /// One reader due one edition.
-    struct Assignment {
+    public struct Assignment: Sendable {
         var subscriber: Subscriber
         var edition: Edition
         /// A catch-up's start: the day of the reader's last edition.
@@ -22,15 +32,15 @@ struct EditionPlanner {
     }
 
     /// What the plan did: the editions due, readers queued per kind, readers not sent to because paused.
-    struct Outcome {
-        var editions: [Edition] = []
-        var queued: [EditionKind: Int] = [:]
-        var paused = 0
+    public struct Outcome: Sendable {
+        public var editions: [Edition] = []
+        public var queued: [EditionKind: Int] = [:]
+        public var paused = 0
     }
 
     /// Plans the readers due at `now`: `freeze` stores the editions (a real run), and `due` gets each page's
     /// assignments (to queue them, or to compose them in a dry run) and says how many of each kind it took.
-    func plan(now: Date, freeze: Bool, due: ([Assignment]) throws -> [EditionKind: Int]) throws -> Outcome {
+    public func plan(now: Date, freeze: Bool, due: ([Assignment]) throws -> [EditionKind: Int]) throws -> Outcome {
         var outcome = Outcome()
         var editions: [String: Edition] = [:]
         func edition(_ date: Day, _ kind: EditionKind) throws -> Edition {
@@ -77,7 +87,7 @@ struct EditionPlanner {
 
 extension EditionPlanner {
     /// Queues a page of assignments: one write per edition (and catch-up start).
-    func queue(_ assignments: [Assignment], now: Date) throws -> [EditionKind: Int] {
+    public func queue(_ assignments: [Assignment], now: Date) throws -> [EditionKind: Int] {
         var queued: [EditionKind: Int] = [:]
         let groups = Dictionary(grouping: assignments) { "\($0.edition.id ?? 0) \($0.coversSince?.description ?? "")" }
         for group in groups.values {

@@ -10,6 +10,8 @@ extension Store {
     /// Active readers of one (time zone, delivery hour) group, defaults applied, who have no ledger row of an
     /// edition of `latestDue` or later (the latest day any of them can be due now), `limit` at a time after
     /// `afterID`, with their history (`ReaderSchedule.History`) over the `lookback` days before `latestDue`.
+    /// Pages walk the primary key: `status || ''` keeps SQLite off `subscribers_by_status`, through which every
+    /// page sorted the whole group again (100 pages of 1,000 readers read the group 100 times: 10× slower).
     public func readersToPlan(
         group: (timeZone: String, hour: Int), siteZone: String, sendHour: Int, latestDue: Day, lookback: Int,
         afterID: Int64, limit: Int
@@ -20,7 +22,7 @@ extension Store {
                 """
                 SELECT \(Subscriber.columns("s")), \(Self.historyColumns)
                 FROM subscribers s
-                WHERE s.status = 'active' AND s.id > ?
+                WHERE s.status || '' = 'active' AND s.id > ?
                   AND coalesce(s.timeZone, ?) = ? AND coalesce(s.deliveryHour, ?) = ?
                   AND NOT EXISTS (
                       SELECT 1 FROM deliveries d JOIN editions e ON e.id = d.editionID
