@@ -144,6 +144,27 @@ import Testing
         #expect(published.allSatisfy { $0.publishedAt >= Fixtures.date("2026-11-26T06:00:00Z") })
     }
 
+    /// `preview --subscriber`: the edition this reader gets tonight, whichever kind, or why none.
+    @Test func thePreviewShowsTheEditionTheReaderGetsTonightOrWhyNone() async throws {
+        let setup = try await base.setUp()
+        try base.addItems(setup.store, days: 10)
+        try addReaders(
+            setup.store,
+            ["weekly@example.com,weekly,thu,,,,", "monday@example.com,weekly,mon,,,,", "paused@example.com,daily,,2027-01-10,,,"])
+        let preview = DigestPreview(composer: setup.composer, store: setup.store)
+        // The evening of Wednesday the 25th: tonight's edition is Thursday's.
+        let now = Fixtures.date("2026-11-25T20:00:00Z")
+        let (edition, digest) = try preview.digest(date: nil, subscriber: EmailAddress("weekly@example.com"), now: now)
+        #expect(edition.kind == .weekly && edition.date == Day("2026-11-26"))
+        #expect(digest.subject.contains("The week's best"))
+        #expect(throws: SubscriberError("monday@example.com gets no digest tonight (weekly on Monday): next edition on 2026-11-30")) {
+            try preview.digest(date: nil, subscriber: EmailAddress("monday@example.com"), now: now)
+        }
+        #expect(throws: SubscriberError("paused@example.com gets no digest tonight (daily, paused until 2027-01-10): paused until 2027-01-10")) {
+            try preview.digest(date: nil, subscriber: EmailAddress("paused@example.com"), now: now)
+        }
+    }
+
     @Test func aLengthCutsEachSectionButKeepsOneItemInEach() throws {
         let ranker = Ranker(
             digest: .init(

@@ -34,6 +34,17 @@ import Testing
         #expect(refused.error.contains("\(unclosed): line 3: the quoted field that opens on this line is never closed"))
         #expect(try await digest(["subscribers", "list"], config: config).error.contains("0 subscribers"))
 
+        let added = try await digest(
+            ["subscribers", "add", "w@example.com", "--cadence", "weekly", "--weekday", "tue", "--paused-until", "2027-01-10",
+             "--max-stories", "3", "--confirmed"], config: config)
+        #expect(added.output.contains("added w@example.com (active; weekly on Tuesday, paused until 2027-01-10, at most 3 stories)"))
+        let listed = try await digest(["subscribers", "list", "--json"], config: config)
+        #expect(listed.output.contains("\"cadence\":\"weekly\"") && listed.output.contains("\"pausedUntil\":\"2027-01-10\""))
+        #expect(listed.output.contains("\"maxStories\":3") && listed.output.contains("\"weekday\":\"tue\""))
+        let wrong = try await digest(["subscribers", "add", "x@example.com", "--cadence", "hourly"], config: config)
+        #expect(wrong.status != 0 && wrong.error.contains("cadence must be daily, weekly or monthly, not \"hourly\""))
+        _ = try await digest(["subscribers", "remove", "w@example.com"], config: config)
+
         let rows = directory.write("rows.csv", "email,status\nok@example.com,active\nbad@example.com,sleeping\n")
         let partly = try await digest(["subscribers", "import", rows], config: config)
         #expect(partly.error.contains("\(rows): line 3: status must be one of"))

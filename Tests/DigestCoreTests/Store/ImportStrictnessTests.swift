@@ -77,7 +77,8 @@ import Testing
         try store.addSubscriber(
             Subscriber(
                 email: try EmailAddress("a@example.com"), name: "Quote \"A\", Esq.", status: .active, sections: [.post],
-                format: .text, timeZone: "Asia/Tokyo", deliveryHour: 5, createdAt: created, confirmedAt: created))
+                format: .text, timeZone: "Asia/Tokyo", deliveryHour: 5, createdAt: created, confirmedAt: created,
+                cadence: .weekly, weekday: .fri, pausedUntil: Day("2027-01-10"), length: ReadingLength(stories: 3, posts: 2)))
         try store.addSubscriber(
             Subscriber(email: try EmailAddress("gone@example.com"), status: .unsubscribed, createdAt: created))
         try store.addSubscriber(Subscriber(email: try EmailAddress("new@example.com"), status: .pending, createdAt: created))
@@ -90,12 +91,37 @@ import Testing
         let a = try #require(try other.subscriber(email: try EmailAddress("a@example.com")))
         #expect(a.name == "Quote \"A\", Esq." && a.status == .active && a.sections == [.post] && a.format == .text)
         #expect(a.timeZone == "Asia/Tokyo" && a.deliveryHour == 5 && a.createdAt == created && a.confirmedAt == created)
+        #expect(a.cadence == .weekly && a.weekday == .fri && a.pausedUntil == Day("2027-01-10"))
+        #expect(a.length == ReadingLength(stories: 3, posts: 2))
+        #expect(try other.subscriber(email: try EmailAddress("new@example.com"))?.cadence == .daily)
         // --confirmed does not resubscribe someone who left, nor confirm someone who never did.
         #expect(try other.subscriber(email: try EmailAddress("gone@example.com"))?.status == .unsubscribed)
         #expect(try other.subscriber(email: try EmailAddress("new@example.com"))?.status == .pending)
         var again = ""
         try other.exportSubscribers { again += $0 }
         #expect(again == csv)
+    }
+
+    @Test func badChoicesAreRejectedByLineNamingTheField() throws {
+        let store = try Fixtures.store(in: directory, .sqlite)
+        let result = try store.importSubscribers(
+            csv: """
+                email,cadence,weekday,pausedUntil,maxStories,readingMinutes
+                a@example.com,fortnightly,,,,
+                b@example.com,weekly,someday,,,
+                c@example.com,daily,,next week,,
+                d@example.com,daily,,,0,
+                e@example.com,daily,,,2,5
+                f@example.com,monthly,,,,
+                """, confirmed: true)
+        #expect(result.imported == 1)
+        #expect(result.rejected.map(\.description) == [
+            "line 2: cadence must be daily, weekly or monthly, not \"fortnightly\"",
+            "line 3: weekday must be one of mon, tue, wed, thu, fri, sat, sun, not \"someday\"",
+            "line 4: paused-until must be a date YYYY-MM-DD, not \"next week\"",
+            "line 5: stories must be a whole number from 1 to 100, not 0",
+            "line 6: a length is either minutes of reading or counts of stories and posts, not both",
+        ])
     }
 
     @Test(arguments: StoreBackend.allCases) func badStateColumnsAreRejectedByLine(backend: StoreBackend) throws {
