@@ -68,6 +68,7 @@ struct ReadersController: Sendable {
                 ["label": "Format", "value": subscriber.format.rawValue],
                 ["label": "Time zone", "value": subscriber.timeZone ?? "the site’s"],
                 ["label": "Delivery hour", "value": subscriber.deliveryHour.map { "\($0):00" } ?? "the site’s"],
+                ["label": "Gets", "value": subscriber.choicesDescription],
                 ["label": "Signed up", "value": date(subscriber.createdAt)],
                 ["label": "Confirmed", "value": date(subscriber.confirmedAt)],
                 ["label": "Unsubscribed", "value": date(subscriber.unsubscribedAt)],
