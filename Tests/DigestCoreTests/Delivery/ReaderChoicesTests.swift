@@ -63,6 +63,21 @@ import Testing
         options.dryRun = true
         let again = try await base.runner(setup, at: Fixtures.date("2026-11-26T08:00:00Z")).run(options)
         #expect(again.sent == 0 && again.readers.isEmpty && again.paused == 2, "\(again.lines)")
+        // The 1st of the month: the monthly reader's turn, with the month's best.
+        let sink2 = try SMTPSinkServer()
+        defer { sink2.stop() }
+        let first = try await runner(setup, sendingTo: sink2, at: "2026-12-01T07:00:00Z").run(.init())
+        #expect(first.readers["monthly"] == 1, "\(first.lines)")
+        sink2.stop()
+        #expect(try self.subjects(sink2)["monthly@example.com"]?.first?.contains("The month's best: ") == true)
+    }
+
+    /// A runner of the same store and composer that sends to another sink.
+    func runner(_ setup: DeliveryRunnerTests.Setup, sendingTo sink: SMTPSinkServer, at now: String) throws -> DeliveryRunner {
+        var configuration = setup.configuration
+        configuration.mail.smtp?.url = sink.url
+        let moved = DeliveryRunnerTests.Setup(configuration: configuration, store: setup.store, composer: setup.composer)
+        return try base.runner(moved, at: Fixtures.date(now))
     }
 
     /// Daily for a week, weekly (Thursdays) for the next, daily again for the third: one edition a day at
