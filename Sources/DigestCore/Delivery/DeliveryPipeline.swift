@@ -3,9 +3,13 @@ import Logging
 
 /// How a run delivers what it queued: a pipeline of named stages, each boundary a type.
 ///
-///     claim ──► compose ──► sign ──► send ──► record ──► report
-///     ClaimFeed  ComposeStage  SigningStage  SenderPool  LedgerRecorder  RunState
-///       ClaimedDelivery  Composed     Composed    Sent          RunSummary
+///     stage     type              hands on
+///     claim     ClaimFeed         ClaimedDelivery    (rows this run claimed, a batch at a time)
+///     compose   ComposeStage      Composed           (or a row that needs no message, to the record stage)
+///     sign      SigningStage      Composed           (signed)
+///     send      SenderPool        Sent               (the final result, after retries)
+///     record    LedgerRecorder    RunSummary         (the counts, as they are written)
+///     report    RunState
 ///
 /// Claiming and composing run on a thread of their own (`ComposeAhead`), a few messages ahead of the senders;
 /// signing, when there are DKIM keys, on `SigningStage.threads` more; sending on the pool's threads, one per
