@@ -161,70 +161,17 @@ public final class DeliveryRunner: Sendable {
         if expired > 0 { summary.failed += expired; summary.reasons["gave up after retrying for days", default: 0] += expired }
     }
 
-    /// Claim → compose → deliver → record, until the ledger has nothing due or a stop event ends it.
+    /// Claim → compose → deliver → record (`DeliveryPipeline`), until the ledger has nothing due or a stop event
+    /// ends it.
     private func deliver(
         _ editions: [Edition], _ options: Options, lease: RunLease, summary: inout RunSummary,
         progress: (@Sendable (RunSummary) -> Void)?
     ) async throws {
-        let state = RunState(summary: summary, progress: progress)
-        let recorder = LedgerRecorder(
-            store: store, policy: .init(bounceLimit: options.bounceLimit, deferBase: options.deferBase), state: state,
-            clock: clock,
-            failed: { [control] error in
-                control.stop(.init(.ledgerUnwritable, "cannot write the ledger: \(error)", immediate: true))
-            })
-        let signer = composer.dkim.flatMap { $0.keys.isEmpty ? nil : $0 }
-        let stage = ComposeStage(
-            claims: ClaimFeed(
-                store: store, run: lease.owner, batchSize: options.batchSize, clock: clock,
-                peers: store.isShared
-                    ? ClaimFeed.Peers(
-                        lockPrefix: Self.workerLockPrefix, pollInterval: min(1, options.lease / 10),
-                        mayWait: { [control] in lease.check() == nil && control.reason == nil })
-                    : nil),
-            // Across a network the next claim overlaps the sending; SQLite's claim is a local write that
-            // would only contend with the recorder's.
-            claimsAhead: store.isShared,
-            composer: composer, store: store, recorder: recorder, editions: editions,
-            mayClaim: { [control] in
-                if let lost = lease.check() { control.stop(lost) }
-                return control.reason == nil
-            }, clock: clock, signsApart: signer, logger: logger)
-        // Claiming and composing run on a thread of their own, a few messages ahead of the senders; signing,
-        // when there are keys, on `signingThreads` more. A message is signed before any sender can take it.
-        let connections = max(1, pool.transport.connections)
-        let ahead = ComposeAhead(
-            capacity: 2 * connections + (signer == nil ? 0 : options.signingThreads),
-            finishers: options.signingThreads, produce: { stage.next() },
-            finish: signer.map { signer in
-                { @Sendable (item: (DeliveryJob, MailMessage)) in
-                    var (job, message) = item
-                    guard let signature = job.signature else { return item }
-                    message.data = signer.sign(message.data, time: signature.time, bodyHash: signature.bodyHash)
-                    job.signature = nil
-                    return (job, message)
-                }
-            })
-        let sent = await pool.run(
-            next: { ahead.next() }, recording: recorder.recording, control: control, mayCommit: { lease.check() })
-        recorder.stop()
-        ahead.stop()
-        stage.finish()
-        summary = state.summary
-        if let error = recorder.error ?? stage.error {
-            throw DeliveryRunError.ledgerUnwritable(database: store.path, error)
-        }
-        if let stopped = sent.stoppedBecause {
-            summary.note = "sending stopped: \(stopped)"
-            summary.stoppedBy = sent.stopKind?.description
-            // What the pool never took stays claimed by this run: deferred, with the reason.
-            let now = clock()
-            let left = try store.deferClaimed(
-                run: lease.owner, reason: stopped, retryAt: now.addingTimeInterval(options.deferBase), now: now)
-            summary.deferred += left
-            // One stop per run: its text needs no grouping (and its reply code must stay readable).
-            if left > 0 { summary.reasons["not sent: \(stopped)", default: 0] += left }
-        }
+        let pipeline = DeliveryPipeline(
+            editions: editions, options: options, store: store, composer: composer, pool: pool,
+            gate: DeliveryPipeline.Gate(control: control, lease: lease),
+            report: RunState(summary: summary, progress: progress), clock: clock, logger: logger)
+        try await pipeline.run(&summary)
     }
 
     /// The plan stage: which reader is due which edition (`ReaderSchedule`), editions frozen, rows queued.

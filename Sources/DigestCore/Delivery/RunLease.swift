@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 
 /// The run lock of `digest send`: a lease row in the database, renewed every third of its length by a
 /// thread of its own while the run lasts.
@@ -13,18 +12,19 @@ import Synchronization
 /// longer than the lease may have lost it to another run without knowing. So `check()`, asked before every
 /// message's end of data, reads a monotonic clock, and once the lease could have run out it confirms with
 /// the database before anything more is sent.
-final class RunLease: Sendable {
+///
+/// The decisions (when to renew, whether the lease still holds, whether to give it back) are `State`'s; this
+/// class holds the lock, reads the clock, talks to the database and runs the renewing thread.
+final class RunLease: @unchecked Sendable {
     let store: Store
     let name: String
     let owner: String
     let length: TimeInterval
     /// Seconds on a monotonic clock (`RunLease.uptime` outside tests).
     private let uptime: @Sendable () -> Double
-    /// Monotonic uptime (seconds) until which the lease is known to be ours.
-    private let validUntil: Mutex<Double>
-    private let lost = Mutex(false)
-    private let stopRenewing = NSCondition()
-    private let ended = Mutex(false)
+    // `state` is guarded by `condition`, on which the renewing thread sleeps until its next renewal.
+    private let condition = NSCondition()
+    private var state: State
 
     enum Acquired {
         case taken(RunLease)
@@ -48,38 +48,44 @@ final class RunLease: Sendable {
             return .held(by: holder)
         }
         return .taken(
-            RunLease(store: store, name: name, owner: owner, length: length, validUntil: started + length, uptime: uptime))
+            RunLease(
+                store: store, name: name, owner: owner, state: State(length: length, takenAt: started),
+                uptime: uptime))
     }
 
-    private init(
-        store: Store, name: String, owner: String, length: TimeInterval, validUntil: Double,
-        uptime: @escaping @Sendable () -> Double
-    ) {
+    private init(store: Store, name: String, owner: String, state: State, uptime: @escaping @Sendable () -> Double) {
         self.uptime = uptime
         self.store = store
         self.name = name
         self.owner = owner
-        self.length = length
-        self.validUntil = Mutex(validUntil)
+        length = state.length
+        self.state = state
     }
 
     /// Renews every `length / 3` until `release()`; `lost` is called once if another run has taken the lease.
     func keepRenewing(lost onLost: @escaping @Sendable () -> Void) {
         Thread.start(named: "run-lease", background: true) { [self] in
+            condition.lock()
+            var step = state.renewerStep(now: uptime())
             while true {
-                // Due a third of a lease from now on the monotonic clock; the condition's timeout takes a wall
-                // clock date, so it is recomputed from what is left after every wake-up.
-                let due = uptime() + length / 3
-                stopRenewing.lock()
-                while !ended.withLock({ $0 }) {
-                    let left = due - uptime()
-                    if left <= 0 { break }
-                    _ = stopRenewing.wait(until: Date(timeIntervalSinceNow: left))
-                }
-                stopRenewing.unlock()
-                if ended.withLock({ $0 }) { return }
-                if !renew() {
+                switch step {
+                case .wait(let seconds):
+                    // The condition's timeout takes a wall clock date: the state works out what is left of the
+                    // monotonic wait after every wake-up.
+                    _ = condition.wait(until: Date(timeIntervalSinceNow: seconds))
+                    step = state.renewerStep(now: uptime())
+                case .renew:
+                    condition.unlock()
+                    let started = uptime()
+                    let answer = askToRenew()
+                    condition.lock()
+                    step = state.renewerRenewed(startedAt: started, answer, now: uptime())
+                case .lost:
+                    condition.unlock()
                     onLost()
+                    return
+                case .exit:
+                    condition.unlock()
                     return
                 }
             }
@@ -88,45 +94,49 @@ final class RunLease: Sendable {
 
     /// Nil while the lease is certainly ours; otherwise why nothing more may be sent.
     func check() -> SenderPool.StopReason? {
-        if lost.withLock({ $0 }) { return Self.lostReason }
-        // Renewed a third of a lease ago at most, unless the process was stopped: then ask the database.
-        if uptime() < validUntil.withLock({ $0 }) - length / 3 { return nil }
-        return renew() ? nil : Self.lostReason
+        let now = uptime()
+        switch locked({ $0.check(now: now) }) {
+        case .valid:
+            return nil
+        case .lost:
+            return Self.lostReason
+        case .confirm:
+            // Renewed a third of a lease ago at most, unless the process was stopped: ask the database.
+            let started = uptime()
+            let answer = askToRenew()
+            return locked { $0.renewalEnded(startedAt: started, answer) } == .ours ? nil : Self.lostReason
+        }
     }
 
     static let lostReason = SenderPool.StopReason(
         .lockLost, "lost the run lock (another digest send took it over): stopped sending at once", immediate: true)
 
-    /// Extends the lease; false (for good) when another run holds it now or it cannot be written.
-    @discardableResult
-    private func renew() -> Bool {
-        if lost.withLock({ $0 }) { return false }
-        let started = uptime()
-        let renewed: Bool
+    /// Asks the database to extend the lease (without the lock: a round trip).
+    private func askToRenew() -> State.Answer {
         do {
-            renewed = try store.renewLock(name, owner: owner, lease: length, now: Date())
+            return try store.renewLock(name, owner: owner, lease: length, now: Date()) ? .renewed : .heldByAnother
         } catch {
-            // Not confirmed either way (the ledger's own writes will say why): good while it lasts.
-            return started < validUntil.withLock { $0 }
+            return .unanswered
         }
-        if renewed {
-            validUntil.withLock { $0 = max($0, started + length) }
-        } else {
-            lost.withLock { $0 = true }
-        }
-        return renewed
     }
 
     /// Ends renewing and gives the lease back (unless it was lost).
     func release() {
-        ended.withLock { $0 = true }
-        stopRenewing.lock()
-        stopRenewing.broadcast()
-        stopRenewing.unlock()
-        if !lost.withLock({ $0 }) { try? store.releaseLock(name, owner: owner) }
+        let action = locked { state in
+            let action = state.release()
+            condition.broadcast()
+            return action
+        }
+        if action == .giveBack { try? store.releaseLock(name, owner: owner) }
     }
 
-    var wasLost: Bool { lost.withLock { $0 } }
+    var wasLost: Bool { locked { $0.lost } }
+
+    private func locked<T>(_ body: (inout State) -> T) -> T {
+        condition.lock()
+        defer { condition.unlock() }
+        return body(&state)
+    }
 
     /// Seconds on a clock that keeps counting while the process is stopped (CLOCK_MONOTONIC on Linux).
     static func uptime() -> Double {

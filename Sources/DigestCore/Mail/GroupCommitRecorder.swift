@@ -13,22 +13,13 @@ import Foundation
 /// `waitUntilRecorded(_:)` is the senders' barrier before a message's end of data: it returns once the
 /// entry with that ticket is written, or false once a write has failed, after which nothing more is
 /// written (what is queued later is dropped: its rows stay claimed for the next run to re-queue).
+///
+/// The queue, the tickets and the barrier are `State`'s; this class holds the lock, runs the writer threads and
+/// calls `write` and `failed`.
 final class GroupCommitRecorder<Entry: Sendable>: @unchecked Sendable {
-    // Every field is guarded by `condition`.
+    // `state` is guarded by `condition`; writers, callers at the barrier and `stop()` all wait on it.
     private let condition = NSCondition()
-    private var queue: [Entry] = []
-    private var enqueued = 0
-    private var written = 0
-    /// Tickets handed to writers so far.
-    private var taken = 0
-    /// Groups written while an earlier one was still in flight: first ticket → last ticket.
-    private var writtenAhead: [Int: Int] = [:]
-    private var stopping = false
-    /// Writer threads still running.
-    private var running: Int
-    private var ended: Bool { running == 0 }
-    private var failure: (any Error)?
-    private var failureTold = false
+    private var state: State
     private let write: ([Entry]) throws -> Void
     private let failed: (any Error) -> Void
 
@@ -40,8 +31,8 @@ final class GroupCommitRecorder<Entry: Sendable>: @unchecked Sendable {
     ) {
         self.write = write
         self.failed = failed
-        running = max(1, writers)
-        for _ in 0..<running {
+        state = State(writers: writers)
+        for _ in 0..<state.running {
             Thread.start(named: name, background: true) { [self] in work() }
         }
     }
@@ -52,11 +43,13 @@ final class GroupCommitRecorder<Entry: Sendable>: @unchecked Sendable {
     func enqueue(_ entries: [Entry]) -> Int {
         condition.lock()
         defer { condition.unlock() }
-        guard failure == nil, !ended else { return enqueued }
-        queue += entries
-        enqueued += entries.count
-        condition.broadcast()
-        return enqueued
+        switch state.enqueue(entries) {
+        case .queued(let ticket):
+            condition.broadcast()
+            return ticket
+        case .dropped(let ticket):
+            return ticket
+        }
     }
 
     /// Waits until the entry with `ticket` (and all before it) is written: true; false when writing
@@ -64,59 +57,58 @@ final class GroupCommitRecorder<Entry: Sendable>: @unchecked Sendable {
     func waitUntilRecorded(_ ticket: Int) -> Bool {
         condition.lock()
         defer { condition.unlock() }
-        while written < ticket && failure == nil && !ended { condition.wait() }
-        return written >= ticket
+        while true {
+            switch state.barrier(ticket) {
+            case .recorded: return true
+            case .never: return false
+            case .wait: condition.wait()
+            }
+        }
     }
 
     /// The error that stopped writing, if one did.
     var error: (any Error)? {
         condition.lock()
         defer { condition.unlock() }
-        return failure
+        return state.failure
     }
 
     /// Writes what is queued, ends the thread and returns once it has ended.
     func stop() {
         condition.lock()
-        stopping = true
+        state.stop()
         condition.broadcast()
-        while !ended { condition.wait() }
+        while !state.hasEnded { condition.wait() }
         condition.unlock()
     }
 
     private func work() {
+        condition.lock()
         while true {
-            condition.lock()
-            while queue.isEmpty && !stopping && failure == nil { condition.wait() }
-            if queue.isEmpty || failure != nil {
-                running -= 1
+            switch state.writerNext() {
+            case .wait:
+                condition.wait()
+            case .exit:
                 condition.broadcast()
                 condition.unlock()
                 return
-            }
-            let batch = queue
-            queue = []
-            let first = taken
-            taken += batch.count
-            condition.unlock()
-            var error: (any Error)?
-            do { try write(batch) } catch let thrown { error = thrown }
-            condition.lock()
-            if let error {
-                let tell = !failureTold
-                failureTold = true
+            case .write(let group, let first):
                 condition.unlock()
-                // Told before the waiters wake, so the stop they meet carries the cause.
-                if tell { failed(error) }
+                var error: (any Error)?
+                do { try write(group) } catch let thrown { error = thrown }
                 condition.lock()
-                if failure == nil { failure = error }
-                queue = []
-            } else {
-                writtenAhead[first] = first + batch.count
-                while let next = writtenAhead.removeValue(forKey: written) { written = next }
+                if let error {
+                    let tell = state.writeFailed()
+                    condition.unlock()
+                    // Told before the waiters wake, so the stop they meet carries the cause.
+                    if tell { failed(error) }
+                    condition.lock()
+                    state.failureTold(error)
+                } else {
+                    state.written(first: first, count: group.count)
+                }
+                condition.broadcast()
             }
-            condition.broadcast()
-            condition.unlock()
         }
     }
 }
