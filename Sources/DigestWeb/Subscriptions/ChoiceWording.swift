@@ -40,7 +40,8 @@ enum ChoiceWording {
             sentences.append("Sections: \(titles.joined(separator: ", ")).")
         }
         if old.format != new.format {
-            sentences.append(new.format == .html ? "Format: HTML (with a plain-text copy)." : "Format: plain text only.")
+            sentences.append(
+                new.format == .html ? "Format: HTML (with a plain-text copy)." : "Format: plain text only.")
         }
         if old.length != new.length { sentences.append("Length: \(new.length.description).") }
         if old.cadence != new.cadence || (new.cadence == .weekly && old.weekday != new.weekday) {

@@ -61,22 +61,16 @@ struct ChoicesForm {
         _ body: FormData, into subscriber: inout Subscriber, today: Day, configuration: Configuration,
         errors: inout [String: String]
     ) {
-        if let text = body[FormField.cadence] {
-            cadence = text
-            if let value = Cadence(rawValue: text) {
-                subscriber.cadence = value
-            } else {
-                errors[FormField.cadence] = "Choose daily, weekly or monthly."
-            }
+        // One of a fixed list (radios, a select): kept as sent to show again, stored when it is one of them.
+        func pick<Value: RawRepresentable>(
+            _ field: String, _ shown: inout String, _ stored: inout Value, _ message: String
+        ) where Value.RawValue == String {
+            guard let text = body[field] else { return }
+            shown = text
+            if let value = Value(rawValue: text) { stored = value } else { errors[field] = message }
         }
-        if let text = body[FormField.weekday] {
-            weekday = text
-            if let value = Weekday(rawValue: text) {
-                subscriber.weekday = value
-            } else {
-                errors[FormField.weekday] = "Choose a day of the week."
-            }
-        }
+        pick(FormField.cadence, &cadence, &subscriber.cadence, "Choose daily, weekly or monthly.")
+        pick(FormField.weekday, &weekday, &subscriber.weekday, "Choose a day of the week.")
         if let text = body[FormField.pause] {
             pause = text
             pausedUntil = body[FormField.pausedUntil]?.trimmingCharacters(in: .whitespaces) ?? pausedUntil
@@ -92,7 +86,8 @@ struct ChoicesForm {
                 case nil: errors[FormField.pausedUntil] = "Enter the day the pause ends, as YYYY-MM-DD."
                 case let day? where day <= today: errors[FormField.pausedUntil] = "Choose a day after today."
                 case let day? where day > today.adding(months: 12):
-                    errors[FormField.pausedUntil] = "Choose a day within a year (\(today.adding(months: 12)) at the latest)."
+                    errors[FormField.pausedUntil] =
+                        "Choose a day within a year (\(today.adding(months: 12)) at the latest)."
                 case let day?: subscriber.pausedUntil = day
                 }
             case nil: errors[FormField.pause] = "Choose how long to pause, or not paused."

@@ -79,12 +79,19 @@ struct PreferencesController: Sendable {
         return reader.pages.page("preferences", view, status: status)
     }
 
+    /// The reader a POST here is for (the token in the body, or in the query), within the per-address limit.
+    private func poster(_ request: Request, body: FormData, now: Date) async throws -> (String, Subscriber) {
+        let token = body[FormField.token] ?? request.uri.queryParameters.get(FormField.token) ?? ""
+        let subscriber = try await reader.subscriber(for: token, .preferences)
+        try reader.limitAddress(subscriber.email, now: now)
+        return (token, subscriber)
+    }
+
     @Sendable func save(
         _ request: Request, _ context: WebRequestContext, body: FormData, now: Date
     ) async throws -> Response {
-        let token = body[FormField.token] ?? request.uri.queryParameters.get(FormField.token) ?? ""
-        var subscriber = try await reader.subscriber(for: token, .preferences)
-        try reader.limitAddress(subscriber.email, now: now)
+        let (token, found) = try await poster(request, body: body, now: now)
+        var subscriber = found
         let before = subscriber
         let today = reader.today(now)
         var form = PreferencesForm(subscriber, today: today)
@@ -115,9 +122,7 @@ struct PreferencesController: Sendable {
         subscriber.format = form.format
         subscriber.timeZone = form.timeZone.isEmpty ? nil : form.timeZone
         subscriber.deliveryHour = form.deliveryHour.isEmpty ? nil : Int(form.deliveryHour)
-        let changed = subscriber
-        try await reader.database.run { try $0.update(changed) }
-        reader.logger.info("preferences saved", metadata: ["subscriber.id": "\(subscriber.id ?? 0)"])
+        try await reader.save(subscriber, "preferences saved")
         return self.form(
             PreferencesForm(subscriber, today: today), subscriber: subscriber, token: token,
             saved: ChoiceWording.changes(from: before, to: subscriber, configuration: reader.configuration))
@@ -127,17 +132,13 @@ struct PreferencesController: Sendable {
     @Sendable func resume(
         _ request: Request, _ context: WebRequestContext, body: FormData, now: Date
     ) async throws -> Response {
-        let token = body[FormField.token] ?? request.uri.queryParameters.get(FormField.token) ?? ""
-        var subscriber = try await reader.subscriber(for: token, .preferences)
-        try reader.limitAddress(subscriber.email, now: now)
+        var (_, subscriber) = try await poster(request, body: body, now: now)
         guard subscriber.pausedUntil != nil else {
             return reader.choiceSaved(
                 "Not paused", ["You get \(ChoiceWording.edition(subscriber)), as usual."], for: subscriber)
         }
         subscriber.pausedUntil = nil
-        let changed = subscriber
-        try await reader.database.run { try $0.update(changed) }
-        reader.logger.info("pause ended by the reader", metadata: ["subscriber.id": "\(subscriber.id ?? 0)"])
+        try await reader.save(subscriber, "pause ended by the reader")
         return reader.choiceSaved(
             "Resumed", [ChoiceWording.resumed, "You get \(ChoiceWording.edition(subscriber))."], for: subscriber)
     }

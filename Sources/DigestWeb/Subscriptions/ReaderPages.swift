@@ -103,6 +103,12 @@ struct ReaderPages: Sendable {
         return Response(status: .seeOther, headers: [.location: "../\(page)?token=\(query)"])
     }
 
+    /// Writes a reader's changed settings (every field, as `Store.update` does), then logs `event` about them.
+    func save(_ subscriber: Subscriber, _ event: Logger.Message, metadata: Logger.Metadata = [:]) async throws {
+        try await database.run { try $0.update(subscriber) }
+        logger.info(event, metadata: metadata.merging(["subscriber.id": "\(subscriber.id ?? 0)"]) { $1 })
+    }
+
     /// Takes one token of `email`'s bucket, or throws the 429 page.
     func limitAddress(_ email: EmailAddress, now: Date) throws {
         guard addressLimiter.allow(email.description.lowercased(), now: now) else { throw PageError.tooManyRequests }

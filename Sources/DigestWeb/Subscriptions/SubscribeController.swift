@@ -55,7 +55,8 @@ struct SubscribeController: Sendable {
             "cadenceDaily": form.cadence == .daily, "cadenceWeekly": form.cadence == .weekly,
             // Sections and format sit folded, so the form is one phone screen; open when not as they come.
             "moreOpen": form.sections.map { $0 != Set(reader.configuration.digest.sections.map(\.kind)) } ?? false
-                || form.format != .html || form.errors[FormField.sections] != nil || form.errors[FormField.format] != nil,
+                || form.format != .html || form.errors[FormField.sections] != nil
+                || form.errors[FormField.format] != nil,
             "question": challenge.question, "token": challenge.token,
         ]
         reader.addErrors(form.errors, to: &view)

@@ -48,9 +48,15 @@ struct UnsubscribeController: Sendable {
             let (label, hint): (String, String) =
                 switch offer {
                 case .weekly:
-                    ("Send me the weekly edition instead", "The week's best every \(subscriber.weekday.name), not every day.")
+                    (
+                        "Send me the weekly edition instead",
+                        "The week's best every \(subscriber.weekday.name), not every day."
+                    )
                 case .monthly:
-                    ("Send me the monthly edition instead", "The month's best on the 1st of each month, not every week.")
+                    (
+                        "Send me the monthly edition instead",
+                        "The month's best on the 1st of each month, not every week."
+                    )
                 case .pause: ("Pause for a month", "Nothing until \(pauseEnd), then one catch-up of what you missed.")
                 }
             return [
@@ -112,15 +118,11 @@ struct UnsubscribeController: Sendable {
             subscriber.pausedUntil = max(subscriber.pausedUntil ?? end, end)
             title = "Paused"
         }
+        // Asked again, nothing to write.
         if subscriber != before {
-            let changed = subscriber
-            try await reader.database.run { try $0.update(changed) }
+            try await reader.save(
+                subscriber, "offer taken on the unsubscribe page", metadata: ["offer": "\(offer.rawValue)"])
         }
-        reader.logger.info(
-            "reader took an offer on the unsubscribe page",
-            metadata: [
-                "subscriber.id": "\(subscriber.id ?? 0)", "offer": "\(offer.rawValue)", "changed": "\(subscriber != before)",
-            ])
         let sentence =
             if offer == .pause, let end = subscriber.pausedUntil {
                 ChoiceWording.paused(until: end)

@@ -23,11 +23,11 @@ import sys
 import time
 
 from axe_selenium_python import Axe
+from browsing import follow
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
-from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import Select, WebDriverWait
+from selenium.webdriver.support.ui import Select
 
 WIDTH = 375
 HEIGHT = 812
@@ -57,24 +57,6 @@ def browser(javascript=False):
                            {"width": WIDTH, "height": HEIGHT, "deviceScaleFactor": 2, "mobile": True})
     driver.set_page_load_timeout(60)
     return driver
-
-
-def follow(driver, element):
-    """Clicks a link or submit button and waits until the next page has replaced this one, so the checks
-    that follow never read the page being left. The old page's root is gone once any question about it
-    fails: chromedriver says "stale element" or, while the new page is being put in place, "does not
-    belong to the document" (which `staleness_of` does not take for an answer); either means it was left."""
-    page = driver.find_element(By.TAG_NAME, "html")
-    element.click()
-
-    def left(_):
-        try:
-            page.is_enabled()
-            return False
-        except WebDriverException:
-            return True
-
-    WebDriverWait(driver, 60).until(left)
 
 
 def check_page(driver, heading):
@@ -210,7 +192,8 @@ def choices(maildir, address, shots):
         check_page(driver, "Unsubscribe")
         audit(auditor, driver)
         screenshot(driver, shots, "unsubscribe")
-        follow(driver, driver.find_element(By.XPATH, "//button[normalize-space()='Send me the weekly edition instead']"))
+        weekly = driver.find_element(By.XPATH, "//button[normalize-space()='Send me the weekly edition instead']")
+        follow(driver, weekly)
         check_page(driver, "Weekly from now on")
         audit(auditor, driver)
         said = driver.find_element(By.TAG_NAME, "main").text
