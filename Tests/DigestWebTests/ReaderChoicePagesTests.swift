@@ -12,7 +12,7 @@ import Testing
 /// at once. Preferences save cadence, weekday, pause and length and say what changed, refuse bad values
 /// field by field (422), and "resume now" ends a pause. The clock is fixed: 3 December 2026 in the site's
 /// zone (Asia/Amman).
-@Suite struct ReaderChoicesTests {
+@Suite struct ReaderChoicePagesTests {
     static let now = ISO8601DateFormatter().date(from: "2026-12-03T10:00:00Z")!
 
     static var settings: WebSettings {
@@ -184,6 +184,15 @@ import Testing
         return form([("token", token)] + fields.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
     }
 
+    /// Posts the preferences form with `changes`; the answer's status and its page as a reader reads it.
+    func save(_ client: some TestClientProtocol, _ token: String, _ changes: [String: String]) async throws
+        -> (HTTPResponse.Status, String)
+    {
+        try await client.execute(
+            uri: "/preferences", method: .post, headers: formHeaders, body: preferences(token, changes)
+        ) { ($0.status, $0.readable) }
+    }
+
     @Test func preferencesSaveCadenceWeekdayPauseAndLengthAndSayWhatChanged() async throws {
         let fixture = try SubscriptionFixture()
         let before = try reader(fixture) { $0.sections = [.story] }
@@ -200,73 +209,53 @@ import Testing
             #expect(page.contains("name=\"maxPosts\" value=\"\" min=\"1\" max=\"5\""))
             #expect(!page.contains("Resume now"))
 
-            try await client.execute(
-                uri: "/preferences", method: .post, headers: formHeaders,
-                body: preferences(
-                    token,
-                    ["cadence": "weekly", "weekday": "fri", "pause": "2w", "length": "counts", "maxStories": "3",
-                     "maxPosts": "2"])
-            ) { response in
-                #expect(response.status == .ok)
-                let page = response.readable
-                #expect(page.contains("Your preferences are saved."))
-                #expect(page.contains("<li>You will get the week's best every Friday instead of a daily digest.</li>"))
-                #expect(page.contains("<li>Paused until 2026-12-17: nothing is sent until then;"))
-                #expect(page.contains("<li>Length: at most 3 stories and 2 posts.</li>"))
-                #expect(!page.contains("Sections:"))
-                // The pause shows with the day it ends, kept by default, and a button that ends it.
-                #expect(page.contains("<option value=\"keep\" selected>Paused until 2026-12-17</option>"))
-                #expect(page.contains("<button type=\"submit\" form=\"resume\" class=\"secondary\">Resume now<"))
-                #expect(page.contains("<form id=\"resume\" method=\"post\" action=\"preferences/resume\">"))
-                #expect(page.contains("id=\"length-counts\" name=\"length\" value=\"counts\" checked"))
-            }
-            var saved = try #require(try fixture.subscriber("r@example.com"))
-            #expect(saved.cadence == .weekly && saved.weekday == .fri)
-            #expect(saved.pausedUntil == Day("2026-12-17"))
-            #expect(saved.length == ReadingLength(stories: 3, posts: 2))
+            var choices = [
+                "cadence": "weekly", "weekday": "fri", "pause": "2w", "length": "counts", "maxStories": "3",
+                "maxPosts": "2",
+            ]
+            var (status, saved) = try await save(client, token, choices)
+            #expect(status == .ok)
+            #expect(saved.contains("Your preferences are saved."))
+            #expect(saved.contains("<li>You will get the week's best every Friday instead of a daily digest.</li>"))
+            #expect(saved.contains("<li>Paused until 2026-12-17: nothing is sent until then;"))
+            #expect(saved.contains("<li>Length: at most 3 stories and 2 posts.</li>"))
+            #expect(!saved.contains("Sections:"))
+            // The pause shows with the day it ends, kept by default, and a button that ends it.
+            #expect(saved.contains("<option value=\"keep\" selected>Paused until 2026-12-17</option>"))
+            #expect(saved.contains("<button type=\"submit\" form=\"resume\" class=\"secondary\">Resume now<"))
+            #expect(saved.contains("<form id=\"resume\" method=\"post\" action=\"preferences/resume\">"))
+            #expect(saved.contains("id=\"length-counts\" name=\"length\" value=\"counts\" checked"))
+            var stored = try #require(try fixture.subscriber("r@example.com"))
+            #expect(stored.cadence == .weekly && stored.weekday == .fri)
+            #expect(stored.pausedUntil == Day("2026-12-17"))
+            #expect(stored.length == ReadingLength(stories: 3, posts: 2))
 
             // Keeping the pause; about 5 minutes; monthly.
-            try await client.execute(
-                uri: "/preferences", method: .post, headers: formHeaders,
-                body: preferences(
-                    token,
-                    [
-                        "cadence": "monthly", "weekday": "fri", "pause": "keep", "length": "minutes",
-                        "readingMinutes": "5",
-                    ]
-                )
-            ) { response in
-                #expect(response.status == .ok)
-                #expect(response.readable.contains("<li>Length: about 5 minutes of reading.</li>"))
-                #expect(!response.readable.contains("<li>Paused"))
-            }
-            saved = try #require(try fixture.subscriber("r@example.com"))
-            #expect(saved.cadence == .monthly && saved.pausedUntil == Day("2026-12-17"))
-            #expect(saved.length == ReadingLength(minutes: 5))
+            choices = [
+                "cadence": "monthly", "weekday": "fri", "pause": "keep", "length": "minutes", "readingMinutes": "5",
+            ]
+            (status, saved) = try await save(client, token, choices)
+            #expect(status == .ok)
+            #expect(saved.contains("<li>Length: about 5 minutes of reading.</li>"))
+            #expect(!saved.contains("<li>Paused"))
+            stored = try #require(try fixture.subscriber("r@example.com"))
+            #expect(stored.cadence == .monthly && stored.pausedUntil == Day("2026-12-17"))
+            #expect(stored.length == ReadingLength(minutes: 5))
 
             // Until a day; the full edition again.
-            try await client.execute(
-                uri: "/preferences", method: .post, headers: formHeaders,
-                body: preferences(
-                    token,
-                    [
-                        "cadence": "monthly", "weekday": "fri", "pause": "until", "pausedUntil": "2027-02-01",
-                        "length": "site",
-                    ])
-            ) { #expect($0.readable.contains("<li>Length: the full edition.</li>")) }
-            saved = try #require(try fixture.subscriber("r@example.com"))
-            #expect(saved.pausedUntil == Day("2027-02-01") && saved.length == .site)
+            choices = ["cadence": "monthly", "weekday": "fri", "pause": "until", "pausedUntil": "2027-02-01"]
+            (_, saved) = try await save(client, token, choices)
+            #expect(saved.contains("<li>Length: the full edition.</li>"))
+            stored = try #require(try fixture.subscriber("r@example.com"))
+            #expect(stored.pausedUntil == Day("2027-02-01") && stored.length == .site)
 
-            // The same form again: saved, nothing changed.
-            try await client.execute(
-                uri: "/preferences", method: .post, headers: formHeaders,
-                body: preferences(token, ["cadence": "monthly", "weekday": "fri", "pause": "keep", "length": "site"])
-            ) { #expect($0.readable.contains("Your preferences are saved. Nothing changed.")) }
-            // Not paused any more, from the select.
-            try await client.execute(
-                uri: "/preferences", method: .post, headers: formHeaders,
-                body: preferences(token, ["cadence": "monthly", "weekday": "fri", "pause": "none"])
-            ) { #expect($0.readable.contains("<li>No longer paused")) }
+            // The same form again: saved, nothing changed. Then not paused any more, from the select.
+            choices["pause"] = "keep"
+            (_, saved) = try await save(client, token, choices)
+            #expect(saved.contains("Your preferences are saved. Nothing changed."))
+            choices["pause"] = "none"
+            (_, saved) = try await save(client, token, choices)
+            #expect(saved.contains("<li>No longer paused"))
         }
         let last = try #require(try fixture.subscriber("r@example.com"))
         #expect(last.pausedUntil == nil && last.cadence == .monthly && last.status == .active)
@@ -331,27 +320,20 @@ import Testing
         ]
         try await fixture.app(settings: Self.settings).test(.router) { client in
             for (fields, field) in bad {
-                try await client.execute(
-                    uri: "/preferences", method: .post, headers: formHeaders, body: preferences(token, fields)
-                ) { response in
-                    #expect(response.status == .unprocessableContent, "\(fields)")
-                    let page = response.text
-                    #expect(page.contains("id=\"\(field)-error\""), "\(fields)")
-                    // The summary at the top links to the field.
-                    #expect(page.contains("<li><a href=\"#\(field)\">"), "\(fields)")
-                    #expect(!page.contains("Your preferences are saved"), "\(fields)")
-                }
+                let (status, page) = try await save(client, token, fields)
+                #expect(status == .unprocessableContent, "\(fields)")
+                #expect(page.contains("id=\"\(field)-error\""), "\(fields)")
+                // The summary at the top links to the field.
+                #expect(page.contains("<li><a href=\"#\(field)\">"), "\(fields)")
+                #expect(!page.contains("Your preferences are saved"), "\(fields)")
             }
             // What was typed comes back.
-            try await client.execute(
-                uri: "/preferences", method: .post, headers: formHeaders,
-                body: preferences(token, ["cadence": "weekly", "length": "counts", "maxStories": "11", "maxPosts": "2"])
-            ) { response in
-                #expect(response.text.contains("id=\"cadence-weekly\" name=\"cadence\" value=\"weekly\" checked"))
-                #expect(response.text.contains("name=\"maxStories\" value=\"11\""))
-                #expect(response.text.contains("name=\"maxPosts\" value=\"2\""))
-                #expect(response.text.contains("aria-invalid=\"true\" aria-describedby=\"maxStories-error\""))
-            }
+            let (_, page) = try await save(
+                client, token, ["cadence": "weekly", "length": "counts", "maxStories": "11", "maxPosts": "2"])
+            #expect(page.contains("id=\"cadence-weekly\" name=\"cadence\" value=\"weekly\" checked"))
+            #expect(page.contains("name=\"maxStories\" value=\"11\""))
+            #expect(page.contains("name=\"maxPosts\" value=\"2\""))
+            #expect(page.contains("aria-invalid=\"true\" aria-describedby=\"maxStories-error\""))
         }
         #expect(try fixture.subscriber("r@example.com") == before)
     }
