@@ -75,7 +75,7 @@ struct ChoicesForm {
             pause = text
             pausedUntil = body[FormField.pausedUntil]?.trimmingCharacters(in: .whitespaces) ?? pausedUntil
             switch Pause(rawValue: text) {
-            case .keep?: break  // Also for a pause that ended meanwhile: nothing to keep, nothing to change.
+            case .keep?: break
             // A pause that ended before today is history: left as stored, and not reported as a change.
             case .none?: if currentPause != nil { subscriber.pausedUntil = nil }
             case .week?: subscriber.pausedUntil = today.adding(days: 7)
