@@ -10,8 +10,12 @@ import Testing
 
 /// A reader in headless Chromium at 375 px with JavaScript off (`Browser/reader.py`, Selenium with
 /// Debian's chromium and chromedriver, installed by `scripts/setup --test`): signs up by reading and
-/// answering the question, confirms from the mail in the Maildir, then, from tonight's digest,
-/// changes preferences and unsubscribes. The app runs in this process on a free port.
+/// answering the question, confirms from the mail in the Maildir, then, from tonight's digest, takes
+/// "the weekly edition instead" on the unsubscribe page, pauses for a month in preferences and resumes,
+/// changes preferences and unsubscribes. Every page fits the screen; the sign-up, unsubscribe, preferences
+/// and confirmation pages pass axe-core with no serious or critical violation. The app runs in this
+/// process on a free port. `DIGEST_SCREENSHOTS=FOLDER` keeps a screenshot of the unsubscribe page with its
+/// offers (docs/unsubscribe-375.png comes from there).
 @Suite struct BrowserTests {
     static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().path + "/Browser/reader.py"
 
@@ -67,6 +71,14 @@ import Testing
             .sendOne(digest.message)
         #expect(result.outcome == .sent(reply: result.outcome.text))
 
+        let shots = ProcessInfo.processInfo.environment["DIGEST_SCREENSHOTS"] ?? ""
+        let (chose, choicesLog) = try await reader(
+            ["choices", configuration.mail.maildir, address, shots], log: directory.file("choices.log"))
+        #expect(chose, "\(choicesLog)")
+        let chosen = try #require(try fixture.subscriber(address))
+        #expect(chosen.cadence == .weekly && chosen.weekday == .mon)
+        #expect(chosen.pausedUntil == nil && chosen.status == .active)
+
         let (managed, manageLog) = try await reader(
             ["manage", configuration.mail.maildir, address], log: directory.file("manage.log"))
         #expect(managed, "\(manageLog)")
@@ -76,6 +88,7 @@ import Testing
         #expect(after.timeZone == "Europe/Berlin")
         #expect(after.deliveryHour == 7)
         #expect(after.status == .unsubscribed)
+        #expect(after.cadence == .weekly)
 
         await group.triggerGracefulShutdown()
         try await server.value

@@ -247,6 +247,36 @@ import Testing
         #expect(try fixture.subscriber("gone@example.com")?.status == .pending)
     }
 
+    @Test func aReaderPicksWeeklyOnTheFormAndIsStoredWeeklyOnMondays() async throws {
+        let fixture = try SubscriptionFixture()
+        var gone = try fixture.add("gone@example.com", status: .unsubscribed)
+        gone.weekday = .fri
+        try fixture.store.update(gone)
+        try await fixture.app().test(.router) { client in
+            let page = try await client.execute(uri: "/subscribe", method: .get) { $0.text }
+            #expect(page.contains("id=\"cadence-daily\" name=\"cadence\" value=\"daily\" checked"))
+            #expect(page.contains("id=\"cadence-weekly\" name=\"cadence\" value=\"weekly\">"))
+            #expect(page.contains("Weekly (Mondays)"))
+            try await client.signUp("weekly@example.com", extra: [("cadence", "weekly")]) { #expect($0.status == .ok) }
+            try await client.signUp("daily@example.com") { #expect($0.status == .ok) }
+            // A reader who left and signs up again gets what the form says: weekly, on Mondays.
+            try await client.signUp("gone@example.com", extra: [("cadence", "weekly")]) { #expect($0.status == .ok) }
+            for cadence in ["monthly", "hourly"] {
+                try await client.signUp("odd@example.com", extra: [("cadence", cadence)]) { response in
+                    #expect(response.status == .unprocessableContent, "\(cadence)")
+                    #expect(response.text.contains("id=\"cadence-error\""), "\(cadence)")
+                    #expect(response.text.contains("<li><a href=\"#cadence\">Choose daily or weekly.</a></li>"))
+                }
+            }
+        }
+        let weekly = try #require(try fixture.subscriber("weekly@example.com"))
+        #expect(weekly.cadence == .weekly && weekly.weekday == .mon && weekly.status == .pending)
+        #expect(try fixture.subscriber("daily@example.com")?.cadence == .daily)
+        let back = try #require(try fixture.subscriber("gone@example.com"))
+        #expect(back.cadence == .weekly && back.weekday == .mon && back.status == .pending)
+        #expect(try fixture.subscriber("odd@example.com") == nil)
+    }
+
     @Test func postsAreRateLimitedPerIPAndPerAddress() async throws {
         let fixture = try SubscriptionFixture()
         var settings = WebSettings()

@@ -81,6 +81,7 @@ extension Store {
             if request.name != nil { subscriber.name = request.name }
             subscriber.sections = request.sections
             subscriber.format = request.format
+            (subscriber.cadence, subscriber.weekday) = (request.cadence, request.weekday)
             let last = try db.fetchOne(
                 "SELECT id, status, sentAt FROM outbox WHERE subscriberID = ? AND purpose = 'confirm' ORDER BY id DESC LIMIT 1",
                 subscriber.id.sqlValue)

@@ -15,6 +15,18 @@ enum FormField {
     static let honeypot = "website"
     static let timeZone = "timeZone"
     static let deliveryHour = "deliveryHour"
+    /// `daily`, `weekly` or `monthly` (the sign-up form offers the first two).
+    static let cadence = "cadence"
+    /// `mon` … `sun`: the day of the weekly edition.
+    static let weekday = "weekday"
+    /// How long to pause: `keep`, `none`, `1w`, `2w`, `1m` or `until` (then `pausedUntil`, `YYYY-MM-DD`).
+    static let pause = "pause"
+    static let pausedUntil = "pausedUntil"
+    /// `site`, `counts` (then `maxStories`, `maxPosts`) or `minutes` (then `readingMinutes`).
+    static let length = "length"
+    static let maxStories = "maxStories"
+    static let maxPosts = "maxPosts"
+    static let readingMinutes = "readingMinutes"
 }
 
 /// What the reader-facing controllers share: the store (through `database`, never on the caller's
@@ -60,6 +72,41 @@ struct ReaderPages: Sendable {
         case .expired: throw PageError.expiredLink(days: Int(settings.confirmLinkLifetime / 86400))
         case .invalid: throw PageError.badLink
         }
+    }
+
+    /// The day `now` falls on in the site's zone: what "pause for a month" counts from.
+    func today(_ now: Date) -> Day { Day(now, in: configuration.site.timeZone) }
+
+    /// The page that says what a reader's choice changed (`title`, then one paragraph a sentence), with links
+    /// back to their preferences and to the unsubscribe page. Its URLs are relative to a page one folder
+    /// down (`/unsubscribe/weekly`, `/preferences/resume`), like every form action here, so `web.baseURL`
+    /// may carry a path.
+    func choiceSaved(_ title: String, _ sentences: [String], for subscriber: Subscriber) -> Response {
+        let (id, email) = (subscriber.id ?? 0, subscriber.email)
+        return pages.page(
+            "choice-saved",
+            [
+                "title": title, "sentences": sentences,
+                "preferencesURL": "../preferences?token=\(signer.token(.preferences, subscriberID: id, email: email))",
+                "unsubscribeURL": "../unsubscribe?token=\(signer.token(.unsubscribe, subscriberID: id, email: email))",
+            ])
+    }
+
+    /// A GET of a path whose only business is a POST (`/unsubscribe/weekly`, `/preferences/resume`): a mail
+    /// scanner, a reload or a pasted link is sent on to `page` (relative, one folder up) with the same token,
+    /// and nothing changes.
+    func seeOther(_ page: String, _ request: Request) -> Response {
+        var allowed = CharacterSet.alphanumerics
+        allowed.insert(charactersIn: "-._~")
+        let token = request.uri.queryParameters.get(FormField.token) ?? ""
+        let query = token.addingPercentEncoding(withAllowedCharacters: allowed) ?? ""
+        return Response(status: .seeOther, headers: [.location: "../\(page)?token=\(query)"])
+    }
+
+    /// Writes a reader's changed settings (every field, as `Store.update` does), then logs `event` about them.
+    func save(_ subscriber: Subscriber, _ event: Logger.Message, metadata: Logger.Metadata = [:]) async throws {
+        try await database.run { try $0.update(subscriber) }
+        logger.info(event, metadata: metadata.merging(["subscriber.id": "\(subscriber.id ?? 0)"]) { $1 })
     }
 
     /// Takes one token of `email`'s bucket, or throws the 429 page.
@@ -123,8 +170,9 @@ struct ReaderPages: Sendable {
     /// (the summary at the top links to each field).
     func addErrors(_ errors: [String: String], to view: inout [String: Any]) {
         let order = [
-            "form", FormField.email, FormField.name, FormField.sections, FormField.format, FormField.answer,
-            FormField.timeZone, FormField.deliveryHour,
+            "form", FormField.email, FormField.name, FormField.sections, FormField.format, FormField.length,
+            FormField.maxStories, FormField.maxPosts, FormField.readingMinutes, FormField.cadence, FormField.weekday,
+            FormField.pause, FormField.pausedUntil, FormField.answer, FormField.timeZone, FormField.deliveryHour,
         ]
         view["hasErrors"] = !errors.isEmpty
         view["errors"] = order.compactMap { field in

@@ -39,6 +39,9 @@ struct SubscribeController: Sendable {
         var name = ""
         var sections: Set<ItemKind>? = nil
         var format: DigestFormat = .html
+        /// Daily or weekly: the one choice of issue 25 the form offers (weekly readers start on Mondays;
+        /// the rest lives in preferences).
+        var cadence: Cadence = .daily
         var errors: [String: String] = [:]
     }
 
@@ -49,6 +52,11 @@ struct SubscribeController: Sendable {
             "email": form.email, "name": form.name,
             "sections": reader.sectionChoices(checked: form.sections),
             "formatHTML": form.format == .html, "formatText": form.format == .text,
+            "cadenceDaily": form.cadence == .daily, "cadenceWeekly": form.cadence == .weekly,
+            // Sections and format sit folded, so the form is one phone screen; open when not as they come.
+            "moreOpen": form.sections.map { $0 != Set(reader.configuration.digest.sections.map(\.kind)) } ?? false
+                || form.format != .html || form.errors[FormField.sections] != nil
+                || form.errors[FormField.format] != nil,
             "question": challenge.question, "token": challenge.token,
         ]
         reader.addErrors(form.errors, to: &view)
@@ -74,6 +82,13 @@ struct SubscribeController: Sendable {
                 form.format = value
             } else {
                 form.errors[FormField.format] = "Choose HTML or plain text."
+            }
+        }
+        if let cadence = body[FormField.cadence] {
+            if let value = Cadence(rawValue: cadence), value != .monthly {
+                form.cadence = value
+            } else {
+                form.errors[FormField.cadence] = "Choose daily or weekly."
             }
         }
 
@@ -125,10 +140,12 @@ struct SubscribeController: Sendable {
         }
 
         try reader.limitAddress(email, now: now)
-        let draft = try Subscriber.validated(
+        var validated = try Subscriber.validated(
             email: email, name: form.name.isEmpty ? nil : form.name, format: form.format.rawValue, timeZone: nil,
             sections: form.sections.map { reader.storedSections($0).map(\.rawValue).joined(separator: ",") },
             deliveryHour: nil, confirmed: false, now: now)
+        validated.cadence = form.cadence
+        let draft = validated
         // Past the database deadline the reader gets a 503; the write may still commit meanwhile, and then
         // the same form sent again is recognised (`.repeated`) and answered as a sign-up that went through.
         let (confirmation, resendInterval) = (confirmation, reader.settings.confirmationResendInterval)

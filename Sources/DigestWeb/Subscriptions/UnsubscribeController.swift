@@ -3,36 +3,135 @@ import Foundation
 import Hummingbird
 import Logging
 
-/// Leaving:
+/// Leaving, with less offered before never (issue 25):
 ///
 /// ```
-/// GET  /unsubscribe?token=…   a page with a button (HEAD too: link checkers and providers probe it)
-/// POST /unsubscribe?token=…   unsubscribes at once (RFC 8058 body `List-Unsubscribe=One-Click`, or the button)
+/// GET  /unsubscribe?token=…           a page with the offers and the button (HEAD too: link checkers and
+///                                     providers probe it)
+/// POST /unsubscribe?token=…           unsubscribes at once (RFC 8058 body `List-Unsubscribe=One-Click`, or
+///                                     the button): no question asked
+/// POST /unsubscribe/weekly?token=…    the week's best instead of a daily digest
+/// POST /unsubscribe/monthly?token=…   the month's best instead of the week's
+/// POST /unsubscribe/pause?token=…     nothing for a month, then one catch-up
+/// GET  /unsubscribe/<offer>?token=…   303 to the page: a mail scanner following links changes nothing
 /// ```
+///
+/// The offers take the same unsubscribe-purpose token as the page (expired ones too, as leaving does).
 struct UnsubscribeController: Sendable {
     let reader: ReaderPages
+
+    /// What the page offers above the button: less often, or a break.
+    enum Offer: String, CaseIterable {
+        case weekly, monthly, pause
+    }
 
     func addRoutes(to routes: PageRoutes) {
         routes.get("unsubscribe") { request, _ in try await page(request) }
         // No per-client limit here: one-click POSTs come from a few mail-provider servers for many
         // readers, and the signed token already limits what a request can do.
         routes.post("unsubscribe", reader.posted(limitedPerClient: false, unsubscribe))
+        for offer in Offer.allCases {
+            routes.get("unsubscribe/\(offer.rawValue)") { request, _ in reader.seeOther("unsubscribe", request) }
+            routes.post(
+                "unsubscribe/\(offer.rawValue)",
+                reader.posted { request, _, body, now in try await take(offer, request, body: body, now: now) })
+        }
     }
 
     func page(_ request: Request) async throws -> Response {
-        let token = request.uri.queryParameters.get(FormField.token)
+        let token = request.uri.queryParameters.get(FormField.token) ?? ""
         let subscriber = try await reader.subscriber(for: token, .unsubscribe, acceptExpired: true)
-        if subscriber.status == .unsubscribed {
-            return reader.pages.message(
-                "Already unsubscribed", "\(subscriber.email) receives no more digests.",
-                link: (href: "subscribe", label: "Subscribe again"))
+        if subscriber.status == .unsubscribed { return alreadyUnsubscribed(subscriber, from: "") }
+        let today = reader.today(reader.settings.now())
+        let pauseEnd = Self.pauseEnd(today)
+        let offers = offers(for: subscriber, today: today).map { offer in
+            let (label, hint): (String, String) =
+                switch offer {
+                case .weekly:
+                    (
+                        "Send me the weekly edition instead",
+                        "The week's best every \(subscriber.weekday.name), not every day."
+                    )
+                case .monthly:
+                    (
+                        "Send me the monthly edition instead",
+                        "The month's best on the 1st of each month, not every week."
+                    )
+                case .pause: ("Pause for a month", "Nothing until \(pauseEnd), then one catch-up of what you missed.")
+                }
+            return [
+                "id": "offer-\(offer.rawValue)", "url": "unsubscribe/\(offer.rawValue)?token=\(token)", "label": label,
+                "hint": hint,
+            ]
         }
-        return reader.pages.page(
-            "unsubscribe",
-            [
-                "title": "Unsubscribe", "email": subscriber.email.description, "token": token ?? "",
-                "action": "unsubscribe?token=\(token ?? "")",
-            ])
+        var view: [String: Any] = [
+            "title": "Unsubscribe", "email": subscriber.email.description, "token": token,
+            "action": "unsubscribe?token=\(token)", "edition": ChoiceWording.edition(subscriber),
+            "offers": offers, "hasOffers": !offers.isEmpty,
+        ]
+        if let pause = ChoiceWording.pause(of: subscriber, today: today) {
+            view["pausedNote"] = ChoiceWording.paused(until: pause)
+        }
+        return reader.pages.page("unsubscribe", view)
+    }
+
+    /// The day "pause for a month" ends when taken on `today`.
+    static func pauseEnd(_ today: Day) -> Day { today.adding(months: 1) }
+
+    /// Less often than now (weekly for a daily reader, monthly for a weekly one), and a month's pause unless
+    /// the reader is paused for that long already.
+    func offers(for subscriber: Subscriber, today: Day) -> [Offer] {
+        var offers: [Offer] = []
+        switch subscriber.cadence {
+        case .daily: offers.append(.weekly)
+        case .weekly: offers.append(.monthly)
+        case .monthly: break
+        }
+        if (subscriber.pausedUntil ?? today) < Self.pauseEnd(today) { offers.append(.pause) }
+        return offers
+    }
+
+    /// An unsubscribed reader's answer, on the page and to an offer: nothing to change, they get nothing.
+    /// `base` leads from the answering page's folder to the site's root.
+    func alreadyUnsubscribed(_ subscriber: Subscriber, from base: String) -> Response {
+        reader.pages.message(
+            "Already unsubscribed", "\(subscriber.email) receives no more digests.",
+            link: (href: base + "subscribe", label: "Subscribe again"))
+    }
+
+    /// An offer taken: the reader's cadence or pause changed, and a page that says so. Asked again (a double
+    /// click, a page left open) it changes nothing more and says where things stand; a pause never shortens
+    /// a longer one the reader set.
+    func take(_ offer: Offer, _ request: Request, body: FormData, now: Date) async throws -> Response {
+        let token = request.uri.queryParameters.get(FormField.token) ?? body[FormField.token]
+        var subscriber = try await reader.subscriber(for: token, .unsubscribe, acceptExpired: true)
+        if subscriber.status == .unsubscribed { return alreadyUnsubscribed(subscriber, from: "../") }
+        try reader.limitAddress(subscriber.email, now: now)
+        let before = subscriber
+        let title: String
+        switch offer {
+        case .weekly, .monthly:
+            subscriber.cadence = offer == .weekly ? .weekly : .monthly
+            title = offer == .weekly ? "Weekly from now on" : "Monthly from now on"
+        case .pause:
+            let end = Self.pauseEnd(reader.today(now))
+            subscriber.pausedUntil = max(subscriber.pausedUntil ?? end, end)
+            title = "Paused"
+        }
+        // Asked again, nothing to write.
+        if subscriber != before {
+            try await reader.save(
+                subscriber, "offer taken on the unsubscribe page", metadata: ["offer": "\(offer.rawValue)"])
+        }
+        let sentence =
+            if offer == .pause, let end = subscriber.pausedUntil {
+                ChoiceWording.paused(until: end)
+            } else if subscriber.cadence == before.cadence {
+                "You already get \(ChoiceWording.edition(subscriber))."
+            } else {
+                ChoiceWording.cadenceChange(from: before, to: subscriber)
+            }
+        return reader.choiceSaved(title, [sentence], for: subscriber)
     }
 
     /// RFC 8058 §3.2: the mail provider POSTs `List-Unsubscribe=One-Click` to the URL of the

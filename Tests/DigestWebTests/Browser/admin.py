@@ -18,11 +18,10 @@ import re
 import sys
 
 from axe_selenium_python import Axe
+from browsing import follow
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
-from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import WebDriverWait
 
 WIDTHS = [1280, 375, 320]
 
@@ -52,23 +51,6 @@ def browser(javascript=False):
 def resize(driver, width):
     driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
                            {"width": width, "height": 900, "deviceScaleFactor": 1, "mobile": width < 600})
-
-
-def follow(driver, element):
-    """Clicks a link or button and waits until the next page has replaced this one. The old page's root
-    is gone once any question about it fails: chromedriver says "stale element" or, while the new page
-    is being put in place, "does not belong to the document"; either means the page was left."""
-    page = driver.find_element(By.TAG_NAME, "html")
-    element.click()
-
-    def left(_):
-        try:
-            page.is_enabled()
-            return False
-        except WebDriverException:
-            return True
-
-    WebDriverWait(driver, 60).until(left)
 
 
 def sign_in(driver, base, token):

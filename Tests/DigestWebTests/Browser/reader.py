@@ -1,12 +1,18 @@
 #!/usr/bin/env python3
-"""A reader in headless Chromium (Debian's chromium + chromedriver, Selenium from PyPI), on a 375 px
-wide screen with JavaScript off, driven by BrowserTests.swift:
+"""A reader in headless Chromium (Debian's chromium + chromedriver, Selenium and axe-core's
+axe-selenium-python from PyPI), on a 375 px wide screen with JavaScript off, driven by BrowserTests.swift:
 
-  reader.py signup BASE_URL MAILDIR EMAIL   the form: read and answer the question, then confirm
-                                            from the confirmation mail found in the Maildir
+  reader.py signup BASE_URL MAILDIR EMAIL   the form (weekly offered in one line, the button on the first
+                                            screen): read and answer the question, then confirm from the
+                                            confirmation mail found in the Maildir
+  reader.py choices MAILDIR EMAIL SHOTS     from the digest in the Maildir: the unsubscribe link, where the
+                                            reader takes "the weekly edition instead"; then preferences,
+                                            where they pause for a month, then resume
   reader.py manage MAILDIR EMAIL            from the digest in the Maildir: change preferences,
                                             then unsubscribe through the preferences page
 
+Every page must fit the screen, and the pages of signup and choices must pass axe-core with no serious or
+critical violation. SHOTS, when not empty, is a folder for a screenshot of the unsubscribe page.
 Prints one line per step; exits 1 with the reason at the first thing a reader would trip over.
 """
 import email
@@ -16,13 +22,15 @@ import re
 import sys
 import time
 
+from axe_selenium_python import Axe
+from browsing import follow
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support import expected_conditions
-from selenium.webdriver.support.ui import Select, WebDriverWait
+from selenium.webdriver.support.ui import Select
 
 WIDTH = 375
+HEIGHT = 812
 
 
 def fail(message):
@@ -34,27 +42,21 @@ def step(message):
     print("ok: " + message, flush=True)
 
 
-def browser():
+def browser(javascript=False):
     options = webdriver.ChromeOptions()
     options.binary_location = "/usr/bin/chromium"
     for argument in ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                      "--no-first-run", "--disable-extensions"]:
         options.add_argument(argument)
-    # A phone-sized screen (375 x 812 CSS px), and no JavaScript for the pages at all.
-    options.add_experimental_option("prefs", {"profile.managed_default_content_settings.javascript": 2})
+    # A phone-sized screen (375 x 812 CSS px), and no JavaScript for the pages at all (but for the
+    # auditor's: axe-core is a script).
+    if not javascript:
+        options.add_experimental_option("prefs", {"profile.managed_default_content_settings.javascript": 2})
     driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
     driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
-                           {"width": WIDTH, "height": 812, "deviceScaleFactor": 2, "mobile": True})
+                           {"width": WIDTH, "height": HEIGHT, "deviceScaleFactor": 2, "mobile": True})
     driver.set_page_load_timeout(60)
     return driver
-
-
-def follow(driver, element):
-    """Clicks a link or submit button and waits until the next page has replaced this one (the old
-    page's elements go stale), so the checks that follow never read the page being left."""
-    page = driver.find_element(By.TAG_NAME, "html")
-    element.click()
-    WebDriverWait(driver, 60).until(expected_conditions.staleness_of(page))
 
 
 def check_page(driver, heading):
@@ -67,6 +69,36 @@ def check_page(driver, heading):
     if width != WIDTH or scroll > WIDTH:
         fail("%r is %d px wide on a %d px screen" % (heading, scroll, width))
     step("%s (%d px, fits)" % (heading, scroll))
+
+
+def audit(auditor, driver):
+    """axe-core finds no serious or critical violation on the page `driver` shows. axe is a script and waits
+    on timers, which a browser with JavaScript off never runs, so a second browser with JavaScript on audits
+    the same document (the page as received, which may be the answer to a POST that must not be sent twice);
+    the pages have no script of their own (their security policy allows none), so both see the same page."""
+    heading = driver.find_element(By.TAG_NAME, "h1").text.strip()
+    auditor.get("about:blank")
+    auditor.execute_script("document.open(); document.write(arguments[0]); document.close();", driver.page_source)
+    axe = Axe(auditor)
+    axe.inject()
+    results = axe.run()
+    bad = [v for v in results["violations"] if v.get("impact") in ("serious", "critical")]
+    if bad:
+        fail("%r: axe-core: %s" % (heading, "; ".join(
+            "%s (%s): %s" % (v["id"], v["impact"], v["nodes"][0]["target"]) for v in bad)))
+    step("%s: no serious or critical axe-core violation" % heading)
+
+
+def screenshot(driver, shots, name):
+    """The whole page, not only its first screen, into SHOTS (when given) as NAME-375.png."""
+    if not shots:
+        return
+    height = driver.execute_script("return document.documentElement.scrollHeight")
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                           {"width": WIDTH, "height": min(height, 6000), "deviceScaleFactor": 1, "mobile": True})
+    driver.save_screenshot(os.path.join(shots, "%s-%d.png" % (name, WIDTH)))
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                           {"width": WIDTH, "height": HEIGHT, "deviceScaleFactor": 2, "mobile": True})
 
 
 def mails(maildir, recipient):
@@ -99,10 +131,23 @@ def text_of(message):
 
 
 def signup(base, maildir, address):
-    driver = browser()
+    driver, auditor = browser(), browser(javascript=True)
     try:
         driver.get(base + "/subscribe")
         check_page(driver, "Get top stories and blog posts emailed to you each day")
+        audit(auditor, driver)
+        # The form stays one screen: daily / weekly is one line, and the button is still on the first
+        # screen of a phone.
+        daily, weekly = driver.find_element(By.ID, "cadence-daily"), driver.find_element(By.ID, "cadence-weekly")
+        if daily.location["y"] != weekly.location["y"]:
+            fail("daily and weekly are not on one line")
+        if not daily.is_selected():
+            fail("daily is not the default")
+        bottom = driver.execute_script(
+            "return document.querySelector('form button[type=submit]').getBoundingClientRect().bottom")
+        if bottom > HEIGHT:
+            fail("the Subscribe button ends at %d px, below the first %d px screen" % (bottom, HEIGHT))
+        step("daily / weekly in one line, the button on the first screen (ends at %d px)" % bottom)
         question = driver.find_element(By.ID, "question").text
         match = re.fullmatch(r"\s*(\d+) \+ (\d+) =\s*", question)
         if not match:
@@ -125,18 +170,72 @@ def signup(base, maildir, address):
         check_page(driver, "You are subscribed")
     finally:
         driver.quit()
+        auditor.quit()
 
 
-def manage(maildir, address):
+def digest_link(maildir, address, page):
+    """The link to `page` (unsubscribe, preferences) in the newest digest for `address`."""
     digest = [m for m in mails(maildir, address) if "Confirm" not in str(m["Subject"])]
     if not digest:
         fail("no digest for %s in %s" % (address, maildir))
-    link = re.search(r"https?://\S+/preferences\?token=[A-Za-z0-9._-]+", text_of(digest[-1]))
+    link = re.search(r"https?://\S+/%s\?token=[A-Za-z0-9._-]+" % page, text_of(digest[-1]))
     if not link:
-        fail("no preferences link in the digest")
+        fail("no %s link in the digest" % page)
+    return link.group(0)
+
+
+def choices(maildir, address, shots):
+    driver, auditor = browser(), browser(javascript=True)
+    try:
+        # "Less before never": the unsubscribe page offers the weekly edition first.
+        driver.get(digest_link(maildir, address, "unsubscribe"))
+        check_page(driver, "Unsubscribe")
+        audit(auditor, driver)
+        screenshot(driver, shots, "unsubscribe")
+        weekly = driver.find_element(By.XPATH, "//button[normalize-space()='Send me the weekly edition instead']")
+        follow(driver, weekly)
+        check_page(driver, "Weekly from now on")
+        audit(auditor, driver)
+        said = driver.find_element(By.TAG_NAME, "main").text
+        if "You will get the week's best every Monday instead of a daily digest." not in said:
+            fail("the weekly page does not say what changed: %r" % said)
+        step("weekly instead of daily, and the page says so")
+
+        follow(driver, driver.find_element(By.LINK_TEXT, "Your preferences"))
+        check_page(driver, "Your digest preferences")
+        if not driver.find_element(By.ID, "cadence-weekly").is_selected():
+            fail("preferences do not show the weekly edition")
+        Select(driver.find_element(By.ID, "pause")).select_by_value("1m")
+        follow(driver, driver.find_element(By.XPATH, "//button[normalize-space()='Save preferences']"))
+        check_page(driver, "Your digest preferences")
+        audit(auditor, driver)
+        notice = driver.find_element(By.CSS_SELECTOR, ".notice").text
+        paused = re.search(r"Paused until (\d{4}-\d\d-\d\d): nothing is sent until then", notice)
+        if not paused:
+            fail("the saved notice does not say the pause: %r" % notice)
+        if Select(driver.find_element(By.ID, "pause")).first_selected_option.text != "Paused until " + paused.group(1):
+            fail("the pause select does not show the pause")
+        step("paused until %s from preferences" % paused.group(1))
+
+        follow(driver, driver.find_element(By.XPATH, "//button[normalize-space()='Resume now']"))
+        check_page(driver, "Resumed")
+        audit(auditor, driver)
+        follow(driver, driver.find_element(By.LINK_TEXT, "Your preferences"))
+        check_page(driver, "Your digest preferences")
+        if Select(driver.find_element(By.ID, "pause")).first_selected_option.text != "Not paused":
+            fail("preferences still show a pause after resuming")
+        if driver.find_elements(By.XPATH, "//button[normalize-space()='Resume now']"):
+            fail("a Resume button on a reader who is not paused")
+        step("resumed: not paused")
+    finally:
+        driver.quit()
+        auditor.quit()
+
+
+def manage(maildir, address):
     driver = browser()
     try:
-        driver.get(link.group(0))
+        driver.get(digest_link(maildir, address, "preferences"))
         check_page(driver, "Your digest preferences")
         hint = driver.find_element(By.ID, "deliveryHour-hint").text
         if "time zone" not in hint:
@@ -149,7 +248,7 @@ def manage(maildir, address):
         zone.clear()
         zone.send_keys("Europe/Berlin")
         Select(driver.find_element(By.ID, "deliveryHour")).select_by_value("7")
-        follow(driver, driver.find_element(By.CSS_SELECTOR, "form button[type=submit]"))
+        follow(driver, driver.find_element(By.XPATH, "//button[normalize-space()='Save preferences']"))
         check_page(driver, "Your digest preferences")
         if "Your preferences are saved." not in driver.page_source:
             fail("the preferences were not saved")
@@ -159,7 +258,8 @@ def manage(maildir, address):
 
         follow(driver, driver.find_element(By.LINK_TEXT, "Unsubscribe"))
         check_page(driver, "Unsubscribe")
-        follow(driver, driver.find_element(By.CSS_SELECTOR, "form button[type=submit]"))
+        # Below the offers, the button still leaves at once.
+        follow(driver, driver.find_element(By.XPATH, "//button[normalize-space()='Unsubscribe']"))
         check_page(driver, "You are unsubscribed")
     finally:
         driver.quit()
@@ -168,8 +268,10 @@ def manage(maildir, address):
 if __name__ == "__main__":
     if len(sys.argv) == 5 and sys.argv[1] == "signup":
         signup(sys.argv[2], sys.argv[3], sys.argv[4])
+    elif len(sys.argv) == 5 and sys.argv[1] == "choices":
+        choices(sys.argv[2], sys.argv[3], sys.argv[4])
     elif len(sys.argv) == 4 and sys.argv[1] == "manage":
         manage(sys.argv[2], sys.argv[3])
     else:
-        fail("usage: reader.py signup BASE_URL MAILDIR EMAIL | manage MAILDIR EMAIL")
+        fail("usage: reader.py signup BASE_URL MAILDIR EMAIL | choices MAILDIR EMAIL SHOTS | manage MAILDIR EMAIL")
     print("done", flush=True)
