@@ -104,6 +104,8 @@ public struct EditionStats: Sendable, Codable, Equatable {
     public var editionID: Int64
     /// `YYYY-MM-DD`: the edition's date.
     public var date: String
+    /// `daily`, `weekly`, `monthly` or `catch-up` (`EditionKind`): a day may have several editions.
+    public var kind: String
     /// Ledger rows: readers it was queued for.
     public var recipients: Int
     /// Still to send (queued, or being sent) when last summed.
@@ -127,7 +129,7 @@ public struct EditionStats: Sendable, Codable, Equatable {
     public var updatedAt: Date
 
     static let columns = """
-        s.editionID, e.date, s.recipients, s.queued, s.sent, s.deferred, s.failed, s.skipped, s.hardBounces,
+        s.editionID, e.date, e.kind, s.recipients, s.queued, s.sent, s.deferred, s.failed, s.skipped, s.hardBounces,
         s.softBounces, s.otherBounces, s.complaints, s.deferredReasons, s.failedReasons, s.skippedReasons, s.updatedAt
         """
 
@@ -138,6 +140,7 @@ public struct EditionStats: Sendable, Codable, Equatable {
         }
         editionID = try row["editionID"]
         date = try row["date"]
+        kind = try row["kind"]
         recipients = try row["recipients"]
         queued = try row["queued"]
         sent = try row["sent"]

@@ -19,7 +19,8 @@ extension Store {
             try db.execute(
                 "UPDATE runs SET finishedAt = ?, summary = ?, exitStatus = ? WHERE id = ?",
                 now.sqlValue, .text(json), exitStatus.sqlValue, id.sqlValue)
-            try Self.refreshEditionStats(dates: summary.editions, now: now, in: db)
+            // "2026-11-24" or "2026-11-24 weekly": every edition of those days is refreshed.
+            try Self.refreshEditionStats(dates: summary.editions.map { String($0.prefix(10)) }, now: now, in: db)
         }
     }
 

@@ -91,11 +91,13 @@ extension Store {
         ).map(EditionStats.init(row:))
     }
 
-    /// The edition of `date`: its outcome, its items with their votes then and now, and its runs. Nil when no
-    /// edition of that date was sent (or frozen).
-    public func editionReport(date: Day) throws -> EditionReport? {
+    /// The edition of `date` and `kind`: its outcome, its items with their votes then and now, and its runs. Nil
+    /// when no such edition was sent (or frozen).
+    public func editionReport(date: Day, kind: EditionKind = .daily) throws -> EditionReport? {
         try database.read { db in
-            guard let id: Int64 = try db.fetchValue("SELECT id FROM editions WHERE date = ?", .text(date.description))
+            guard
+                let id: Int64 = try db.fetchValue(
+                    "SELECT id FROM editions WHERE date = ? AND kind = ?", date.sqlValue, kind.sqlValue)
             else { return nil }
             let stats =
                 try db.fetchOne(
@@ -104,7 +106,7 @@ extension Store {
                     WHERE s.editionID = ?
                     """, id.sqlValue
                 ).map(EditionStats.init(row:))
-                ?? EditionStats(empty: id, date: date.description)
+                ?? EditionStats(empty: id, date: date.description, kind: kind)
             let items = try db.fetchAll(
                 """
                 SELECT ei.position, ei.itemID, ei.kind, ei.title, ei.url, ei.votes, i.votes AS currentVotes
@@ -171,33 +173,47 @@ extension Store {
         let siteZone = schedule.ranker.timeZone.identifier
         // Grouped by the stored columns, in the order of the status index (SQLite reads the groups off it, with
         // no temporary B-tree for 85,000 active readers: 5× faster than grouping by the coalesced values);
-        // the site's defaults fill the NULLs here, merging the groups they join.
+        // the site's defaults fill the NULLs here, merging the groups they join. Cadence, weekday and pause (in
+        // the index since v9) split the groups: a weekly reader is due on their weekday only, a paused one not
+        // before the pause ends (catch-ups are left out: they fall on days already counted).
         let rows = try db.fetchAll(
             """
-            SELECT timeZone, deliveryHour, count(*) AS readers
-            FROM subscribers WHERE status = 'active' GROUP BY timeZone, deliveryHour
+            SELECT timeZone, deliveryHour, cadence, weekday, pausedUntil, count(*) AS readers
+            FROM subscribers WHERE status = 'active' GROUP BY timeZone, deliveryHour, cadence, weekday, pausedUntil
             """)
-        var groups: [String: [Int: Int]] = [:]
+        struct Group: Hashable {
+            var zone: String
+            var hour: Int
+            var cadence: Cadence
+            var weekday: Weekday
+            var pausedUntil: Day?
+        }
+        var groups: [Group: Int] = [:]
         for row in rows {
-            let zone = try row["timeZone"] as String? ?? siteZone
-            let hour = try row["deliveryHour"] as Int? ?? schedule.ranker.digest.sendHour
-            groups[zone, default: [:]][hour, default: 0] += try row["readers"] as Int
+            let group = Group(
+                zone: try row["timeZone"] as String? ?? siteZone,
+                hour: try row["deliveryHour"] as Int? ?? schedule.ranker.digest.sendHour, cadence: try row["cadence"],
+                weekday: try row["weekday"], pausedUntil: try row["pausedUntil"])
+            groups[group, default: 0] += try row["readers"] as Int
         }
         let hourStart = Date(timeIntervalSince1970: (now.timeIntervalSince1970 / 3600).rounded(.down) * 3600)
         let end = hourStart.addingTimeInterval(24 * 3600)
         var hours: [Date: (readers: Int, editions: Set<String>)] = [:]
         let anchor = Day(now, in: schedule.ranker.timeZone)
-        for (zoneName, byHour) in groups {
-            guard let zone = TimeZone(identifier: zoneName) else { continue }
-            for (hour, readers) in byHour {
-                for offset in -2...2 {
-                    let date = anchor.adding(days: offset)
-                    let due = schedule.dueInstant(of: date, timeZone: zone, hour: hour)
-                    guard due >= hourStart, due < end else { continue }
-                    let bucket = Date(timeIntervalSince1970: (due.timeIntervalSince1970 / 3600).rounded(.down) * 3600)
-                    hours[bucket, default: (0, [])].readers += readers
-                    hours[bucket, default: (0, [])].editions.insert(date.description)
-                }
+        for (group, readers) in groups {
+            guard let zone = TimeZone(identifier: group.zone) else { continue }
+            let reader = Subscriber(
+                email: try EmailAddress("due@example.invalid"), cadence: group.cadence, weekday: group.weekday,
+                pausedUntil: group.pausedUntil)
+            for offset in -2...2 {
+                let date = anchor.adding(days: offset)
+                guard ReaderSchedule.isRegular(date, for: reader), !reader.isPaused(on: date) else { continue }
+                let due = schedule.dueInstant(of: date, timeZone: zone, hour: group.hour)
+                guard due >= hourStart, due < end else { continue }
+                let bucket = Date(timeIntervalSince1970: (due.timeIntervalSince1970 / 3600).rounded(.down) * 3600)
+                hours[bucket, default: (0, [])].readers += readers
+                hours[bucket, default: (0, [])].editions.insert(
+                    group.cadence == .daily ? date.description : "\(date) \(group.cadence.editionKind.rawValue)")
             }
         }
         return hours.keys.sorted().map { DueHour(start: $0, readers: hours[$0]!.readers, editions: hours[$0]!.editions.sorted()) }
@@ -407,9 +423,10 @@ extension Store {
 
 extension EditionStats {
     /// An edition with no outcome yet (frozen, nothing recorded).
-    init(empty editionID: Int64, date: String) {
+    init(empty editionID: Int64, date: String, kind: EditionKind) {
         self.editionID = editionID
         self.date = date
+        self.kind = kind.rawValue
         recipients = 0
         queued = 0
         sent = 0

@@ -57,7 +57,21 @@ struct DashboardController: Sendable {
     }
 
     static func charts(_ report: StatsReport) -> [TimeChart] {
-        let nights = report.editions.map(\.date)
+        // One bar per night: the editions of one day (daily, weekly, catch-up) are summed.
+        let byNight = Dictionary(grouping: report.editions, by: \.date)
+        let nights = byNight.keys.sorted()
+        func perNight(_ value: (EditionStats) -> Int) -> [Double] {
+            nights.map { night in Double(byNight[night, default: []].reduce(0) { $0 + value($1) }) }
+        }
+        /// A rate per message sent, over the night's editions (each weighted by what it sent).
+        func perNightRate(_ rate: (EditionStats) -> Double) -> [Double] {
+            nights.map { night in
+                let editions = byNight[night, default: []]
+                let sent = editions.reduce(0) { $0 + $1.sent }
+                guard editions.count > 1 else { return editions.first.map(rate) ?? 0 }
+                return sent == 0 ? 0 : editions.reduce(0) { $0 + rate($1) * Double($1.sent) } / Double(sent)
+            }
+        }
         let days = report.daily.map(\.day)
         let period = "the last \(report.days) days (\(report.from) to \(report.through))"
         let sent = report.editions.reduce(0) { $0 + $1.sent }
@@ -65,12 +79,12 @@ struct DashboardController: Sendable {
             TimeChart(
                 id: "messages", title: "Messages per night",
                 summary: "Digest messages of each edition over \(period), stacked: sent, deferred and failed. "
-                    + "\(ChartNumber.count(Double(sent))) sent in \(nights.count) editions.",
+                    + "\(ChartNumber.count(Double(sent))) sent in \(report.editions.count) editions.",
                 labels: nights,
                 bars: [
-                    .init(name: "Sent", values: report.editions.map { Double($0.sent) }),
-                    .init(name: "Deferred", values: report.editions.map { Double($0.deferred) }),
-                    .init(name: "Failed", values: report.editions.map { Double($0.failed) }),
+                    .init(name: "Sent", values: perNight(\.sent)),
+                    .init(name: "Deferred", values: perNight(\.deferred)),
+                    .init(name: "Failed", values: perNight(\.failed)),
                 ]),
             TimeChart(
                 id: "growth", title: "List growth per day",
@@ -92,8 +106,8 @@ struct DashboardController: Sendable {
                     + "\(ChartNumber.percent(report.totals.hardBounceRate)) hard bounces.",
                 labels: nights,
                 lines: [
-                    .init(name: "Hard bounces", values: report.editions.map(\.hardBounceRate)),
-                    .init(name: "Complaints", values: report.editions.map(\.complaintRate)),
+                    .init(name: "Hard bounces", values: perNightRate(\.hardBounceRate)),
+                    .init(name: "Complaints", values: perNightRate(\.complaintRate)),
                 ],
                 thresholds: [.init(name: "Complaint line", value: complaintLine), .init(name: "Hard-bounce line", value: hardBounceLine)],
                 unit: .percent),

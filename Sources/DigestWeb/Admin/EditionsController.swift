@@ -2,7 +2,7 @@ import DigestCore
 import Foundation
 import Hummingbird
 
-/// `/admin/editions` (newest first, paged) and `/admin/editions/DATE`: per edition its recipients, what
+/// `/admin/editions` (newest first, paged) and `/admin/editions/DATE` (`/DATE/weekly` for another kind): per edition its recipients, what
 /// was sent, deferred, failed (by reason) and skipped (by reason), the bounces and complaints reported
 /// since, the rates; its items with their votes then and now; the runs that sent it. From the summary
 /// rows (`edition_stats`), refreshed at each run's end and as reports arrive.
@@ -14,6 +14,7 @@ struct EditionsController: Sendable {
     func addRoutes(to routes: PageRoutes) {
         routes.get("editions") { request, context in try await list(request, context) }
         routes.get("editions/:date") { request, context in try await edition(request, context) }
+        routes.get("editions/:date/:kind") { request, context in try await edition(request, context) }
     }
 
     func list(_ request: Request, _ context: WebRequestContext) async throws -> Response {
@@ -31,8 +32,10 @@ struct EditionsController: Sendable {
     }
 
     static func row(_ stats: EditionStats) -> [String: Any] {
-        [
-            "date": stats.date, "recipients": count(stats.recipients), "sent": count(stats.sent),
+        let kind = EditionKind(rawValue: stats.kind) ?? .daily
+        return [
+            "date": stats.date, "label": kind == .daily ? stats.date : "\(stats.date) \(kind.rawValue)",
+            "path": Day(stats.date).map(kind.archivePath) ?? stats.date, "recipients": count(stats.recipients), "sent": count(stats.sent),
             "deferred": count(stats.deferred), "failed": count(stats.failed), "skipped": count(stats.skipped),
             "queued": count(stats.queued), "hardBounces": count(stats.hardBounces), "softBounces": count(stats.softBounces),
             "otherBounces": count(stats.otherBounces), "complaints": count(stats.complaints),
@@ -49,7 +52,13 @@ struct EditionsController: Sendable {
         guard let text = context.parameters.get("date"), let date = Day(text) else {
             throw PageError(status: .notFound, title: "No such edition", text: "Editions are named by their date, YYYY-MM-DD.")
         }
-        guard let report = try await database.run({ store in try store.editionReport(date: date) }) else {
+        let kind = try context.parameters.get("kind").map { name in
+            guard let kind = EditionKind(rawValue: name) else {
+                throw PageError(status: .notFound, title: "No such edition", text: "No edition is of kind \(name).")
+            }
+            return kind
+        } ?? .daily
+        guard let report = try await database.run({ store in try store.editionReport(date: date, kind: kind) }) else {
             throw PageError(
                 status: .notFound, title: "No such edition",
                 text: "No edition of \(date) has been sent (an edition is kept once its first run queues it).")
@@ -59,7 +68,8 @@ struct EditionsController: Sendable {
                 .map { ["reason": $0.key, "count": Self.count($0.value)] }
         }
         let view: [String: Any] = [
-            "title": "Edition \(date)", "date": "\(date)", "stats": Self.row(report.stats),
+            "title": "Edition \(report.stats.kind == "daily" ? "\(date)" : "\(date) \(report.stats.kind)")",
+            "date": "\(date)", "stats": Self.row(report.stats),
             "updated": AdminPages.time(report.stats.updatedAt),
             "groups": [
                 ["title": "Failed, by reason", "id": "failed", "reasons": reasons(report.stats.failedReasons)],
@@ -78,8 +88,8 @@ struct EditionsController: Sendable {
                     "status": run.exitStatus.map { "exit \($0)" } ?? "unfinished", "lines": run.summary?.lines ?? [],
                 ]
             },
-            "previewHref": "../preview?date=\(date)",
+            "previewHref": (kind == .daily ? "../" : "../../") + "preview?date=\(date)",
         ]
-        return admin.page("admin-edition", view, section: .editions, depth: 1, context: context)
+        return admin.page("admin-edition", view, section: .editions, depth: kind == .daily ? 1 : 2, context: context)
     }
 }

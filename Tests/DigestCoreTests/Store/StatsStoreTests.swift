@@ -178,6 +178,21 @@ import Testing
         #expect(hours.map(\.start) == [Fixtures.date("2026-11-24T12:00:00Z"), Fixtures.date("2026-11-25T03:00:00Z")])
         #expect(hours.map(\.readers) == [2, 2])
         #expect(hours.map(\.editions) == [["2026-11-24"], ["2026-11-25"]])
+        // A weekly reader counts on their weekday only (the 25th is a Wednesday), a paused one not at all.
+        var weekly = try add(store, "w@x.example", .active)
+        weekly.cadence = .weekly
+        weekly.weekday = .wed
+        try store.update(weekly)
+        var elsewhen = try add(store, "t@x.example", .active)
+        elsewhen.cadence = .weekly
+        elsewhen.weekday = .thu
+        try store.update(elsewhen)
+        var paused = try add(store, "z@x.example", .active)
+        paused.pausedUntil = Day("2026-12-01")
+        try store.update(paused)
+        let split = try store.dueHours(now: Fixtures.date("2026-11-24T04:30:00Z"), schedule: DeliverySchedule(ranker: ranker))
+        #expect(split.map(\.readers) == [2, 3])
+        #expect(split.map(\.editions) == [["2026-11-24"], ["2026-11-25", "2026-11-25 weekly"]])
     }
 
     /// Every status change of every reader counts, so each status's net changes add up to its count: the

@@ -320,7 +320,8 @@ extension Store {
         // digest, not a pile) and, for a catch-up, the day the reader's last edition came out (`coversSince`:
         // their share holds only what came after it). SQLite cannot change a constraint in place: the two
         // tables are rebuilt as https://sqlite.org/lang_altertable.html#otheralter describes (foreign keys
-        // unenforced meanwhile, `Store.migrate`), their indexes made again.
+        // unenforced meanwhile, `Store.migrate`), their indexes made again. The status index gains the choices,
+        // so the admin's "readers due in the next 24 hours" still reads its groups off it (`Store.dueHours`).
         StoreMigration("v9-reader-choices") { d in
             let subscribers = """
                 ALTER TABLE subscribers ADD COLUMN cadence TEXT NOT NULL DEFAULT 'daily'
@@ -331,6 +332,9 @@ extension Store {
                 ALTER TABLE subscribers ADD COLUMN maxStories \(d.integer) CHECK (maxStories BETWEEN 1 AND 100);
                 ALTER TABLE subscribers ADD COLUMN maxPosts \(d.integer) CHECK (maxPosts BETWEEN 1 AND 100);
                 ALTER TABLE subscribers ADD COLUMN readingMinutes \(d.integer) CHECK (readingMinutes BETWEEN 1 AND 100);
+                DROP INDEX subscribers_by_status;
+                CREATE INDEX subscribers_by_status
+                    ON subscribers (status, timeZone, deliveryHour, cadence, weekday, pausedUntil);
 
                 """
             let kinds = "kind IN ('daily', 'weekly', 'monthly', 'catch-up')"
