@@ -16,65 +16,72 @@ extension Store {
         group: (timeZone: String, hour: Int), siteZone: String, sendHour: Int, latestDue: Day, lookback: Int,
         afterID: Int64, limit: Int
     ) throws -> [PlanningReader] {
-        let since = latestDue.adding(days: -lookback)
-        return try database.read { db in
-            try db.fetchAll(
+        try database.read { db in
+            let readers = try db.fetchAll(
                 """
-                SELECT \(Subscriber.columns("s")), \(Self.historyColumns)
-                FROM subscribers s
+                SELECT \(Subscriber.columns("s")) FROM subscribers s
                 WHERE s.status || '' = 'active' AND s.id > ?
                   AND coalesce(s.timeZone, ?) = ? AND coalesce(s.deliveryHour, ?) = ?
-                  AND NOT EXISTS (
-                      SELECT 1 FROM deliveries d JOIN editions e ON e.id = d.editionID
-                      WHERE d.subscriberID = s.id AND e.date >= ? AND d.status <> 'superseded')
+                  AND NOT EXISTS (\(Self.hasEditionFrom))
                 ORDER BY s.id LIMIT ?
                 """,
-                [since.sqlValue, since.sqlValue, since.sqlValue, afterID.sqlValue, .text(siteZone), .text(group.timeZone),
-                 sendHour.sqlValue, group.hour.sqlValue, latestDue.sqlValue, limit.sqlValue]
-            ).map { row in PlanningReader(subscriber: try Subscriber(row: row), history: try Self.history(row)) }
+                afterID.sqlValue, .text(siteZone), .text(group.timeZone), sendHour.sqlValue, group.hour.sqlValue,
+                latestDue.sqlValue, limit.sqlValue
+            ).map(Subscriber.init(row:))
+            let histories = try Self.histories(db, of: readers.compactMap(\.id), since: latestDue.adding(days: -lookback))
+            return readers.map { PlanningReader(subscriber: $0, history: histories[$0.id!] ?? .none) }
         }
     }
 
     /// What the ledger holds for one reader over the `lookback` days before `date` (for `preview`).
     public func history(of subscriberID: Int64, before date: Day, lookback: Int) throws -> ReaderSchedule.History {
-        let since = date.adding(days: -lookback)
-        return try database.read { db in
-            guard
-                let row = try db.fetchOne(
-                    "SELECT \(Self.historyColumns) FROM subscribers s WHERE s.id = ?",
-                    since.sqlValue, since.sqlValue, since.sqlValue, subscriberID.sqlValue)
-            else { return .none }
-            return try Self.history(row)
+        try database.read { db in
+            try Self.histories(db, of: [subscriberID], since: date.adding(days: -lookback))[subscriberID] ?? .none
         }
     }
 
-    /// A reader's history as three columns of a query on `subscribers s` (three `?`: the first day to look at):
-    /// the newest day they have a row for, their last settled edition (`date kind`), and the first day whose
-    /// row did not go out.
-    private static let historyColumns = """
-        (SELECT max(e.date) FROM deliveries d JOIN editions e ON e.id = d.editionID
-         WHERE d.subscriberID = s.id AND d.status <> 'superseded' AND e.date >= ?) AS latestDate,
-        (SELECT e.date || ' ' || e.kind FROM deliveries d JOIN editions e ON e.id = d.editionID
-         WHERE d.subscriberID = s.id AND d.status IN ('sent', 'skipped', 'failed') AND e.date >= ?
-         ORDER BY e.date DESC LIMIT 1) AS lastSettled,
-        (SELECT min(e.date) FROM deliveries d JOIN editions e ON e.id = d.editionID
-         WHERE d.subscriberID = s.id AND d.status IN ('queued', 'deferred', 'superseded') AND e.date >= ?)
-            AS firstMissed
+    /// "Reader `s` has a row (not superseded) of an edition of this day (`?`) or later": a few index seeks on
+    /// (subscriberID, editionID) for the handful of editions that recent, where a join of the reader's rows
+    /// with their editions read every row they have (1.7 s an hour for 100,000 readers with 30 nights each).
+    static let hasEditionFrom = """
+        SELECT 1 FROM deliveries d WHERE d.subscriberID = s.id AND d.status <> 'superseded'
+          AND d.editionID IN (SELECT id FROM editions WHERE date >= ?)
         """
 
-    private static func history(_ row: SQLRow) throws -> ReaderSchedule.History {
-        var history = ReaderSchedule.History(latest: try row["latestDate"])
-        if let settled: String = try row["lastSettled"] {
-            let parts = settled.split(separator: " ", maxSplits: 1).map(String.init)
-            if parts.count == 2, let date = Day(parts[0]), let kind = EditionKind(rawValue: parts[1]) {
-                history.lastSettled = .init(date: date, kind: kind)
+    /// The histories of `subscriberIDs` from their rows of editions since `since`, in one pass over each
+    /// reader's rows: the newest day with a row, the last settled edition (`date kind`: one edition a day per
+    /// reader, so the day orders them), and the first day whose row did not go out.
+    private static func histories(
+        _ db: any SQLConnection, of subscriberIDs: [Int64], since: Day
+    ) throws -> [Int64: ReaderSchedule.History] {
+        guard !subscriberIDs.isEmpty else { return [:] }
+        let rows = try db.fetchAll(
+            """
+            SELECT d.subscriberID,
+                max(CASE WHEN d.status <> 'superseded' THEN e.date END) AS latestDate,
+                max(CASE WHEN d.status IN ('sent', 'skipped', 'failed') THEN e.date || ' ' || e.kind END) AS lastSettled,
+                min(CASE WHEN d.status IN ('queued', 'deferred', 'superseded') THEN e.date END) AS firstMissed
+            FROM deliveries d JOIN editions e ON e.id = d.editionID
+            WHERE d.subscriberID IN (\(sqlPlaceholders(subscriberIDs.count))) AND e.date >= ?
+            GROUP BY d.subscriberID
+            """,
+            subscriberIDs.map(\.sqlValue) + [since.sqlValue])
+        var histories: [Int64: ReaderSchedule.History] = [:]
+        for row in rows {
+            var history = ReaderSchedule.History(latest: try row["latestDate"])
+            if let settled: String = try row["lastSettled"] {
+                let parts = settled.split(separator: " ", maxSplits: 1).map(String.init)
+                if parts.count == 2, let date = Day(parts[0]), let kind = EditionKind(rawValue: parts[1]) {
+                    history.lastSettled = .init(date: date, kind: kind)
+                }
             }
+            // An unsent row older than the last settled edition is no gap: only what came after it counts.
+            if let missed: Day = try row["firstMissed"], history.lastSettled.map({ missed > $0.date }) ?? true {
+                history.firstMissed = missed
+            }
+            histories[try row["subscriberID"]] = history
         }
-        // An unsent row older than the last settled edition is no gap: only what came after it counts.
-        if let missed: Day = try row["firstMissed"], history.lastSettled.map({ missed > $0.date }) ?? true {
-            history.firstMissed = missed
-        }
-        return history
+        return histories
     }
 
     /// Queues `edition` for `subscriberIDs` (each still active, with no row of this day or later), and marks
@@ -96,9 +103,7 @@ extension Store {
                     INSERT INTO deliveries (editionID, subscriberID, status, messageID, queuedAt, updatedAt, coversSince)
                     SELECT ?, s.id, 'queued', '', ?, ?, ? FROM subscribers s
                     WHERE s.id IN (\(sqlPlaceholders(chunk.count))) AND s.status = 'active'
-                      AND NOT EXISTS (
-                          SELECT 1 FROM deliveries d JOIN editions e ON e.id = d.editionID
-                          WHERE d.subscriberID = s.id AND e.date >= ? AND d.status <> 'superseded')
+                      AND NOT EXISTS (\(Self.hasEditionFrom))
                     ORDER BY s.id
                     ON CONFLICT DO NOTHING
                     RETURNING subscriberID

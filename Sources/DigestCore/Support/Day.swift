@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// A calendar day, as in an edition's date (`2026-11-24`).
 public struct Day: Sendable, Hashable, Comparable, CustomStringConvertible, Codable {
@@ -51,12 +52,29 @@ public struct Day: Sendable, Hashable, Comparable, CustomStringConvertible, Coda
     /// The instant this day reaches `hour`:00 in `timeZone`. On a daylight-saving gap the
     /// first instant after it; on a repeated hour the first occurrence.
     public func instant(hour: Int, in timeZone: TimeZone) -> Date {
+        let key = InstantKey(day: self, hour: hour, zone: timeZone.identifier)
+        if let known = Self.instants.withLock({ $0[key] }) { return known }
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = timeZone
         // Foundation moves a local time that falls in a spring-forward gap past the gap, and picks
         // the first of two repeated local times: both are what a reader would expect.
-        return calendar.date(from: DateComponents(year: year, month: month, day: day, hour: hour))!
+        let instant = calendar.date(from: DateComponents(year: year, month: month, day: day, hour: hour))!
+        Self.instants.withLock { known in
+            if known.count >= 4096 { known.removeAll(keepingCapacity: true) }
+            known[key] = instant
+        }
+        return instant
     }
+
+    /// Instants already worked out: planning a night asks the same few (day, hour, zone) for every reader of a
+    /// group, and each answer took Foundation's calendar ~10 µs (most of planning 100,000 readers). A zone's
+    /// rules do not change while the process runs.
+    private struct InstantKey: Hashable {
+        var day: Day
+        var hour: Int
+        var zone: String
+    }
+    private static let instants = Mutex<[InstantKey: Date]>([:])
 
     /// The same day `months` months on; a day the month lacks becomes its last (31 January + 1 month is
     /// 28 or 29 February).
