@@ -49,7 +49,8 @@ extension Store {
         """
 
     /// The histories of `subscriberIDs` from their rows of editions since `since`, in one pass over each
-    /// reader's rows: the newest day with a row, the last settled edition (`date kind`: one edition a day per
+    /// reader's recent rows (an edition of `since` or later has an id at least the first such edition's, so the
+    /// index range starts there: a reader of two years is not read whole every night): the newest day with a row, the last settled edition (`date kind`: one edition a day per
     /// reader, so the day orders them), and the first day whose row did not go out.
     private static func histories(
         _ db: any SQLConnection, of subscriberIDs: [Int64], since: Day
@@ -62,10 +63,11 @@ extension Store {
                 max(CASE WHEN d.status IN ('sent', 'skipped', 'failed') THEN e.date || ' ' || e.kind END) AS lastSettled,
                 min(CASE WHEN d.status IN ('queued', 'deferred', 'superseded') THEN e.date END) AS firstMissed
             FROM deliveries d JOIN editions e ON e.id = d.editionID
-            WHERE d.subscriberID IN (\(sqlPlaceholders(subscriberIDs.count))) AND e.date >= ?
+            WHERE d.subscriberID IN (\(sqlPlaceholders(subscriberIDs.count)))
+              AND d.editionID >= (SELECT coalesce(min(id), 0) FROM editions WHERE date >= ?) AND e.date >= ?
             GROUP BY d.subscriberID
             """,
-            subscriberIDs.map(\.sqlValue) + [since.sqlValue])
+            subscriberIDs.map(\.sqlValue) + [since.sqlValue, since.sqlValue])
         var histories: [Int64: ReaderSchedule.History] = [:]
         for row in rows {
             var history = ReaderSchedule.History(latest: try row["latestDate"])
