@@ -114,10 +114,11 @@ import Testing
         #expect(Set(items).count == items.count, "an item reached the reader twice")
     }
 
-    @Test func aPauseSetDuringTonightsSendAppliesFromTheNextEditionAndEndsInACatchUp() async throws {
+    @Test(arguments: StoreBackend.allCases)
+    func aPauseSetDuringTonightsSendAppliesFromTheNextEditionAndEndsInACatchUp(backend: StoreBackend) async throws {
         let sink = try SMTPSinkServer()
         defer { sink.stop() }
-        let setup = try await base.setUp(smtp: sink.url)
+        let setup = try await base.setUp(smtp: sink.url, backend: backend)
         try base.addItems(setup.store, days: 20, through: "2026-12-05")
         try addReaders(setup.store, (0..<20).map { "r\($0)@example.com,daily,,,,," })
         // Paused by r0 while tonight's edition is on its way: tonight's still reaches them.
