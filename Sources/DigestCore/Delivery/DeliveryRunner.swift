@@ -3,8 +3,9 @@ import Logging
 
 /// The nightly run (`digest send`), in stages:
 ///
-///     lease → recover → plan (freeze + queue) → claim → compose → deliver → record → report
-///     RunLease  Store    Ranker, Store           ClaimFeed ComposeStage SenderPool LedgerRecorder RunSummary
+///     lease → recover → plan (who is due what; freeze + queue) → claim → compose → deliver → record → report
+///     RunLease  Store    EditionPlanner, ReaderSchedule, Ranker  ClaimFeed ComposeStage SenderPool LedgerRecorder
+///                                                                 └──────────── DeliveryPipeline ────────────┘
 ///
 /// Safe to run every hour, twice at once, or after a kill: the run lock keeps one sender, the ledger's
 /// UNIQUE (edition, subscriber) keeps one delivery per reader and edition, each outcome is written right
