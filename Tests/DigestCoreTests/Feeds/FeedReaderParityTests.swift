@@ -265,3 +265,17 @@ private func parse(_ xml: String) throws -> ParsedFeed { try parse(Data(xml.utf8
         #expect(FeedDate.parse(text) == nil, "\(text)")
     }
 }
+
+@Suite struct FeedTruncatedEndTests {
+    /// A file that lost its last byte (`</rss` with no `>`) reads as other readers read it; a file cut off
+    /// anywhere else is still refused with its place.
+    @Test func theLastEndTagWithoutItsBracketIsClosed() throws {
+        let parsed = try parse(
+            "<rss version=\"2.0\"><channel><title>Cut</title><item><title>Kept</title>"
+                + "<link>https://cut.example/1</link></item></channel></rss\n")
+        #expect(parsed.drafts.map(\.title) == ["Kept"])
+        #expect(throws: FeedError.self) {
+            try parse("<rss version=\"2.0\"><channel><title>Cut</title><item><title>Kept</tit")
+        }
+    }
+}
