@@ -279,3 +279,18 @@ private func parse(_ xml: String) throws -> ParsedFeed { try parse(Data(xml.utf8
         }
     }
 }
+
+@Suite struct FeedCodecAliasTests {
+    /// Code page names that Python's codecs know and glibc's iconv spells otherwise: byte 0x80 read as that page.
+    @Test(arguments: [
+        ("macroman", "Ä"), ("maccentraleurope", "Ä"), ("maclatin2", "Ä"), ("maciceland", "Ä"), ("cp_is", "Ç"),
+        ("csibm861", "Ç"),
+    ])
+    func aPythonCodecNameIsReadAsThatCodePage(_ label: String, _ expected: String) throws {
+        let bytes =
+            Array("<?xml version=\"1.0\" encoding=\"\(label)\"?><rss version=\"2.0\"><channel><title>".utf8) + [0x80]
+            + Array("</title></channel></rss>".utf8)
+        let parsed = try parse(Data(bytes))
+        #expect(parsed.title == expected, "\(label)")
+    }
+}
