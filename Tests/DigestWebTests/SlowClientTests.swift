@@ -81,7 +81,8 @@ final class Trickle: Sendable {
     var closedAfter: Double? { closed.withLock { $0 } }
 
     init(port: UInt16) {
-        let connection = Thread { [closed] in
+        // `self`, not `closed`: a Mutex cannot be copied into the closure.
+        let connection = Thread { [self] in
             guard let connection = try? RawConnection(port: port) else { return }
             let headSent = ContinuousClock.now
             connection.send(
