@@ -29,7 +29,7 @@ func buildWebApplication(
 ) async throws -> Application<RouterResponder<WebRequestContext>> {
     let signer = try LinkSigner(environmentVariable: configuration.web.secretEnv, environment: environment)
     let pages = try await WebPages(configuration: configuration)
-    let templates = try await DigestTemplates(folder: configuration.templates)
+    let templates = try await DigestTemplates(folder: configuration.templates, site: configuration.site)
     let composer = try DigestComposer(configuration: configuration, templates: templates, signer: signer)
     let mail = configuration.mail
     let pool = SenderPool(
@@ -45,7 +45,7 @@ func buildWebApplication(
         database: StoreExecutor(store: store, threads: 1, capacity: 4, timeout: OutboxWorker.storeTimeout, logger: logger),
         pool: pool, now: settings.now, logger: logger, onResult: onMailResult)
     let confirmation = try ConfirmationMail(
-        library: pages.library, configuration: configuration, signer: signer,
+        library: pages.library, languages: pages.languages, configuration: configuration, signer: signer,
         linkLifetime: settings.confirmLinkLifetime)
     let reader = ReaderPages(
         database: database, configuration: configuration, signer: signer, pages: pages, settings: settings,

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import DigestCore
 import DigestPostgres
 
@@ -14,6 +15,12 @@ extension DigestCommand {
             let store = try configuration.openStore(create: true)
             let migrations = try store.appliedMigrations()
             print("database \(store.path) is ready (\(migrations.count) migrations applied)")
+            // Catalogs are not the database's business, but init is where a new site looks: say what is missing.
+            let problems = DigestCore.Languages.check(templates: configuration.templates, site: configuration.site)
+            for problem in problems { printError("warning: \(problem)") }
+            if !problems.isEmpty {
+                printError("warning: \(problems.count) catalog problem(s); `digest languages check` lists them again")
+            }
         }
     }
 }

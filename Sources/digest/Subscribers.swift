@@ -32,10 +32,11 @@ extension DigestCommand.Subscribers {
         @Option(help: "At most this many stories (1–100; within the site's count).") var maxStories: Int?
         @Option(help: "At most this many posts (1–100; within the site's count).") var maxPosts: Int?
         @Option(help: "About this many minutes of reading instead of counts (1–100).") var readingMinutes: Int?
+        @Option(help: "The reader's language, one of site.languages (default: the site's).") var language: String?
         @Flag(help: "Make the subscriber active without double opt-in.") var confirmed = false
 
         func run() async throws {
-            let (_, store) = try options.open()
+            let (configuration, store) = try options.open()
             let address = try EmailAddress(email)
             var subscriber = try Subscriber.validated(
                 email: address, name: name, format: format, timeZone: timezone, sections: sections,
@@ -44,6 +45,7 @@ extension DigestCommand.Subscribers {
                 ReaderChoicesText(
                     cadence: cadence, weekday: weekday, pausedUntil: pausedUntil, maxStories: maxStories.map(String.init),
                     maxPosts: maxPosts.map(String.init), readingMinutes: readingMinutes.map(String.init)))
+            subscriber.language = try Subscriber.validatedLanguage(language, offered: configuration.site.languages)
             let added = try store.addSubscriber(subscriber)
             print("added \(added.email) (\(added.status.rawValue); \(added.choicesDescription))")
         }
@@ -57,7 +59,7 @@ extension DigestCommand.Subscribers {
         @Flag(help: "One JSON array of objects instead of a table.") var json = false
 
         func run() async throws {
-            let (_, store) = try options.open()
+            let (configuration, store) = try options.open()
             // Only readers with bounces or complaints recorded after delivery have an entry.
             let reported = try store.bounceCountsBySubscriber()
             if json {
@@ -68,7 +70,7 @@ extension DigestCommand.Subscribers {
                 var first = true
                 print("[", terminator: "")
                 try store.forEachSubscriber(status: status) { subscriber in
-                    var object = SubscriberJSON(subscriber)
+                    var object = SubscriberJSON(subscriber, siteLanguage: configuration.site.language)
                     object.bounces = reported[subscriber.id ?? 0] ?? BounceCounts()
                     let data = try encoder.encode(object)
                     print(first ? "\n  " : ",\n  ", terminator: "")
@@ -119,7 +121,8 @@ extension DigestCommand.Subscribers {
             discussion: """
                 Columns: email (required), name, format (html|text), timeZone, sections (story;post), \
                 deliveryHour, cadence (daily|weekly|monthly), weekday (mon…sun), pausedUntil (YYYY-MM-DD), \
-                maxStories, maxPosts, readingMinutes, and what `subscribers export` adds: status, createdAt, \
+                maxStories, maxPosts, readingMinutes, language (one of site.languages; empty: the site's), \
+                and what `subscribers export` adds: status, createdAt, \
                 confirmedAt (so an \
                 export imports back; a row's status wins over --confirmed). Each bad row is reported with \
                 its line; the good rows are imported in one transaction. Addresses already on the list are \
@@ -132,7 +135,7 @@ extension DigestCommand.Subscribers {
         @Flag(help: "Import as active (they asked elsewhere) instead of pending.") var confirmed = false
 
         func run() async throws {
-            let (_, store) = try options.open()
+            let (configuration, store) = try options.open()
             let text: String
             do {
                 text = try String(contentsOfFile: file, encoding: .utf8)
@@ -141,7 +144,8 @@ extension DigestCommand.Subscribers {
             }
             let result: SubscriberImportResult
             do {
-                result = try store.importSubscribers(csv: text, confirmed: confirmed)
+                result = try store.importSubscribers(
+                    csv: text, confirmed: confirmed, languages: configuration.site.languages)
             } catch let error as CSVError {
                 throw CommandFailure("\(file): \(error)")
             } catch let error as SubscriberError {
@@ -181,6 +185,8 @@ struct SubscriberJSON: Encodable {
     var maxStories: Int?
     var maxPosts: Int?
     var readingMinutes: Int?
+    /// One of `site.languages`: the reader's, or the site's own when they have none.
+    var language: String
     var createdAt: Date
     var confirmedAt: Date?
     /// Hard bounces in a row during sends (reset by a delivery).
@@ -188,7 +194,7 @@ struct SubscriberJSON: Encodable {
     /// Bounces and complaints reported after delivery (`digest bounces import`, `POST /api/bounces`).
     var bounces = BounceCounts()
 
-    init(_ s: Subscriber) {
+    init(_ s: Subscriber, siteLanguage: String) {
         email = s.email.description
         name = s.name
         status = s.status.rawValue
@@ -202,6 +208,7 @@ struct SubscriberJSON: Encodable {
         maxStories = s.maxStories
         maxPosts = s.maxPosts
         readingMinutes = s.readingMinutes
+        language = s.language ?? siteLanguage
         createdAt = s.createdAt
         confirmedAt = s.confirmedAt
         bounceCount = s.bounceCount

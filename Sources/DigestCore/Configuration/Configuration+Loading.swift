@@ -75,7 +75,7 @@ private struct ConfigurationParser {
         try sendReader.finish()
         let templates = resolve(try root.string("templates") ?? "templates")
         var digestReader = try root.object("digest") ?? JSONObjectReader(.object([:]), path: "digest", fail: fail)
-        let digest = try parseDigest(&digestReader)
+        let digest = try parseDigest(&digestReader, languages: site.languages)
         guard var mailReader = try root.object("mail") else { throw fail("mail", "is required (an object)") }
         let mail = try parseMail(&mailReader)
         var webReader = try root.object("web") ?? JSONObjectReader(.object([:]), path: "web", fail: fail)
@@ -102,16 +102,83 @@ private struct ConfigurationParser {
         guard let timeZone = TimeZone(identifier: zoneName) else {
             throw reader.error("timeZone", "expected an IANA time zone such as \"Asia/Amman\", found \"\(zoneName)\"")
         }
-        let language = try reader.string("language") ?? "en"
-        let direction = try reader.string("direction") ?? "ltr"
-        guard direction == "ltr" || direction == "rtl" else {
+        let explicitLanguage = try reader.string("language")
+        var languages: [String]?
+        if let values = try reader.array("languages") {
+            languages = try values.enumerated().map { index, value in
+                guard case .string(let code) = value, Self.isLanguageCode(code) else {
+                    throw reader.error(
+                        "languages[\(index)]", "expected a language code such as \"en\" or \"ar\" (a catalog "
+                            + "templates/lang/CODE.txt), found \(Self.describe(value))")
+                }
+                return code
+            }
+            if languages!.isEmpty { throw reader.error("languages", "expected at least one language code, such as [\"en\"]") }
+            if let repeated = languages!.enumerated().first(where: { languages![..<$0.offset].contains($0.element) }) {
+                throw reader.error("languages[\(repeated.offset)]", "\"\(repeated.element)\" is already in the list")
+            }
+        }
+        let language = explicitLanguage ?? languages?.first ?? "en"
+        if let explicitLanguage, let languages, languages.first != explicitLanguage {
+            throw reader.error(
+                "language", "\"\(explicitLanguage)\" must be the first of site.languages (the site's own), which is \"\(languages[0])\"")
+        }
+        if !Self.isLanguageCode(language) {
+            throw reader.error("language", "expected a language code such as \"en\" or \"ar\", found \"\(language)\"")
+        }
+        let explicitDirection = try reader.string("direction")
+        if let direction = explicitDirection, direction != "ltr" && direction != "rtl" {
             throw reader.error("direction", "expected \"ltr\" or \"rtl\", found \"\(direction)\"")
         }
         try reader.finish()
-        return .init(name: name, url: url, timeZone: timeZone, language: language, direction: direction)
+        return .init(
+            name: name, url: url, timeZone: timeZone, language: language,
+            direction: explicitDirection ?? (Language.rightToLeft.contains(String(language.prefix(2))) ? "rtl" : "ltr"),
+            languages: languages, explicitDirection: explicitDirection)
     }
 
-    private func parseDigest(_ reader: inout JSONObjectReader) throws -> Configuration.Digest {
+    private static func describe(_ value: JSONValue) -> String {
+        if case .string(let text) = value { "\"\(text)\"" } else { value.typeName }
+    }
+
+    /// A BCP 47 tag as the catalogs are named: letters, digits and hyphens (`en`, `ar`, `pt-BR`).
+    static func isLanguageCode(_ code: String) -> Bool {
+        (2...35).contains(code.count) && code.first!.isLetter
+            && code.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }
+    }
+
+    /// `sections[].title`: one string for every language, or one per language (`{"en": …, "ar": …}`), which
+    /// must then hold the site's language.
+    private func parseSectionTitle(
+        _ section: inout JSONObjectReader, languages: [String]
+    ) throws -> (title: String, titles: [String: String]) {
+        guard let value = section.value("title") else { throw section.error("title", "is required (a string, or {\"en\": …})") }
+        switch value {
+        case .string(let title):
+            if title.trimmingCharacters(in: .whitespaces).isEmpty { throw section.error("title", "expected a non-empty string") }
+            return (title, [:])
+        case .object(let object):
+            var titles: [String: String] = [:]
+            for (code, text) in object.sorted(by: { $0.key < $1.key }) {
+                guard languages.contains(code) else {
+                    throw section.error(
+                        "title.\(code)", "\"\(code)\" is not one of site.languages (\(languages.joined(separator: ", ")))")
+                }
+                guard case .string(let title) = text, !title.trimmingCharacters(in: .whitespaces).isEmpty else {
+                    throw section.error("title.\(code)", "expected a non-empty string, found \(text.typeName)")
+                }
+                titles[code] = title
+            }
+            guard let siteTitle = titles[languages[0]] else {
+                throw section.error("title", "needs a title in the site's language, \"\(languages[0])\" (the others fall back to it)")
+            }
+            return (siteTitle, titles)
+        default:
+            throw section.error("title", "expected a string or an object of titles by language ({\"en\": …, \"ar\": …}), found \(value.typeName)")
+        }
+    }
+
+    private func parseDigest(_ reader: inout JSONObjectReader, languages: [String]) throws -> Configuration.Digest {
         let sendHour = try reader.integer("sendHour", in: 0...23) ?? 6
         let windowHours = try reader.integer("windowHours", in: 1...720) ?? 24
         var sections: [Configuration.Section] = []
@@ -129,10 +196,10 @@ private struct ConfigurationParser {
             if sections.contains(where: { $0.kind == kind }) {
                 throw section.error("kind", "\"\(kind.rawValue)\" already has a section")
             }
-            let title = try section.requiredString("title")
+            let (title, titles) = try parseSectionTitle(&section, languages: languages)
             let count = try section.integer("count", in: 1...100) ?? 10
             try section.finish()
-            sections.append(.init(kind: kind, title: title, count: count))
+            sections.append(.init(kind: kind, title: title, count: count, titles: titles))
         }
         let minVotes = try reader.integer("minVotes", in: 0...Int(Int32.max)) ?? 0
         let skipWhenEmpty = try reader.bool("skipWhenEmpty") ?? true

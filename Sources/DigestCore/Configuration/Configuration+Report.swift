@@ -25,6 +25,7 @@ extension Configuration {
             ("templates", templates),
             ("site.name", site.name), ("site.url", site.url), ("site.timeZone", site.timeZone.identifier),
             ("site.language", site.language), ("site.direction", site.direction),
+            ("site.languages", site.languages.joined(separator: ", ")),
             ("digest.sendHour", "\(digest.sendHour)"), ("digest.windowHours", "\(digest.windowHours)"),
             ("digest.sections", digest.sections.map { "\($0.kind.rawValue) “\($0.title)” × \($0.count)" }.joined(separator: ", ")),
             ("digest.minVotes", "\(digest.minVotes)"), ("digest.skipWhenEmpty", "\(digest.skipWhenEmpty)"),

@@ -8,16 +8,48 @@ public struct Configuration: Sendable, Equatable {
         public var name: String
         public var url: String
         public var timeZone: TimeZone
-        /// BCP 47 language tag written into the HTML `lang` attribute.
+        /// The site's own language: the first of `languages`, the archive's and that of readers without one.
         public var language: String
-        /// `ltr` or `rtl`, written into the HTML `dir` attribute.
+        /// `ltr` or `rtl` of the site's language, written into the HTML `dir` attribute.
         public var direction: String
+        /// The languages readers may choose (`site.languages`), each with a catalog `templates/lang/CODE.txt`;
+        /// the first is the site's own. Default: `[language]`.
+        public var languages: [String]
+        /// `site.direction` when the file gives it (it then wins over the site language's catalog).
+        public var explicitDirection: String?
+
+        public init(
+            name: String, url: String, timeZone: TimeZone, language: String = "en", direction: String = "ltr",
+            languages: [String]? = nil, explicitDirection: String? = nil
+        ) {
+            self.name = name
+            self.url = url
+            self.timeZone = timeZone
+            self.language = language
+            self.direction = direction
+            self.languages = languages ?? [language]
+            self.explicitDirection = explicitDirection
+        }
     }
 
     public struct Section: Sendable, Equatable {
         public var kind: ItemKind
+        /// The title in the site's language.
         public var title: String
         public var count: Int
+        /// The title per language code (`{"en": "Top stories", "ar": "أهم الأخبار"}`); empty when one title is
+        /// given for every language.
+        public var titles: [String: String] = [:]
+
+        public init(kind: ItemKind, title: String, count: Int, titles: [String: String] = [:]) {
+            self.kind = kind
+            self.title = title
+            self.count = count
+            self.titles = titles
+        }
+
+        /// The title readers of `language` see: theirs, else the site's.
+        public func title(in language: String) -> String { titles[language] ?? title }
     }
 
     public struct Digest: Sendable, Equatable {

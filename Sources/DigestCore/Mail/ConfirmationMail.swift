@@ -17,6 +17,8 @@ public struct ConfirmationMail: Sendable {
     let replyTo: Mailbox?
     let baseURL: String
     let site: [String: any Sendable]
+    /// The catalogs: the mail is in the reader's language.
+    let languages: Languages
     /// Signs the confirmation like a digest (`mail.dkim`); keys are read and checked when this is made.
     let dkim: DKIMSigner?
     /// How long the confirm link works.
@@ -27,15 +29,19 @@ public struct ConfirmationMail: Sendable {
         async throws
     {
         let library = try await MustacheLibrary.load(folder: configuration.templates, required: Self.templates)
-        try self.init(library: library, configuration: configuration, signer: signer, linkLifetime: linkLifetime)
+        let languages = try Languages.load(templates: configuration.templates, site: configuration.site)
+        try self.init(
+            library: library, languages: languages, configuration: configuration, signer: signer,
+            linkLifetime: linkLifetime)
     }
 
-    /// With templates already loaded (the web pages' library holds them too).
+    /// With templates and catalogs already loaded (the web pages hold them too).
     public init(
-        library: MustacheLibrary, configuration: Configuration, signer: LinkSigner,
+        library: MustacheLibrary, languages: Languages, configuration: Configuration, signer: LinkSigner,
         linkLifetime: TimeInterval = 7 * 24 * 3600
     ) throws {
         self.library = library
+        self.languages = languages
         self.signer = signer
         from = try Mailbox(parsing: configuration.mail.from)
         replyTo = try configuration.mail.replyTo.map { try Mailbox(parsing: $0) }
@@ -48,21 +54,43 @@ public struct ConfirmationMail: Sendable {
         dkim = try DKIMSigner(configuration: configuration.mail.dkim)
     }
 
+    /// What the confirmation mail for `subscriber` says, in their language: its subject, its text and (for an
+    /// HTML reader) its HTML, with a link valid until `now + linkLifetime`.
+    public func content(for subscriber: Subscriber, now: Date) -> (subject: String, text: String, html: String?) {
+        let id = subscriber.id ?? 0
+        let token = signer.token(.confirm, subscriberID: id, email: subscriber.email, expires: now + linkLifetime)
+        let language = languages.language(subscriber.language)
+        let (siteName, email) = (site["name"] as? String ?? "", subscriber.email.description)
+        let days = Int(linkLifetime / 86400)
+        let view: [String: Any] = [
+            "site": site.merging(["language": language.code, "direction": language.direction]) { $1 },
+            "confirmURL": "\(baseURL)/confirm?token=\(token)",
+            "email": email,
+            "name": subscriber.name ?? "", "hasName": subscriber.name != nil,
+            "expiresInDays": language.number(days),
+            "text": [
+                "subject": language.text("confirm.subject", ["site": siteName]),
+                "greeting": subscriber.name.map { language.text("confirm.greetingNamed", ["name": $0]) }
+                    ?? language.text("confirm.greeting"),
+                "asked": language.text("confirm.asked", ["site": siteName, "email": email]),
+                "openLink": language.text("confirm.openLink"), "button": language.text("confirm.button"),
+                "copyLink": language.text("confirm.copyLink"),
+                "expires": language.text("confirm.expires", count: days),
+            ],
+        ]
+        var subject = (library.render(view, withTemplate: "confirm-subject.txt") ?? "")
+            .split(whereSeparator: { $0.isWhitespace }).joined(separator: " ")
+        // As a digest's: a right-to-left subject reads right to left in a mail list (`DigestComposer.render`).
+        if language.isRightToLeft { subject = "\u{200F}" + subject }
+        let text = library.render(view, withTemplate: "confirm.txt") ?? ""
+        let html = subscriber.format == .html ? library.render(view, withTemplate: "confirm.html") : nil
+        return (subject, text, html)
+    }
+
     /// The confirmation mail for `subscriber` (stored: it has an id), its link valid until `now + linkLifetime`.
     public func message(for subscriber: Subscriber, now: Date) throws -> MailMessage {
         let id = subscriber.id ?? 0
-        let token = signer.token(.confirm, subscriberID: id, email: subscriber.email, expires: now + linkLifetime)
-        let view: [String: Any] = [
-            "site": site,
-            "confirmURL": "\(baseURL)/confirm?token=\(token)",
-            "email": subscriber.email.description,
-            "name": subscriber.name ?? "", "hasName": subscriber.name != nil,
-            "expiresInDays": Int(linkLifetime / 86400),
-        ]
-        let subject = (library.render(view, withTemplate: "confirm-subject.txt") ?? "")
-            .split(whereSeparator: { $0.isWhitespace }).joined(separator: " ")
-        let text = library.render(view, withTemplate: "confirm.txt") ?? ""
-        let html = subscriber.format == .html ? library.render(view, withTemplate: "confirm.html") : nil
+        let (subject, text, html) = content(for: subscriber, now: now)
         let random = UUID().uuidString.lowercased().prefix(13)
         let messageID = "<confirm.\(id).\(Int(now.timeIntervalSince1970)).\(random)@\(from.address.asciiDomain)>"
         let data = try MessageBuilder(

@@ -50,7 +50,18 @@ public enum EditionKind: String, Sendable, Codable, CaseIterable, SQLTextEnum {
     /// for the others.
     public func archivePath(_ date: Day) -> String { self == .daily ? "\(date)" : "\(date)/\(rawValue)" }
 
-    /// "The week's best", as mails and pages head the editions that are not the daily one.
+    /// The catalog key of `heading` (`edition.weekly`): how mails and pages in a reader's language head the
+    /// editions that are not the daily one.
+    public var headingKey: String? {
+        switch self {
+        case .daily: nil
+        case .weekly: "edition.weekly"
+        case .monthly: "edition.monthly"
+        case .catchUp: "edition.catchUp"
+        }
+    }
+
+    /// "The week's best", as the admin pages and run reports head the editions that are not the daily one.
     public var heading: String? {
         switch self {
         case .daily: nil

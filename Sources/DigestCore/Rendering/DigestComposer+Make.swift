@@ -6,7 +6,7 @@ extension DigestComposer {
     public static func make(
         configuration: Configuration, environment: [String: String] = ProcessInfo.processInfo.environment
     ) async throws -> DigestComposer {
-        let templates = try await DigestTemplates(folder: configuration.templates)
+        let templates = try await DigestTemplates(folder: configuration.templates, site: configuration.site)
         let signer = try LinkSigner(environmentVariable: configuration.web.secretEnv, environment: environment)
         return try DigestComposer(configuration: configuration, templates: templates, signer: signer)
     }

@@ -25,6 +25,8 @@ public final class DigestComposer: Sendable {
         var kind: EditionKind
         var cadence: Cadence
         var hasName: Bool
+        /// The reader's language (`Subscriber.language`, resolved: the site's when they have none).
+        var language: String
 
         /// The item ids stand for the items: hashing every title and summary for each message cost
         /// more than the lookup saved. Equality still compares everything (cheap for the copies of one
@@ -32,6 +34,7 @@ public final class DigestComposer: Sendable {
         func hash(into hasher: inout Hasher) {
             hasher.combine(date)
             hasher.combine(hasName)
+            hasher.combine(language)
             for section in selection.sections {
                 hasher.combine(section.kind)
                 for item in section.items { hasher.combine(item.itemID) }
@@ -170,7 +173,9 @@ public final class DigestComposer: Sendable {
         // Names reach a header and the greeting: one line, whatever was stored.
         let name = subscriber.name?.collapsingWhitespace ?? ""
         let rendered = rendered(
-            CacheKey(selection: selection, date: date, kind: kind, cadence: subscriber.cadence, hasName: !name.isEmpty))
+            CacheKey(
+                selection: selection, date: date, kind: kind, cadence: subscriber.cadence, hasName: !name.isEmpty,
+                language: templates.languages.language(subscriber.language).code))
         let inert = testSend?.inertLinks == true
         let unsubscribe = inert ? link("unsubscribe", Self.inertLinkToken) : unsubscribeURL(for: subscriber)
         let values: [PersonalizedText.Field: String] = [
@@ -244,11 +249,15 @@ public final class DigestComposer: Sendable {
         let links = DigestView.Links(
             unsubscribe: PersonalizedText.placeholder(.unsubscribeURL),
             preferences: PersonalizedText.placeholder(.preferencesURL), webVersion: webVersion(of: key.date, kind: key.kind))
+        let language = templates.languages.language(key.language)
         var view = DigestView(
             selection: key.selection, date: key.date, kind: key.kind, cadence: key.cadence, configuration: configuration,
-            reader: reader, links: links)
+            language: language, reader: reader, links: links)
         // One line, whatever the template or the titles hold: a subject can never add a header.
         view.subject = DigestView.cap(templates.render(view, "subject.txt").collapsingWhitespace, Self.subjectLimit)
+        // A right-to-left subject starts with a right-to-left mark, so a mail list (Gmail's) lays it out right to
+        // left even when it opens with the site's Latin name or an English title.
+        if language.isRightToLeft { view.subject = "\u{200F}" + view.subject }
         let text = TextWrapping.wrap(templates.render(view, "digest.txt").trimmingCharacters(in: .newlines) + "\n")
         let html = templates.render(view, "digest.html")
         return RenderedDigest(

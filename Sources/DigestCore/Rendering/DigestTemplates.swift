@@ -2,21 +2,26 @@ import Foundation
 import Mustache
 
 /// The user's templates folder, loaded and checked once: `digest.html.mustache`,
-/// `digest.txt.mustache` and `subject.txt.mustache`.
+/// `digest.txt.mustache` and `subject.txt.mustache`, and the catalog of each language of the site
+/// (`lang/CODE.txt`).
 public struct DigestTemplates: Sendable {
     static let required = ["digest.html", "digest.txt", "subject.txt"]
 
     let library: MustacheLibrary
     public let folder: String
+    /// The site's languages, each with its catalog.
+    public let languages: Languages
 
-    /// Loads every template of `folder`; a syntax error names the file and line.
-    public init(folder: String) async throws(TemplateError) {
+    /// Loads every template of `folder` and the catalogs of `site.languages` (nil: English only); a syntax error
+    /// names the file and line.
+    public init(folder: String, site: Configuration.Site? = nil) async throws(TemplateError) {
         self.folder = folder
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw TemplateError(file: folder, line: nil, message: "the templates folder does not exist (config key `templates`)")
         }
         library = try await MustacheLibrary.load(folder: folder, required: Self.required)
+        languages = try Languages.load(templates: folder, site: site)
     }
 
     func render(_ view: DigestView, _ name: String) -> String {

@@ -25,7 +25,8 @@ struct DigestView {
     }
 
     struct ItemView {
-        var rank: Int
+        /// "1", in the reader's digits.
+        var rank: String
         var title: String
         var url: String
         var summary: String?
@@ -51,15 +52,33 @@ struct DigestView {
         /// The reader's cadence, for "You receive this weekly digest".
         var cadence: String
 
-        init(kind: EditionKind, cadence: Cadence) {
+        init(kind: EditionKind, cadence: Cadence, language: Language) {
             self.kind = kind.rawValue
-            self.cadence = cadence.rawValue
-            label = kind.heading
+            self.cadence = language.text("cadence.\(cadence.rawValue)")
+            label = kind.headingKey.map { language.text($0) }
         }
+    }
+
+    /// The sentences of the mail in the reader's language (catalog `digest.*`), filled in. `{site}` of the
+    /// footer is cut out in `footerBefore` and `footerAfter`, so the HTML template puts a link there.
+    struct Texts {
+        var subject: String
+        var viewInBrowser: String
+        var picks: String
+        var greeting: String
+        var empty: String
+        /// The footer's sentence with the site's address, for plain text.
+        var footer: String
+        var footerBefore: String
+        var footerAfter: String
+        var preferences: String
+        var unsubscribeOneClick: String
+        var unsubscribe: String
     }
 
     var site: Site
     var edition: EditionInfo
+    var text: Texts
     var date: String
     var subject: String
     var preheader: String
@@ -76,29 +95,28 @@ struct DigestView {
 extension DigestView {
     init(
         selection: DigestSelection, date: Day, kind: EditionKind = .daily, cadence: Cadence = .daily,
-        configuration: Configuration, reader: Reader, links: Links, subject: String = ""
+        configuration: Configuration, language: Language, reader: Reader, links: Links, subject: String = ""
     ) {
-        edition = EditionInfo(kind: kind, cadence: cadence)
-        let locale = Locale(identifier: configuration.site.language)
+        edition = EditionInfo(kind: kind, cadence: cadence, language: language)
         site = Site(
-            name: configuration.site.name, url: configuration.site.url, language: configuration.site.language,
-            direction: configuration.site.direction)
-        self.date = Self.format(date, locale: locale)
+            name: configuration.site.name, url: configuration.site.url, language: language.code,
+            direction: language.direction)
+        self.date = language.longDate(date)
         self.subject = subject
         self.reader = reader
         self.links = links
         let limit = configuration.digest.summaryLimit
+        let titles = Dictionary(configuration.digest.sections.map { ($0.kind, $0.title(in: language.code)) }) { a, _ in a }
         sections = selection.sections.filter { !$0.items.isEmpty }.map { section in
-            SectionView(
-                kind: section.kind.rawValue, title: section.title,
-                titleUppercased: section.title.uppercased(with: locale),
+            let title = titles[section.kind] ?? section.title
+            return SectionView(
+                kind: section.kind.rawValue, title: title, titleUppercased: title.uppercased(with: language.locale),
                 items: section.items.enumerated().map { index, item in
                     ItemView(
-                        rank: index + 1, title: item.title, url: item.url,
+                        rank: language.number(index + 1), title: item.title, url: item.url,
                         summary: item.summary.isEmpty || limit == 0 ? nil : Self.cap(item.summary, limit),
                         author: item.author?.isEmpty == false ? item.author : nil, votes: item.votes,
-                        votesLabel: item.votes == 1 ? "1 reader voted" : "\(item.votes) readers voted",
-                        imageURL: item.imageURL)
+                        votesLabel: language.text("digest.votes", count: item.votes), imageURL: item.imageURL)
                 })
         }
         let all = selection.sections.flatMap(\.items)
@@ -107,21 +125,39 @@ extension DigestView {
         topTitle = all.max { ($0.votes, $1.publishedAt) < ($1.votes, $0.publishedAt) }
             .map { Self.cap($0.title, Self.topTitleLimit) }
         moreCount = all.count > 1 ? all.count - 1 : nil
-        let titles = all.prefix(3).map(\.title).joined(separator: " · ")
-        preheader = all.isEmpty ? "Nothing new today." : Self.cap(titles, 140)
+        let firstTitles = all.prefix(3).map(\.title).joined(separator: " · ")
+        preheader = all.isEmpty ? language.text("digest.preheaderEmpty") : Self.cap(firstTitles, 140)
+        text = Self.texts(
+            language: language, edition: edition, topTitle: topTitle, moreCount: moreCount, itemCount: itemCount,
+            reader: reader, siteURL: configuration.site.url)
+    }
+
+    private static func texts(
+        language: Language, edition: EditionInfo, topTitle: String?, moreCount: Int?, itemCount: Int, reader: Reader,
+        siteURL: String
+    ) -> Texts {
+        let subject =
+            switch (topTitle, moreCount) {
+            case (let title?, let more?): language.text("digest.subject.topAndMore", count: more, ["title": title])
+            case (let title?, nil): language.text("digest.subject.top", ["title": title])
+            case (nil, _): language.text("digest.subject.empty", ["cadence": edition.cadence])
+            }
+        let footer = language.text("digest.footer", ["cadence": edition.cadence, "site": "{site}"])
+        let (footerBefore, footerAfter) = Language.split(footer, at: "site")
+        return Texts(
+            subject: subject, viewInBrowser: language.text("digest.viewInBrowser"),
+            picks: language.text("digest.picks", count: itemCount),
+            greeting: reader.hasName
+                ? language.text("digest.greetingNamed", ["name": reader.name]) : language.text("digest.greeting"),
+            empty: language.text("digest.empty"), footer: Language.fill(footer, ["site": siteURL]),
+            footerBefore: footerBefore, footerAfter: footerAfter, preferences: language.text("digest.preferences"),
+            unsubscribeOneClick: language.text("digest.unsubscribeOneClick"),
+            unsubscribe: language.text("digest.unsubscribe"))
     }
 
     /// Longest `topTitle` in characters (cut at a word with "…"), so the subject keeps its end
     /// ("and 14 more") however long the best item's title is.
     static let topTitleLimit = 60
-
-    /// "Tuesday, 24 November 2026", in the site's language.
-    static func format(_ day: Day, locale: Locale) -> String {
-        let noon = day.instant(hour: 12, in: TimeZone(identifier: "UTC")!)
-        var style = Date.FormatStyle(date: .complete, time: .omitted, locale: locale)
-        style.timeZone = TimeZone(identifier: "UTC")!
-        return noon.formatted(style)
-    }
 
     /// Cuts `text` to at most `limit` characters at a word boundary, adding an ellipsis.
     static func cap(_ text: String, _ limit: Int) -> String {

@@ -29,15 +29,16 @@ public struct EditionWebView: Sendable, Equatable {
     public var preheader: String
     public var itemCount: Int
 
-    public init(edition: Edition, ranker: Ranker, configuration: Configuration) {
+    /// The page of `edition` in `language` (the archive's pages are in the site's language).
+    public init(edition: Edition, ranker: Ranker, configuration: Configuration, language: Language) {
         let selection = ranker.select(from: edition, wants: { _ in true }, alreadyReceived: [])
         let view = DigestView(
-            selection: selection, date: edition.date, configuration: configuration,
+            selection: selection, date: edition.date, configuration: configuration, language: language,
             reader: .init(name: "", hasName: false, email: ""), links: .init(unsubscribe: "", preferences: ""))
         date = edition.date
         kind = edition.kind
         longDate = view.date
-        heading = edition.kind.heading.map { "\($0), \(view.date)" } ?? view.date
+        heading = view.edition.label.map { "\($0), \(view.date)" } ?? view.date
         preheader = view.preheader
         itemCount = view.itemCount
         sections = view.sections.map { section in

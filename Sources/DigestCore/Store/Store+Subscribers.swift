@@ -205,12 +205,16 @@ extension Store {
     /// (an unsubscribed reader stays unsubscribed); rows without one are `active` with `confirmed`,
     /// else `pending`. Addresses already on the list are left as they are. A quote that is never
     /// closed refuses the whole text (`CSVError`, naming the line where it opened).
-    public func importSubscribers(csv text: String, confirmed: Bool, now: Date = Date()) throws -> SubscriberImportResult {
+    ///
+    /// A `language` column names one of `languages` (`site.languages`; nil takes any code); empty is the site's.
+    public func importSubscribers(
+        csv text: String, confirmed: Bool, now: Date = Date(), languages: [String]? = nil
+    ) throws -> SubscriberImportResult {
         let records = try CSV.parse(text)
         guard let header = records.first else { throw SubscriberError("the CSV file is empty (expected a header row email,name,…)") }
         let columns = header.fields.map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
         let known =
-            ["email", "name", "status", "format", "timezone", "sections", "deliveryhour", "createdat", "confirmedat"]
+            ["email", "name", "status", "format", "timezone", "sections", "deliveryhour", "createdat", "confirmedat", "language"]
             + ReaderChoicesText.columns.map { $0.lowercased() }
         guard let emailColumn = columns.firstIndex(of: "email") else {
             throw SubscriberError("line \(header.line): the header has no \"email\" column (expected email,name,…)")
@@ -219,7 +223,7 @@ extension Store {
             throw SubscriberError(
                 "line \(header.line): unknown column \"\(unknown)\" (known: email, name, status, format, timeZone, "
                     + "sections, deliveryHour, createdAt, confirmedAt, "
-                    + ReaderChoicesText.columns.joined(separator: ", ") + ")")
+                    + ReaderChoicesText.columns.joined(separator: ", ") + ", language)")
         }
         func column(_ name: String, _ fields: [String]) -> String? {
             guard let index = columns.firstIndex(of: name), index < fields.count else { return nil }
@@ -250,6 +254,7 @@ extension Store {
                         pausedUntil: column("pauseduntil", record.fields), maxStories: column("maxstories", record.fields),
                         maxPosts: column("maxposts", record.fields),
                         readingMinutes: column("readingminutes", record.fields)))
+                subscriber.language = try Subscriber.validatedLanguage(column("language", record.fields), offered: languages)
                 try subscriber.applyExportedState(
                     status: column("status", record.fields), createdAt: column("createdat", record.fields),
                     confirmedAt: column("confirmedat", record.fields), now: now)
@@ -282,7 +287,7 @@ extension Store {
     public func exportSubscribers(to write: (String) throws -> Void) throws {
         try write(
             "email,name,status,format,timeZone,sections,deliveryHour,createdAt,confirmedAt,"
-                + ReaderChoicesText.columns.joined(separator: ",") + "\r\n")
+                + ReaderChoicesText.columns.joined(separator: ",") + ",language\r\n")
         try forEachSubscriber { s in
             let fields: [String] = [
                 s.email.description, s.name ?? "", s.status.rawValue, s.format.rawValue, s.timeZone ?? "",
@@ -290,6 +295,7 @@ extension Store {
                 DateParsing.iso8601String(s.createdAt), s.confirmedAt.map(DateParsing.iso8601String) ?? "",
                 s.cadence.rawValue, s.weekday.rawValue, s.pausedUntil?.description ?? "",
                 s.maxStories?.description ?? "", s.maxPosts?.description ?? "", s.readingMinutes?.description ?? "",
+                s.language ?? "",
             ]
             try write(fields.map(CSV.escape).joined(separator: ",") + "\r\n")
         }
@@ -319,6 +325,20 @@ extension Subscriber {
         } else if let confirmed, self.status == .active {
             self.confirmedAt = confirmed
         }
+    }
+
+    /// A reader's language as given (`--language`, a CSV's `language` column): nil or empty is the site's; else
+    /// one of `offered` (`site.languages`; nil: any well-formed code), or an error naming the field.
+    public static func validatedLanguage(_ text: String?, offered: [String]?) throws -> String? {
+        guard let text = text?.trimmingCharacters(in: .whitespaces), !text.isEmpty else { return nil }
+        if let offered, !offered.contains(text) {
+            throw SubscriberError(
+                "language \"\(text)\" is not one of the site's languages (\(offered.joined(separator: ", ")); site.languages)")
+        }
+        if offered == nil, !text.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }) {
+            throw SubscriberError("language \"\(text)\" is not a language code such as \"en\" or \"ar\"")
+        }
+        return text
     }
 
     /// Builds a subscriber from user-given text, with an error naming the field that is wrong.

@@ -44,13 +44,15 @@ public struct Subscriber: Sendable, Equatable, Codable {
     public var maxStories: Int?
     public var maxPosts: Int?
     public var readingMinutes: Int?
+    /// The code of one of `site.languages` (`ar`) the reader reads their mails and pages in; nil: the site's own.
+    public var language: String?
 
     public init(
         id: Int64? = nil, email: EmailAddress, name: String? = nil, status: SubscriberStatus = .pending,
         sections: [ItemKind] = [], format: DigestFormat = .html, timeZone: String? = nil, deliveryHour: Int? = nil,
         createdAt: Date = Date(), confirmedAt: Date? = nil, unsubscribedAt: Date? = nil, bounceCount: Int = 0,
         lastConfirmationAt: Date? = nil, cadence: Cadence = .daily, weekday: Weekday = .mon, pausedUntil: Day? = nil,
-        length: ReadingLength = .site
+        length: ReadingLength = .site, language: String? = nil
     ) {
         self.id = id
         self.email = email
@@ -71,6 +73,7 @@ public struct Subscriber: Sendable, Equatable, Codable {
         self.maxStories = length.stories
         self.maxPosts = length.posts
         self.readingMinutes = length.minutes
+        self.language = language
     }
 
     /// How long the reader wants their digest.
@@ -88,7 +91,7 @@ public struct Subscriber: Sendable, Equatable, Codable {
     enum CodingKeys: String, CodingKey, CaseIterable {
         case id, email, name, status, sections, format, timeZone, deliveryHour, createdAt, confirmedAt
         case unsubscribedAt, bounceCount, lastConfirmationAt, cadence, weekday, pausedUntil, maxStories, maxPosts
-        case readingMinutes
+        case readingMinutes, language
     }
 
     /// Every column but `id`, in the one order `values` binds them.
@@ -106,6 +109,7 @@ public struct Subscriber: Sendable, Equatable, Codable {
             format.sqlValue, timeZone.sqlValue, deliveryHour.sqlValue, createdAt.sqlValue, confirmedAt.sqlValue,
             unsubscribedAt.sqlValue, bounceCount.sqlValue, lastConfirmationAt.sqlValue, cadence.sqlValue,
             weekday.sqlValue, pausedUntil.sqlValue, maxStories.sqlValue, maxPosts.sqlValue, readingMinutes.sqlValue,
+            language.sqlValue,
         ]
     }
 
@@ -132,6 +136,7 @@ public struct Subscriber: Sendable, Equatable, Codable {
         maxStories = try column(.maxStories)
         maxPosts = try column(.maxPosts)
         readingMinutes = try column(.readingMinutes)
+        language = try column(.language)
     }
 
     static func decodeSections(_ text: String?) -> [ItemKind] {

@@ -87,7 +87,7 @@ struct ArchiveController: Sendable {
         else {
             throw Self.notFound
         }
-        let web = EditionWebView(edition: edition, ranker: ranker, configuration: configuration)
+        let web = EditionWebView(edition: edition, ranker: ranker, configuration: configuration, language: pages.languages.site)
         let url = configuration.web.baseURL + "/archive/" + path
         let title = "\(configuration.site.name): \(web.heading)"
         let view: [String: Any] = [
@@ -124,7 +124,7 @@ struct ArchiveController: Sendable {
         }
         let feed = ArchiveFeed(
             siteName: configuration.site.name, baseURL: configuration.web.baseURL,
-            entries: editions.map { (edition: $0, view: EditionWebView(edition: $0, ranker: ranker, configuration: configuration)) })
+            entries: editions.map { (edition: $0, view: EditionWebView(edition: $0, ranker: ranker, configuration: configuration, language: pages.languages.site)) })
         return Response(
             status: .ok, headers: [.contentType: "application/atom+xml; charset=utf-8", .cacheControl: "max-age=300"],
             body: ResponseBody(byteBuffer: ByteBuffer(string: feed.xml)))

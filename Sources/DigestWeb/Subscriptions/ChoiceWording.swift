@@ -1,29 +1,38 @@
 import DigestCore
 import Foundation
 
-/// How the reader pages put a reader's choices into words. One place, so the unsubscribe page's offers,
-/// the pages that confirm them and the preferences page's "saved" notice say each thing the same way.
+/// How the reader pages put a reader's choices into words, in the reader's language (catalog keys `choice.*`).
+/// One place, so the unsubscribe page's offers, the pages that confirm them and the preferences page's "saved"
+/// notice say each thing the same way.
 enum ChoiceWording {
     /// "a daily digest", "the week's best every Monday", "the month's best on the 1st of each month".
-    static func edition(_ subscriber: Subscriber) -> String {
+    static func edition(_ subscriber: Subscriber, _ language: Language) -> String {
         switch subscriber.cadence {
-        case .daily: "a daily digest"
-        case .weekly: "the week's best every \(subscriber.weekday.name)"
-        case .monthly: "the month's best on the 1st of each month"
+        case .daily: language.text("choice.editionDaily")
+        case .weekly: language.text("choice.editionWeekly", ["weekday": weekday(subscriber.weekday, language)])
+        case .monthly: language.text("choice.editionMonthly")
         }
     }
 
+    /// "Monday" in `language`.
+    static func weekday(_ day: Weekday, _ language: Language) -> String { language.text("weekday.\(day.rawValue)") }
+
+    /// "07:00" in the language's digits.
+    static func hour(_ hour: Int, _ language: Language) -> String {
+        language.digits(in: String(format: "%02d:00", hour))
+    }
+
     /// "You will get the week's best every Monday instead of a daily digest."
-    static func cadenceChange(from old: Subscriber, to new: Subscriber) -> String {
-        "You will get \(edition(new)) instead of \(edition(old))."
+    static func cadenceChange(from old: Subscriber, to new: Subscriber, _ language: Language) -> String {
+        language.text("choice.cadence", ["new": edition(new, language), "old": edition(old, language)])
     }
 
     /// What a pause means, said where it is set and wherever it is shown.
-    static func paused(until day: Day) -> String {
-        "Paused until \(day): nothing is sent until then; that day you get one catch-up of what you missed."
+    static func paused(until day: Day, _ language: Language) -> String {
+        language.text("choice.paused", ["day": language.digits(in: day.description)])
     }
 
-    static let resumed = "No longer paused: your digests come again from the next one."
+    static func resumed(_ language: Language) -> String { language.text("choice.resumed") }
 
     /// The pause a reader has on `today`: nil when none, or when it ended before today (the day it ends
     /// still counts: that day brings the catch-up).
@@ -31,32 +40,55 @@ enum ChoiceWording {
         subscriber.pausedUntil.flatMap { $0 >= today ? $0 : nil }
     }
 
+    /// "at most 3 stories and 2 posts", "about 5 minutes of reading", "the full edition".
+    static func length(_ length: ReadingLength, _ language: Language) -> String {
+        if let minutes = length.minutes { return language.text("choice.lengthMinutes", count: minutes) }
+        let parts = [
+            length.stories.map { language.text("choice.stories", count: $0) },
+            length.posts.map { language.text("choice.posts", count: $0) },
+        ].compactMap { $0 }
+        switch parts.count {
+        case 0: return language.text("choice.lengthFull")
+        case 1: return language.text("choice.lengthAtMost", ["items": parts[0]])
+        default: return language.text("choice.lengthAtMost", ["items": language.text("choice.and", ["a": parts[0], "b": parts[1]])])
+        }
+    }
+
     /// One sentence per choice that differs between `old` and `new`, in the preferences page's order;
     /// empty when nothing changed.
-    static func changes(from old: Subscriber, to new: Subscriber, configuration: Configuration) -> [String] {
+    static func changes(
+        from old: Subscriber, to new: Subscriber, configuration: Configuration, languages: Languages
+    ) -> [String] {
+        let language = languages.language(new.language)
         var sentences: [String] = []
         if old.sections != new.sections {
-            let titles = configuration.digest.sections.filter { new.wants($0.kind) }.map(\.title)
-            sentences.append("Sections: \(titles.joined(separator: ", ")).")
+            let titles = configuration.digest.sections.filter { new.wants($0.kind) }.map { $0.title(in: language.code) }
+            sentences.append(language.text("choice.sections", ["sections": titles.joined(separator: language.text("choice.listSeparator") + " ")]))
         }
         if old.format != new.format {
-            sentences.append(
-                new.format == .html ? "Format: HTML (with a plain-text copy)." : "Format: plain text only.")
+            sentences.append(language.text(new.format == .html ? "choice.formatHTML" : "choice.formatText"))
         }
-        if old.length != new.length { sentences.append("Length: \(new.length.description).") }
+        if old.length != new.length { sentences.append(language.text("choice.length", ["length": length(new.length, language)])) }
         if old.cadence != new.cadence || (new.cadence == .weekly && old.weekday != new.weekday) {
-            sentences.append(cadenceChange(from: old, to: new))
+            sentences.append(cadenceChange(from: old, to: new, language))
         } else if old.weekday != new.weekday {
-            sentences.append("Day of the weekly edition: \(new.weekday.name), for when you choose weekly.")
+            sentences.append(language.text("choice.weekday", ["weekday": weekday(new.weekday, language)]))
         }
-        if old.pausedUntil != new.pausedUntil { sentences.append(new.pausedUntil.map(paused(until:)) ?? resumed) }
+        if old.pausedUntil != new.pausedUntil {
+            sentences.append(new.pausedUntil.map { paused(until: $0, language) } ?? resumed(language))
+        }
         if old.timeZone != new.timeZone {
-            sentences.append("Time zone: \(new.timeZone ?? "the site's (\(configuration.site.timeZone.identifier))").")
+            let zone = new.timeZone ?? language.text("choice.siteZone", ["zone": configuration.site.timeZone.identifier])
+            sentences.append(language.text("choice.timeZone", ["zone": zone]))
         }
         if old.deliveryHour != new.deliveryHour {
-            let hour = new.deliveryHour.map { String(format: "%02d:00", $0) }
-            sentences.append(
-                "Delivery hour: \(hour ?? String(format: "the usual time (%02d:00)", configuration.digest.sendHour)).")
+            let hour =
+                new.deliveryHour.map { self.hour($0, language) }
+                ?? language.text("choice.usualTime", ["hour": self.hour(configuration.digest.sendHour, language)])
+            sentences.append(language.text("choice.deliveryHour", ["hour": hour]))
+        }
+        if languages.language(old.language).code != language.code {
+            sentences.append(language.text("choice.language", ["language": language.text("language.name")]))
         }
         return sentences
     }

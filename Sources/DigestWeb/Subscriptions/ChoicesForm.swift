@@ -59,7 +59,7 @@ struct ChoicesForm {
     /// under its field's name in `errors`, worded for people.
     mutating func read(
         _ body: FormData, into subscriber: inout Subscriber, today: Day, configuration: Configuration,
-        errors: inout [String: String]
+        language: Language, errors: inout [String: String]
     ) {
         // One of a fixed list (radios, a select): kept as sent to show again, stored when it is one of them.
         func pick<Value: RawRepresentable>(
@@ -69,8 +69,8 @@ struct ChoicesForm {
             shown = text
             if let value = Value(rawValue: text) { stored = value } else { errors[field] = message }
         }
-        pick(FormField.cadence, &cadence, &subscriber.cadence, "Choose daily, weekly or monthly.")
-        pick(FormField.weekday, &weekday, &subscriber.weekday, "Choose a day of the week.")
+        pick(FormField.cadence, &cadence, &subscriber.cadence, language.text("error.cadence"))
+        pick(FormField.weekday, &weekday, &subscriber.weekday, language.text("error.weekday"))
         if let text = body[FormField.pause] {
             pause = text
             pausedUntil = body[FormField.pausedUntil]?.trimmingCharacters(in: .whitespaces) ?? pausedUntil
@@ -83,24 +83,24 @@ struct ChoicesForm {
             case .month?: subscriber.pausedUntil = today.adding(months: 1)
             case .until?:
                 switch Day(pausedUntil) {
-                case nil: errors[FormField.pausedUntil] = "Enter the day the pause ends, as YYYY-MM-DD."
-                case let day? where day <= today: errors[FormField.pausedUntil] = "Choose a day after today."
+                case nil: errors[FormField.pausedUntil] = language.text("error.pausedUntilFormat")
+                case let day? where day <= today: errors[FormField.pausedUntil] = language.text("error.pausedUntilPast")
                 case let day? where day > today.adding(months: 12):
-                    errors[FormField.pausedUntil] =
-                        "Choose a day within a year (\(today.adding(months: 12)) at the latest)."
+                    errors[FormField.pausedUntil] = language.text(
+                        "error.pausedUntilFar", ["day": language.digits(in: today.adding(months: 12).description)])
                 case let day?: subscriber.pausedUntil = day
                 }
-            case nil: errors[FormField.pause] = "Choose how long to pause, or not paused."
+            case nil: errors[FormField.pause] = language.text("error.pause")
             }
         }
         if let text = body[FormField.length] {
             length = text
-            readLength(body, into: &subscriber, configuration: configuration, errors: &errors)
+            readLength(body, into: &subscriber, configuration: configuration, language: language, errors: &errors)
         }
     }
 
     private mutating func readLength(
-        _ body: FormData, into subscriber: inout Subscriber, configuration: Configuration,
+        _ body: FormData, into subscriber: inout Subscriber, configuration: Configuration, language: Language,
         errors: inout [String: String]
     ) {
         maxStories = body[FormField.maxStories]?.trimmingCharacters(in: .whitespaces) ?? ""
@@ -109,8 +109,8 @@ struct ChoicesForm {
         // A whole number from 1 to `most`, or nil for an empty field; an error under `field` otherwise.
         func number(_ text: String, _ field: String, _ what: String, most: Int) -> Int? {
             if text.isEmpty { return nil }
-            guard let value = Int(text), (1...most).contains(value) else {
-                errors[field] = "Enter a number of \(what) from 1 to \(most), or leave it empty."
+            guard let value = Int(Language.latinDigits(text)), (1...most).contains(value) else {
+                errors[field] = language.text("error.count.\(what)", ["most": language.number(most)])
                 return nil
             }
             return value
@@ -127,15 +127,15 @@ struct ChoicesForm {
             }
             let field = Self.siteCount(.story, in: configuration) != nil ? FormField.maxStories : FormField.maxPosts
             if wanted == .site && errors[FormField.maxStories] == nil && errors[FormField.maxPosts] == nil {
-                errors[field] = "Enter how many stories or posts at most, or choose the full edition."
+                errors[field] = language.text("error.countsEmpty")
             }
         case .minutes?:
             wanted.minutes = number(readingMinutes, FormField.readingMinutes, "minutes", most: 100)
             if wanted.minutes == nil && errors[FormField.readingMinutes] == nil {
-                errors[FormField.readingMinutes] = "Enter about how many minutes, from 1 to 100."
+                errors[FormField.readingMinutes] = language.text("error.minutesEmpty")
             }
         case nil:
-            errors[FormField.length] = "Choose the full edition, at most so many items, or about so many minutes."
+            errors[FormField.length] = language.text("error.length")
             return
         }
         // The same rule the command line and CSV import keep.
@@ -147,23 +147,29 @@ struct ChoicesForm {
     }
 
     /// The template's values for these fields.
-    func view(today: Day, configuration: Configuration) -> [String: Any] {
+    func view(today: Day, configuration: Configuration, language: Language) -> [String: Any] {
         let cadences: [(Cadence, String)] = [
-            (.daily, "Daily"), (.weekly, "Weekly: the week's best, on the day below"),
-            (.monthly, "Monthly: the month's best, on the 1st"),
+            (.daily, language.text("form.daily")), (.weekly, language.text("prefs.weekly")),
+            (.monthly, language.text("prefs.monthly")),
         ]
         let weekdays = Weekday.allCases.map { day in
-            ["value": day.rawValue, "label": day.name, "selected": weekday == day.rawValue]
+            ["value": day.rawValue, "label": ChoiceWording.weekday(day, language), "selected": weekday == day.rawValue]
         }
-        var pauses: [(Pause, String)] = currentPause.map { [(.keep, "Paused until \($0)")] } ?? []
+        func until(_ key: String, _ day: Day) -> String {
+            language.text(key, ["day": language.digits(in: day.description)])
+        }
+        var pauses: [(Pause, String)] = currentPause.map { [(.keep, until("pause.keep", $0))] } ?? []
         pauses += [
-            (.none, "Not paused"), (.week, "For 1 week (until \(today.adding(days: 7)))"),
-            (.twoWeeks, "For 2 weeks (until \(today.adding(days: 14)))"),
-            (.month, "For 1 month (until \(today.adding(months: 1)))"), (.until, "Until the day below"),
+            (.none, language.text("pause.none")), (.week, until("pause.week", today.adding(days: 7))),
+            (.twoWeeks, until("pause.twoWeeks", today.adding(days: 14))),
+            (.month, until("pause.month", today.adding(months: 1))), (.until, language.text("pause.until")),
         ]
         let stories = Self.siteCount(.story, in: configuration)
         let posts = Self.siteCount(.post, in: configuration)
-        let full = [stories.map { "\($0) stories" }, posts.map { "\($0) posts" }].compactMap { $0 }
+        let parts = [
+            stories.map { language.text("choice.stories", count: $0) }, posts.map { language.text("choice.posts", count: $0) },
+        ].compactMap { $0 }
+        let full = parts.count == 2 ? language.text("choice.and", ["a": parts[0], "b": parts[1]]) : parts.first ?? ""
         return [
             "cadences": cadences.map { value, label in
                 [
@@ -178,10 +184,12 @@ struct ChoicesForm {
             "pausedUntil": pausedUntil, "tomorrow": today.adding(days: 1).description,
             "lastPauseDay": today.adding(months: 12).description,
             "lengthSite": length == Length.site.rawValue, "lengthCounts": length == Length.counts.rawValue,
-            "lengthMinutes": length == Length.minutes.rawValue, "fullEdition": full.joined(separator: " and "),
+            "lengthMinutes": length == Length.minutes.rawValue, "fullEdition": full,
             "maxStories": maxStories, "maxPosts": maxPosts, "readingMinutes": readingMinutes,
             "storyCount": stories ?? 0, "hasStories": stories != nil, "postCount": posts ?? 0, "hasPosts": posts != nil,
-            "wordsPerMinute": ReadingLength.wordsPerMinute,
+            "storiesLabel": language.text("prefs.stories", ["most": language.number(stories ?? 0)]),
+            "postsLabel": language.text("prefs.posts", ["most": language.number(posts ?? 0)]),
+            "minutesHint": language.text("prefs.minutesHint", ["words": language.number(ReadingLength.wordsPerMinute)]),
         ]
     }
 }

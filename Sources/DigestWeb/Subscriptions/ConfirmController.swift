@@ -20,14 +20,20 @@ struct ConfirmController: Sendable {
     func page(_ request: Request) async throws -> Response {
         let token = request.uri.queryParameters.get(FormField.token)
         let subscriber = try await reader.subscriber(for: token, .confirm)
+        let language = reader.language(for: request, stored: subscriber.language)
+        let email = subscriber.email.description
         if subscriber.status == .active {
             return reader.pages.message(
-                "Already confirmed", "\(subscriber.email) is subscribed. There is nothing more to do.")
+                language.text("confirmPage.already"), language.text("confirmPage.alreadyText", ["email": email]),
+                language: language)
         }
         guard subscriber.status == .pending else { throw PageError.noLongerApplies }
         return reader.pages.page(
             "confirm",
-            ["title": "Confirm your subscription", "email": subscriber.email.description, "token": token ?? ""])
+            [
+                "title": language.text("confirmPage.heading"), "email": email, "token": token ?? "",
+                "question": language.text("confirmPage.question", ["email": email]),
+            ], language: language)
     }
 
     @Sendable func confirm(
@@ -38,10 +44,10 @@ struct ConfirmController: Sendable {
         switch try await reader.database.run({ try $0.confirmSubscriber(id: id, now: now) }) {
         case .changed(let subscriber), .unchanged(let subscriber):
             reader.logger.info("subscription confirmed", metadata: ["subscriber.id": "\(subscriber.id ?? 0)"])
+            let language = reader.pages.languages.language(subscriber.language)
             return reader.pages.message(
-                "You are subscribed",
-                "Thank you. The daily digest of \(reader.configuration.site.name) will reach \(subscriber.email) "
-                    + "from the next edition on.")
+                language.text("confirmPage.done"),
+                language.text("confirmPage.doneText", ["email": subscriber.email.description]), language: language)
         case .notApplicable: throw PageError.noLongerApplies
         case .notFound: throw PageError.notOnTheList
         }

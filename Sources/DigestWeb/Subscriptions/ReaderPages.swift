@@ -27,6 +27,10 @@ enum FormField {
     static let maxStories = "maxStories"
     static let maxPosts = "maxPosts"
     static let readingMinutes = "readingMinutes"
+    /// One of `site.languages`: the language the reader signs up in, or chooses in preferences.
+    static let language = "language"
+    /// `?lang=CODE` in a page's address: the language switch's choice, for that page only.
+    static let lang = "lang"
 }
 
 /// What the reader-facing controllers share: the store (through `database`, never on the caller's
@@ -74,6 +78,28 @@ struct ReaderPages: Sendable {
         }
     }
 
+    /// The language a page is shown in: `?lang=CODE` when the reader chose one with the switch, else the
+    /// reader's own (`stored`), else what the browser asks for (`Accept-Language`), else the site's.
+    func language(for request: Request, stored: String? = nil) -> Language {
+        let languages = pages.languages
+        if let chosen = request.uri.queryParameters.get(FormField.lang), languages.offers(chosen) {
+            return languages.language(chosen)
+        }
+        if let stored, languages.offers(stored) { return languages.language(stored) }
+        return languages.preferred(acceptLanguage: request.headers[.acceptLanguage])
+    }
+
+    /// The language switch of a page shown in `current`: a link to the same page in each other language of the
+    /// site, named in its own language (`href` makes the link from the code).
+    func languageSwitch(current: Language, to view: inout [String: Any], href: (String) -> String) {
+        let others = pages.languages.codes.filter { $0 != current.code }.map { code -> [String: Any] in
+            let language = pages.languages.language(code)
+            return ["code": code, "name": language.text("language.name"), "direction": language.direction, "href": href(code)]
+        }
+        view["languages"] = others
+        view["hasLanguages"] = !others.isEmpty
+    }
+
     /// The day `now` falls on in the site's zone: what "pause for a month" counts from.
     func today(_ now: Date) -> Day { Day(now, in: configuration.site.timeZone) }
 
@@ -83,24 +109,33 @@ struct ReaderPages: Sendable {
     /// may carry a path.
     func choiceSaved(_ title: String, _ sentences: [String], for subscriber: Subscriber) -> Response {
         let (id, email) = (subscriber.id ?? 0, subscriber.email)
+        let language = pages.languages.language(subscriber.language)
+        let toPreferences = Language.split(language.text("saved.preferences"), at: "link")
+        let toUnsubscribe = Language.split(language.text("saved.stop"), at: "link")
         return pages.page(
             "choice-saved",
             [
                 "title": title, "sentences": sentences,
+                "toPreferences": ["before": toPreferences.before, "after": toPreferences.after],
+                "toUnsubscribe": ["before": toUnsubscribe.before, "after": toUnsubscribe.after],
                 "preferencesURL": "../preferences?token=\(signer.token(.preferences, subscriberID: id, email: email))",
                 "unsubscribeURL": "../unsubscribe?token=\(signer.token(.unsubscribe, subscriberID: id, email: email))",
-            ])
+            ], language: language)
     }
 
     /// A GET of a path whose only business is a POST (`/unsubscribe/weekly`, `/preferences/resume`): a mail
     /// scanner, a reload or a pasted link is sent on to `page` (relative, one folder up) with the same token,
     /// and nothing changes.
     func seeOther(_ page: String, _ request: Request) -> Response {
+        let token = request.uri.queryParameters.get(FormField.token) ?? ""
+        return Response(status: .seeOther, headers: [.location: "../\(page)?token=\(Self.queryValue(token))"])
+    }
+
+    /// `text` as a value in a URL's query: letters, digits and `-._~` as they are, the rest percent-encoded.
+    static func queryValue(_ text: String) -> String {
         var allowed = CharacterSet.alphanumerics
         allowed.insert(charactersIn: "-._~")
-        let token = request.uri.queryParameters.get(FormField.token) ?? ""
-        let query = token.addingPercentEncoding(withAllowedCharacters: allowed) ?? ""
-        return Response(status: .seeOther, headers: [.location: "../\(page)?token=\(query)"])
+        return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? ""
     }
 
     /// Writes a reader's changed settings (every field, as `Store.update` does), then logs `event` about them.
@@ -136,10 +171,11 @@ struct ReaderPages: Sendable {
     }
 
     /// The configured sections as checkboxes; nil `checked` means every one.
-    func sectionChoices(checked: Set<ItemKind>?) -> [[String: Any]] {
+    func sectionChoices(checked: Set<ItemKind>?, language: Language) -> [[String: Any]] {
         configuration.digest.sections.map { section in
             [
-                "value": section.kind.rawValue, "label": section.title, "id": "section-\(section.kind.rawValue)",
+                "value": section.kind.rawValue, "label": section.title(in: language.code),
+                "id": "section-\(section.kind.rawValue)",
                 "checked": checked?.contains(section.kind) ?? true,
             ]
         }
@@ -148,13 +184,13 @@ struct ReaderPages: Sendable {
     /// The section kinds a form chose, checked against the configuration, and an error message when
     /// none is ticked (the same in both forms: a digest with no section is no digest) or one is
     /// unknown. Empty values are the forms' hidden marker that says "the checkboxes were shown".
-    func chosenSections(_ body: FormData) -> (Set<ItemKind>, error: String?) {
+    func chosenSections(_ body: FormData, language: Language) -> (Set<ItemKind>, error: String?) {
         let chosen = body.values(FormField.sections).filter { !$0.isEmpty }
         let configured = Set(configuration.digest.sections.map(\.kind))
         let kinds = Set(chosen.compactMap(ItemKind.init(rawValue:)))
-        if chosen.isEmpty { return (kinds, "Choose at least one section.") }
+        if chosen.isEmpty { return (kinds, language.text("error.sectionsNone")) }
         if chosen.contains(where: { ItemKind(rawValue: $0).map { !configured.contains($0) } ?? true }) {
-            return (kinds, "Choose sections from the list.")
+            return (kinds, language.text("error.sectionsUnknown"))
         }
         return (kinds, nil)
     }

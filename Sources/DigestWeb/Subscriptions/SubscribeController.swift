@@ -7,7 +7,8 @@ import Logging
 ///
 /// ```
 /// GET  /            → 303 to the form
-/// GET  /subscribe   the form, with a fresh math question
+/// GET  /subscribe   the form, with a fresh math question, in the browser's language (Accept-Language) or
+///                   the one chosen with the page's switch (`?lang=ar`)
 /// POST /subscribe   sign up → "check your inbox" (or the form again, 422)
 /// ```
 ///
@@ -29,7 +30,9 @@ struct SubscribeController: Sendable {
 
     func addRoutes(to routes: PageRoutes) {
         routes.get("/") { _, _ in Response(status: .seeOther, headers: [.location: "subscribe"]) }
-        routes.get("subscribe") { _, _ in form(SubscribeForm(), status: .ok) }
+        routes.get("subscribe") { request, _ in
+            form(SubscribeForm(language: reader.language(for: request)), status: .ok)
+        }
         routes.post("subscribe", reader.posted(subscribe))
     }
 
@@ -42,38 +45,45 @@ struct SubscribeController: Sendable {
         /// Daily or weekly: the one choice of issue 25 the form offers (weekly readers start on Mondays;
         /// the rest lives in preferences).
         var cadence: Cadence = .daily
+        /// The page's language, stored as the reader's.
+        var language: Language
         var errors: [String: String] = [:]
     }
 
     func form(_ form: SubscribeForm, status: HTTPResponse.Status) -> Response {
         let challenge = challenges.make(now: reader.settings.now())
+        let language = form.language
         var view: [String: Any] = [
-            "title": "Subscribe",
+            "title": language.text("subscribe.title"),
             "email": form.email, "name": form.name,
-            "sections": reader.sectionChoices(checked: form.sections),
+            "sections": reader.sectionChoices(checked: form.sections, language: language),
             "formatHTML": form.format == .html, "formatText": form.format == .text,
             "cadenceDaily": form.cadence == .daily, "cadenceWeekly": form.cadence == .weekly,
             // Sections and format sit folded, so the form is one phone screen; open when not as they come.
             "moreOpen": form.sections.map { $0 != Set(reader.configuration.digest.sections.map(\.kind)) } ?? false
                 || form.format != .html || form.errors[FormField.sections] != nil
                 || form.errors[FormField.format] != nil,
-            "question": challenge.question, "token": challenge.token,
+            "question": language.digits(in: challenge.question), "token": challenge.token,
         ]
         reader.addErrors(form.errors, to: &view)
-        return reader.pages.page("subscribe", view, status: status)
+        reader.languageSwitch(current: language, to: &view) { "subscribe?lang=\($0)" }
+        return reader.pages.page("subscribe", view, status: status, language: language)
     }
 
     @Sendable func subscribe(
         _ request: Request, _ context: WebRequestContext, body: FormData, now: Date
     ) async throws -> Response {
         let logger = reader.logger
-        var form = SubscribeForm()
+        let languages = reader.pages.languages
+        let posted = body[FormField.language]
+        let language = posted.flatMap { languages.offers($0) ? languages.language($0) : nil } ?? reader.language(for: request)
+        var form = SubscribeForm(language: language)
         form.email = body[FormField.email] ?? ""
         form.name = body[FormField.name] ?? ""
         // No `sections` field at all (a form that leaves them out) means every section; the page's own
         // form always sends its hidden empty marker, so nothing ticked there is an error, as in preferences.
         if body.contains(FormField.sections) {
-            let (kinds, error) = reader.chosenSections(body)
+            let (kinds, error) = reader.chosenSections(body, language: language)
             form.sections = kinds
             if let error { form.errors[FormField.sections] = error }
         }
@@ -81,53 +91,54 @@ struct SubscribeController: Sendable {
             if let value = DigestFormat(rawValue: format) {
                 form.format = value
             } else {
-                form.errors[FormField.format] = "Choose HTML or plain text."
+                form.errors[FormField.format] = language.text("error.format")
             }
         }
         if let cadence = body[FormField.cadence] {
             if let value = Cadence(rawValue: cadence), value != .monthly {
                 form.cadence = value
             } else {
-                form.errors[FormField.cadence] = "Choose daily or weekly."
+                form.errors[FormField.cadence] = language.text("error.cadenceSignUp")
             }
         }
 
         if body[FormField.honeypot] != nil {
             logger.info("sign-up refused: honeypot filled", metadata: ["http.client": "\(context.clientAddress)"])
-            form.errors["form"] = "This form could not be sent. If you are a person, leave the field “Website” empty."
+            form.errors["form"] = language.text("error.honeypot")
             return self.form(form, status: .unprocessableContent)
         }
 
         var email: EmailAddress?
         if form.email.isEmpty {
-            form.errors[FormField.email] = "Enter your email address."
+            form.errors[FormField.email] = language.text("error.emailMissing")
         } else {
             do {
                 email = try EmailAddress(form.email)
             } catch {
-                form.errors[FormField.email] =
-                    "Enter a valid email address, like name@example.com (this one \(error.reason))."
+                form.errors[FormField.email] = language.text("error.emailInvalid", ["reason": error.reason])
             }
         }
-        if form.name.count > 200 { form.errors[FormField.name] = "Shorten your name to 200 characters or fewer." }
+        if form.name.count > 200 {
+            form.errors[FormField.name] = language.text("error.nameTooLong", ["count": language.number(200)])
+        }
 
         // The question is good for one try. A right answer is used up by the sign-up's own transaction
         // (below), which also remembers the address, so a repeat of the same POST is recognised.
         var challenge: UsedChallenge?
-        let already = "That question was already answered. Please solve the new one."
-        let answer = body[FormField.answer]
+        let already = language.text("error.questionUsed")
+        // A reader may type the sum in Arabic-Indic digits (١٢) as the page shows it.
+        let answer = body[FormField.answer].map(Language.latinDigits)
         switch body[FormField.token].map({ challenges.check(token: $0, answer: answer ?? "", now: now) }) {
-        case nil: form.errors[FormField.answer] = "The question was missing. Please solve the new one."
-        case .malformed?: form.errors[FormField.answer] = "The question was not valid. Please solve the new one."
+        case nil: form.errors[FormField.answer] = language.text("error.questionMissing")
+        case .malformed?: form.errors[FormField.answer] = language.text("error.questionInvalid")
         case .correct(let id, let expiresAt)?: challenge = UsedChallenge(id: id, expiresAt: expiresAt)
         case .expired(let id, let expiresAt)?:
             let minutes = Int(reader.settings.challengeLifetime / 60)
             form.errors[FormField.answer] =
                 try await useUp(UsedChallenge(id: id, expiresAt: expiresAt), now: now)
-                ? "The question expired (each lasts \(minutes) minutes). Please solve the new one." : already
+                ? language.text("error.questionExpired", count: minutes) : already
         case .wrong(let id, let expiresAt)?:
-            let wrong =
-                answer == nil ? "Enter the result of the sum." : "That is not the right result. Please try the new question."
+            let wrong = language.text(answer == nil ? "error.answerMissing" : "error.answerWrong")
             form.errors[FormField.answer] =
                 try await useUp(UsedChallenge(id: id, expiresAt: expiresAt), now: now) ? wrong : already
         }
@@ -145,6 +156,7 @@ struct SubscribeController: Sendable {
             sections: form.sections.map { reader.storedSections($0).map(\.rawValue).joined(separator: ",") },
             deliveryHour: nil, confirmed: false, now: now)
         validated.cadence = form.cadence
+        validated.language = language.code
         let draft = validated
         // Past the database deadline the reader gets a 503; the write may still commit meanwhile, and then
         // the same form sent again is recognised (`.repeated`) and answered as a sign-up that went through.
@@ -174,7 +186,14 @@ struct SubscribeController: Sendable {
             return self.form(form, status: .unprocessableContent)
         }
         // The same page whatever happened: the form must not reveal who is subscribed.
-        return reader.pages.page("check-inbox", ["title": "Check your inbox", "email": email.description])
+        let again = Language.split(language.text("checkInbox.again"), at: "link")
+        return reader.pages.page(
+            "check-inbox",
+            [
+                "title": language.text("checkInbox.heading"),
+                "text": language.text("checkInbox.text", ["email": email.description]),
+                "again": ["before": again.before, "after": again.after],
+            ], language: language)
     }
 
     /// Marks a question used without a sign-up (a wrong or late answer, or a form with other errors);

@@ -42,22 +42,21 @@ struct UnsubscribeController: Sendable {
         let token = request.uri.queryParameters.get(FormField.token) ?? ""
         let subscriber = try await reader.subscriber(for: token, .unsubscribe, acceptExpired: true)
         if subscriber.status == .unsubscribed { return alreadyUnsubscribed(subscriber, from: "") }
+        let language = reader.language(for: request, stored: subscriber.language)
         let today = reader.today(reader.settings.now())
-        let pauseEnd = Self.pauseEnd(today)
+        let pauseEnd = language.digits(in: Self.pauseEnd(today).description)
         let offers = offers(for: subscriber, today: today).map { offer in
             let (label, hint): (String, String) =
                 switch offer {
                 case .weekly:
                     (
-                        "Send me the weekly edition instead",
-                        "The week's best every \(subscriber.weekday.name), not every day."
+                        language.text("unsubscribe.weekly"),
+                        language.text(
+                            "unsubscribe.weeklyHint", ["weekday": ChoiceWording.weekday(subscriber.weekday, language)])
                     )
-                case .monthly:
-                    (
-                        "Send me the monthly edition instead",
-                        "The month's best on the 1st of each month, not every week."
-                    )
-                case .pause: ("Pause for a month", "Nothing until \(pauseEnd), then one catch-up of what you missed.")
+                case .monthly: (language.text("unsubscribe.monthly"), language.text("unsubscribe.monthlyHint"))
+                case .pause:
+                    (language.text("unsubscribe.pause"), language.text("unsubscribe.pauseHint", ["day": pauseEnd]))
                 }
             return [
                 "id": "offer-\(offer.rawValue)", "url": "unsubscribe/\(offer.rawValue)?token=\(token)", "label": label,
@@ -65,14 +64,17 @@ struct UnsubscribeController: Sendable {
             ]
         }
         var view: [String: Any] = [
-            "title": "Unsubscribe", "email": subscriber.email.description, "token": token,
-            "action": "unsubscribe?token=\(token)", "edition": ChoiceWording.edition(subscriber),
+            "title": language.text("unsubscribe.title"), "email": subscriber.email.description, "token": token,
+            "action": "unsubscribe?token=\(token)",
+            "question": language.text(
+                "unsubscribe.question",
+                ["email": subscriber.email.description, "edition": ChoiceWording.edition(subscriber, language)]),
             "offers": offers, "hasOffers": !offers.isEmpty,
         ]
         if let pause = ChoiceWording.pause(of: subscriber, today: today) {
-            view["pausedNote"] = ChoiceWording.paused(until: pause)
+            view["pausedNote"] = ChoiceWording.paused(until: pause, language)
         }
-        return reader.pages.page("unsubscribe", view)
+        return reader.pages.page("unsubscribe", view, language: language)
     }
 
     /// The day "pause for a month" ends when taken on `today`.
@@ -94,9 +96,12 @@ struct UnsubscribeController: Sendable {
     /// An unsubscribed reader's answer, on the page and to an offer: nothing to change, they get nothing.
     /// `base` leads from the answering page's folder to the site's root.
     func alreadyUnsubscribed(_ subscriber: Subscriber, from base: String) -> Response {
-        reader.pages.message(
-            "Already unsubscribed", "\(subscriber.email) receives no more digests.",
-            link: (href: base + "subscribe", label: "Subscribe again"))
+        let language = reader.pages.languages.language(subscriber.language)
+        return reader.pages.message(
+            language.text("unsubscribe.already"),
+            language.text("unsubscribe.alreadyText", ["email": subscriber.email.description]),
+            link: (href: base + "subscribe?lang=\(language.code)", label: language.text("unsubscribe.again")),
+            language: language)
     }
 
     /// An offer taken: the reader's cadence or pause changed, and a page that says so. Asked again (a double
@@ -108,15 +113,16 @@ struct UnsubscribeController: Sendable {
         if subscriber.status == .unsubscribed { return alreadyUnsubscribed(subscriber, from: "../") }
         try reader.limitAddress(subscriber.email, now: now)
         let before = subscriber
+        let language = reader.pages.languages.language(subscriber.language)
         let title: String
         switch offer {
         case .weekly, .monthly:
             subscriber.cadence = offer == .weekly ? .weekly : .monthly
-            title = offer == .weekly ? "Weekly from now on" : "Monthly from now on"
+            title = language.text(offer == .weekly ? "unsubscribe.weeklyDone" : "unsubscribe.monthlyDone")
         case .pause:
             let end = Self.pauseEnd(reader.today(now))
             subscriber.pausedUntil = max(subscriber.pausedUntil ?? end, end)
-            title = "Paused"
+            title = language.text("unsubscribe.pauseDone")
         }
         // Asked again, nothing to write.
         if subscriber != before {
@@ -125,11 +131,11 @@ struct UnsubscribeController: Sendable {
         }
         let sentence =
             if offer == .pause, let end = subscriber.pausedUntil {
-                ChoiceWording.paused(until: end)
+                ChoiceWording.paused(until: end, language)
             } else if subscriber.cadence == before.cadence {
-                "You already get \(ChoiceWording.edition(subscriber))."
+                language.text("choice.alreadyGet", ["edition": ChoiceWording.edition(subscriber, language)])
             } else {
-                ChoiceWording.cadenceChange(from: before, to: subscriber)
+                ChoiceWording.cadenceChange(from: before, to: subscriber, language)
             }
         return reader.choiceSaved(title, [sentence], for: subscriber)
     }
@@ -148,9 +154,12 @@ struct UnsubscribeController: Sendable {
                 metadata: [
                     "subscriber.id": "\(subscriber.id ?? 0)", "oneClick": "\(body["List-Unsubscribe"] == "One-Click")",
                 ])
+            let language = reader.pages.languages.language(subscriber.language)
             return reader.pages.message(
-                "You are unsubscribed", "\(subscriber.email) will receive no more digests.",
-                link: (href: "subscribe", label: "Changed your mind? Subscribe again"))
+                language.text("unsubscribe.done"),
+                language.text("unsubscribe.doneText", ["email": subscriber.email.description]),
+                link: (href: "subscribe?lang=\(language.code)", label: language.text("unsubscribe.changedMind")),
+                language: language)
         case .notFound: throw PageError.notOnTheList
         }
     }

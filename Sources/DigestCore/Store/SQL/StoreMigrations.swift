@@ -392,5 +392,8 @@ extension Store {
                 CREATE INDEX deliveries_due ON deliveries (id, status, nextAttemptAt) WHERE status IN ('queued', 'deferred');
                 """
         },
+        // Languages (issue 27): each reader reads the mails and pages in one of `site.languages`; NULL, as for every
+        // reader so far, is the site's own language (whichever it is then), as a NULL time zone is the site's.
+        StoreMigration("v12-reader-language", "ALTER TABLE subscribers ADD COLUMN language TEXT;"),
     ]
 }
