@@ -38,7 +38,7 @@ public struct EditionWebView: Sendable, Equatable {
         date = edition.date
         kind = edition.kind
         longDate = view.date
-        heading = view.edition.label.map { "\($0), \(view.date)" } ?? view.date
+        heading = edition.kind.headingKey.map { "\(language.text($0)), \(view.date)" } ?? view.date
         preheader = view.preheader
         itemCount = view.itemCount
         sections = view.sections.map { section in

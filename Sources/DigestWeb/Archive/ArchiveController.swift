@@ -51,13 +51,16 @@ struct ArchiveController: Sendable {
         let (editions, total) = try await database.run { store in
             try store.pastEditions(now: now, limit: Self.pageSize, offset: (page - 1) * Self.pageSize)
         }
-        let locale = Locale(identifier: configuration.site.language)
+        // The archive is in the site's language.
+        let language = pages.languages.site
         var view: [String: Any] = [
             "title": "Past editions", "isEmpty": editions.isEmpty, "indexable": true,
             "editions": editions.map { edition -> [String: Any] in
                 [
                     "path": edition.kind.archivePath(edition.date),
-                    "longDate": [edition.kind.heading, Self.longDate(edition.date, locale: locale)].compactMap { $0 }
+                    "longDate": [
+                        edition.kind.headingKey.map { language.text($0) }, Self.longDate(edition.date, locale: language.locale),
+                    ].compactMap { $0 }
                         .joined(separator: ", "),
                     "titles": edition.topTitles,
                 ]
@@ -87,7 +90,8 @@ struct ArchiveController: Sendable {
         else {
             throw Self.notFound
         }
-        let web = EditionWebView(edition: edition, ranker: ranker, configuration: configuration, language: pages.languages.site)
+        let web = EditionWebView(
+            edition: edition, ranker: ranker, configuration: configuration, language: pages.languages.site)
         let url = configuration.web.baseURL + "/archive/" + path
         let title = "\(configuration.site.name): \(web.heading)"
         let view: [String: Any] = [
@@ -124,7 +128,9 @@ struct ArchiveController: Sendable {
         }
         let feed = ArchiveFeed(
             siteName: configuration.site.name, baseURL: configuration.web.baseURL,
-            entries: editions.map { (edition: $0, view: EditionWebView(edition: $0, ranker: ranker, configuration: configuration, language: pages.languages.site)) })
+            entries: editions.map { edition in
+                (edition, EditionWebView(edition: edition, ranker: ranker, configuration: configuration, language: pages.languages.site))
+            })
         return Response(
             status: .ok, headers: [.contentType: "application/atom+xml; charset=utf-8", .cacheControl: "max-age=300"],
             body: ResponseBody(byteBuffer: ByteBuffer(string: feed.xml)))

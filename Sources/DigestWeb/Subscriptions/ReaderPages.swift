@@ -100,6 +100,12 @@ struct ReaderPages: Sendable {
         view["hasLanguages"] = !others.isEmpty
     }
 
+    /// The sign-up page's address (after `base`, the way to the site's root) in `language`: with `?lang=` when
+    /// that is not the site's own.
+    func subscribeLink(_ base: String = "", in language: Language) -> String {
+        base + "subscribe" + (language.code == pages.languages.site.code ? "" : "?lang=\(language.code)")
+    }
+
     /// The day `now` falls on in the site's zone: what "pause for a month" counts from.
     func today(_ now: Date) -> Day { Day(now, in: configuration.site.timeZone) }
 

@@ -193,6 +193,7 @@ struct SubscribeController: Sendable {
                 "title": language.text("checkInbox.heading"),
                 "text": language.text("checkInbox.text", ["email": email.description]),
                 "again": ["before": again.before, "after": again.after],
+                "subscribeURL": reader.subscribeLink(in: language),
             ], language: language)
     }
 

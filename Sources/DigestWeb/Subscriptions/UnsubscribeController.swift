@@ -100,7 +100,7 @@ struct UnsubscribeController: Sendable {
         return reader.pages.message(
             language.text("unsubscribe.already"),
             language.text("unsubscribe.alreadyText", ["email": subscriber.email.description]),
-            link: (href: base + "subscribe?lang=\(language.code)", label: language.text("unsubscribe.again")),
+            link: (href: reader.subscribeLink(base, in: language), label: language.text("unsubscribe.again")),
             language: language)
     }
 
@@ -158,7 +158,7 @@ struct UnsubscribeController: Sendable {
             return reader.pages.message(
                 language.text("unsubscribe.done"),
                 language.text("unsubscribe.doneText", ["email": subscriber.email.description]),
-                link: (href: "subscribe?lang=\(language.code)", label: language.text("unsubscribe.changedMind")),
+                link: (href: reader.subscribeLink(in: language), label: language.text("unsubscribe.changedMind")),
                 language: language)
         case .notFound: throw PageError.notOnTheList
         }
