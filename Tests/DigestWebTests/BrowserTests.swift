@@ -17,29 +17,30 @@ import Testing
 /// process on a free port. `DIGEST_SCREENSHOTS=FOLDER` keeps a screenshot of the unsubscribe page with its
 /// offers (docs/unsubscribe-375.png comes from there).
 @Suite struct BrowserTests {
-    static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().path + "/Browser/reader.py"
+    static let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().path + "/Browser"
 
-    /// Runs `reader.py` with `arguments` (through `Programs.run`: waited for on a thread of its own, not
-    /// on the pool the server runs on); its output, also kept in `log`, and whether it succeeded.
-    func reader(_ arguments: [String], log: String) async throws -> (Bool, String) {
+    /// Runs `Browser/SCRIPT` (`reader.py`, `arabic.py`) with `arguments` (through `Programs.run`: waited for on a
+    /// thread of its own, not on the pool the server runs on); its output, also kept in `log`, and whether it
+    /// succeeded.
+    func reader(_ arguments: [String], log: String, script: String = "reader.py") async throws -> (Bool, String) {
         for tool in ["/usr/bin/chromium", "/usr/bin/chromedriver"] {
             try #require(FileManager.default.isExecutableFile(atPath: tool), "\(tool) missing: run scripts/setup --test")
         }
         // The python3 on PATH: the one `scripts/setup --test` installed Selenium for.
-        let result = try await Programs.run("python3", [Self.script] + arguments, timeout: 240)
+        let result = try await Programs.run("python3", [Self.folder + "/" + script] + arguments, timeout: 240)
         let output = result.standardOutput + "\n--stderr--\n" + result.standardError
         try? output.write(toFile: log, atomically: true, encoding: .utf8)
         return (result.status == 0 && ("\n" + result.standardOutput).contains("\ndone"), output)
     }
 
-    @Test func aReaderSignsUpConfirmsChangesPreferencesAndLeavesInChromium() async throws {
-        let fixture = try SubscriptionFixture()
-        let directory = TemporaryDirectory("browser")
+    /// `digest serve` on a free port in this process, mail to a Maildir in `directory`.
+    func serve(_ fixture: SubscriptionFixture, _ directory: TemporaryDirectory) async throws
+        -> (Configuration, [String: String], ServiceGroup, Task<Void, any Error>)
+    {
         let port = Int(FreePort.next())
-        let base = "http://127.0.0.1:\(port)"
         var configuration = fixture.configuration
         configuration.web.port = port
-        configuration.web.baseURL = base
+        configuration.web.baseURL = "http://127.0.0.1:\(port)"
         configuration.mail.transport = .maildir
         configuration.mail.maildir = directory.file("mail")
         let environment = [configuration.web.secretEnv: WebFixture.secret]
@@ -47,18 +48,15 @@ import Testing
             configuration: configuration, store: fixture.store, environment: environment, logger: Logger(label: "browser"))
         let group = ServiceGroup(services: [app], logger: Logger(label: "browser"))
         let server = Task { try await group.run() }
-        defer { server.cancel() }
         #expect(await FreePort.listening(UInt16(port)))
-        let address = "rana@example.com"
+        return (configuration, environment, group, server)
+    }
 
-        let (signedUp, signUpLog) = try await reader(
-            ["signup", base, configuration.mail.maildir, address], log: directory.file("signup.log"))
-        #expect(signedUp, "\(signUpLog)")
-        let subscriber = try #require(try fixture.subscriber(address))
-        #expect(subscriber.status == .active)
-        #expect(subscriber.name == "Rana")
-
-        // Tonight's digest reaches the reader's mailbox, as `digest send` would deliver it.
+    /// Tonight's digest for `subscriber` into the Maildir, as `digest send` would deliver it.
+    func deliverDigest(
+        to subscriber: Subscriber, _ fixture: SubscriptionFixture, _ configuration: Configuration,
+        _ environment: [String: String]
+    ) async throws {
         try fixture.store.upsert([
             ItemDraft(
                 kind: .story, title: "A story", url: "https://courier.example/1", summary: "Summary",
@@ -70,6 +68,25 @@ import Testing
         let result = try await SenderPool(mail: configuration.mail, environment: environment, logger: Logger(label: "browser"))
             .sendOne(digest.message)
         #expect(result.outcome == .sent(reply: result.outcome.text))
+    }
+
+    @Test func aReaderSignsUpConfirmsChangesPreferencesAndLeavesInChromium() async throws {
+        let fixture = try SubscriptionFixture()
+        let directory = TemporaryDirectory("browser")
+        let (configuration, environment, group, server) = try await serve(fixture, directory)
+        defer { server.cancel() }
+        let base = configuration.web.baseURL
+        let address = "rana@example.com"
+
+        let (signedUp, signUpLog) = try await reader(
+            ["signup", base, configuration.mail.maildir, address], log: directory.file("signup.log"))
+        #expect(signedUp, "\(signUpLog)")
+        let subscriber = try #require(try fixture.subscriber(address))
+        #expect(subscriber.status == .active)
+        #expect(subscriber.name == "Rana")
+
+        // Tonight's digest reaches the reader's mailbox, as `digest send` would deliver it.
+        try await deliverDigest(to: subscriber, fixture, configuration, environment)
 
         let shots = ProcessInfo.processInfo.environment["DIGEST_SCREENSHOTS"] ?? ""
         let (chose, choicesLog) = try await reader(
@@ -89,6 +106,33 @@ import Testing
         #expect(after.deliveryHour == 7)
         #expect(after.status == .unsubscribed)
         #expect(after.cadence == .weekly)
+
+        await group.triggerGracefulShutdown()
+        try await server.value
+    }
+
+    /// An Arabic reader (the browser asks for Arabic): signs up on the Arabic form, answering in Arabic-Indic
+    /// digits, confirms from the Arabic mail, then reads the Arabic digest and its preferences page; every page
+    /// right to left, fitting 375 px, axe-core clean. `DIGEST_SCREENSHOTS=FOLDER` keeps signup-ar-375.png,
+    /// digest-ar-375.png and preferences-ar-375.png (docs/ has them).
+    @Test func anArabicReaderSignsUpAndReadsTheirDigestInChromium() async throws {
+        let fixture = try SubscriptionFixture()
+        let directory = TemporaryDirectory("browser-ar")
+        let (configuration, environment, group, server) = try await serve(fixture, directory)
+        defer { server.cancel() }
+        let address = "rana.ar@example.com"
+        let shots = ProcessInfo.processInfo.environment["DIGEST_SCREENSHOTS"] ?? ""
+        let (signedUp, signUpLog) = try await reader(
+            ["signup", configuration.web.baseURL, configuration.mail.maildir, address, shots],
+            log: directory.file("signup.log"), script: "arabic.py")
+        #expect(signedUp, "\(signUpLog)")
+        let subscriber = try #require(try fixture.subscriber(address))
+        #expect(subscriber.status == .active && subscriber.language == "ar" && subscriber.name == "رنا")
+
+        try await deliverDigest(to: subscriber, fixture, configuration, environment)
+        let (read, readLog) = try await reader(
+            ["digest", configuration.mail.maildir, address, shots], log: directory.file("digest.log"), script: "arabic.py")
+        #expect(read, "\(readLog)")
 
         await group.triggerGracefulShutdown()
         try await server.value

@@ -42,7 +42,8 @@ def step(message):
     print("ok: " + message, flush=True)
 
 
-def browser(javascript=False):
+def browser(javascript=False, languages=None):
+    """`languages`, when given, is what the browser asks for in Accept-Language (\"ar,en\")."""
     options = webdriver.ChromeOptions()
     options.binary_location = "/usr/bin/chromium"
     for argument in ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
@@ -50,8 +51,13 @@ def browser(javascript=False):
         options.add_argument(argument)
     # A phone-sized screen (375 x 812 CSS px), and no JavaScript for the pages at all (but for the
     # auditor's: axe-core is a script).
+    prefs = {"intl.accept_languages": languages} if languages else {}
     if not javascript:
-        options.add_experimental_option("prefs", {"profile.managed_default_content_settings.javascript": 2})
+        prefs["profile.managed_default_content_settings.javascript"] = 2
+    if prefs:
+        options.add_experimental_option("prefs", prefs)
+    if languages:
+        options.add_argument("--lang=" + languages.split(",")[0])
     driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
     driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
                            {"width": WIDTH, "height": HEIGHT, "deviceScaleFactor": 2, "mobile": True})
