@@ -12,7 +12,8 @@ import Testing
 
     /// A composer over the real templates and a store holding `items` (JSON item records).
     func compose(
-        items: [[String: Any]], format: DigestFormat = .html, edit: (inout [String: Any]) -> Void = { _ in }
+        items: [[String: Any]], format: DigestFormat = .html, language: String? = nil,
+        edit: (inout [String: Any]) -> Void = { _ in }
     ) async throws -> ComposedDigest {
         let configuration = try Fixtures.configuration(in: directory, edit: edit)
         let store = try Store(path: configuration.database)
@@ -21,7 +22,9 @@ import Testing
         let composer = try await DigestComposer.make(
             configuration: configuration, environment: [configuration.web.secretEnv: String(repeating: "x", count: 32)])
         let reader = try store.addSubscriber(
-            Subscriber(email: try EmailAddress("salma@example.com"), name: "Salma", status: .active, format: format))
+            Subscriber(
+                email: try EmailAddress("salma@example.com"), name: "Salma", status: .active, format: format,
+                language: language))
         let edition = try composer.ranker.edition(for: Self.date, store: store, freeze: false, now: Self.now)
         let selection = composer.selection(for: reader, in: edition, alreadyReceived: [])
         return try composer.compose(selection: selection, date: Self.date, subscriber: reader, now: Self.now)
@@ -44,9 +47,9 @@ import Testing
 
     /// SpamAssassin's local tests (no network) score the sample digest; the hidden preheader used to
     /// cost 1.7 (HTML_FONT_LOW_CONTRAST, FONT_INVIS_MSGID).
-    @Test(.requires(.spamassassin))
-    func spamAssassinScoresTheDigestNearZero() async throws {
-        let digest = try await compose(items: Self.exampleItems)
+    @Test(.requires(.spamassassin), arguments: [nil, "ar"])
+    func spamAssassinScoresTheDigestNearZero(language: String?) async throws {
+        let digest = try await compose(items: Self.exampleItems, language: language)
         let result = try await Programs.run("spamassassin", ["-L", "-t"], input: Data(digest.message.data))
         let report = result.standardOutput
         let marker = try #require(report.range(of: "Content analysis details:"), "no report: \(result.standardError)")
@@ -83,6 +86,11 @@ import Testing
         ]
         let html = try #require(try await compose(items: items).html)
         #expect(html.contains(longWord))
+        // A fresh database: the same reader, in Arabic.
+        let arabic = try #require(try await DeliverabilityRenderingTests().compose(items: items, language: "ar").html)
+        #expect(arabic.contains("dir=\"rtl\""))
+        let arabicWidths = try await Self.layoutWidths(arabic, frameWidth: 320)
+        #expect(arabicWidths.content <= arabicWidths.frame, "the Arabic digest is \(arabicWidths.content) px wide")
         let widths = try await Self.layoutWidths(html, frameWidth: 320)
         #expect(widths.frame == 320, "the frame is \(widths.frame) px wide")
         #expect(widths.content <= widths.frame, "the digest is \(widths.content) px wide in a \(widths.frame) px frame")
@@ -136,8 +144,7 @@ import Testing
         }
         let digest = try await compose(items: items) { json in
             var site = json["site"] as! [String: Any]
-            site["language"] = "ar"
-            site["direction"] = "rtl"
+            site["languages"] = ["ar", "en"]
             json["site"] = site
         }
         #expect(digest.itemIDs.count == 15)
