@@ -78,7 +78,8 @@ import Testing
             Subscriber(
                 email: try EmailAddress("a@example.com"), name: "Quote \"A\", Esq.", status: .active, sections: [.post],
                 format: .text, timeZone: "Asia/Tokyo", deliveryHour: 5, createdAt: created, confirmedAt: created,
-                cadence: .weekly, weekday: .fri, pausedUntil: Day("2027-01-10"), length: ReadingLength(stories: 3, posts: 2)))
+                cadence: .weekly, weekday: .fri, pausedUntil: Day("2027-01-10"), length: ReadingLength(stories: 3, posts: 2),
+                language: "ar"))
         try store.addSubscriber(
             Subscriber(email: try EmailAddress("gone@example.com"), status: .unsubscribed, createdAt: created))
         try store.addSubscriber(Subscriber(email: try EmailAddress("new@example.com"), status: .pending, createdAt: created))
@@ -93,7 +94,9 @@ import Testing
         #expect(a.timeZone == "Asia/Tokyo" && a.deliveryHour == 5 && a.createdAt == created && a.confirmedAt == created)
         #expect(a.cadence == .weekly && a.weekday == .fri && a.pausedUntil == Day("2027-01-10"))
         #expect(a.length == ReadingLength(stories: 3, posts: 2))
+        #expect(a.language == "ar")
         #expect(try other.subscriber(email: try EmailAddress("new@example.com"))?.cadence == .daily)
+        #expect(try other.subscriber(email: try EmailAddress("new@example.com"))?.language == nil)
         // --confirmed does not resubscribe someone who left, nor confirm someone who never did.
         #expect(try other.subscriber(email: try EmailAddress("gone@example.com"))?.status == .unsubscribed)
         #expect(try other.subscriber(email: try EmailAddress("new@example.com"))?.status == .pending)
@@ -143,5 +146,19 @@ import Testing
         #expect(try store.subscriberCount() == 0)
         // A closed quote spanning lines is still one field.
         #expect(try CSV.parse("a,\"b\nc\"\nd,e\n").map(\.fields) == [["a", "b\nc"], ["d", "e"]])
+    }
+
+    /// A language the site does not offer is refused, naming the line and the field; empty is the site's.
+    @Test func aBadLanguageIsRejectedByLineNamingTheField() throws {
+        let store = try Fixtures.store(in: directory, .sqlite)
+        let result = try store.importSubscribers(
+            csv: "email,language\na@example.com,ar\nb@example.com,fr\nc@example.com,\n", confirmed: true,
+            languages: ["en", "ar"])
+        #expect(result.imported == 2)
+        #expect(result.rejected.map(\.description) == [
+            "line 3: language \"fr\" is not one of the site's languages (en, ar; site.languages)"
+        ])
+        #expect(try store.subscriber(email: try EmailAddress("a@example.com"))?.language == "ar")
+        #expect(try store.subscriber(email: try EmailAddress("c@example.com"))?.language == nil)
     }
 }
