@@ -92,17 +92,6 @@ public struct Catalog: Sendable, Equatable {
     }
 }
 
-/// A catalog that cannot be used, or a problem `digest languages check` reports: which file, which line.
-public struct CatalogError: Error, Sendable, Equatable, CustomStringConvertible {
-    public var file: String
-    public var line: Int?
-    public var message: String
-
-    public init(file: String, line: Int?, message: String) {
-        self.file = file
-        self.line = line
-        self.message = message
-    }
-
-    public var description: String { line.map { "\(file):\($0): \(message)" } ?? "\(file): \(message)" }
-}
+/// A catalog that cannot be used, or a problem `digest languages check` reports: which file, which line, what is
+/// wrong (the templates' error: a catalog is one more file of the templates folder).
+public typealias CatalogError = TemplateError

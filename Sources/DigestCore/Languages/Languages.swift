@@ -32,15 +32,9 @@ public struct Languages: Sendable {
     /// The site's own language: the archive's pages, and readers without a language of their own.
     public var site: Language { languages[codes[0]]! }
 
-    /// The catalogs of `site`'s languages under `templates` (nil: an English site), as the templates' loaders
-    /// report problems: a `TemplateError` naming the file and line.
+    /// The catalogs of `site`'s languages under `templates` (nil: an English site).
     public static func load(templates: String, site: Configuration.Site?) throws(TemplateError) -> Languages {
-        let site = site ?? Configuration.Site(name: "", url: "", timeZone: .gmt)
-        do {
-            return try Languages(templates: templates, site: site)
-        } catch {
-            throw TemplateError(file: error.file, line: error.line, message: error.message)
-        }
+        try Languages(templates: templates, site: site ?? Configuration.Site(name: "", url: "", timeZone: .gmt))
     }
 
     /// `code`'s language, or the site's when `code` is nil or not one of `site.languages`.

@@ -30,7 +30,7 @@ public struct DigestTemplates: Sendable {
 }
 
 /// A template that cannot be used: which file, which line, what is wrong.
-public struct TemplateError: Error, Sendable, CustomStringConvertible {
+public struct TemplateError: Error, Sendable, Equatable, CustomStringConvertible {
     public var file: String
     public var line: Int?
     public var message: String

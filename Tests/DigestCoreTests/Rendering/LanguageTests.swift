@@ -118,45 +118,39 @@ import Testing
 
     // MARK: Mails
 
-    static let secret = "golden-secret-0123456789abcdef"
-    static let now = Fixtures.date("2026-11-24T03:00:00Z")
-    static let date = Day("2026-11-24")!
+    static let now = DigestRenderingTests.now
 
-    /// A store with the example items and a composer over the real templates (as `DigestRenderingTests`).
-    func setUp() async throws -> (Store, DigestComposer) {
-        let configuration = try Fixtures.configuration(in: directory)
-        let store = try Store(path: configuration.database)
-        try store.upsert(
-            try ItemRecordParser.parse(
-                Data(contentsOf: URL(fileURLWithPath: Fixtures.repositoryRoot + "/examples/items.json")), source: "items"),
-            now: Self.now)
-        let composer = try await DigestComposer.make(
-            configuration: configuration, environment: [configuration.web.secretEnv: Self.secret])
-        return (store, composer)
+    /// `DigestRenderingTests`' store, composer and reader, the reader in `language`.
+    let rendering = DigestRenderingTests()
+
+    func setUp(language: String? = nil) async throws -> (Store, DigestComposer, Subscriber) {
+        let (store, composer, salma) = try await rendering.setUp()
+        var reader = salma
+        reader.language = language
+        try store.update(reader)
+        return (store, composer, reader)
     }
 
-    func reader(_ store: Store, _ email: String, language: String?, name: String? = "Salma Haddad") throws -> Subscriber {
+    func reader(_ store: Store, _ email: String, language: String?) throws -> Subscriber {
         try store.addSubscriber(
-            Subscriber(email: try EmailAddress(email), name: name, status: .active, language: language))
+            Subscriber(email: try EmailAddress(email), name: "Salma Haddad", status: .active, language: language))
     }
 
     func compose(_ store: Store, _ composer: DigestComposer, _ subscriber: Subscriber) throws -> ComposedDigest {
-        let edition = try composer.ranker.edition(for: Self.date, store: store, freeze: false, now: Self.now)
-        let selection = composer.selection(for: subscriber, in: edition, alreadyReceived: [])
-        return try composer.compose(selection: selection, date: Self.date, subscriber: subscriber, now: Self.now)
+        try rendering.compose(store, composer, subscriber)
     }
 
     @Test func arabicGoldenTextHTMLAndEML() async throws {
-        let (store, composer) = try await setUp()
-        let digest = try compose(store, composer, try reader(store, "salma@example.com", language: "ar"))
+        let (store, composer, salma) = try await setUp(language: "ar")
+        let digest = try compose(store, composer, salma)
         try Golden.check(Array(digest.text.utf8), "digest-ar.txt")
         try Golden.check(Array(try #require(digest.html).utf8), "digest-ar.html")
         try Golden.check(digest.message.data, "digest-ar.eml")
     }
 
     @Test func arabicDigestIsRightToLeftWithItemsInTheirOwnDirection() async throws {
-        let (store, composer) = try await setUp()
-        let digest = try compose(store, composer, try reader(store, "salma@example.com", language: "ar"))
+        let (store, composer, salma) = try await setUp(language: "ar")
+        let digest = try compose(store, composer, salma)
         let html = try #require(digest.html)
         #expect(html.contains("<html lang=\"ar\" dir=\"rtl\""))
         #expect(html.contains("<div dir=\"auto\"><a href="))  // an English title stays left to right
@@ -171,7 +165,7 @@ import Testing
 
     /// Two readers of the same selection in two languages: the rendered body is cached per language.
     @Test func theLanguageIsPartOfTheRenderCache() async throws {
-        let (store, composer) = try await setUp()
+        let (store, composer, _) = try await setUp()
         let english = try compose(store, composer, try reader(store, "en@example.com", language: nil))
         let arabic = try compose(store, composer, try reader(store, "ar@example.com", language: "ar"))
         let againEnglish = try compose(store, composer, try reader(store, "en2@example.com", language: "en"))
@@ -183,7 +177,7 @@ import Testing
 
     /// Fifteen items, the longest summaries: still far below Gmail's clipping.
     @Test func arabicMessageStaysUnder60KBFor15Items() async throws {
-        let (store, composer) = try await setUp()
+        let (store, composer, salma) = try await setUp(language: "ar")
         let summary = String(repeating: "ملخص طويل بالعربية عن الخبر ", count: 30)
         try store.upsert(
             (0..<15).map { index in
@@ -192,14 +186,14 @@ import Testing
                     url: "https://courier.example/news/\(index)", summary: summary, author: "هيئة التحرير",
                     publishedAt: Fixtures.date("2026-11-23T12:00:00Z"), votes: 1000 + index)
             }, now: Self.now)
-        let digest = try compose(store, composer, try reader(store, "salma@example.com", language: "ar"))
+        let digest = try compose(store, composer, salma)
         #expect(digest.itemIDs.count == 15)
         #expect(digest.message.data.count < 60 * 1024, "\(digest.message.data.count) bytes")
     }
 
     @Test func confirmationMailGoldensInEnglishAndArabic() async throws {
         let configuration = try Fixtures.configuration(in: directory)
-        let signer = try LinkSigner(secret: Self.secret)
+        let signer = try LinkSigner(secret: DigestRenderingTests.secret)
         let mail = try await ConfirmationMail(configuration: configuration, signer: signer)
         for language in ["en", "ar"] {
             let subscriber = Subscriber(

@@ -165,18 +165,24 @@ def signup(base, maildir, address):
         follow(driver, driver.find_element(By.CSS_SELECTOR, "form button[type=submit]"))
         check_page(driver, "Check your inbox")
 
-        mail = wait_for_mail(maildir, address, "Confirm")
-        link = re.search(r"https?://\S+/confirm\?token=[A-Za-z0-9._-]+", text_of(mail))
-        if not link:
-            fail("no confirm link in the confirmation mail")
-        step("confirmation mail with its link")
-        driver.get(link.group(0))
-        check_page(driver, "Confirm your subscription")
-        follow(driver, driver.find_element(By.CSS_SELECTOR, "form button[type=submit]"))
-        check_page(driver, "You are subscribed")
+        confirm(driver, maildir, address, "Confirm", "Confirm your subscription", "You are subscribed")
     finally:
         driver.quit()
         auditor.quit()
+
+
+def confirm(driver, maildir, address, subject, heading, done):
+    """Opens the link of the confirmation mail (its subject holds `subject`) for `address`: a page headed
+    `heading` with a button, which confirms (the page then headed `done`)."""
+    mail = wait_for_mail(maildir, address, subject)
+    link = re.search(r"https?://\S+/confirm\?token=[A-Za-z0-9._-]+", text_of(mail))
+    if not link:
+        fail("no confirm link in the confirmation mail %r" % str(mail["Subject"]))
+    step("confirmation mail with its link")
+    driver.get(link.group(0))
+    check_page(driver, heading)
+    follow(driver, driver.find_element(By.CSS_SELECTOR, "form button[type=submit]"))
+    check_page(driver, done)
 
 
 def digest_link(maildir, address, page):
