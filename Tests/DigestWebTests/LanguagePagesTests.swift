@@ -118,4 +118,20 @@ import Testing
         #expect(try #require(digest.html).contains("<html lang=\"ar\" dir=\"rtl\""))
         #expect(digest.text.contains("Amman marathon draws record field"))  // items are not translated
     }
+
+    /// A page that says something went wrong comes in the language the browser asks for.
+    @Test func errorPagesComeInTheBrowsersLanguage() async throws {
+        let fixture = try SubscriptionFixture()
+        try await fixture.app().test(.router) { client in
+            let arabic = try await client.execute(
+                uri: "/confirm?token=forged", method: .get, headers: [.acceptLanguage: "ar"]
+            ) { response in
+                #expect(response.status == .badRequest)
+                return response.text
+            }
+            #expect(arabic.contains("<html lang=\"ar\" dir=\"rtl\">") && arabic.contains("هذا الرابط غير صالح"))
+            let english = try await client.execute(uri: "/nowhere", method: .get) { $0.text }
+            #expect(english.contains("Page not found") && english.contains("<html lang=\"en\" dir=\"ltr\">"))
+        }
+    }
 }

@@ -29,8 +29,6 @@ enum FormField {
     static let readingMinutes = "readingMinutes"
     /// One of `site.languages`: the language the reader signs up in, or chooses in preferences.
     static let language = "language"
-    /// `?lang=CODE` in a page's address: the language switch's choice, for that page only.
-    static let lang = "lang"
 }
 
 /// What the reader-facing controllers share: the store (through `database`, never on the caller's
@@ -78,15 +76,9 @@ struct ReaderPages: Sendable {
         }
     }
 
-    /// The language a page is shown in: `?lang=CODE` when the reader chose one with the switch, else the
-    /// reader's own (`stored`), else what the browser asks for (`Accept-Language`), else the site's.
+    /// The language a page is shown in (`WebPages.language(for:stored:)`).
     func language(for request: Request, stored: String? = nil) -> Language {
-        let languages = pages.languages
-        if let chosen = request.uri.queryParameters.get(FormField.lang), languages.offers(chosen) {
-            return languages.language(chosen)
-        }
-        if let stored, languages.offers(stored) { return languages.language(stored) }
-        return languages.preferred(acceptLanguage: request.headers[.acceptLanguage])
+        pages.language(for: request, stored: stored)
     }
 
     /// The language switch of a page shown in `current`: a link to the same page in each other language of the

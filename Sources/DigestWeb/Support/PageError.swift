@@ -1,3 +1,4 @@
+import DigestCore
 import Hummingbird
 
 /// Every error a page answers with: a status, a heading, a sentence saying what to do, maybe a link
@@ -9,6 +10,11 @@ struct PageError: HTTPResponseError, Sendable {
     var text: String
     var link: (href: String, label: String)? = nil
     var headers: HTTPFields = [:]
+    /// The catalog's words for it, in the language the browser asks for: `page.KEY.title`, `page.KEY.text` and
+    /// `page.KEY.link` (nil: the words above, for errors no reader sees, the admin's).
+    var key: String? = nil
+    /// What the catalog's `{placeholders}` stand for (`{days}`, `{kb}`).
+    var values: [String: String] = [:]
 
     /// Plain text, for the rare error thrown where no page template is at hand.
     func response(from request: Request, context: some RequestContext) throws -> Response {
@@ -19,20 +25,22 @@ struct PageError: HTTPResponseError, Sendable {
 
     static let badLink = PageError(
         status: .badRequest, title: "This link is not valid",
-        text: "The link may have been cut short or changed. Copy the whole link from the email and try again.")
+        text: "The link may have been cut short or changed. Copy the whole link from the email and try again.",
+        key: "badLink")
 
     static let notOnTheList = PageError(
         status: .notFound, title: "Not on the list",
-        text: "This link belongs to an address that is no longer on the list.", link: ("subscribe", "Subscribe"))
+        text: "This link belongs to an address that is no longer on the list.", link: ("subscribe", "Subscribe"),
+        key: "notOnTheList")
 
     static let noLongerApplies = PageError(
         status: .badRequest, title: "This link no longer applies",
         text: "This address was unsubscribed since the link was sent. Sign up again to resume.",
-        link: ("subscribe", "Sign up again"))
+        link: ("subscribe", "Sign up again"), key: "noLongerApplies")
 
     static let tooManyRequests = PageError(
         status: .tooManyRequests, title: "Too many requests", text: "Please wait a few minutes, then try again.",
-        headers: [.retryAfter: "120"])
+        headers: [.retryAfter: "120"], key: "tooManyRequests")
 
     /// Seconds a client is asked to wait after a 503 for a database that did not answer in time.
     static let databaseRetryAfter = "10"
@@ -43,24 +51,25 @@ struct PageError: HTTPResponseError, Sendable {
         status: .serviceUnavailable, title: "Please try again in a moment",
         text: "We could not reach our records just now. Wait a few seconds, then send the form again: sending it "
             + "twice does no harm.",
-        headers: [.retryAfter: databaseRetryAfter])
+        headers: [.retryAfter: databaseRetryAfter], key: "databaseUnavailable")
 
     static let notFound = PageError(
         status: .notFound, title: "Page not found",
         text: "There is no page at this address. It may have moved, or the link was cut short.",
-        link: ("subscribe", "Go to the sign-up form"))
+        link: ("subscribe", "Go to the sign-up form"), key: "notFound")
 
     static func expiredLink(days: Int) -> PageError {
         PageError(
             status: .badRequest, title: "This link has expired",
             text: "Confirmation links last \(days) days. Sign up again to get a new one.",
-            link: ("subscribe", "Sign up again"))
+            link: ("subscribe", "Sign up again"), key: "expiredLink", values: ["days": "\(days)"])
     }
 
     static func tooLarge(limit: Int) -> PageError {
         PageError(
             status: .contentTooLarge, title: "Too much data",
-            text: "The form sent more than \(limit / 1024) KB. Please shorten what you entered.")
+            text: "The form sent more than \(limit / 1024) KB. Please shorten what you entered.", key: "tooLarge",
+            values: ["kb": "\(limit / 1024)"])
     }
 
     static func methodNotAllowed(_ allowed: [HTTPRequest.Method]) -> PageError {
@@ -129,21 +138,34 @@ struct ErrorPagesMiddleware: RouterMiddleware {
         do {
             response = try await next(request, context)
         } catch let error as PageError {
-            response = pages.error(error)
+            response = pages.error(error, for: request)
         } catch is StoreUnavailable {
-            response = pages.error(.databaseUnavailable)
+            response = pages.error(.databaseUnavailable, for: request)
         } catch let error as HTTPError where error.status == .notFound {
             let methods = allowed.methods(for: request.uri.path)
-            response = pages.error(methods.isEmpty ? .notFound : .methodNotAllowed(methods))
+            response = pages.error(methods.isEmpty ? .notFound : .methodNotAllowed(methods), for: request)
         }
         return request.method == .head ? response.createHeadResponse() : response
     }
 }
 
 extension WebPages {
-    /// The page of `error`.
-    func error(_ error: PageError) -> Response {
-        var response = message(error.title, error.text, status: error.status, link: error.link)
+    /// The page of `error`, in the language `request` asks for (`?lang=`, else `Accept-Language`; the reader is
+    /// not known yet: the link that would name them is what failed) when the catalogs have its words.
+    func error(_ error: PageError, for request: Request? = nil) -> Response {
+        var (title, text, link) = (error.title, error.text, error.link)
+        var shown: Language?
+        if let key = error.key, let request {
+            let asked = language(for: request)
+            if asked.has("page.\(key).title") {
+                let values = error.values.mapValues { Int($0).map(asked.number) ?? $0 }
+                title = asked.text("page.\(key).title", values)
+                text = asked.text("page.\(key).text", values)
+                link = link.map { ($0.href, asked.text("page.\(key).link")) }
+                shown = asked
+            }
+        }
+        var response = message(title, text, status: error.status, link: link, language: shown)
         for field in error.headers { response.headers[field.name] = field.value }
         return response
     }

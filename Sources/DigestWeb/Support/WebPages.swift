@@ -45,6 +45,16 @@ struct WebPages: Sendable {
         return library.render(view, withTemplate: name) ?? ""
     }
 
+    /// The language a page is shown in: `?lang=CODE` when the reader chose one with the switch, else the
+    /// reader's own (`stored`), else what the browser asks for (`Accept-Language`), else the site's.
+    func language(for request: Request, stored: String? = nil) -> Language {
+        if let chosen = request.uri.queryParameters.get("lang"), languages.offers(chosen) {
+            return languages.language(chosen)
+        }
+        if let stored, languages.offers(stored) { return languages.language(stored) }
+        return languages.preferred(acceptLanguage: request.headers[.acceptLanguage])
+    }
+
     /// An HTML page response, in `language` (nil: the site's).
     func page(
         _ name: String, _ view: [String: Any], status: HTTPResponse.Status = .ok, language: Language? = nil
