@@ -37,11 +37,11 @@ struct ArchiveController: Sendable {
 
     static let notFound = PageError(
         status: .notFound, title: "No such edition", text: "There is no edition of that date in the archive.",
-        link: ("../archive", "All editions"))
+        link: ("../archive", "All editions"), key: "noSuchEdition")
 
     /// The list and the feed exist only for a public archive; otherwise they are as absent as any unknown page.
     func requirePublic() throws {
-        guard mode == .public else { throw PageError(status: .notFound, title: "Not found", text: "There is no page here.") }
+        guard mode == .public else { throw PageError(status: .notFound, title: "Not found", text: "There is no page here.", key: "notHere") }
     }
 
     func list(_ request: Request) async throws -> Response {
@@ -54,7 +54,7 @@ struct ArchiveController: Sendable {
         // The archive is in the site's language.
         let language = pages.languages.site
         var view: [String: Any] = [
-            "title": "Past editions", "isEmpty": editions.isEmpty, "indexable": true,
+            "title": language.text("archive.title"), "isEmpty": editions.isEmpty, "indexable": true,
             "editions": editions.map { edition -> [String: Any] in
                 [
                     "path": edition.kind.archivePath(edition.date),
@@ -67,7 +67,11 @@ struct ArchiveController: Sendable {
             },
             "feedURL": configuration.web.baseURL + "/archive/feed.xml",
         ]
-        view["pager"] = Pager.links(page: page, pageSize: Self.pageSize, total: total) { "archive?page=\($0)" }
+        let pager = Pager.links(page: page, pageSize: Self.pageSize, total: total) { "archive?page=\($0)" }
+        view["pager"] = pager
+        if let pages = pager?["pages"] as? Int {
+            view["pageOf"] = language.text("archive.pageOf", ["page": language.number(page), "pages": language.number(pages)])
+        }
         return pages.page("archive", view)
     }
 

@@ -40,13 +40,17 @@ struct MyDataController: Sendable {
     func confirmPage(_ request: Request) async throws -> Response {
         let token = request.uri.queryParameters.get(FormField.token) ?? ""
         let subscriber = try await reader.subscriber(for: token, .preferences)
+        let language = reader.language(for: request, stored: subscriber.language)
+        let copy = Language.split(language.text("deleteMe.copy"), at: "link")
         return reader.pages.page(
             "delete-me",
             [
-                "title": "Delete everything about you?", "email": subscriber.email.description, "token": token,
+                "title": language.text("deleteMe.title"), "email": subscriber.email.description, "token": token,
+                "text": language.text("deleteMe.text", ["email": subscriber.email.description]),
+                "copy": ["before": copy.before, "after": copy.after],
                 "action": "delete?token=\(token)", "dataURL": "data?token=\(token)",
                 "back": "../preferences?token=\(token)",
-            ])
+            ], language: language)
     }
 
     @Sendable func delete(
@@ -60,8 +64,10 @@ struct MyDataController: Sendable {
             throw PageError.notOnTheList
         }
         reader.logger.info("reader erased at their request", metadata: ["subscriber.id": "\(subscriber.id ?? 0)"])
+        let language = reader.pages.languages.language(subscriber.language)
         return reader.pages.message(
-            "Deleted", "\(email) and everything stored about it are deleted. No digest will come again.",
-            link: (href: "../subscribe", label: "Subscribe again"))
+            language.text("deleteMe.done"), language.text("deleteMe.doneText", ["email": email.description]),
+            link: (href: reader.subscribeLink("../", in: language), label: language.text("unsubscribe.again")),
+            language: language)
     }
 }
