@@ -48,7 +48,10 @@ public struct Language: Sendable {
     /// `{count}` written in the language's digits.
     public func text(_ key: String, count: Int, _ values: [String: String] = [:]) -> String {
         let form = PluralRule.form(count, language: code)
-        let text = raw("\(key).\(form)") ?? raw("\(key).other") ?? raw(key) ?? ""
+        // A catalog's own forms first: a fallback catalog's `.one` must not win over this one's `.other`.
+        let text =
+            catalogs.lazy.compactMap { $0.entries["\(key).\(form)"] ?? $0.entries["\(key).other"] ?? $0.entries[key] }
+            .first ?? ""
         return Self.fill(text, values.merging(["count": number(count), "site": siteName]) { given, _ in given })
     }
 

@@ -84,6 +84,11 @@ import Testing
         #expect(arabic.text("digest.votes", count: 11) == "صوّت له ١١ قارئًا")
         #expect(arabic.longDate(Day("2026-11-24")!) == "الثلاثاء، ٢٤ نوفمبر، ٢٠٢٦")
         #expect(Language.latinDigits("١٢") == "12")
+        // On an Arabic site an English reader's "1 picks" comes from English's `.other`, not Arabic's `.one`.
+        var arabicSite = Self.site
+        (arabicSite.language, arabicSite.languages) = ("ar", ["ar", "en"])
+        let english = try Languages(templates: Self.templates, site: arabicSite).language("en")
+        #expect(english.text("digest.picks", count: 1) == "1 picks by reader votes")
     }
 
     // MARK: Configuration
