@@ -59,6 +59,7 @@ struct ReadersController: Sendable {
         let subscriber = detail.subscriber
         let status = subscriber.status
         func date(_ value: Date?) -> String { value.map(AdminPages.time) ?? "–" }
+        let language: String = subscriber.language ?? "the site’s (\(admin.pages.languages.site.code))"
         let view: [String: Any] = [
             "title": subscriber.email.description, "id": id, "email": subscriber.email.description,
             "facts": [
@@ -66,6 +67,7 @@ struct ReadersController: Sendable {
                 ["label": "Name", "value": subscriber.name ?? "–"],
                 ["label": "Sections", "value": subscriber.sections.isEmpty ? "all" : subscriber.sections.map(\.rawValue).joined(separator: ", ")],
                 ["label": "Format", "value": subscriber.format.rawValue],
+                ["label": "Language", "value": language],
                 ["label": "Time zone", "value": subscriber.timeZone ?? "the site’s"],
                 ["label": "Delivery hour", "value": subscriber.deliveryHour.map { "\($0):00" } ?? "the site’s"],
                 ["label": "Gets", "value": subscriber.choicesDescription],
