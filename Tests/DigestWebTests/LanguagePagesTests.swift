@@ -22,18 +22,22 @@ import Testing
             #expect(arabic.contains("حلّ هذه المسألة الحسابية البسيطة واكتب الناتج"))
             #expect(arabic.contains("<input type=\"hidden\" name=\"language\" value=\"ar\">"))
             // The switch: a plain link to the page in each other language, named in that language.
-            #expect(arabic.contains("<a href=\"subscribe?lang=en\" hreflang=\"en\" lang=\"en\" dir=\"ltr\">English</a>"))
+            #expect(
+                arabic.contains("<a href=\"subscribe?lang=en\" hreflang=\"en\" lang=\"en\" dir=\"ltr\">English</a>"))
             // The question in the catalog's digits, left to right.
             let question = try #require(arabic.firstMatch(of: /dir="ltr" id="question">([^<]+)</).map { String($0.1) })
             #expect(question.unicodeScalars.contains { (0x660...0x669).contains($0.value) })
             #expect(!arabic.contains("Email address"))
 
             let english = try await client.execute(
-                uri: "/subscribe?lang=en", method: .get, headers: [.acceptLanguage: "ar"]) { $0.text }
+                uri: "/subscribe?lang=en", method: .get, headers: [.acceptLanguage: "ar"]
+            ) { $0.text }
             #expect(english.contains("<html lang=\"en\" dir=\"ltr\">"))
-            #expect(english.contains("<a href=\"subscribe?lang=ar\" hreflang=\"ar\" lang=\"ar\" dir=\"rtl\">العربية</a>"))
+            #expect(
+                english.contains("<a href=\"subscribe?lang=ar\" hreflang=\"ar\" lang=\"ar\" dir=\"rtl\">العربية</a>"))
             let fallback = try await client.execute(
-                uri: "/subscribe", method: .get, headers: [.acceptLanguage: "fr-FR,fr;q=0.9"]) { $0.text }
+                uri: "/subscribe", method: .get, headers: [.acceptLanguage: "fr-FR,fr;q=0.9"]
+            ) { $0.text }
             #expect(fallback.contains("<html lang=\"en\" dir=\"ltr\">"))
         }
     }
@@ -84,7 +88,8 @@ import Testing
                 ("token", token), ("sections", "story"), ("sections", "post"), ("format", "html"), ("language", "ar"),
             ]
             let saved = try await client.execute(
-                uri: "/preferences", method: .post, headers: formHeaders, body: form(fields)) { response in
+                uri: "/preferences", method: .post, headers: formHeaders, body: form(fields)
+            ) { response in
                 #expect(response.status == .ok)
                 return response.text
             }

@@ -43,7 +43,8 @@ public struct Catalog: Sendable, Equatable {
             else {
                 throw CatalogError(
                     file: file, line: index + 1,
-                    message: "a key is letters, digits, dots and underscores (like `digest.greeting`), found \"\(key)\"")
+                    message: "a key is letters, digits, dots and underscores (like `digest.greeting`), found \"\(key)\""
+                )
             }
             if let first = lines[key] {
                 throw CatalogError(file: file, line: index + 1, message: "`\(key)` is already on line \(first)")
@@ -57,7 +58,8 @@ public struct Catalog: Sendable, Equatable {
     public static func load(code: String, folder: String) throws(CatalogError) -> Catalog {
         let file = "\(folder)/\(code).txt"
         guard let data = FileManager.default.contents(atPath: file) else {
-            throw CatalogError(file: file, line: nil, message: "is missing (every language of site.languages needs one)")
+            throw CatalogError(
+                file: file, line: nil, message: "is missing (every language of site.languages needs one)")
         }
         guard let text = String(data: data, encoding: .utf8) else {
             throw CatalogError(file: file, line: nil, message: "is not UTF-8 text")

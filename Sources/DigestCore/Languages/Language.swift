@@ -31,7 +31,9 @@ public struct Language: Sendable {
         let localeID = own["language.locale"].flatMap { $0.isEmpty ? nil : $0 } ?? catalog.code
         // The site's English pages have always been dated with the bare code's locale: keep it where the
         // digits are the locale's own.
-        locale = Locale(identifier: localeID + (arabicIndicDigits ? "@numbers=arab" : localeID.hasPrefix("en") ? "" : "@numbers=latn"))
+        locale = Locale(
+            identifier: localeID
+                + (arabicIndicDigits ? "@numbers=arab" : localeID.hasPrefix("en") ? "" : "@numbers=latn"))
     }
 
     /// Languages written right to left, when a catalog does not say.
@@ -69,20 +71,24 @@ public struct Language: Sendable {
     /// `text` with its Latin digits written in the language's digits (a math question, "2 + 10 =").
     public func digits(in text: String) -> String {
         guard arabicIndicDigits else { return text }
-        return String(String.UnicodeScalarView(text.unicodeScalars.map { scalar in
-            (0x30...0x39).contains(scalar.value) ? Unicode.Scalar(scalar.value - 0x30 + 0x660)! : scalar
-        }))
+        return String(
+            String.UnicodeScalarView(
+                text.unicodeScalars.map { scalar in
+                    (0x30...0x39).contains(scalar.value) ? Unicode.Scalar(scalar.value - 0x30 + 0x660)! : scalar
+                }))
     }
 
     /// `text` with Arabic-Indic (٠–٩) and Eastern Arabic-Indic (۰–۹) digits written as Latin ones.
     public static func latinDigits(_ text: String) -> String {
-        String(String.UnicodeScalarView(text.unicodeScalars.map { scalar in
-            switch scalar.value {
-            case 0x660...0x669: Unicode.Scalar(scalar.value - 0x660 + 0x30)!
-            case 0x6F0...0x6F9: Unicode.Scalar(scalar.value - 0x6F0 + 0x30)!
-            default: scalar
-            }
-        }))
+        String(
+            String.UnicodeScalarView(
+                text.unicodeScalars.map { scalar in
+                    switch scalar.value {
+                    case 0x660...0x669: Unicode.Scalar(scalar.value - 0x660 + 0x30)!
+                    case 0x6F0...0x6F9: Unicode.Scalar(scalar.value - 0x6F0 + 0x30)!
+                    default: scalar
+                    }
+                }))
     }
 
     /// "Tuesday, 24 November 2026" in this language (Foundation's formatter with the language's locale).
@@ -99,7 +105,8 @@ public struct Language: Sendable {
         var tree: [String: any Sendable] = [:]
         for catalog in catalogs.reversed() {
             for (key, value) in catalog.entries {
-                Self.insert(Self.fill(value, ["site": siteName]), at: key.split(separator: ".").map(String.init), in: &tree)
+                Self.insert(
+                    Self.fill(value, ["site": siteName]), at: key.split(separator: ".").map(String.init), in: &tree)
             }
         }
         return tree

@@ -114,7 +114,8 @@ extension Languages {
                         CatalogError(
                             file: catalog.file, line: catalog.lines[key],
                             message: "`\(key)` has {\(extra)}, which the program does not fill (it fills "
-                                + (expected.isEmpty ? "none" : expected.sorted().map { "{\($0)}" }.joined(separator: ", ")) + ")"))
+                                + (expected.isEmpty
+                                    ? "none" : expected.sorted().map { "{\($0)}" }.joined(separator: ", ")) + ")"))
                 }
             }
             let direction = catalog.entries["language.direction"]

@@ -50,7 +50,9 @@ enum ChoiceWording {
         switch parts.count {
         case 0: return language.text("choice.lengthFull")
         case 1: return language.text("choice.lengthAtMost", ["items": parts[0]])
-        default: return language.text("choice.lengthAtMost", ["items": language.text("choice.and", ["a": parts[0], "b": parts[1]])])
+        default:
+            return language.text(
+                "choice.lengthAtMost", ["items": language.text("choice.and", ["a": parts[0], "b": parts[1]])])
         }
     }
 
@@ -63,12 +65,17 @@ enum ChoiceWording {
         var sentences: [String] = []
         if old.sections != new.sections {
             let titles = configuration.digest.sections.filter { new.wants($0.kind) }.map { $0.title(in: language.code) }
-            sentences.append(language.text("choice.sections", ["sections": titles.joined(separator: language.text("choice.listSeparator") + " ")]))
+            sentences.append(
+                language.text(
+                    "choice.sections",
+                    ["sections": titles.joined(separator: language.text("choice.listSeparator") + " ")]))
         }
         if old.format != new.format {
             sentences.append(language.text(new.format == .html ? "choice.formatHTML" : "choice.formatText"))
         }
-        if old.length != new.length { sentences.append(language.text("choice.length", ["length": length(new.length, language)])) }
+        if old.length != new.length {
+            sentences.append(language.text("choice.length", ["length": length(new.length, language)]))
+        }
         if old.cadence != new.cadence || (new.cadence == .weekly && old.weekday != new.weekday) {
             sentences.append(cadenceChange(from: old, to: new, language))
         } else if old.weekday != new.weekday {
@@ -78,7 +85,8 @@ enum ChoiceWording {
             sentences.append(new.pausedUntil.map { paused(until: $0, language) } ?? resumed(language))
         }
         if old.timeZone != new.timeZone {
-            let zone = new.timeZone ?? language.text("choice.siteZone", ["zone": configuration.site.timeZone.identifier])
+            let zone =
+                new.timeZone ?? language.text("choice.siteZone", ["zone": configuration.site.timeZone.identifier])
             sentences.append(language.text("choice.timeZone", ["zone": zone]))
         }
         if old.deliveryHour != new.deliveryHour {

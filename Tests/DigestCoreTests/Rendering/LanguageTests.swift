@@ -56,7 +56,10 @@ import Testing
         #expect(languages.language(nil).code == "en")
         let problems = Languages.check(templates: directory.path, site: Self.site).map(\.description)
         #expect(problems.contains { $0.hasSuffix("ar.txt: `bye` is missing; readers of ar get the en text") })
-        #expect(problems.contains { $0.contains("ar.txt:2: `greeting` has {nom}, which the program does not fill (it fills {name})") })
+        #expect(
+            problems.contains {
+                $0.contains("ar.txt:2: `greeting` has {nom}, which the program does not fill (it fills {name})")
+            })
         // A language of site.languages without a catalog is refused at load, naming the file.
         directory.write("lang/ar.txt", "")
         try FileManager.default.removeItem(atPath: directory.file("lang/ar.txt"))
@@ -109,15 +112,19 @@ import Testing
                 return ""
             } catch { return "\(error)" }
         }
-        #expect(refused(["ar": "أهم الأخبار"]).contains("digest.sections[0].title: needs a title in the site's language"))
-        #expect(refused(["en": "Top", "fr": "Une"]).contains("digest.sections[0].title.fr: \"fr\" is not one of site.languages"))
+        #expect(
+            refused(["ar": "أهم الأخبار"]).contains("digest.sections[0].title: needs a title in the site's language"))
+        #expect(
+            refused(["en": "Top", "fr": "Une"]).contains(
+                "digest.sections[0].title.fr: \"fr\" is not one of site.languages"))
         #expect(refused(["en": 3]).contains("digest.sections[0].title.en: expected a non-empty string"))
         #expect(refused(3).contains("digest.sections[0].title: expected a string or an object of titles by language"))
-        let badLanguage = (try? Fixtures.configuration(in: directory) { json in
-            var site = json["site"] as! [String: Any]
-            site["languages"] = ["en", "ar", "en"]
-            json["site"] = site
-        }).map { _ in "" }
+        let badLanguage =
+            (try? Fixtures.configuration(in: directory) { json in
+                var site = json["site"] as! [String: Any]
+                site["languages"] = ["en", "ar", "en"]
+                json["site"] = site
+            }).map { _ in "" }
         #expect(badLanguage == nil)
     }
 
