@@ -59,7 +59,9 @@ public struct Catalog: Sendable, Equatable {
         let file = "\(folder)/\(code).txt"
         guard let data = FileManager.default.contents(atPath: file) else {
             throw CatalogError(
-                file: file, line: nil, message: "is missing (every language of site.languages needs one)")
+                file: file, line: nil,
+                message: "is missing: every language of site.languages needs a catalog (a templates folder made "
+                    + "before languages: copy lang/ from DailyDigest's templates)")
         }
         guard let text = String(data: data, encoding: .utf8) else {
             throw CatalogError(file: file, line: nil, message: "is not UTF-8 text")
