@@ -51,6 +51,15 @@ public final class DigestComposer: Sendable {
         fixedFields = try MessageBuilder.FixedFields(from: from, replyTo: replyTo, listID: listID)
         dkim = try DKIMSigner(configuration: configuration.mail.dkim)
         bounceAddress = configuration.mail.bounceAddress.map { BounceAddress(base: $0, signer: signer) }
+        voteLink = DigestVoteLink(signer: signer)
+    }
+
+    /// Signs the vote link of each item of each reader's digest.
+    public let voteLink: DigestVoteLink
+
+    /// `subscriber`'s vote link for `itemID` of `edition` (`/vote?token=…`).
+    public func voteURL(for subscriber: Subscriber, itemID: Int64, in edition: EditionReference) -> String {
+        link("vote", voteLink.token(for: DigestVote(edition: edition, itemID: itemID, subscriberID: subscriber.id ?? 0)))
     }
 
     /// VERP envelope senders (`mail.bounceAddress`); nil sends from the address of `mail.from`.
@@ -173,10 +182,16 @@ public final class DigestComposer: Sendable {
             CacheKey(selection: selection, date: date, kind: kind, cadence: subscriber.cadence, hasName: !name.isEmpty))
         let inert = testSend?.inertLinks == true
         let unsubscribe = inert ? link("unsubscribe", Self.inertLinkToken) : unsubscribeURL(for: subscriber)
-        let values: [PersonalizedText.Field: String] = [
+        var values: [PersonalizedText.Field: String] = [
             .name: name, .email: subscriber.email.description, .unsubscribeURL: unsubscribe,
             .preferencesURL: inert ? link("preferences", Self.inertLinkToken) : preferencesURL(for: subscriber),
         ]
+        // One vote link per item, numbered as the digest numbers them (`DigestView`: across sections).
+        let edition = EditionReference(date: date, kind: kind)
+        for (index, itemID) in selection.itemIDs.enumerated() {
+            values[.voteURL(index + 1)] =
+                inert ? link("vote", Self.inertLinkToken) : voteURL(for: subscriber, itemID: itemID, in: edition)
+        }
         let subject = rendered.subject.fill(values)
         let html = subscriber.format == .html ? rendered.html : nil
         let htmlValues = html == nil ? [:] : values.mapValues(HTMLEscaping.escape)
@@ -246,7 +261,7 @@ public final class DigestComposer: Sendable {
             preferences: PersonalizedText.placeholder(.preferencesURL), webVersion: webVersion(of: key.date, kind: key.kind))
         var view = DigestView(
             selection: key.selection, date: key.date, kind: key.kind, cadence: key.cadence, configuration: configuration,
-            reader: reader, links: links)
+            reader: reader, links: links, voteURL: { PersonalizedText.placeholder(.voteURL($0)) })
         // One line, whatever the template or the titles hold: a subject can never add a header.
         view.subject = DigestView.cap(templates.render(view, "subject.txt").collapsingWhitespace, Self.subjectLimit)
         let text = TextWrapping.wrap(templates.render(view, "digest.txt").trimmingCharacters(in: .newlines) + "\n")
