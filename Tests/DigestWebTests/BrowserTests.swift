@@ -93,4 +93,48 @@ import Testing
         await group.triggerGracefulShutdown()
         try await server.value
     }
+
+    /// Votes from the digest (issue 26): the reader opens the first item's vote link from the plain-text
+    /// digest in Chromium with JavaScript off, presses the one button, reads the thanks; the page passes
+    /// axe-core; the vote is counted once.
+    @Test func aReaderVotesFromTheDigestInChromium() async throws {
+        let fixture = try SubscriptionFixture()
+        let directory = TemporaryDirectory("browser-vote")
+        let port = Int(FreePort.next())
+        var configuration = fixture.configuration
+        configuration.web.port = port
+        configuration.web.baseURL = "http://127.0.0.1:\(port)"
+        configuration.mail.transport = .maildir
+        configuration.mail.maildir = directory.file("mail")
+        let environment = [configuration.web.secretEnv: WebFixture.secret]
+        let app = try await buildApplication(
+            configuration: configuration, store: fixture.store, environment: environment, logger: Logger(label: "browser"))
+        let group = ServiceGroup(services: [app], logger: Logger(label: "browser"))
+        let server = Task { try await group.run() }
+        defer { server.cancel() }
+        #expect(await FreePort.listening(UInt16(port)))
+
+        let reader = try fixture.add("vote@example.com", status: .active)
+        try fixture.store.upsert([
+            ItemDraft(
+                kind: .story, title: "A story worth a vote", url: "https://courier.example/1", summary: "Summary",
+                publishedAt: Date() - 3600, votes: 3)
+        ])
+        // Tonight's edition, frozen as `digest send` freezes it, and the reader's digest of it in their mailbox.
+        let composer = try await DigestComposer.make(configuration: configuration, environment: environment)
+        let date = DigestPreview(composer: composer, store: fixture.store).upcomingDate(now: Date())
+        let edition = try composer.ranker.edition(for: date, store: fixture.store, freeze: true)
+        let digest = try #require(try composer.digest(for: reader, in: edition, alreadyReceived: [], now: Date()))
+        let result = try await SenderPool(mail: configuration.mail, environment: environment, logger: Logger(label: "browser"))
+            .sendOne(digest.message)
+        #expect(result.outcome == .sent(reply: result.outcome.text))
+
+        let (voted, voteLog) = try await self.reader(
+            ["vote", configuration.mail.maildir, reader.email.description], log: directory.file("vote.log"))
+        #expect(voted, "\(voteLog)")
+        #expect(try fixture.store.item(url: "https://courier.example/1")?.digestVotes == 1)
+
+        await group.triggerGracefulShutdown()
+        try await server.value
+    }
 }

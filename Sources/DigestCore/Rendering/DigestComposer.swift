@@ -57,9 +57,11 @@ public final class DigestComposer: Sendable {
     /// Signs the vote link of each item of each reader's digest.
     public let voteLink: DigestVoteLink
 
-    /// `subscriber`'s vote link for `itemID` of `edition` (`/vote?token=…`).
+    /// `subscriber`'s vote link for `itemID` of `edition`: `/v/TOKEN`, short enough that a plain-text digest
+    /// keeps it on one line.
     public func voteURL(for subscriber: Subscriber, itemID: Int64, in edition: EditionReference) -> String {
-        link("vote", voteLink.token(for: DigestVote(edition: edition, itemID: itemID, subscriberID: subscriber.id ?? 0)))
+        let vote = DigestVote(edition: edition, itemID: itemID, subscriberID: subscriber.id ?? 0)
+        return "\(configuration.web.baseURL)/v/\(voteLink.token(for: vote))"
     }
 
     /// VERP envelope senders (`mail.bounceAddress`); nil sends from the address of `mail.from`.
@@ -190,7 +192,7 @@ public final class DigestComposer: Sendable {
         let edition = EditionReference(date: date, kind: kind)
         for (index, itemID) in selection.itemIDs.enumerated() {
             values[.voteURL(index + 1)] =
-                inert ? link("vote", Self.inertLinkToken) : voteURL(for: subscriber, itemID: itemID, in: edition)
+                inert ? "\(configuration.web.baseURL)/v/\(Self.inertLinkToken)" : voteURL(for: subscriber, itemID: itemID, in: edition)
         }
         let subject = rendered.subject.fill(values)
         let html = subscriber.format == .html ? rendered.html : nil

@@ -30,8 +30,9 @@ public struct DigestVote: Sendable, Hashable {
 
 /// Signs and reads the tokens of vote links (`/vote?token=TOKEN`), as `BounceAddress` signs VERP addresses:
 /// TOKEN is `YYYYMMDDk-ITEM-READER-MAC`, the edition's date and kind (`d`aily, `w`eekly, `m`onthly,
-/// `c`atch-up), the item's id, the reader's id, and 16 hex digits of an HMAC-SHA256 under the link secret
-/// (`LinkSigner.fingerprint`). Short enough for a plain-text digest, and the same secret revokes it.
+/// `c`atch-up), the item's id, the reader's id, and 12 hex digits of an HMAC-SHA256 under the link secret
+/// (`LinkSigner.fingerprint`, as many as a VERP token's). Short enough that a plain-text digest keeps the link
+/// and its label on one line; the same secret revokes it.
 ///
 /// The token holds no expiry: a vote link lasts as long as its edition's window after the edition closed, plus
 /// `gracePeriod` (`expiry(windowStart:cutoff:)`), worked out from the stored edition when the vote comes.
@@ -46,8 +47,9 @@ public struct DigestVoteLink: Sendable {
     /// later, and readers far from the site's zone receive it up to a day after the edition closes.
     public static let gracePeriod: TimeInterval = 7 * 24 * 3600
 
-    /// Hex digits of the MAC: 64 bits, a guess per request is hopeless.
-    static let macLength = 16
+    /// Hex digits of the MAC: 48 bits, as VERP's. Guessing one takes ~10^14 requests on average, each
+    /// limited per client, for one vote.
+    static let macLength = 12
 
     /// The last instant a vote link of an edition with this window is accepted: the cut-off, one window
     /// more (a day for a daily edition, a week for a weekly one, a month for a monthly one, the look-back of

@@ -7,9 +7,12 @@ import Logging
 /// (`DigestVoteLink`).
 ///
 /// ```
-/// GET  /vote?token=…   a page naming the item, with one button (HEAD too); changes nothing, so a mail
-///                      scanner that follows every link of a digest votes for nothing
-/// POST /vote?token=…   counts the reader's vote for the item once; a second POST says they already voted
+/// GET  /v/TOKEN        the link in the mail (short: a plain-text digest keeps it on one line): a page naming
+///                      the item, with one button (HEAD too); changes nothing, so a mail scanner that follows
+///                      every link of a digest votes for nothing
+/// GET  /vote?token=…   the same page
+/// POST /vote?token=…   counts the reader's vote for the item once (the button's form); a second POST says
+///                      they already voted
 /// ```
 ///
 /// A forged, altered or cut token, or one whose edition, item or reader is gone, gets the 404 page; a token
@@ -22,12 +25,14 @@ struct VoteController: Sendable {
     let link: DigestVoteLink
 
     func addRoutes(to routes: PageRoutes) {
-        routes.get("vote") { request, _ in try await page(request) }
+        routes.get("v/:token") { _, context in try await page(context.parameters.get("token") ?? "", base: "../") }
+        routes.get("vote") { request, _ in try await page(request.uri.queryParameters.get(FormField.token) ?? "", base: "") }
         routes.post("vote", reader.posted(vote))
     }
 
-    func page(_ request: Request) async throws -> Response {
-        let token = request.uri.queryParameters.get(FormField.token) ?? ""
+    /// The page of `token`; `base` leads from the page's folder to the site's root (the form posts to `vote`
+    /// there, so `web.baseURL` may carry a path).
+    func page(_ token: String, base: String) async throws -> Response {
         let vote = try Self.vote(in: token, link)
         guard let target = try await reader.database.run({ try $0.digestVoteTarget(vote) }) else {
             throw PageError.voteNotFound
@@ -36,7 +41,8 @@ struct VoteController: Sendable {
         return reader.pages.page(
             "vote",
             [
-                "title": "Vote for this story", "heading": target.alreadyVoted ? "You voted for this story" : "Vote for this story?",
+                "title": "Vote for this story", "action": base + "vote",
+                "heading": target.alreadyVoted ? "You voted for this story" : "Vote for this story?",
                 "itemTitle": target.item.title, "itemURL": target.item.url, "token": token,
                 "edition": "\(vote.edition.kind.title) of \(vote.edition.date)", "alreadyVoted": target.alreadyVoted,
             ])
