@@ -35,63 +35,49 @@ import Testing
     @Test func aReaderSignsUpConfirmsChangesPreferencesAndLeavesInChromium() async throws {
         let fixture = try SubscriptionFixture()
         let directory = TemporaryDirectory("browser")
-        let port = Int(FreePort.next())
-        let base = "http://127.0.0.1:\(port)"
-        var configuration = fixture.configuration
-        configuration.web.port = port
-        configuration.web.baseURL = base
-        configuration.mail.transport = .maildir
-        configuration.mail.maildir = directory.file("mail")
-        let environment = [configuration.web.secretEnv: WebFixture.secret]
-        let app = try await buildApplication(
-            configuration: configuration, store: fixture.store, environment: environment, logger: Logger(label: "browser"))
-        let group = ServiceGroup(services: [app], logger: Logger(label: "browser"))
-        let server = Task { try await group.run() }
-        defer { server.cancel() }
-        #expect(await FreePort.listening(UInt16(port)))
-        let address = "rana@example.com"
+        try await serving(fixture, in: directory) { configuration, environment in
+            let base = configuration.web.baseURL
+            let address = "rana@example.com"
 
-        let (signedUp, signUpLog) = try await reader(
-            ["signup", base, configuration.mail.maildir, address], log: directory.file("signup.log"))
-        #expect(signedUp, "\(signUpLog)")
-        let subscriber = try #require(try fixture.subscriber(address))
-        #expect(subscriber.status == .active)
-        #expect(subscriber.name == "Rana")
+            let (signedUp, signUpLog) = try await reader(
+                ["signup", base, configuration.mail.maildir, address], log: directory.file("signup.log"))
+            #expect(signedUp, "\(signUpLog)")
+            let subscriber = try #require(try fixture.subscriber(address))
+            #expect(subscriber.status == .active)
+            #expect(subscriber.name == "Rana")
 
-        // Tonight's digest reaches the reader's mailbox, as `digest send` would deliver it.
-        try fixture.store.upsert([
-            ItemDraft(
-                kind: .story, title: "A story", url: "https://courier.example/1", summary: "Summary",
-                publishedAt: Date() - 3600, votes: 3)
-        ])
-        let composer = try await DigestComposer.make(configuration: configuration, environment: environment)
-        let (_, digest) = try DigestPreview(composer: composer, store: fixture.store)
-            .digest(date: nil, subscriber: subscriber.email, now: Date())
-        let result = try await SenderPool(mail: configuration.mail, environment: environment, logger: Logger(label: "browser"))
-            .sendOne(digest.message)
-        #expect(result.outcome == .sent(reply: result.outcome.text))
+            // Tonight's digest reaches the reader's mailbox, as `digest send` would deliver it.
+            try fixture.store.upsert([
+                ItemDraft(
+                    kind: .story, title: "A story", url: "https://courier.example/1", summary: "Summary",
+                    publishedAt: Date() - 3600, votes: 3)
+            ])
+            let composer = try await DigestComposer.make(configuration: configuration, environment: environment)
+            let (_, digest) = try DigestPreview(composer: composer, store: fixture.store)
+                .digest(date: nil, subscriber: subscriber.email, now: Date())
+            let pool = try SenderPool(mail: configuration.mail, environment: environment, logger: Logger(label: "browser"))
+            let result = try await pool.sendOne(digest.message)
+            #expect(result.outcome == .sent(reply: result.outcome.text))
 
-        let shots = ProcessInfo.processInfo.environment["DIGEST_SCREENSHOTS"] ?? ""
-        let (chose, choicesLog) = try await reader(
-            ["choices", configuration.mail.maildir, address, shots], log: directory.file("choices.log"))
-        #expect(chose, "\(choicesLog)")
-        let chosen = try #require(try fixture.subscriber(address))
-        #expect(chosen.cadence == .weekly && chosen.weekday == .mon)
-        #expect(chosen.pausedUntil == nil && chosen.status == .active)
+            let shots = ProcessInfo.processInfo.environment["DIGEST_SCREENSHOTS"] ?? ""
+            let (chose, choicesLog) = try await reader(
+                ["choices", configuration.mail.maildir, address, shots], log: directory.file("choices.log"))
+            #expect(chose, "\(choicesLog)")
+            let chosen = try #require(try fixture.subscriber(address))
+            #expect(chosen.cadence == .weekly && chosen.weekday == .mon)
+            #expect(chosen.pausedUntil == nil && chosen.status == .active)
 
-        let (managed, manageLog) = try await reader(
-            ["manage", configuration.mail.maildir, address], log: directory.file("manage.log"))
-        #expect(managed, "\(manageLog)")
-        let after = try #require(try fixture.subscriber(address))
-        #expect(after.sections == [.story])
-        #expect(after.format == .text)
-        #expect(after.timeZone == "Europe/Berlin")
-        #expect(after.deliveryHour == 7)
-        #expect(after.status == .unsubscribed)
-        #expect(after.cadence == .weekly)
-
-        await group.triggerGracefulShutdown()
-        try await server.value
+            let (managed, manageLog) = try await reader(
+                ["manage", configuration.mail.maildir, address], log: directory.file("manage.log"))
+            #expect(managed, "\(manageLog)")
+            let after = try #require(try fixture.subscriber(address))
+            #expect(after.sections == [.story])
+            #expect(after.format == .text)
+            #expect(after.timeZone == "Europe/Berlin")
+            #expect(after.deliveryHour == 7)
+            #expect(after.status == .unsubscribed)
+            #expect(after.cadence == .weekly)
+        }
     }
 
     /// Votes from the digest (issue 26): the reader opens the first item's vote link from the plain-text
@@ -100,6 +86,35 @@ import Testing
     @Test func aReaderVotesFromTheDigestInChromium() async throws {
         let fixture = try SubscriptionFixture()
         let directory = TemporaryDirectory("browser-vote")
+        try await serving(fixture, in: directory) { configuration, environment in
+            let reader = try fixture.add("vote@example.com", status: .active)
+            try fixture.store.upsert([
+                ItemDraft(
+                    kind: .story, title: "A story worth a vote", url: "https://courier.example/1", summary: "Summary",
+                    publishedAt: Date() - 3600, votes: 3)
+            ])
+            // Tonight's edition, frozen as `digest send` freezes it, and the reader's digest of it in their mailbox.
+            let composer = try await DigestComposer.make(configuration: configuration, environment: environment)
+            let date = DigestPreview(composer: composer, store: fixture.store).upcomingDate(now: Date())
+            let edition = try composer.ranker.edition(for: date, store: fixture.store, freeze: true)
+            let digest = try #require(try composer.digest(for: reader, in: edition, alreadyReceived: [], now: Date()))
+            let pool = try SenderPool(mail: configuration.mail, environment: environment, logger: Logger(label: "browser"))
+            let result = try await pool.sendOne(digest.message)
+            #expect(result.outcome == .sent(reply: result.outcome.text))
+
+            let (voted, voteLog) = try await self.reader(
+                ["vote", configuration.mail.maildir, reader.email.description], log: directory.file("vote.log"))
+            #expect(voted, "\(voteLog)")
+            #expect(try fixture.store.item(url: "https://courier.example/1")?.digestVotes == 1)
+        }
+    }
+
+    /// The app over `fixture`'s store on a free port of loopback, its mail in a Maildir in `directory`: `body`
+    /// runs while it serves (with the configuration and environment it was built with), then it shuts down.
+    func serving(
+        _ fixture: SubscriptionFixture, in directory: TemporaryDirectory,
+        _ body: (Configuration, [String: String]) async throws -> Void
+    ) async throws {
         let port = Int(FreePort.next())
         var configuration = fixture.configuration
         configuration.web.port = port
@@ -113,27 +128,7 @@ import Testing
         let server = Task { try await group.run() }
         defer { server.cancel() }
         #expect(await FreePort.listening(UInt16(port)))
-
-        let reader = try fixture.add("vote@example.com", status: .active)
-        try fixture.store.upsert([
-            ItemDraft(
-                kind: .story, title: "A story worth a vote", url: "https://courier.example/1", summary: "Summary",
-                publishedAt: Date() - 3600, votes: 3)
-        ])
-        // Tonight's edition, frozen as `digest send` freezes it, and the reader's digest of it in their mailbox.
-        let composer = try await DigestComposer.make(configuration: configuration, environment: environment)
-        let date = DigestPreview(composer: composer, store: fixture.store).upcomingDate(now: Date())
-        let edition = try composer.ranker.edition(for: date, store: fixture.store, freeze: true)
-        let digest = try #require(try composer.digest(for: reader, in: edition, alreadyReceived: [], now: Date()))
-        let result = try await SenderPool(mail: configuration.mail, environment: environment, logger: Logger(label: "browser"))
-            .sendOne(digest.message)
-        #expect(result.outcome == .sent(reply: result.outcome.text))
-
-        let (voted, voteLog) = try await self.reader(
-            ["vote", configuration.mail.maildir, reader.email.description], log: directory.file("vote.log"))
-        #expect(voted, "\(voteLog)")
-        #expect(try fixture.store.item(url: "https://courier.example/1")?.digestVotes == 1)
-
+        try await body(configuration, environment)
         await group.triggerGracefulShutdown()
         try await server.value
     }
