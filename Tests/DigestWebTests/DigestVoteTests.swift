@@ -207,7 +207,8 @@ import Testing
         #expect(try world.store.subscriber(id: world.reader.id!)?.status == .active)
     }
 
-    @Test func theItemsAPIReportsVotesFromTheDigest() async throws {
+    /// The votes show in the items API, on the admin's edition page and in the reader's data export.
+    @Test func votesFromTheDigestShowWhereTheyAreCounted() async throws {
         let world = try await World(.sqlite)
         try await world.app().test(.router) { client in
             try await client.execute(uri: "/vote?token=\(world.token(0))", method: .post, headers: formHeaders, body: form([])) {
@@ -233,6 +234,21 @@ import Testing
                 #expect($0.status == .badRequest)
             }
             try await client.execute(uri: "/api/items/votes", method: .get) { #expect($0.status == .unauthorized) }
+            // The admin's edition page counts the votes from its links.
+            try await client.execute(
+                uri: "/admin/editions/2026-11-24", method: .get, headers: [.authorization: "Bearer \(WebFixture.token)"]
+            ) { response in
+                #expect(response.status == .ok)
+                #expect(response.text.contains("From this digest"))
+                #expect(response.text.contains("<td class=\"num\">1</td></tr>"))
+            }
+            // The reader's "download my data" file lists what they voted for.
+            let preferences = try LinkSigner(secret: WebFixture.secret)
+                .token(.preferences, subscriberID: world.reader.id!, email: world.reader.email)
+            try await client.execute(uri: "/preferences/data?token=\(preferences)", method: .get) { response in
+                let votes = try #require(object(response)?["votes"] as? [[String: Any]])
+                #expect(votes.map { $0["url"] as? String } == [world.edition.candidates[0].url])
+            }
             // `GET /api/items` carries both counts.
             try await client.execute(uri: "/api/items", method: .get, headers: authorized) { response in
                 let first = try #require(array(response)?.first { $0["url"] as? String == world.edition.candidates[0].url })

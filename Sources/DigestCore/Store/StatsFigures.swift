@@ -181,6 +181,8 @@ public struct EditionItemStats: Sendable, Codable, Equatable {
     public var votes: Int
     /// Votes now (nil when the item was removed since).
     public var currentVotes: Int?
+    /// Votes cast from this edition's vote links.
+    public var digestVotes: Int = 0
 }
 
 /// An edition's page: its outcome, its items and the runs that sent it.

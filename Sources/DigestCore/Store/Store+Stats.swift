@@ -109,7 +109,9 @@ extension Store {
                 ?? EditionStats(empty: id, date: date.description, kind: kind)
             let items = try db.fetchAll(
                 """
-                SELECT ei.position, ei.itemID, ei.kind, ei.title, ei.url, ei.votes, i.votes AS currentVotes
+                SELECT ei.position, ei.itemID, ei.kind, ei.title, ei.url, ei.votes, i.votes AS currentVotes,
+                    (SELECT count(*) FROM digest_votes v WHERE v.editionID = ei.editionID AND v.itemID = ei.itemID)
+                        AS digestVotes
                 FROM edition_items ei LEFT JOIN items i ON i.id = ei.itemID
                 WHERE ei.editionID = ? ORDER BY ei.position
                 """, id.sqlValue
@@ -117,7 +119,7 @@ extension Store {
                 EditionItemStats(
                     position: try row["position"], itemID: try row["itemID"], kind: try row["kind"],
                     title: try row["title"], url: try row["url"], votes: try row["votes"],
-                    currentVotes: try row["currentVotes"])
+                    currentVotes: try row["currentVotes"], digestVotes: try row["digestVotes"])
             }
             // A run's report lists its editions' dates; the runs table has one row per run (small).
             let runs = try db.fetchAll(
