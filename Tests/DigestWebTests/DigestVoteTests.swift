@@ -39,15 +39,18 @@ import Testing
             reader = try store.addSubscriber(Subscriber(email: try EmailAddress("reader@example.com"), status: .active))
         }
 
-        func app(now: Date = World.now) async throws -> Application<RouterResponder<WebRequestContext>> {
+        func app(now: Date = World.now, databaseTimeout: Double? = nil) async throws
+            -> Application<RouterResponder<WebRequestContext>>
+        {
+            var configuration = web.configuration
+            if let databaseTimeout { configuration.web.databaseTimeoutSeconds = databaseTimeout }
             var settings = WebSettings()
             settings.now = { now }
             // Thirty-two POSTs from one test client: the per-client limit is not what is tested here.
             settings.ipLimit = (1000, 1)
             return try await buildWebApplication(
-                configuration: web.configuration, store: store,
-                environment: [web.configuration.web.secretEnv: WebFixture.secret,
-                              web.configuration.web.adminTokenEnv: WebFixture.token],
+                configuration: configuration, store: store,
+                environment: [configuration.web.secretEnv: WebFixture.secret, configuration.web.adminTokenEnv: WebFixture.token],
                 logger: Logger(label: "test"), settings: settings)
         }
 
@@ -255,5 +258,47 @@ import Testing
                 #expect(first["digestVotes"] as? Int == 1)
             }
         }
+    }
+
+    /// The vote's store call runs on the web's store threads with the request's deadline: while another process
+    /// holds SQLite's write lock, the POST answers the styled 503 with `Retry-After` in about that time. The call
+    /// itself may still finish once the lock is gone (`StoreExecutor`: a running call runs to its end, its
+    /// result dropped); the reader who sends the form again learns which it was, and the vote counts once.
+    @Test func aVoteWhileTheDatabaseIsLockedIsA503AndCountsNothing() async throws {
+        let world = try await World(.sqlite)
+        let token = world.token(0)
+        let locker = Process()
+        locker.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        locker.arguments = [
+            "python3", "-c",
+            "import sqlite3, sys, time\n"
+                + "c = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
+                + "c.execute('BEGIN EXCLUSIVE')\nprint('locked', flush=True)\ntime.sleep(4)\nc.execute('ROLLBACK')",
+            world.web.configuration.database,
+        ]
+        let output = Pipe()
+        locker.standardOutput = output
+        try locker.run()
+        defer { if locker.isRunning { locker.terminate() } }
+        let said = output.fileHandleForReading.availableData
+        #expect(String(decoding: said, as: UTF8.self).contains("locked"))
+        try await world.app(databaseTimeout: 1).test(.router) { client in
+            let started = ContinuousClock.now
+            try await client.execute(uri: "/vote", method: .post, headers: formHeaders, body: form([("token", token)])) {
+                response in
+                #expect(response.status == .serviceUnavailable)
+                #expect(response.headers[.retryAfter] != nil)
+                #expect(response.text.contains("Please try again in a moment"))
+            }
+            #expect(ContinuousClock.now - started < .seconds(3))
+        }
+        locker.waitUntilExit()
+        try await world.app().test(.router) { client in
+            try await client.execute(uri: "/vote", method: .post, headers: formHeaders, body: form([("token", token)])) {
+                #expect($0.status == .ok)
+                #expect($0.text.contains("Thank you for your vote") || $0.text.contains("You already voted"))
+            }
+        }
+        #expect(try world.digestVotes(0) == 1)
     }
 }

@@ -11,7 +11,8 @@ public struct EditionReference: Sendable, Hashable, CustomStringConvertible {
         self.kind = kind
     }
 
-    public var description: String { "\(kind.title) of \(date)" }
+    /// "the week's best of 2026-11-30", "the daily edition of 2026-11-24": as the reader pages name it.
+    public var description: String { "\(kind.title.hasPrefix("the ") ? "" : "the ")\(kind.title) of \(date)" }
 }
 
 /// What a digest's vote link names: one item of one edition, for one reader. The link is the only thing that

@@ -44,7 +44,7 @@ struct VoteController: Sendable {
                 "title": "Vote for this story", "action": base + "vote",
                 "heading": target.alreadyVoted ? "You voted for this story" : "Vote for this story?",
                 "itemTitle": target.item.title, "itemURL": target.item.url, "token": token,
-                "edition": "\(vote.edition.kind.title) of \(vote.edition.date)", "alreadyVoted": target.alreadyVoted,
+                "edition": vote.edition.description, "alreadyVoted": target.alreadyVoted,
             ])
     }
 
