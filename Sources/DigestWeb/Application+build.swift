@@ -64,7 +64,9 @@ func buildWebApplication(
         admin: AdminAccessMiddleware(access: access, listener: .publicPort))
     ItemsAPI(database: database, adminToken: adminToken, tokenVariable: configuration.web.adminTokenEnv, logger: logger)
         .register(on: router)
-    for (method, path) in [(HTTPRequest.Method.get, "api/items"), (.post, "api/items"), (.get, "api/items/votes"), (.post, "api/items/votes")] {
+    for (method, path) in [
+        (HTTPRequest.Method.get, "api/items"), (.post, "api/items"), (.get, "api/items/votes"), (.post, "api/items/votes"),
+    ] {
         allowed.add(method, path)
     }
     BouncesAPI(database: database, adminToken: adminToken, tokenVariable: configuration.web.adminTokenEnv, logger: logger)

@@ -43,7 +43,9 @@ public struct BounceAddress: Sendable {
         signer.fingerprint(signed(compactDate, subscriberID), length: 12)
     }
 
-    private func signed(_ compactDate: String, _ subscriberID: Int64) -> String { "verp|\(compactDate)|\(subscriberID)" }
+    private func signed(_ compactDate: String, _ subscriberID: Int64) -> String {
+        "verp|\(compactDate)|\(subscriberID)"
+    }
 
     /// The reference in `address` when it is one of ours (`base` with a token whose MAC checks
     /// out); nil for any other address or a forged or damaged token.

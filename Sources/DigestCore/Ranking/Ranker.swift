@@ -59,7 +59,9 @@ public struct Ranker: Sendable {
         var candidates: [EditionItem] = []
         for section in digest.sections {
             let ranked = (items[section.kind] ?? [])
-                .filter { $0.kind == section.kind && window.contains($0.publishedAt) && score($0) >= Double(digest.minVotes) }
+                .filter {
+                    $0.kind == section.kind && window.contains($0.publishedAt) && score($0) >= Double(digest.minVotes)
+                }
                 .sorted(by: ranksBefore)
                 .prefix(keep(section, kind: kind))
             candidates += ranked.map(EditionItem.init)

@@ -192,7 +192,9 @@ public final class DigestComposer: Sendable {
         let edition = EditionReference(date: date, kind: kind)
         for (index, itemID) in selection.itemIDs.enumerated() {
             values[.voteURL(index + 1)] =
-                inert ? "\(configuration.web.baseURL)/v/\(Self.inertLinkToken)" : voteURL(for: subscriber, itemID: itemID, in: edition)
+                inert
+                ? "\(configuration.web.baseURL)/v/\(Self.inertLinkToken)"
+                : voteURL(for: subscriber, itemID: itemID, in: edition)
         }
         let subject = rendered.subject.fill(values)
         let html = subscriber.format == .html ? rendered.html : nil

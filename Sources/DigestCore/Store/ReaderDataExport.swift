@@ -60,7 +60,9 @@ extension Store {
                 WHERE v.subscriberID = ? ORDER BY v.votedAt, v.id
                 """,
                 id.sqlValue
-            ).map { row in ReaderDataExport.Vote(url: try row["url"], title: try row["title"], votedAt: try row["votedAt"]) }
+            ).map { row in
+                ReaderDataExport.Vote(url: try row["url"], title: try row["title"], votedAt: try row["votedAt"])
+            }
         }
         return ReaderDataExport(
             exportedAt: now, subscriber: detail.subscriber, deliveries: detail.deliveries, bounces: detail.bounces,

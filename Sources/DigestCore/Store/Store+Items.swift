@@ -73,7 +73,9 @@ extension Store {
     ) throws -> [Item] {
         try database.read { db in
             let weight = SQLValue.real(digestVoteWeight)
-            var values = [weight, kind.sqlValue, window.lowerBound.sqlValue, window.upperBound.sqlValue, weight, minVotes.sqlValue]
+            var values = [
+                weight, kind.sqlValue, window.lowerBound.sqlValue, window.upperBound.sqlValue, weight, minVotes.sqlValue,
+            ]
             var filter = ""
             if let text, !text.isEmpty {
                 let pattern = SQLValue.text("%" + Self.likeEscaped(text.lowercased()) + "%")

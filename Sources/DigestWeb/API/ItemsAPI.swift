@@ -67,7 +67,8 @@ struct ItemsAPI: Sendable {
             DigestVotesReply(
                 since: since == .distantPast ? nil : DateParsing.iso8601String(since),
                 items: counts.map {
-                    DigestVotesReply.Item(url: $0.url, digestVotes: $0.digestVotes, digestVotesSince: $0.recent, votes: $0.votes)
+                    DigestVotesReply.Item(
+                        url: $0.url, digestVotes: $0.digestVotes, digestVotesSince: $0.recent, votes: $0.votes)
                 }))
     }
 

@@ -52,7 +52,8 @@ struct ItemsController: Sendable {
             "windowStart": AdminPages.time(window.lowerBound), "cutoff": AdminPages.time(window.upperBound),
             "sections": zip(sections, zip(found, ranked)).map { section, lists -> [String: Any] in
                 let (items, best) = lists
-                let chosen = Set(best.prefix(section.count).filter { ranker.score($0) >= Double(minVotes) }.compactMap(\.id))
+                let chosen = Set(
+                    best.prefix(section.count).filter { ranker.score($0) >= Double(minVotes) }.compactMap(\.id))
                 return [
                     "title": section.title, "kind": section.kind.rawValue, "count": section.count, "isEmpty": items.isEmpty,
                     "items": items.map { item -> [String: Any] in

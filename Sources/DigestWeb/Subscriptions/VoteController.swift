@@ -26,7 +26,9 @@ struct VoteController: Sendable {
 
     func addRoutes(to routes: PageRoutes) {
         routes.get("v/:token") { _, context in try await page(context.parameters.get("token") ?? "", base: "../") }
-        routes.get("vote") { request, _ in try await page(request.uri.queryParameters.get(FormField.token) ?? "", base: "") }
+        routes.get("vote") { request, _ in
+            try await page(request.uri.queryParameters.get(FormField.token) ?? "", base: "")
+        }
         routes.post("vote", reader.posted(vote))
     }
 
