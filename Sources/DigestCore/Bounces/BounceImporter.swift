@@ -7,8 +7,9 @@ import Foundation
 ///
 /// - matched by VERP token first (`mail.bounceAddress`), then by the original Message-ID in the
 ///   ledger; a report that matches neither is listed, never guessed from an address;
-/// - a hard bounce (5.1.x) counts toward `bounced`, a soft one (4.x.x) and other failures only go
-///   on record, a complaint unsubscribes at once with its reason recorded;
+/// - a hard bounce (5.1.x) counts toward `bounced` (one that says the mailbox does not exist, 5.1.1 or
+///   5.1.10, marks the reader `bounced` at once, see `Store.hardBounceLimit`), a soft one (4.x.x) and
+///   other failures only go on record, a complaint unsubscribes at once with its reason recorded;
 /// - auto-replies (RFC 3834, vacation notices, challenge-response) are left alone;
 /// - each (report, recipient) is applied once: importing the same report again changes nothing.
 public struct BounceImporter: Sendable {
@@ -112,10 +113,11 @@ public struct BounceImporter: Sendable {
         guard let match else { return nil }
         let key = notice.id.map { "api:" + $0 } ?? "api:" + SHA256Hex.of(
             "\(notice.kind.rawValue)|\(notice.messageID ?? "")|\(notice.email?.description.lowercased() ?? "")|\(notice.reason)")
+        // A provider's webhook carries the status in its diagnostic ("smtp; 550 5.1.1 user unknown").
+        let status = notice.kind == .complaint ? "abuse" : BounceReport.statusCode(in: notice.reason) ?? ""
         let event = BounceEvent(
             reportKey: key, recipient: match.email.description, kind: notice.kind, subscriberID: match.subscriberID,
-            deliveryID: match.deliveryID, status: notice.kind == .complaint ? "abuse" : "", reason: notice.reason,
-            source: "api")
+            deliveryID: match.deliveryID, status: status, reason: notice.reason, source: "api")
         return (try store.recordBounce(event, bounceLimit: bounceLimit, now: now), match.email)
     }
 

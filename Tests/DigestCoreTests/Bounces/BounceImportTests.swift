@@ -190,8 +190,9 @@ enum Reports {
             files.append(
                 fixture.directory.write(
                     "dsn-\(day).eml",
+                    // 5.1.2 (bad destination system): hard, but not "no such mailbox", so it counts to 3.
                     Reports.dsn(
-                        to: fixture.verp(reader, day: day), recipient: reader.email.description, status: "5.1.1",
+                        to: fixture.verp(reader, day: day), recipient: reader.email.description, status: "5.1.2",
                         originalMessageID: "<unrelated@elsewhere.example>")))
         }
         let first = try fixture.importing(Array(files.prefix(2)))
@@ -215,6 +216,40 @@ enum Reports {
         #expect(try fixture.store.bounceCounts(editionDates: ["2026-11-24"]).hard == 1)
         // The other readers are untouched.
         #expect(try fixture.reader(1).status == .active && fixture.reader(1).bounceCount == 0)
+    }
+
+    /// A report that the mailbox does not exist (5.1.1, or 5.1.10: the domain has a null MX, RFC 7505) marks the
+    /// reader `bounced` at once, its status and reason on record; a full mailbox (5.2.2) and other hard
+    /// statuses (5.1.2) do not.
+    @Test(arguments: StoreBackend.allCases) func aMailboxThatDoesNotExistBouncesTheReaderAtOnce(backend: StoreBackend) throws {
+        let fixture = try BounceFixture(readers: 3, backend)
+        func report(_ index: Int, _ status: String, day: String = "2026-11-24") -> String {
+            let reader = fixture.readers[index]
+            return fixture.directory.write(
+                "dsn-\(index)-\(status)-\(day).eml",
+                Reports.dsn(
+                    to: fixture.verp(reader, day: day), recipient: reader.email.description, status: status,
+                    originalMessageID: BounceFixture.messageID(day, reader.id!)))
+        }
+        let summary = try fixture.importing([
+            report(0, "5.1.1"), report(1, "5.1.10"), report(2, "5.2.2"), report(2, "5.1.2", day: "2026-11-23"),
+        ])
+        #expect(summary.recorded.hard == 3 && summary.recorded.failed == 1, "\(summary.lines)")
+        #expect(summary.bounced == [fixture.readers[0].email.description, fixture.readers[1].email.description])
+        #expect(try fixture.reader(0).status == .bounced && fixture.reader(0).bounceCount == 1)
+        #expect(try fixture.reader(1).status == .bounced)
+        #expect(try fixture.reader(2).status == .active && fixture.reader(2).bounceCount == 1)
+        let events = try fixture.store.database.read { db in
+            try db.fetchAll("SELECT status, reason FROM bounce_events WHERE subscriberID = ?", fixture.readers[1].id!.sqlValue)
+        }
+        #expect(try events.map { try $0["status"] as String } == ["5.1.10"])
+        #expect(try events.first.map { try $0["reason"] as String } == "550 5.1.10 mailbox problem")
+        // The rule itself, as both callers ask it.
+        #expect(Store.hardBounceLimit(status: "5.1.1", limit: 3) == 1)
+        #expect(Store.hardBounceLimit(status: "5.1.10", limit: 3) == 1)
+        #expect(["5.1.2", "5.1.100", "5.2.1", "4.1.1", "", "5.1"].allSatisfy { Store.hardBounceLimit(status: $0, limit: 3) == 3 })
+        #expect(Store.hardBounceLimit(status: SMTPReplyCode("550-5.1.1 no such user")?.status, limit: 3) == 1)
+        #expect(Store.hardBounceLimit(status: SMTPReplyCode("550 no such user")?.status, limit: 3) == 3)
     }
 
     @Test(arguments: StoreBackend.allCases) func withoutATokenTheOriginalMessageIDMatchesAndSoftBouncesChangeNothing(backend: StoreBackend) throws {
@@ -362,7 +397,7 @@ enum Reports {
         let now = Fixtures.date("2026-11-24T05:00:00Z")
         func refuse(_ index: Int, at time: Date) throws {
             let outcome = DeliveryOutcome(
-                id: deliveries[index], subscriberID: first, outcome: .permanent(reason: "550 5.1.1 no such user"),
+                id: deliveries[index], subscriberID: first, outcome: .permanent(reason: "550 5.2.1 mailbox disabled"),
                 attempts: 1, messageID: "<m\(index)@courier.example>", itemIDs: [], retryAt: nil, bounceLimit: 2)
             try fixture.store.recordDeliveries([outcome], now: time)
         }
@@ -383,7 +418,7 @@ enum Reports {
             try fixture.store.recordBounce(
                 BounceEvent(
                     reportKey: key, recipient: "reader1@reader.example", kind: .hard, subscriberID: second,
-                    deliveryID: delivery, status: "5.1.1", reason: "unknown user", source: "import"),
+                    deliveryID: delivery, status: "5.1.2", reason: "no such domain", source: "import"),
                 bounceLimit: 2, now: now + 300)
         }
         let secondDeliveries: [Int64] = try fixture.store.database.read { db in
@@ -451,6 +486,9 @@ enum Reports {
         #expect(summary.recorded.hard == 1, "\(summary.lines)")
         #expect(summary.unmatched == [])
         #expect(try store.subscriber(id: reader.id!)?.bounceCount == 1)
+        // "5.1.1 … unknown user": the mailbox does not exist, so one report is enough.
+        #expect(summary.bounced == [reader.email.description])
+        #expect(try store.subscriber(id: reader.id!)?.status == .bounced)
         let events = try store.database.read { db in
             try db.fetchAll("SELECT status, reason, recipient FROM bounce_events")
         }
