@@ -5,8 +5,9 @@ import Foundation
 /// files, mbox files and Maildir folders (`digest bounces import`), and the JSON of
 /// `POST /api/bounces`, all with the same rules:
 ///
-/// - matched by VERP token first (`mail.bounceAddress`), then by the original Message-ID in the
-///   ledger; a report that matches neither is listed, never guessed from an address;
+/// - matched by VERP token first (`mail.bounceAddress`: a digest's, or a confirmation's, which names a
+///   pending reader), then by the original Message-ID in the ledger; a report that matches neither is
+///   listed, never guessed from an address;
 /// - a hard bounce (5.1.x) counts toward `bounced` (one that says the mailbox does not exist, 5.1.1 or
 ///   5.1.10, marks the reader `bounced` at once, see `Store.hardBounceLimit`), a soft one (4.x.x) and
 ///   other failures only go on record, a complaint unsubscribes at once with its reason recorded;
@@ -125,9 +126,7 @@ public struct BounceImporter: Sendable {
     func match(_ report: BounceReport) throws -> BounceMatch? {
         if let bounceAddress {
             for address in report.candidateAddresses {
-                if let reference = bounceAddress.reference(in: address),
-                    let match = try store.bounceMatch(date: reference.date, subscriberID: reference.subscriberID)
-                {
+                if let reference = bounceAddress.reference(in: address), let match = try store.bounceMatch(reference) {
                     return match
                 }
             }

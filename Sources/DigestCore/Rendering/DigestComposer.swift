@@ -50,7 +50,7 @@ public final class DigestComposer: Sendable {
         listID = "\(configuration.site.name) <digest.\(senderDomain)>"
         fixedFields = try MessageBuilder.FixedFields(from: from, replyTo: replyTo, listID: listID)
         dkim = try DKIMSigner(configuration: configuration.mail.dkim)
-        bounceAddress = configuration.mail.bounceAddress.map { BounceAddress(base: $0, signer: signer) }
+        bounceAddress = BounceAddress(configuration: configuration.mail, signer: signer)
     }
 
     /// VERP envelope senders (`mail.bounceAddress`); nil sends from the address of `mail.from`.

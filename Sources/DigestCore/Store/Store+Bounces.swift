@@ -68,12 +68,21 @@ public struct BounceMatch: Sendable, Equatable {
 }
 
 extension Store {
-    /// The reader of the VERP reference: edition `date`, subscriber `subscriberID` (and its ledger
-    /// row when the edition was sent to them; a test send has none).
-    public func bounceMatch(date: Day, subscriberID: Int64) throws -> BounceMatch? {
+    /// The reader of a VERP reference, and the ledger row of the digest it names when that edition was
+    /// sent to them (a test send has none, nor has a mail of the outbox).
+    public func bounceMatch(_ reference: BounceAddress.Reference) throws -> BounceMatch? {
+        switch reference.mail {
+        case .edition(let date): try bounceMatch(date: date, subscriberID: reference.subscriberID)
+        case .outbox: try bounceMatch(date: nil, subscriberID: reference.subscriberID)
+        }
+    }
+
+    /// The reader `subscriberID`, and their ledger row of the edition of `date` when given and sent to them.
+    public func bounceMatch(date: Day?, subscriberID: Int64) throws -> BounceMatch? {
         try database.read { db in
             guard let email: String = try db.fetchValue("SELECT email FROM subscribers WHERE id = ?", subscriberID.sqlValue)
             else { return nil }
+            guard let date else { return BounceMatch(subscriberID: subscriberID, email: try EmailAddress(stored: email)) }
             let deliveryID: Int64? = try db.fetchValue(
                 """
                 SELECT d.id FROM deliveries d JOIN editions e ON e.id = d.editionID

@@ -182,6 +182,68 @@ enum Reports {
         #expect(fixture.bounceAddress.reference(in: "bounces@courier.example") == nil)
     }
 
+    /// A digest's token keeps the form and MAC it has always had, so bounces of digests already sent still match.
+    @Test func aDigestsTokenKeepsItsForm() throws {
+        let fixture = try BounceFixture(readers: 0)
+        let address = fixture.bounceAddress.sender(for: .init(date: fixture.date, subscriberID: 1)).description
+        #expect(address == "bounces+20261124-1-d2a3900deec4@courier.example")
+        #expect(fixture.bounceAddress.reference(in: address) == .init(mail: .edition(fixture.date), subscriberID: 1))
+    }
+
+    /// A mail of the outbox (a confirmation) has a token of its own: the second it was made and the reader, signed
+    /// the same way; neither kind of token passes for the other, and a changed or unsigned one is refused.
+    @Test func anOutboxMailsTokenRoundTripsAndAForgedOneIsRefused() throws {
+        let fixture = try BounceFixture(readers: 0)
+        let made = Fixtures.date("2026-11-24T09:30:15.750Z")
+        let reference = BounceAddress.Reference(outboxMailMadeAt: made, subscriberID: 42)
+        #expect(reference.mail == .outbox(madeAt: 1_795_512_615))
+        let address = fixture.bounceAddress.sender(for: reference).description
+        let local = String(address.split(separator: "@")[0])
+        #expect(local.hasPrefix("bounces+m1795512615-42-") && local.count <= 64)
+        #expect(local.allSatisfy { $0.isLowercase || $0.isNumber || $0 == "-" || $0 == "+" })
+        #expect(fixture.bounceAddress.reference(in: "<\(address.uppercased())>") == reference)
+        let mac = String(local.split(separator: "-").last!)
+        for forged in [
+            address.replacingOccurrences(of: "-42-", with: "-43-"),
+            address.replacingOccurrences(of: "m1795512615", with: "m1795512616"),
+            "bounces+m1795512615-42-000000000000@courier.example",
+            "bounces+m1795512615-42@courier.example",
+            "bounces+m-42-\(mac)@courier.example",
+            // The same MAC under a digest's field, and a digest's MAC under an outbox field.
+            "bounces+20261124-42-\(mac)@courier.example",
+            fixture.bounceAddress.sender(for: .init(date: fixture.date, subscriberID: 42)).description
+                .replacingOccurrences(of: "20261124", with: "m1795512615"),
+        ] {
+            #expect(fixture.bounceAddress.reference(in: forged) == nil, "\(forged)")
+        }
+    }
+
+    /// A hard bounce of a confirmation marks the pending reader `bounced` at once (they would stay pending
+    /// forever), whatever its status; a soft one changes nothing.
+    @Test(arguments: StoreBackend.allCases) func aConfirmationsBounceMarksThePendingReaderBounced(backend: StoreBackend) throws {
+        let fixture = try BounceFixture(readers: 0, backend)
+        let pending = try (0..<2).map { index in
+            try fixture.store.addSubscriber(
+                Subscriber(email: try EmailAddress("pending\(index)@reader.example"), status: .pending))
+        }
+        let made = Fixtures.date("2026-11-24T09:30:00Z")
+        func report(_ reader: Subscriber, _ status: String, action: String = "failed") -> String {
+            fixture.directory.write(
+                "confirm-\(reader.id!)-\(status).eml",
+                Reports.dsn(
+                    to: fixture.bounceAddress.sender(for: .init(outboxMailMadeAt: made, subscriberID: reader.id!)).description,
+                    recipient: reader.email.description, status: status, action: action,
+                    originalMessageID: "<confirm.\(reader.id!).1795512600.abc@courier.example>"))
+        }
+        let summary = try fixture.importing([report(pending[0], "5.1.2"), report(pending[1], "4.2.2", action: "delayed")])
+        #expect(summary.unmatched == [], "\(summary.lines)")
+        #expect(summary.bounced == [pending[0].email.description])
+        #expect(try fixture.store.subscriber(id: pending[0].id!)?.status == .bounced)
+        #expect(try fixture.store.subscriber(id: pending[1].id!)?.status == .pending)
+        let day = try #require(try fixture.store.dailyStats(from: Day("2026-11-25")!, through: Day("2026-11-25")!).first)
+        #expect(day.bounced == 1)
+    }
+
     @Test(arguments: StoreBackend.allCases) func hardBouncesCountTowardBouncedAndASecondImportChangesNothing(backend: StoreBackend) throws {
         let fixture = try BounceFixture(readers: 3, backend)
         let reader = fixture.readers[0]
