@@ -392,5 +392,8 @@ extension Store {
                 CREATE INDEX deliveries_due ON deliveries (id, status, nextAttemptAt) WHERE status IN ('queued', 'deferred');
                 """
         },
+        // Each migration below is one line naming a migration of its own file, so branches append theirs in any
+        // order.
+        .inbound,
     ]
 }

@@ -1,0 +1,285 @@
+import Foundation
+
+/// Records one reader's vote for one item of a digest they received: the digest votes' store function (one vote
+/// per reader per item). A seam: the votes work connects its store here; without one, vote commands are answered
+/// with "not counted on this site yet" and change nothing.
+public protocol DigestVoteRecorder: Sendable {
+    /// Records `subscriberID`'s vote for `itemID`, cast from their digest of (`date`, `kind`); false when they had
+    /// already voted for it.
+    func recordDigestVote(itemID: Int64, subscriberID: Int64, date: Day, kind: EditionKind, now: Date) throws -> Bool
+}
+
+/// The one way in for everything that comes back (`digest inbound import`, `digest bounces import`,
+/// `POST /api/inbound`): each message is read and classified (`InboundMessage`), then applied:
+///
+/// - a bounce or a complaint by `BounceImporter`'s rules;
+/// - an auto-reply is counted and dropped;
+/// - a command reply that passes `ReplyTrust` changes the reader's digest (the choices of issue 25, applied by
+///   `Subscriber.apply`, and votes through `DigestVoteRecorder`) and gets one "Done:" mail through the outbox;
+///   one that fails changes nothing and is counted with its reason;
+/// - a letter is forwarded through the outbox to `mail.replyTo`, its author as Reply-To.
+///
+/// Idempotent: bounces by (report, recipient), everything else by the message's key in `inbound_messages`, with
+/// its effects in the same transaction; importing the same messages again changes nothing.
+public struct InboundImporter: Sendable {
+    public let store: Store
+    let bounces: BounceImporter
+    let replyAddress: ReplyAddress?
+    let trust: ReplyTrust
+    let mails: InboundMails
+    let timeZone: TimeZone
+    let votes: (any DigestVoteRecorder)?
+
+    public init(configuration: Configuration, store: Store, signer: LinkSigner, votes: (any DigestVoteRecorder)? = nil)
+        throws
+    {
+        self.store = store
+        bounces = BounceImporter(store: store, bounceAddress: BounceAddress(configuration: configuration.mail, signer: signer))
+        replyAddress = ReplyAddress(configuration: configuration.mail, signer: signer)
+        trust = ReplyTrust(trustedAuthservIds: configuration.mail.trustedAuthservIds)
+        mails = try InboundMails(configuration: configuration, signer: signer)
+        timeZone = configuration.site.timeZone
+        self.votes = votes
+    }
+
+    /// Reads every message under `paths` (message files, mbox files, Maildir folders) and applies it.
+    public func importPaths(_ paths: [String], now: Date) throws -> InboundImportSummary {
+        var summary = InboundImportSummary()
+        try InboundFiles.forEach(paths) { raw, source in _ = try apply(raw: raw, source: source, into: &summary, now: now) }
+        return summary
+    }
+
+    /// Reads and applies one message; returns what it was.
+    @discardableResult
+    public func apply(raw: [UInt8], source: String, into summary: inout InboundImportSummary, now: Date) throws
+        -> InboundMessage.Kind
+    {
+        let message = InboundMessage(raw: raw)
+        let label = source + (message.subject.isEmpty ? "" : " (\(message.subject))")
+        switch message.kind {
+        case .bounce, .complaint, .unrecognized:
+            try bounces.apply(message.report, source: source, into: &summary.bounces, now: now)
+        case .autoReply(let why):
+            let recorded = try store.recordInbound(
+                key: message.key, kind: .autoReply, subscriberID: nil, detail: why, now: now)
+            summary.count(recorded, as: "auto-reply", "\(label): auto-reply, dropped: \(why)")
+        case .letter:
+            try forward(message, label: label, into: &summary, now: now)
+        case .command(let commands):
+            try command(commands, message, label: label, into: &summary, now: now)
+        }
+        summary.messages += 1
+        return message.kind
+    }
+
+    /// The reader a reply's token names, with the token.
+    private func replyReference(_ message: InboundMessage) -> ReplyAddress.Reference? {
+        guard let replyAddress else { return nil }
+        return message.recipients.lazy.compactMap(replyAddress.reference(in:)).first
+    }
+
+    private func forward(_ message: InboundMessage, label: String, into summary: inout InboundImportSummary, now: Date) throws {
+        guard mails.forwardTo != nil, message.from != nil else {
+            summary.notForwarded.append(
+                "\(label): a letter, not forwarded: "
+                    + (message.from == nil ? "it has no From address to answer" : "mail.replyTo is not set"))
+            return
+        }
+        // The reader it came from, when the From is the token's reader (else none: a letter names nobody).
+        let reference = replyReference(message)
+        let reader = try reference.flatMap { try store.subscriber(id: $0.subscriberID) }.flatMap {
+            message.from.map($0.email.isSameMailbox(as:)) == true ? $0 : nil
+        }
+        let mail = try mails.forward(message, reader: reader, now: now)
+        let recorded = try store.recordInbound(
+            key: message.key, kind: .letter, subscriberID: reader?.id, detail: message.subject, now: now
+        ) { _ in mail.map { [InboundMail($0, purpose: "letter", subscriberID: nil)] } ?? [] }
+        summary.count(recorded, as: "letter", "\(label): a letter from \(message.from!), forwarded")
+    }
+
+    private func command(
+        _ commands: [ReplyCommand], _ message: InboundMessage, label: String, into summary: inout InboundImportSummary,
+        now: Date
+    ) throws {
+        let today = Day(now, in: timeZone)
+        let reference = replyReference(message)
+        let reader = try reference.flatMap { try store.subscriber(id: $0.subscriberID) }
+        if let refusal = trust.refusal(
+            reference: reference, reader: reader, from: message.from,
+            authenticationResults: message.authenticationResults, today: today)
+        {
+            let recorded = try store.recordInbound(
+                key: message.key, kind: .refused, subscriberID: reader?.id, detail: refusal.description, now: now)
+            summary.count(recorded, as: "refused", "\(label): a command reply, refused: \(refusal)")
+            return
+        }
+        guard let reference, let reader, try !store.isInboundRecorded(key: message.key) else {
+            summary.duplicates += 1
+            return
+        }
+        // Votes first, outside the record's transaction (the votes' store writes on its own); a vote cast twice is
+        // refused there, so a race between two imports counts it once.
+        var done: [InboundMails.Done] = []
+        for case .vote(let numbers) in commands {
+            done.append(try vote(numbers, reader: reader, reference: reference, now: now))
+        }
+        let recorded = try store.recordInbound(
+            key: message.key, kind: .command, subscriberID: reader.id,
+            detail: commands.map(Self.word).joined(separator: " "), now: now
+        ) { stored in
+            guard var current = stored else { return [] }
+            for command in commands {
+                if let result = try Self.apply(command, to: &current, today: today, now: now, mails: mails) {
+                    done.append(result)
+                }
+            }
+            stored = current
+            return [InboundMail(try mails.done(done, to: current, answering: message, reference: reference, now: now),
+                purpose: "reply-done", subscriberID: current.id)]
+        }
+        summary.count(
+            recorded, as: "command",
+            "\(label): \(reader.email) asked for \(commands.map(Self.word).joined(separator: ", ")): "
+                + done.map(\.summary).joined(separator: "; "))
+    }
+
+    /// One vote command: each number the item printed with it in the reader's digest of `reference`.
+    private func vote(_ numbers: [Int], reader: Subscriber, reference: ReplyAddress.Reference, now: Date) throws
+        -> InboundMails.Done
+    {
+        let items = try store.deliveredItemIDs(
+            date: reference.date, kind: reference.kind, subscriberID: reader.id ?? 0) ?? []
+        guard let votes else {
+            return .init(summary: "votes by reply are not counted on this site yet", sentences: [], undo: nil)
+        }
+        var counted: [Int] = []
+        var already: [Int] = []
+        var missing: [Int] = []
+        for number in numbers {
+            guard number >= 1, number <= items.count else {
+                missing.append(number)
+                continue
+            }
+            if try votes.recordDigestVote(
+                itemID: items[number - 1], subscriberID: reader.id ?? 0, date: reference.date, kind: reference.kind,
+                now: now)
+            {
+                counted.append(number)
+            } else {
+                already.append(number)
+            }
+        }
+        func named(_ numbers: [Int]) -> String {
+            (numbers.count == 1 ? "item " : "items ") + Self.list(numbers.map(String.init))
+        }
+        var sentences: [String] = []
+        if !already.isEmpty { sentences.append("You had already voted for \(named(already)).") }
+        if !missing.isEmpty { sentences.append("There was no \(named(missing)) in that digest.") }
+        let summary = counted.isEmpty
+            ? "no new vote counted" : "your vote\(counted.count == 1 ? "" : "s") for \(named(counted)) counted"
+        return .init(summary: summary, sentences: sentences, undo: nil)
+    }
+
+    /// Applies one command that is not a vote to `reader`, with issue 25's rules (`Subscriber.apply`); what it did.
+    static func apply(
+        _ command: ReplyCommand, to reader: inout Subscriber, today: Day, now: Date, mails: InboundMails
+    ) throws -> InboundMails.Done? {
+        let before = reader
+        switch command {
+        case .vote:
+            return nil
+        case .cadence(let cadence):
+            try reader.apply(ReaderChoicesText(cadence: cadence.rawValue))
+            return .init(
+                summary: "your digest is now \(cadence.rawValue)",
+                sentences: before.cadence == cadence
+                    ? ["It already was: you get \(ChoiceWording.edition(reader))."]
+                    : [ChoiceWording.cadenceChange(from: before, to: reader)],
+                undo: before.cadence == cadence ? nil : "reply \"\(before.cadence.rawValue)\"")
+        case .pause(let days):
+            return try pause(until: today.adding(days: days), &reader, today: today, before: before)
+        case .pauseUntil(let day):
+            return try pause(until: day, &reader, today: today, before: before)
+        case .resume:
+            guard let paused = ChoiceWording.pause(of: reader, today: today) else {
+                return .init(summary: "your digest was not paused", sentences: ["You get \(ChoiceWording.edition(reader))."], undo: nil)
+            }
+            try reader.apply(ReaderChoicesText(pausedUntil: ""))
+            return .init(summary: "your digest is no longer paused", sentences: [ChoiceWording.resumed],
+                undo: "reply \"pause until \(paused)\"")
+        case .stop:
+            reader.unsubscribe(now: now)
+            return .init(
+                summary: "you are unsubscribed", sentences: ["No more digests will come to \(reader.email)."],
+                undo: "sign up again at \(mails.baseURL)/subscribe")
+        }
+    }
+
+    private static func pause(until day: Day, _ reader: inout Subscriber, today: Day, before: Subscriber) throws
+        -> InboundMails.Done
+    {
+        if let problem = Subscriber.pauseProblem(until: day, today: today) {
+            return .init(summary: "nothing changed: your digest is not paused", sentences: ["\(problem)"], undo: nil)
+        }
+        try reader.apply(ReaderChoicesText(pausedUntil: day.description))
+        let undo = ChoiceWording.pause(of: before, today: today).map { "reply \"pause until \($0)\"" } ?? "reply \"resume\""
+        return .init(summary: "your digest is paused until \(day)", sentences: [ChoiceWording.paused(until: day)], undo: undo)
+    }
+
+    /// A command as a reader would write it.
+    static func word(_ command: ReplyCommand) -> String {
+        switch command {
+        case .vote(let numbers): numbers.map { "+\($0)" }.joined(separator: " ")
+        case .cadence(let cadence): cadence.rawValue
+        case .pause(let days): "pause \(days)"
+        case .pauseUntil(let day): "pause until \(day)"
+        case .resume: "resume"
+        case .stop: "stop"
+        }
+    }
+
+    /// "3", "3 and 7", "3, 7 and 9".
+    static func list(_ words: [String]) -> String {
+        words.count <= 1 ? words.joined() : words.dropLast().joined(separator: ", ") + " and " + words.last!
+    }
+}
+
+/// What an inbound import did, for the person, the cron job or the API client that ran it.
+public struct InboundImportSummary: Sendable, Equatable {
+    /// Messages read.
+    public var messages = 0
+    /// Bounces and complaints, as `digest bounces import` always reported them.
+    public var bounces = BounceImportSummary()
+    /// Messages of each other kind applied by this import (`command`, `letter`, `auto-reply`, `refused`).
+    public var applied: [String: Int] = [:]
+    /// Messages an earlier import had applied (nothing changed).
+    public var duplicates = 0
+    /// One line per message applied, saying what it did.
+    public var details: [String] = []
+    /// Letters that could not be forwarded (no `mail.replyTo`, no From): listed, not recorded, so a later import
+    /// with `mail.replyTo` set forwards them.
+    public var notForwarded: [String] = []
+
+    public init() {}
+
+    mutating func count(_ recorded: InboundRecorded, as kind: String, _ detail: String) {
+        switch recorded {
+        case .duplicate: duplicates += 1
+        case .recorded:
+            applied[kind, default: 0] += 1
+            details.append(detail)
+        }
+    }
+
+    public var lines: [String] {
+        let others = ["command", "refused", "letter", "auto-reply"].map { "\(applied[$0] ?? 0) \($0)" }
+        var lines = [
+            "\(messages) message\(messages == 1 ? "" : "s") read: \(others.joined(separator: ", ")), "
+                + "\(duplicates) already applied"
+        ]
+        lines += details
+        lines += notForwarded
+        lines += bounces.lines
+        return lines
+    }
+}
