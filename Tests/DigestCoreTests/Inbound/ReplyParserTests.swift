@@ -77,6 +77,11 @@ import Testing
         #expect(kind(Replies.outOfOffice(to: Self.to)) == .autoReply("Auto-Submitted: auto-replied (RFC 3834)"))
         let vacation = Replies.message(to: Self.to, subject: "Out of Office: Top stories", body: "+3\n")
         #expect(kind(vacation) == .autoReply("subject says \"out of office\""))
+        // A person's reply to a digest whose subject speaks of vacations is no vacation notice.
+        let rentals = Replies.message(to: Self.to, subject: "Re: Vacation rentals banned; absence of rain", body: "weekly\n")
+        #expect(kind(rentals) == .command([.cadence(.weekly)]))
+        let automatic = Replies.message(to: Self.to, subject: "Automatic reply: Re: Top stories", body: "weekly\n")
+        #expect(kind(automatic) == .autoReply("subject says \"automatic reply\""))
         let precedence = Replies.message(to: Self.to, headers: ["Precedence: auto_reply"], body: "weekly\n")
         #expect(kind(precedence) == .autoReply("Precedence: auto_reply"))
         let xAutoreply = Replies.message(to: Self.to, headers: ["X-Autoreply: yes"], body: "weekly\n")
