@@ -1,12 +1,25 @@
 import Foundation
 
-/// Records one reader's vote for one item of a digest they received: the digest votes' store function (one vote
-/// per reader per item). A seam: the votes work connects its store here; without one, vote commands are answered
-/// with "not counted on this site yet" and change nothing.
+/// Counts a reader's vote by reply: the digest votes' store (one vote per reader per item, the item found by the
+/// number printed beside it in the reader's digest, read back from the ledger) is connected here. A seam: without
+/// one, vote commands are answered with "not counted on this site yet" and change nothing.
 public protocol DigestVoteRecorder: Sendable {
-    /// Records `subscriberID`'s vote for `itemID`, cast from their digest of (`date`, `kind`); false when they had
-    /// already voted for it.
-    func recordDigestVote(itemID: Int64, subscriberID: Int64, date: Day, kind: EditionKind, now: Date) throws -> Bool
+    /// Records `subscriberID`'s vote for the item printed as `number` (1-based, across sections) in their digest of
+    /// (`date`, `kind`).
+    func recordDigestVote(number: Int, date: Day, kind: EditionKind, subscriberID: Int64, now: Date) throws
+        -> DigestVoteByReply
+}
+
+/// What became of one number of a vote command.
+public enum DigestVoteByReply: Sendable, Equatable {
+    /// Counted, for the item of this title.
+    case counted(title: String)
+    /// The reader had voted for this item already: nothing changed.
+    case alreadyVoted(title: String)
+    /// That digest had no item with this number (or was not sent to the reader).
+    case noSuchItem
+    /// The edition's votes are closed (its window and grace period are over).
+    case closed
 }
 
 /// The one way in for everything that comes back (`digest inbound import`, `digest bounces import`,
@@ -143,41 +156,33 @@ public struct InboundImporter: Sendable {
                 + done.map(\.summary).joined(separator: "; "))
     }
 
-    /// One vote command: each number the item printed with it in the reader's digest of `reference`.
+    /// One vote command: each number is the item printed with it in the reader's digest of `reference`.
     private func vote(_ numbers: [Int], reader: Subscriber, reference: ReplyAddress.Reference, now: Date) throws
         -> InboundMails.Done
     {
-        let items = try store.deliveredItemIDs(
-            date: reference.date, kind: reference.kind, subscriberID: reader.id ?? 0) ?? []
         guard let votes else {
             return .init(summary: "votes by reply are not counted on this site yet", sentences: [], undo: nil)
         }
-        var counted: [Int] = []
-        var already: [Int] = []
+        var counted: [String] = []
+        var sentences: [String] = []
         var missing: [Int] = []
         for number in numbers {
-            guard number >= 1, number <= items.count else {
-                missing.append(number)
-                continue
-            }
-            if try votes.recordDigestVote(
-                itemID: items[number - 1], subscriberID: reader.id ?? 0, date: reference.date, kind: reference.kind,
-                now: now)
+            switch try votes.recordDigestVote(
+                number: number, date: reference.date, kind: reference.kind, subscriberID: reader.id ?? 0, now: now)
             {
-                counted.append(number)
-            } else {
-                already.append(number)
+            case .counted(let title): counted.append("\(number) (\(title))")
+            case .alreadyVoted(let title): sentences.append("You had already voted for \(number) (\(title)).")
+            case .noSuchItem: missing.append(number)
+            case .closed: sentences.append("Votes for the \(reference.kind.title) of \(reference.date) are closed.")
             }
         }
-        func named(_ numbers: [Int]) -> String {
-            (numbers.count == 1 ? "item " : "items ") + Self.list(numbers.map(String.init))
+        if !missing.isEmpty {
+            let what = (missing.count == 1 ? "item " : "items ") + Self.list(missing.map(String.init))
+            sentences.append("There was no \(what) in that digest.")
         }
-        var sentences: [String] = []
-        if !already.isEmpty { sentences.append("You had already voted for \(named(already)).") }
-        if !missing.isEmpty { sentences.append("There was no \(named(missing)) in that digest.") }
         let summary = counted.isEmpty
-            ? "no new vote counted" : "your vote\(counted.count == 1 ? "" : "s") for \(named(counted)) counted"
-        return .init(summary: summary, sentences: sentences, undo: nil)
+            ? "no new vote counted" : "your vote\(counted.count == 1 ? "" : "s") for \(Self.list(counted)) counted"
+        return .init(summary: summary, sentences: Array(Set(sentences)).sorted(), undo: nil)
     }
 
     /// Applies one command that is not a vote to `reader`, with issue 25's rules (`Subscriber.apply`); what it did.

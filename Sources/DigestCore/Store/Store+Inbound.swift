@@ -85,18 +85,4 @@ extension Store {
             return counts
         }
     }
-
-    /// The items of the digest of edition (`date`, `kind`) that went to `subscriberID`, in the order it printed them
-    /// (sections in order, 1-based numbers across them); nil when that edition was not sent to them.
-    public func deliveredItemIDs(date: Day, kind: EditionKind, subscriberID: Int64) throws -> [Int64]? {
-        try database.read { db in
-            let items: String? = try db.fetchValue(
-                """
-                SELECT d.itemIDs FROM deliveries d JOIN editions e ON e.id = d.editionID
-                WHERE e.date = ? AND e.kind = ? AND d.subscriberID = ? AND d.status = 'sent'
-                """,
-                .text(date.description), .text(kind.rawValue), subscriberID.sqlValue)
-            return items.map { $0.split(separator: ",").compactMap { Int64($0) } }
-        }
-    }
 }

@@ -4,15 +4,34 @@ import Testing
 
 @testable import DigestCore
 
-/// Votes as the digest votes' store would keep them: one per reader per item.
+/// Votes as the digest votes' store keeps them (the votes branch's `Store.digestItem(number:…)` and
+/// `recordDigestVote`, connected at merge): the number is the place in the reader's digest as the ledger holds it
+/// (`deliveries.itemIDs`, the order printed, 1-based across sections), one vote per reader per item.
 final class RecordedVotes: DigestVoteRecorder {
-    let votes = Mutex<[(itemID: Int64, subscriberID: Int64, date: Day, kind: EditionKind)]>([])
+    let store: Store
+    let votes = Mutex<[(itemID: Int64, subscriberID: Int64)]>([])
 
-    func recordDigestVote(itemID: Int64, subscriberID: Int64, date: Day, kind: EditionKind, now: Date) throws -> Bool {
-        votes.withLock { votes in
-            if votes.contains(where: { $0.itemID == itemID && $0.subscriberID == subscriberID }) { return false }
-            votes.append((itemID, subscriberID, date, kind))
-            return true
+    init(store: Store) { self.store = store }
+
+    func recordDigestVote(number: Int, date: Day, kind: EditionKind, subscriberID: Int64, now: Date) throws
+        -> DigestVoteByReply
+    {
+        let printed: String? = try store.database.read { db in
+            try db.fetchValue(
+                """
+                SELECT d.itemIDs FROM deliveries d JOIN editions e ON e.id = d.editionID
+                WHERE e.date = ? AND e.kind = ? AND d.subscriberID = ? AND d.status = 'sent'
+                """, .text(date.description), .text(kind.rawValue), subscriberID.sqlValue)
+        }
+        let items = (printed ?? "").split(separator: ",").compactMap { Int64($0) }
+        guard number >= 1, number <= items.count else { return .noSuchItem }
+        let itemID = items[number - 1]
+        return votes.withLock { votes in
+            if votes.contains(where: { $0.itemID == itemID && $0.subscriberID == subscriberID }) {
+                return .alreadyVoted(title: "Item \(itemID)")
+            }
+            votes.append((itemID, subscriberID))
+            return .counted(title: "Item \(itemID)")
         }
     }
 
@@ -29,7 +48,7 @@ struct InboundFixture {
     let store: Store
     let signer = try! LinkSigner(secret: String(repeating: "k", count: 32))
     let replies: ReplyAddress
-    let votes = RecordedVotes()
+    let votes: RecordedVotes
     let importer: InboundImporter
     var readers: [Subscriber] = []
     static let now = Fixtures.date("2026-11-25T08:00:00Z")
@@ -44,6 +63,7 @@ struct InboundFixture {
         }
         store = try Fixtures.store(in: directory, backend)
         replies = ReplyAddress(base: try EmailAddress("reply@courier.example"), signer: signer)
+        votes = RecordedVotes(store: store)
         importer = try InboundImporter(
             configuration: configuration, store: store, signer: signer, votes: recording ? votes : nil)
         for index in 0..<3 {
@@ -128,7 +148,7 @@ struct InboundFixture {
         #expect(weekly.contains("Reply-To: The Amman Courier <\(fixture.to(0))>"))
         #expect(outbox[0].sender.hasPrefix("bounces+m"), "a Done mail that bounces names its reader too")
         #expect(outbox[1].text.contains("Done: your digest is paused until 2026-12-09") && outbox[1].text.contains("Undo: reply \"resume\""))
-        #expect(outbox[2].text.contains("Subject: Done: your vote for item 2 counted"))
+        #expect(outbox[2].text.contains("Subject: Done: your vote for 2 (Item 102) counted"))
         #expect(outbox[2].text.contains("There was no item 9 in that digest."))
 
         // The same messages again: nothing changes, nothing more is sent, no vote counts twice.
@@ -149,7 +169,7 @@ struct InboundFixture {
         #expect(try fixture.reader(1).pausedUntil == nil)
         #expect(try fixture.reader(0).status == .unsubscribed)
         let answers = try fixture.outbox().suffix(3).map(\.text)
-        #expect(answers[0].contains("Done: no new vote counted") && answers[0].contains("You had already voted for item 2."))
+        #expect(answers[0].contains("Done: no new vote counted") && answers[0].contains("You had already voted for 2 (Item 102)."))
         #expect(answers[1].contains("Done: your digest is no longer paused") && answers[1].contains("pause until 2026-12-09"))
         #expect(answers[2].contains("Done: you are unsubscribed"))
         let day = try #require(try fixture.store.dailyStats(from: Day("2026-11-25")!, through: Day("2026-11-25")!).first)
