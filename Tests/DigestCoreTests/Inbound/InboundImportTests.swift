@@ -262,5 +262,12 @@ struct InboundFixture {
         let address = String(replyTo.split(separator: "<")[1].dropLast())
         #expect(composer.replyAddress?.reference(in: address) == .init(date: DigestRenderingTests.date, kind: .daily, subscriberID: reader.id!))
         #expect(text.components(separatedBy: "\r\n").filter { $0.hasPrefix("Reply-To:") }.count == 1)
+        // The footer says what a reply can do; without mail.replyAddress it says nothing of the kind.
+        #expect(digest.text.contains("Or reply with one word: weekly, daily, pause 14, resume or stop."))
+        #expect(try #require(digest.html).contains("Or reply with one word"))
+        let plain = try rendering.compose(store, try await DigestComposer.make(
+            configuration: try Fixtures.configuration(in: rendering.directory),
+            environment: [configuration.web.secretEnv: DigestRenderingTests.secret]), reader)
+        #expect(!plain.text.contains("Or reply with"))
     }
 }
