@@ -35,8 +35,14 @@ extension DigestCommand.Inbound {
         /// The import, for `digest inbound import` and its older name `digest bounces import`.
         static func run(_ paths: [String], options: ConfigOptions) throws {
             let (configuration, store) = try options.open()
-            let signer = try LinkSigner(
-                environmentVariable: configuration.web.secretEnv, environment: ProcessInfo.processInfo.environment)
+            let environment = ProcessInfo.processInfo.environment
+            let mail = configuration.mail
+            // Without VERP or reply addresses nothing this import reads or writes is signed (no token to check, no
+            // answer with links to send), so a site whose cron never had the secret keeps importing bounces.
+            let signer =
+                mail.bounceAddress == nil && mail.replyAddress == nil && environment[configuration.web.secretEnv] == nil
+                ? try LinkSigner(secret: UUID().uuidString + UUID().uuidString)
+                : try LinkSigner(environmentVariable: configuration.web.secretEnv, environment: environment)
             let importer = try InboundImporter(configuration: configuration, store: store, signer: signer)
             let summary = try importer.importPaths(paths, now: Date())
             for line in summary.lines { print(line) }

@@ -143,4 +143,24 @@ import Testing
         #expect(sent.contains { $0.contains("Subject: Done: your digest is paused until") && $0.contains("reader1@reader.example") })
         #expect(sent.contains { $0.contains("To: Newsroom <newsroom@courier.example>") && $0.contains("Reply-To: reader2@reader.example") })
     }
+
+    /// A site without VERP or reply addresses never needed the link secret to import bounces, and still does not:
+    /// nothing such an import reads or writes is signed. A letter is listed when there is no mail.replyTo.
+    @Test func bouncesImportWithoutAddressesNeedsNoSecret() async throws {
+        let harness = ServeHarness("inbound-no-secret")
+        let config = try harness.configFile(port: FreePort.next(), sink: nil) { json in
+            var mail = json["mail"] as! [String: Any]
+            mail["replyTo"] = nil
+            json["mail"] = mail
+        }
+        let letter = harness.directory.write(
+            "letter.eml",
+            Self.reply(from: "someone@reader.example", to: "news@courier.example", "Hello there", messageID: "<l@reader.example>"))
+        var environment = ProcessInfo.processInfo.environment
+        environment["DIGEST_SECRET"] = nil
+        let result = try await Programs.run(
+            ServeHarness.binary, ["bounces", "import", "--config", config, letter], environment: environment, timeout: 60)
+        #expect(result.status == 0, "\(result.standardError)")
+        #expect(result.standardOutput.contains("a letter, not forwarded: mail.replyTo is not set"), "\(result.standardOutput)")
+    }
 }

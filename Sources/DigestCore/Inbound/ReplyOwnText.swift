@@ -8,7 +8,7 @@ import Foundation
 /// - everything from a forwarded-header block on: Outlook's "-----Original Message-----", its "From: … / Sent: …"
 ///   block, or a line of underscores, which Outlook puts above a quote it does not mark;
 /// - in HTML, `<blockquote>` elements and Gmail's `gmail_quote` / Outlook's `divRplyFwdMsg` / Apple Mail's
-///   `AppleOriginalContents` blocks;
+///   `AppleOriginalContents` / Thunderbird's `moz-cite-prefix` / Yahoo's and Proton's quote blocks;
 /// - a signature after "-- " and the "Sent from my iPhone" lines phones add.
 ///
 /// So a "+3" that only appears in the quoted digest never counts as the reader's.
@@ -110,8 +110,8 @@ public struct ReplyOwnText: Sendable, Equatable {
         text = removingElements(text, name: "blockquote") { _ in true }
         text = removingElements(text, name: "div") { tag in
             let lower = tag.lowercased()
-            return lower.contains("gmail_quote") || lower.contains("appleoriginalcontents")
-                || lower.contains("moz-cite-prefix")
+            return ["gmail_quote", "appleoriginalcontents", "moz-cite-prefix", "yahoo_quoted", "protonmail_quote"]
+                .contains(where: lower.contains)
         }
         return text
     }

@@ -51,6 +51,13 @@ import Testing
         #expect(InboundMessage(raw: Array(Replies.thunderbird("Hello\nthere", to: Self.to, base64: true).utf8)).ownText.lines
             == ["Hello", "there"])
         #expect(ReplyOwnText(html: "<p>a&amp;b</p><div>c<br>d</div><blockquote>e</blockquote>").lines == ["a&b", "c", "d"])
+        // Thunderbird's, Yahoo's and Proton's HTML quotes; nested blockquotes end where they end.
+        let html = """
+            <div>weekly</div><div class="moz-cite-prefix">On 24/11/2026 07:00, Courier wrote:<br></div>
+            <blockquote type="cite"><div>+3</div><blockquote><div>stop</div></blockquote><div>pause 14</div></blockquote>
+            <div class="yahoo_quoted"><div><div>+4</div></div></div><div class="protonmail_quote">+5</div><div>daily</div>
+            """
+        #expect(ReplyOwnText(html: html).lines == ["weekly", "daily"])
     }
 
     @Test func commandsAreWholeLinesOfCommands() {
