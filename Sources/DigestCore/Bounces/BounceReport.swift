@@ -195,7 +195,11 @@ public struct BounceReport: Sendable, Equatable {
         where message.field(name) != nil {
             return "\(name) header"
         }
-        if let precedence = message.field("Precedence")?.lowercased(), ["auto_reply", "auto-reply"].contains(precedence) {
+        // RFC 3834 §3.1.8: "bulk", "junk" and "list" mark mail no person wrote to answer (old vacation programs use
+        // them); a report, read before this, is never one of these.
+        if let precedence = message.field("Precedence")?.lowercased(),
+            ["auto_reply", "auto-reply", "bulk", "junk", "list"].contains(precedence)
+        {
             return "Precedence: \(precedence)"
         }
         if message.field("X-MS-Exchange-Inbox-Rules-Loop") != nil || message.field("X-MS-Exchange-Generated-Message-Source") != nil {

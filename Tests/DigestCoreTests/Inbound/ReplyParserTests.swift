@@ -91,6 +91,8 @@ import Testing
         #expect(kind(automatic) == .autoReply("subject says \"automatic reply\""))
         let precedence = Replies.message(to: Self.to, headers: ["Precedence: auto_reply"], body: "weekly\n")
         #expect(kind(precedence) == .autoReply("Precedence: auto_reply"))
+        let junk = Replies.message(to: Self.to, headers: ["Precedence: junk"], body: "I am away.\n")
+        #expect(kind(junk) == .autoReply("Precedence: junk"))
         let xAutoreply = Replies.message(to: Self.to, headers: ["X-Autoreply: yes"], body: "weekly\n")
         #expect(kind(xAutoreply) == .autoReply("X-Autoreply header"))
         #expect(kind(Replies.dsn(to: "bounces+x@courier.example", recipient: "a@b.example", status: "5.1.1")) == .bounce)
