@@ -128,17 +128,19 @@ import Testing
         #expect(try store.subscriber(id: readers[1].id!)?.pausedUntil != nil)
         #expect(try store.subscriber(id: readers[2].id!)?.status == .active)
 
-        // The answers and the forwarded letter leave through the outbox (the Maildir transport here).
+        // The answers and the forwards leave through the outbox (the Maildir transport here).
         let outbox = configuration.mail.maildir + "/new"
         var sent: [String] = []
         let deadline = Date() + 30
-        while sent.count < 3 && Date() < deadline {
+        while sent.count < 5 && Date() < deadline {
             try await Task.sleep(for: .milliseconds(200))
             sent = ((try? FileManager.default.contentsOfDirectory(atPath: outbox)) ?? []).compactMap {
                 try? String(contentsOfFile: outbox + "/" + $0, encoding: .utf8)
             }
         }
-        #expect(sent.count == 3, "\(sent.map { $0.prefix(300) })")
+        // Two answers, the letter, and the two refused replies forwarded to people with why.
+        #expect(sent.count == 5, "\(sent.map { $0.prefix(300) })")
+        #expect(sent.filter { $0.contains("A reply with commands that were not applied") }.count == 2)
         #expect(sent.contains { $0.contains("Subject: Done: your digest is now weekly") && $0.contains("To: reader0@reader.example") })
         #expect(sent.contains { $0.contains("Subject: Done: your digest is paused until") && $0.contains("reader1@reader.example") })
         #expect(sent.contains { $0.contains("To: Newsroom <newsroom@courier.example>") && $0.contains("Reply-To: reader2@reader.example") })

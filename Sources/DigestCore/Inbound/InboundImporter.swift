@@ -29,7 +29,7 @@ public enum DigestVoteByReply: Sendable, Equatable {
 /// - an auto-reply is counted and dropped;
 /// - a command reply that passes `ReplyTrust` changes the reader's digest (the choices of issue 25, applied by
 ///   `Subscriber.apply`, and votes through `DigestVoteRecorder`) and gets one "Done:" mail through the outbox;
-///   one that fails changes nothing and is counted with its reason;
+///   one that fails changes nothing, is counted with its reason, and is forwarded to people like a letter;
 /// - a letter is forwarded through the outbox to `mail.replyTo`, its author as Reply-To.
 ///
 /// Idempotent: bounces by (report, recipient), everything else by the message's key in `inbound_messages`, with
@@ -121,9 +121,14 @@ public struct InboundImporter: Sendable {
             reference: reference, reader: reader, from: message.from,
             authenticationResults: message.authenticationResults, today: today)
         {
+            // People see it (a reader who replies from a forwarding address still means "stop"); nothing changes.
+            let forward = try mails.forward(message, reader: nil, refused: refusal.description, now: now)
             let recorded = try store.recordInbound(
-                key: message.key, kind: .refused, subscriberID: reader?.id, detail: refusal.description, now: now)
-            summary.count(recorded, as: "refused", "\(label): a command reply, refused: \(refusal)")
+                key: message.key, kind: .refused, subscriberID: reader?.id, detail: refusal.description, now: now
+            ) { _ in forward.map { [InboundMail($0, purpose: "letter", subscriberID: nil)] } ?? [] }
+            summary.count(
+                recorded, as: "refused",
+                "\(label): a command reply, refused: \(refusal)" + (forward == nil ? "" : "; forwarded to mail.replyTo"))
             return
         }
         guard let reference, let reader, try !store.isInboundRecorded(key: message.key) else {

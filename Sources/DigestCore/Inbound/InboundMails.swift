@@ -68,13 +68,19 @@ struct InboundMails: Sendable {
     }
 
     /// `message` forwarded to `mail.replyTo`, with its author's address as Reply-To so answering it answers them;
-    /// nil when `mail.replyTo` is not set. From is the site's (a reader's own address would fail DMARC).
-    func forward(_ message: InboundMessage, reader: Subscriber?, now: Date) throws -> MailMessage? {
+    /// nil when `mail.replyTo` is not set. From is the site's (a reader's own address would fail DMARC). `refused`
+    /// says why its commands were not applied (a reply from a forwarding address, an old digest): people decide.
+    func forward(_ message: InboundMessage, reader: Subscriber?, refused: String? = nil, now: Date) throws -> MailMessage? {
         guard let forwardTo, let author = message.from else { return nil }
         var intro = "\(author) wrote"
         if let reader { intro += " (a reader since \(Day(reader.createdAt, in: .gmt)), \(reader.status.rawValue))" }
+        intro += ":"
+        if let refused {
+            intro = "A reply with commands that were not applied: \(refused). Nothing was changed; act on it by hand "
+                + "if it is genuine.\n\n" + intro
+        }
         let subject = message.subject.isEmpty ? "A reader's letter" : message.subject
-        let text = "\(intro):\n\n" + message.fullText.replacingOccurrences(of: "\r\n", with: "\n")
+        let text = "\(intro)\n\n" + message.fullText.replacingOccurrences(of: "\r\n", with: "\n")
         let messageID = "<letter.\(SHA256Hex.of(message.key).prefix(24))@\(from.address.asciiDomain)>"
         var builder = MessageBuilder(
             from: Mailbox(name: "\(author) via \(siteName)", address: from.address), to: forwardTo,

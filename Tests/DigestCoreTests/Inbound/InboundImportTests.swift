@@ -176,7 +176,7 @@ struct InboundFixture {
         #expect(day.unsubscribes == 1)
     }
 
-    /// A reply that fails a trust check changes nothing, sends nothing, and is counted with its reason.
+    /// A reply that fails a trust check changes nothing, is counted with its reason, and reaches people as a letter.
     @Test(arguments: StoreBackend.allCases) func untrustedRepliesChangeNothingAndAreCounted(backend: StoreBackend) throws {
         let fixture = try InboundFixture(backend)
         let failing = "Authentication-Results: mx.courier.example; dkim=fail header.d=reader.example; spf=fail smtp.mailfrom=reader.example"
@@ -198,10 +198,15 @@ struct InboundFixture {
         #expect(reasons.contains("the reply token of the edition of 2026-09-01 has expired"))
         #expect(reasons.contains("no reply token of ours"))
         #expect(try fixture.readers.indices.allSatisfy { try fixture.reader($0).status == .active })
-        #expect(try fixture.outbox().isEmpty)
+        // People see each one, with why nothing was done (a reader replying from a forwarding address means it).
+        let outbox = try fixture.outbox()
+        #expect(outbox.count == 6 && outbox.allSatisfy { $0.purpose == "letter" && $0.recipient == "newsroom@courier.example" })
+        #expect(outbox.allSatisfy { $0.text.contains("A reply with commands that were not applied: ") })
+        #expect(outbox.contains { $0.text.contains("Reply-To: mallory@evil.example") })
         #expect(try fixture.store.inboundCounts() == [.refused: 6])
         let again = try fixture.importing(messages)
         #expect(again.applied == [:] && again.duplicates == 6, "\(again.lines)")
+        #expect(try fixture.outbox().count == 6)
         #expect(try fixture.store.inboundCounts() == [.refused: 6])
     }
 
