@@ -85,4 +85,16 @@ extension Store {
             return counts
         }
     }
+
+    /// The messages recorded about reader `subscriberID`, oldest first (their data export).
+    public func inboundMessages(subscriberID: Int64) throws
+        -> [(receivedAt: Date, kind: InboundRecordKind, detail: String)]
+    {
+        try database.read { db in
+            try db.fetchAll(
+                "SELECT receivedAt, kind, detail FROM inbound_messages WHERE subscriberID = ? ORDER BY receivedAt, messageKey",
+                subscriberID.sqlValue
+            ).map { row in (try row["receivedAt"], try row["kind"], try row["detail"]) }
+        }
+    }
 }

@@ -174,6 +174,11 @@ struct InboundFixture {
         #expect(answers[2].contains("Done: you are unsubscribed"))
         let day = try #require(try fixture.store.dailyStats(from: Day("2026-11-25")!, through: Day("2026-11-25")!).first)
         #expect(day.unsubscribes == 1)
+        // Their replies are part of their data, and go with them when they are erased.
+        let data = try #require(try fixture.store.readerData(id: fixture.readers[0].id!, now: InboundFixture.now))
+        #expect(data.replies.map(\.kind) == ["command", "command"] && data.replies.map(\.detail) == ["weekly", "stop"])
+        #expect(try fixture.store.removeSubscriber(email: fixture.readers[0].email))
+        #expect(try fixture.store.inboundCounts() == [.command: 4])
     }
 
     /// A reply that fails a trust check changes nothing, is counted with its reason, and reaches people as a letter.
