@@ -81,7 +81,7 @@ final class Trickle: Sendable {
     var closedAfter: Double? { closed.withLock { $0 } }
 
     init(port: UInt16) {
-        // The thread holds the Trickle (a Mutex cannot be captured alone: it is not copyable).
+        // The thread holds the trickle (a Mutex cannot be copied into the closure).
         let connection = Thread { [self] in
             guard let connection = try? RawConnection(port: port) else { return }
             let headSent = ContinuousClock.now
