@@ -163,7 +163,7 @@ struct InboundFixture {
             Replies.thunderbird("vote 2", to: fixture.to(2)).replacingOccurrences(of: "From: reader0@", with: "From: reader2@"),
             Replies.gmail("resume", to: fixture.to(1), from: "reader1@reader.example"),
             Replies.gmail("stop", to: fixture.to(0)),
-        ])
+        ], now: InboundFixture.now + 3600)
         #expect(later.applied == ["command": 3], "\(later.lines)")
         #expect(fixture.votes.items == [fixture.readers[2].id!: [102]])
         #expect(try fixture.reader(1).pausedUntil == nil)
