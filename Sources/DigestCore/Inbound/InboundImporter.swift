@@ -1,27 +1,5 @@
 import Foundation
 
-/// Counts a reader's vote by reply: the digest votes' store (one vote per reader per item, the item found by the
-/// number printed beside it in the reader's digest, read back from the ledger) is connected here. A seam: without
-/// one, vote commands are answered with "not counted on this site yet" and change nothing.
-public protocol DigestVoteRecorder: Sendable {
-    /// Records `subscriberID`'s vote for the item printed as `number` (1-based, across sections) in their digest of
-    /// (`date`, `kind`).
-    func recordDigestVote(number: Int, date: Day, kind: EditionKind, subscriberID: Int64, now: Date) throws
-        -> DigestVoteByReply
-}
-
-/// What became of one number of a vote command.
-public enum DigestVoteByReply: Sendable, Equatable {
-    /// Counted, for the item of this title.
-    case counted(title: String)
-    /// The reader had voted for this item already: nothing changed.
-    case alreadyVoted(title: String)
-    /// That digest had no item with this number (or was not sent to the reader).
-    case noSuchItem
-    /// The edition's votes are closed (its window and grace period are over).
-    case closed
-}
-
 /// The one way in for everything that comes back (`digest inbound import`, `digest bounces import`,
 /// `POST /api/inbound`): each message is read and classified (`InboundMessage`), then applied:
 ///
@@ -143,11 +121,13 @@ public struct InboundImporter: Sendable {
         }
         let recorded = try store.recordInbound(
             key: message.key, kind: .command, subscriberID: reader.id,
-            detail: commands.map(Self.word).joined(separator: " "), now: now
+            detail: commands.map(\.word).joined(separator: " "), now: now
         ) { stored in
             guard var current = stored else { return [] }
             for command in commands {
-                if let result = try Self.apply(command, to: &current, today: today, now: now, mails: mails) {
+                if let result = try command.apply(
+                    to: &current, today: today, now: now, signUpURL: "\(mails.baseURL)/subscribe")
+                {
                     done.append(result)
                 }
             }
@@ -157,7 +137,7 @@ public struct InboundImporter: Sendable {
         }
         summary.count(
             recorded, as: "command",
-            "\(label): \(reader.email) asked for \(commands.map(Self.word).joined(separator: ", ")): "
+            "\(label): \(reader.email) asked for \(commands.map(\.word).joined(separator: ", ")): "
                 + done.map(\.summary).joined(separator: "; "))
     }
 
@@ -190,106 +170,8 @@ public struct InboundImporter: Sendable {
         return .init(summary: summary, sentences: Array(Set(sentences)).sorted(), undo: nil)
     }
 
-    /// Applies one command that is not a vote to `reader`, with issue 25's rules (`Subscriber.apply`); what it did.
-    static func apply(
-        _ command: ReplyCommand, to reader: inout Subscriber, today: Day, now: Date, mails: InboundMails
-    ) throws -> InboundMails.Done? {
-        let before = reader
-        switch command {
-        case .vote:
-            return nil
-        case .cadence(let cadence):
-            try reader.apply(ReaderChoicesText(cadence: cadence.rawValue))
-            return .init(
-                summary: "your digest is now \(cadence.rawValue)",
-                sentences: before.cadence == cadence
-                    ? ["It already was: you get \(ChoiceWording.edition(reader))."]
-                    : [ChoiceWording.cadenceChange(from: before, to: reader)],
-                undo: before.cadence == cadence ? nil : "reply \"\(before.cadence.rawValue)\"")
-        case .pause(let days):
-            return try pause(until: today.adding(days: days), &reader, today: today, before: before)
-        case .pauseUntil(let day):
-            return try pause(until: day, &reader, today: today, before: before)
-        case .resume:
-            guard let paused = ChoiceWording.pause(of: reader, today: today) else {
-                return .init(summary: "your digest was not paused", sentences: ["You get \(ChoiceWording.edition(reader))."], undo: nil)
-            }
-            try reader.apply(ReaderChoicesText(pausedUntil: ""))
-            return .init(summary: "your digest is no longer paused", sentences: [ChoiceWording.resumed],
-                undo: "reply \"pause until \(paused)\"")
-        case .stop:
-            reader.unsubscribe(now: now)
-            return .init(
-                summary: "you are unsubscribed", sentences: ["No more digests will come to \(reader.email)."],
-                undo: "sign up again at \(mails.baseURL)/subscribe")
-        }
-    }
-
-    private static func pause(until day: Day, _ reader: inout Subscriber, today: Day, before: Subscriber) throws
-        -> InboundMails.Done
-    {
-        if let problem = Subscriber.pauseProblem(until: day, today: today) {
-            return .init(summary: "nothing changed: your digest is not paused", sentences: ["\(problem)"], undo: nil)
-        }
-        try reader.apply(ReaderChoicesText(pausedUntil: day.description))
-        let undo = ChoiceWording.pause(of: before, today: today).map { "reply \"pause until \($0)\"" } ?? "reply \"resume\""
-        return .init(summary: "your digest is paused until \(day)", sentences: [ChoiceWording.paused(until: day)], undo: undo)
-    }
-
-    /// A command as a reader would write it.
-    static func word(_ command: ReplyCommand) -> String {
-        switch command {
-        case .vote(let numbers): numbers.map { "+\($0)" }.joined(separator: " ")
-        case .cadence(let cadence): cadence.rawValue
-        case .pause(let days): "pause \(days)"
-        case .pauseUntil(let day): "pause until \(day)"
-        case .resume: "resume"
-        case .stop: "stop"
-        }
-    }
-
     /// "3", "3 and 7", "3, 7 and 9".
     static func list(_ words: [String]) -> String {
         words.count <= 1 ? words.joined() : words.dropLast().joined(separator: ", ") + " and " + words.last!
-    }
-}
-
-/// What an inbound import did, for the person, the cron job or the API client that ran it.
-public struct InboundImportSummary: Sendable, Equatable {
-    /// Messages read.
-    public var messages = 0
-    /// Bounces and complaints, as `digest bounces import` always reported them.
-    public var bounces = BounceImportSummary()
-    /// Messages of each other kind applied by this import (`command`, `letter`, `auto-reply`, `refused`).
-    public var applied: [String: Int] = [:]
-    /// Messages an earlier import had applied (nothing changed).
-    public var duplicates = 0
-    /// One line per message applied, saying what it did.
-    public var details: [String] = []
-    /// Letters that could not be forwarded (no `mail.replyTo`, no From): listed, not recorded, so a later import
-    /// with `mail.replyTo` set forwards them.
-    public var notForwarded: [String] = []
-
-    public init() {}
-
-    mutating func count(_ recorded: InboundRecorded, as kind: String, _ detail: String) {
-        switch recorded {
-        case .duplicate: duplicates += 1
-        case .recorded:
-            applied[kind, default: 0] += 1
-            details.append(detail)
-        }
-    }
-
-    public var lines: [String] {
-        let others = ["command", "refused", "letter", "auto-reply"].map { "\(applied[$0] ?? 0) \($0)" }
-        var lines = [
-            "\(messages) message\(messages == 1 ? "" : "s") read: \(others.joined(separator: ", ")), "
-                + "\(duplicates) already applied"
-        ]
-        lines += details
-        lines += notForwarded
-        lines += bounces.lines
-        return lines
     }
 }

@@ -168,4 +168,32 @@ import Testing
         #expect(try refusal([otherDomain]) != nil, "a pass for another domain is no pass for the From's")
         #expect(try refusal([untrusted, failing]) != nil, "a forged pass above the trusted failure changes nothing")
     }
+
+    /// Each command on a reader value, with the preferences page's rules: what changes, what the "Done:" mail says,
+    /// and how to undo it. Pure: no store.
+    @Test func commandsChangeTheReaderAsThePreferencesPageWould() throws {
+        var reader = Subscriber(email: try EmailAddress("reader0@reader.example"), status: .active)
+        let today = Day("2026-11-25")!
+        let now = Fixtures.date("2026-11-25T08:00:00Z")
+        func apply(_ command: ReplyCommand) throws -> InboundMails.Done? {
+            try command.apply(to: &reader, today: today, now: now, signUpURL: "https://courier.example/subscribe")
+        }
+        let weekly = try #require(try apply(.cadence(.weekly)))
+        #expect(reader.cadence == .weekly && weekly.summary == "your digest is now weekly" && weekly.undo == "reply \"daily\"")
+        #expect(try apply(.cadence(.weekly))?.undo == nil, "already weekly: nothing to undo")
+        let paused = try #require(try apply(.pause(days: 14)))
+        #expect(reader.pausedUntil == Day("2026-12-09") && paused.undo == "reply \"resume\"")
+        #expect(try apply(.pauseUntil(Day("2027-01-10")!))?.undo == "reply \"pause until 2026-12-09\"")
+        let past = try #require(try apply(.pauseUntil(Day("2026-11-20")!)))
+        #expect(past.summary.hasPrefix("nothing changed") && reader.pausedUntil == Day("2027-01-10"))
+        #expect(try apply(.pauseUntil(Day("2028-01-10")!))?.sentences.first?.hasPrefix("Choose a day within a year") == true)
+        #expect(try apply(.resume)?.undo == "reply \"pause until 2027-01-10\"" && reader.pausedUntil == nil)
+        #expect(try apply(.resume)?.summary == "your digest was not paused")
+        #expect(try apply(.vote([3])) == nil, "votes are counted elsewhere")
+        let stop = try #require(try apply(.stop))
+        #expect(reader.status == .unsubscribed && reader.unsubscribedAt == now)
+        #expect(stop.undo == "sign up again at https://courier.example/subscribe")
+        #expect([ReplyCommand.vote([3, 7]), .pause(days: 14), .pauseUntil(Day("2027-01-10")!)].map(\.word)
+            == ["+3 +7", "pause 14", "pause until 2027-01-10"])
+    }
 }
