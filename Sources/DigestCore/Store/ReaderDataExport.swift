@@ -3,14 +3,23 @@ import Foundation
 /// Everything stored about one reader, as the "download my data" link of the preferences page gives it
 /// (the right of access, GDPR Art. 15): their settings, every delivery in the ledger, every bounce and
 /// complaint report about them, the mails the web side wrote to them (confirmations, tests: when and
-/// whether sent, not their bytes, which are the digest they already have), the admin actions taken on
-/// them, and the items they voted for from their digests.
+/// whether sent, not their bytes, which are the digest they already have), their replies that were applied,
+/// the admin actions taken on them, and the items they voted for from their digests.
 public struct ReaderDataExport: Sendable, Codable, Equatable {
     public struct OutboxEntry: Sendable, Codable, Equatable {
         public var purpose: String
         public var status: OutboxStatus
         public var createdAt: Date
         public var messageID: String
+    }
+
+    /// A reply of theirs that `digest inbound import` or `POST /api/inbound` applied (`inbound_messages`).
+    public struct Reply: Sendable, Codable, Equatable {
+        public var receivedAt: Date
+        /// `command`, `letter`, `refused`.
+        public var kind: String
+        /// The commands, the subject of a letter, or why a reply was refused.
+        public var detail: String
     }
 
     public struct AdminAction: Sendable, Codable, Equatable {
@@ -32,6 +41,7 @@ public struct ReaderDataExport: Sendable, Codable, Equatable {
     public var bounces: [BounceRecord]
     public var mails: [OutboxEntry]
     public var adminActions: [AdminAction]
+    public var replies: [Reply] = []
     /// The votes cast from the reader's digests (`digest_votes`), oldest first. The site's own votes are
     /// counted per item, never per reader: none of those is the reader's to list.
     public var votes: [Vote] = []
@@ -64,8 +74,12 @@ extension Store {
                 ReaderDataExport.Vote(url: try row["url"], title: try row["title"], votedAt: try row["votedAt"])
             }
         }
-        return ReaderDataExport(
+        var export = ReaderDataExport(
             exportedAt: now, subscriber: detail.subscriber, deliveries: detail.deliveries, bounces: detail.bounces,
             mails: mails, adminActions: actions, votes: votes)
+        export.replies = try inboundMessages(subscriberID: id).map {
+            ReaderDataExport.Reply(receivedAt: $0.receivedAt, kind: $0.kind.rawValue, detail: $0.detail)
+        }
+        return export
     }
 }
