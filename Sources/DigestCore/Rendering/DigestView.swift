@@ -76,7 +76,8 @@ struct DigestView {
 extension DigestView {
     init(
         selection: DigestSelection, date: Day, kind: EditionKind = .daily, cadence: Cadence = .daily,
-        configuration: Configuration, reader: Reader, links: Links, subject: String = ""
+        configuration: Configuration, reader: Reader, links: Links, subject: String = "",
+        itemLink: (EditionItem) -> String = \.url
     ) {
         edition = EditionInfo(kind: kind, cadence: cadence)
         let locale = Locale(identifier: configuration.site.language)
@@ -94,7 +95,7 @@ extension DigestView {
                 titleUppercased: section.title.uppercased(with: locale),
                 items: section.items.enumerated().map { index, item in
                     ItemView(
-                        rank: index + 1, title: item.title, url: item.url,
+                        rank: index + 1, title: item.title, url: itemLink(item),
                         summary: item.summary.isEmpty || limit == 0 ? nil : Self.cap(item.summary, limit),
                         author: item.author?.isEmpty == false ? item.author : nil, votes: item.votes,
                         votesLabel: item.votes == 1 ? "1 reader voted" : "\(item.votes) readers voted",

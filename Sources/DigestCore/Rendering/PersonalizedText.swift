@@ -12,6 +12,8 @@ struct PersonalizedText: Sendable {
         case email
         case unsubscribeURL
         case preferencesURL
+        /// The reader's part of a counted item link (`privacy.clickCounting: perReader`; empty otherwise).
+        case clickReader
     }
 
     enum Segment: Sendable {
