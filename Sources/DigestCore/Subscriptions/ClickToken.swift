@@ -35,7 +35,7 @@ public struct ClickToken: Sendable, Equatable {
     /// The token as made by `item` (and `readerSuffix`), or nil for anything else: a MAC that does not match,
     /// a cut or changed token. The comparisons are constant-time.
     public init?(verifying token: some StringProtocol, signer: LinkSigner) {
-        let parts = token.split(separator: ".", omittingEmptySubsequences: false)
+        let parts = String(token).split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 3 || parts.count == 5, let edition = Int64(parts[0]), let item = Int64(parts[1]),
             Self.matches(parts[2], Self.itemText(edition, item), signer)
         else { return nil }
