@@ -290,6 +290,7 @@ import DigestTestSupport
                 #"digest_readers{status="unsubscribed"}"#: 2, #"digest_readers{status="bounced"}"#: 1,
                 #"digest_messages_total{status="sent"}"#: 15, #"digest_messages_total{status="failed"}"#: 0,
                 #"digest_messages_total{status="skipped"}"#: 0, "digest_recipients_total": 15, "digest_editions_total": 4,
+                "digest_clicks_total": 0,
                 #"digest_bounce_reports_total{kind="hard"}"#: 3, #"digest_bounce_reports_total{kind="soft"}"#: 1,
                 #"digest_bounce_reports_total{kind="other"}"#: 0, "digest_complaints_total": 1,
                 #"digest_list_events_total{event="signup"}"#: 6, #"digest_list_events_total{event="confirmation"}"#: 4,
