@@ -87,7 +87,7 @@ import DigestTestSupport
         func clickPaths(_ reader: Subscriber) throws -> [String] { sitePaths(try digest(reader)).filter { $0.hasPrefix("/r/") } }
 
         func url(of path: String) throws -> String {
-            let token = try #require(ClickToken(verifying: path.dropFirst(3), signer: LinkSigner(secret: ClickTests.secret)))
+            let token = try #require(ClickToken.verify(path.dropFirst(3), signer: LinkSigner(secret: ClickTests.secret)))
             return try #require(edition.candidates.first { $0.itemID == token.itemID }?.url)
         }
     }
@@ -109,7 +109,7 @@ import DigestTestSupport
         let editionID = try #require(setting.edition.id)
         // The app's services ran with the test and flushed at its end; flushing again finds nothing.
         await setting.counter.flush()
-        let token = try #require(ClickToken(verifying: path.dropFirst(3), signer: LinkSigner(secret: Self.secret)))
+        let token = try #require(ClickToken.verify(path.dropFirst(3), signer: LinkSigner(secret: Self.secret)))
         // Replayed: counted again (aggregate keeps no reader, so there is nothing to tell two readers apart).
         #expect(try setting.store.clicks(editionID: editionID) == [token.itemID: 2])
         #expect(try setting.store.readerClicks(editionID: editionID).isEmpty)

@@ -7,18 +7,8 @@ import Foundation
 /// `.READER.MAC`, a second MAC over the edition and the reader: the one per-reader value a copy needs
 /// (`PersonalizedText.Field.clickReader`), the same for each of its items. Both MACs are HMAC-SHA256 under
 /// the link secret, cut to 96 bits to keep links short (a forger still needs 2^96 guesses per link).
-public struct ClickToken: Sendable, Equatable {
-    public var editionID: Int64
-    public var itemID: Int64
-    /// The reader, only in a `perReader` link.
-    public var subscriberID: Int64?
-
-    public init(editionID: Int64, itemID: Int64, subscriberID: Int64? = nil) {
-        self.editionID = editionID
-        self.itemID = itemID
-        self.subscriberID = subscriberID
-    }
-
+/// What a token names is a `ClickKey` (the reader only in a `perReader` link).
+public enum ClickToken {
     /// Bytes of each MAC kept in the token.
     static let macLength = 12
 
@@ -32,21 +22,19 @@ public struct ClickToken: Sendable, Equatable {
         ".\(subscriberID).\(mac(readerText(editionID, subscriberID), signer))"
     }
 
-    /// The token as made by `item` (and `readerSuffix`), or nil for anything else: a MAC that does not match,
-    /// a cut or changed token. The comparisons are constant-time.
-    public init?(verifying token: some StringProtocol, signer: LinkSigner) {
+    /// What the token made by `item` (and `readerSuffix`) names, or nil for anything else: a MAC that does not
+    /// match, a cut or changed token. The comparisons are constant-time.
+    public static func verify(_ token: some StringProtocol, signer: LinkSigner) -> ClickKey? {
         let parts = String(token).split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 3 || parts.count == 5, let edition = Int64(parts[0]), let item = Int64(parts[1]),
-            Self.matches(parts[2], Self.itemText(edition, item), signer)
+            matches(parts[2], itemText(edition, item), signer)
         else { return nil }
         var reader: Int64?
         if parts.count == 5 {
-            guard let id = Int64(parts[3]), Self.matches(parts[4], Self.readerText(edition, id), signer) else {
-                return nil
-            }
+            guard let id = Int64(parts[3]), matches(parts[4], readerText(edition, id), signer) else { return nil }
             reader = id
         }
-        self.init(editionID: edition, itemID: item, subscriberID: reader)
+        return ClickKey(editionID: edition, itemID: item, subscriberID: reader)
     }
 
     // Distinct prefixes: no other signed value of the site can pass for a click token, nor one part for the other.

@@ -22,14 +22,13 @@ struct ClickController: Sendable {
     }
 
     func redirect(_ request: Request, _ context: WebRequestContext) async throws -> Response {
-        guard let text = context.parameters.get("token"), let token = ClickToken(verifying: text, signer: signer),
-            let url = try await targets.url(editionID: token.editionID, itemID: token.itemID)
+        guard let text = context.parameters.get("token"), var key = ClickToken.verify(text, signer: signer),
+            let url = try await targets.url(editionID: key.editionID, itemID: key.itemID)
         else { throw Self.unknownLink }
         if request.method == .get && counting != .off {
-            counter.count(
-                ClickKey(
-                    editionID: token.editionID, itemID: token.itemID,
-                    subscriberID: counting == .perReader ? token.subscriberID : nil))
+            // A perReader link clicked after the site went back to aggregate counts for the item alone.
+            if counting != .perReader { key.subscriberID = nil }
+            counter.count(key)
         }
         // `no-store`: a cached redirect would still lead on, but would not be counted.
         return Response(status: .found, headers: [.location: url, .cacheControl: "no-store"])
