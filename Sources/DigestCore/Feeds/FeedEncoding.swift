@@ -107,7 +107,8 @@ enum FeedEncoding {
     private static func outsideTheStandard(_ bytes: [UInt8], label: String) -> DecodedDocument? {
         let name = label.trimmingCharacters(in: .whitespaces)
         guard !name.isEmpty,
-            let decoder = IconvDecoder(from: name.uppercased())
+            let decoder = codecAliases[name.lowercased()].flatMap(IconvDecoder.init(from:))
+                ?? IconvDecoder(from: name.uppercased())
                 ?? IconvDecoder(from: name.uppercased().replacingOccurrences(of: "_", with: "-"))
         else { return nil }
         let (utf8, replaced) = decoder.decode(bytes)
@@ -118,6 +119,15 @@ enum FeedEncoding {
         }
         return DecodedDocument(utf8: rewritingDeclaration(utf8), encoding: name.lowercased(), warnings: warnings)
     }
+
+    /// Names feeds declare that neither the Encoding Standard nor glibc's iconv knows, as Python's codecs (and
+    /// so feedparser) read them, with the iconv name of the same code page. (Mac Greek and Mac Turkish have no
+    /// iconv table here: those stay the caller's fallback.)
+    private static let codecAliases: [String: String] = [
+        "cp_is": "IBM861", "csibm861": "IBM861", "ibm039": "IBM037", "macroman": "MACINTOSH",
+        "mac_roman": "MACINTOSH", "maccentraleurope": "MAC-CENTRALEUROPE", "maclatin2": "MAC-CENTRALEUROPE",
+        "mac_latin2": "MAC-CENTRALEUROPE", "maciceland": "MAC-IS", "mac_iceland": "MAC-IS",
+    ]
 
     /// Undeclared bytes that are not UTF-8, read in the encoding uchardet detects when it names one whose
     /// guess can be trusted: a multi-byte encoding (big5, shift_jis, euc-kr, gb18030…) or a single-byte one

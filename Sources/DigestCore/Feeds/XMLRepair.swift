@@ -10,6 +10,9 @@ import Foundation
 /// - Numeric references to C1 code points (`&#150;`) mean windows-1252 characters, as in HTML;
 ///   references to characters XML forbids become U+FFFD; raw control characters XML forbids are dropped.
 ///
+/// - A document cut off inside its very last end tag (`…</channel></rss` and nothing after) gets the `>`: the
+///   last byte of a file lost by an editor or an upload, which every forgiving reader shrugs off.
+///
 /// A name that is neither XML's, declared in the document, nor HTML's is refused with its place:
 /// "unknown entity &foo; at line 12, column 40". CDATA sections, comments and processing
 /// instructions are copied as they are.
@@ -17,7 +20,21 @@ enum XMLRepair {
     static func repair(_ bytes: [UInt8]) throws(FeedError) -> [UInt8] {
         var repairer = Repairer(bytes: bytes)
         try repairer.run()
+        closeTruncatedEndTag(&repairer.output)
         return repairer.output
+    }
+
+    /// `</name` (and white space) at the very end, with no `>`: the `>` is added. Anything else at the end
+    /// is left for the parser to judge.
+    static func closeTruncatedEndTag(_ output: inout [UInt8]) {
+        var end = output.count
+        while end > 0, [0x20, 0x09, 0x0A, 0x0D].contains(output[end - 1]) { end -= 1 }
+        var start = end
+        while start > 0, isNameCharacter(output[start - 1]) { start -= 1 }
+        guard start < end, isNameStart(output[start]), start >= 2, output[start - 2] == 0x3C, output[start - 1] == 0x2F
+        else { return }
+        output.removeSubrange(end...)
+        output.append(0x3E)
     }
 
     /// The scan's state as stored properties of one struct: nested functions capturing local

@@ -265,3 +265,32 @@ private func parse(_ xml: String) throws -> ParsedFeed { try parse(Data(xml.utf8
         #expect(FeedDate.parse(text) == nil, "\(text)")
     }
 }
+
+@Suite struct FeedTruncatedEndTests {
+    /// A file that lost its last byte (`</rss` with no `>`) reads as other readers read it; a file cut off
+    /// anywhere else is still refused with its place.
+    @Test func theLastEndTagWithoutItsBracketIsClosed() throws {
+        let parsed = try parse(
+            "<rss version=\"2.0\"><channel><title>Cut</title><item><title>Kept</title>"
+                + "<link>https://cut.example/1</link></item></channel></rss\n")
+        #expect(parsed.drafts.map(\.title) == ["Kept"])
+        #expect(throws: FeedError.self) {
+            try parse("<rss version=\"2.0\"><channel><title>Cut</title><item><title>Kept</tit")
+        }
+    }
+}
+
+@Suite struct FeedCodecAliasTests {
+    /// Code page names that Python's codecs know and glibc's iconv spells otherwise: byte 0x80 read as that page.
+    @Test(arguments: [
+        ("macroman", "Ä"), ("maccentraleurope", "Ä"), ("maclatin2", "Ä"), ("maciceland", "Ä"), ("cp_is", "Ç"),
+        ("csibm861", "Ç"),
+    ])
+    func aPythonCodecNameIsReadAsThatCodePage(_ label: String, _ expected: String) throws {
+        let bytes =
+            Array("<?xml version=\"1.0\" encoding=\"\(label)\"?><rss version=\"2.0\"><channel><title>".utf8) + [0x80]
+            + Array("</title></channel></rss>".utf8)
+        let parsed = try parse(Data(bytes))
+        #expect(parsed.title == expected, "\(label)")
+    }
+}
