@@ -169,6 +169,40 @@ import DigestTestSupport
         }
     }
 
+    /// An edition is its date and its kind: the weekly of the same date is another edition, with links, counts
+    /// and an admin page of its own.
+    @Test func aWeeklyEditionCountsApartFromTheDailyOfItsDate() async throws {
+        let setting = try await Setting(.aggregate)
+        let weekly = try setting.composer.ranker.edition(
+            for: Self.date, kind: .weekly, store: setting.store, freeze: true, now: Self.now)
+        let (dailyID, weeklyID) = (try #require(setting.edition.id), try #require(weekly.id))
+        #expect(dailyID != weeklyID)
+        let digest = try #require(
+            try setting.composer.digest(for: setting.readers[0], in: weekly, alreadyReceived: [], now: Self.now))
+        let path = try #require(setting.sitePaths(digest).first { $0.hasPrefix("/r/") })
+        let key = try #require(ClickToken.verify(path.dropFirst(3), signer: LinkSigner(secret: Self.secret)))
+        #expect(key.editionID == weeklyID)
+        let target = try #require(weekly.candidates.first { $0.itemID == key.itemID }?.url)
+        try await setting.app().test(.router) { client in
+            try await client.execute(uri: path, method: .get) { response in
+                #expect(response.status == .found)
+                #expect(response.headers[.location] == target)
+            }
+        }
+        await setting.counter.flush()
+        #expect(try setting.store.clicks(editionID: weeklyID) == [key.itemID: 1])
+        #expect(try setting.store.clicks(editionID: dailyID).isEmpty)
+        try await setting.app().test(.router) { client in
+            for (uri, clicks) in ["/admin/editions/2026-11-24/weekly": 1, "/admin/editions/2026-11-24": 0] {
+                try await client.execute(uri: uri, method: .get, headers: [.authorization: "Bearer t"]) { response in
+                    #expect(
+                        String(buffer: response.body).contains(
+                            "<span class=\"label\">Clicks</span><span class=\"value\">\(clicks)</span>"), "\(uri)")
+                }
+            }
+        }
+    }
+
     @Test func offLinksDirectlyAndCountsNothing() async throws {
         let setting = try await Setting(.off)
         let digest = try setting.digest(setting.readers[0])
