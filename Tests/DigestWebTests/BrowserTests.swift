@@ -93,4 +93,53 @@ import Testing
         await group.triggerGracefulShutdown()
         try await server.value
     }
+
+    /// A click from the mailed digest (`privacy.clickCounting: aggregate`, the default): the reader opens the
+    /// digest's HTML in Chromium with JavaScript off and clicks the first item; the click goes through
+    /// `/r/TOKEN` on the app over a real socket and lands on the item's page on the news site (served by
+    /// `reader.py`), and the edition's count for that item is one once the app has stopped (it flushes then).
+    @Test func aReaderClicksAnItemOfTheMailedDigestInChromium() async throws {
+        let fixture = try SubscriptionFixture()
+        let directory = TemporaryDirectory("browser-click")
+        let (port, sitePort) = (Int(FreePort.next()), Int(FreePort.next()))
+        var configuration = fixture.configuration
+        configuration.web.port = port
+        configuration.web.baseURL = "http://127.0.0.1:\(port)"
+        configuration.mail.transport = .maildir
+        configuration.mail.maildir = directory.file("mail")
+        #expect(configuration.privacy.clickCounting == .aggregate)
+        let environment = [configuration.web.secretEnv: WebFixture.secret]
+        let reader = try fixture.store.addSubscriber(
+            Subscriber(email: try EmailAddress("karim@example.com"), status: .active, format: .html))
+        let itemURL = "http://127.0.0.1:\(sitePort)/news/1"
+        try fixture.store.upsert([
+            ItemDraft(kind: .story, title: "A story", url: itemURL, summary: "Summary", publishedAt: Date() - 3600, votes: 3)
+        ])
+        // Tonight's edition frozen and mailed, as `digest send` does.
+        let composer = try await DigestComposer.make(configuration: configuration, environment: environment)
+        let edition = try composer.ranker.edition(
+            for: composer.ranker.upcomingDate(now: Date()), store: fixture.store, freeze: true, now: Date())
+        let editionID = try #require(edition.id)
+        let digest = try #require(try composer.digest(for: reader, in: edition, alreadyReceived: [], now: Date()))
+        let sent = try await SenderPool(mail: configuration.mail, environment: environment, logger: Logger(label: "browser"))
+            .sendOne(digest.message)
+        #expect(sent.outcome == .sent(reply: sent.outcome.text))
+
+        let app = try await buildApplication(
+            configuration: configuration, store: fixture.store, environment: environment, logger: Logger(label: "browser"))
+        let group = ServiceGroup(services: [app], logger: Logger(label: "browser"))
+        let server = Task { try await group.run() }
+        defer { server.cancel() }
+        #expect(await FreePort.listening(UInt16(port)))
+        let (clicked, clickLog) = try await self.reader(
+            ["click", configuration.mail.maildir, "karim@example.com", "\(sitePort)"], log: directory.file("click.log"))
+        #expect(clicked, "\(clickLog)")
+        #expect(clickLog.contains("landed \(itemURL)\n"), "\(clickLog)")
+        await group.triggerGracefulShutdown()
+        try await server.value
+
+        let item = try #require(edition.candidates.first { $0.url == itemURL })
+        #expect(try fixture.store.clicks(editionID: editionID) == [item.itemID: 1])
+        #expect(try fixture.store.readerClicks(editionID: editionID).isEmpty)
+    }
 }
