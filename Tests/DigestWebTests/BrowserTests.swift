@@ -32,6 +32,27 @@ import Testing
         return (result.status == 0 && ("\n" + result.standardOutput).contains("\ndone"), output)
     }
 
+    /// The app of `configuration` serving on its port in this process, until `stop()`.
+    struct Server {
+        let group: ServiceGroup
+        let task: Task<Void, any Error>
+
+        static func start(_ configuration: Configuration, store: Store, environment: [String: String]) async throws -> Server {
+            let app = try await buildApplication(
+                configuration: configuration, store: store, environment: environment, logger: Logger(label: "browser"))
+            let group = ServiceGroup(services: [app], logger: Logger(label: "browser"))
+            let server = Server(group: group, task: Task { try await group.run() })
+            #expect(await FreePort.listening(UInt16(configuration.web.port)))
+            return server
+        }
+
+        /// A graceful stop: the app's services finish (the outbox, the click counter's last write).
+        func stop() async throws {
+            await group.triggerGracefulShutdown()
+            try await task.value
+        }
+    }
+
     @Test func aReaderSignsUpConfirmsChangesPreferencesAndLeavesInChromium() async throws {
         let fixture = try SubscriptionFixture()
         let directory = TemporaryDirectory("browser")
@@ -43,12 +64,8 @@ import Testing
         configuration.mail.transport = .maildir
         configuration.mail.maildir = directory.file("mail")
         let environment = [configuration.web.secretEnv: WebFixture.secret]
-        let app = try await buildApplication(
-            configuration: configuration, store: fixture.store, environment: environment, logger: Logger(label: "browser"))
-        let group = ServiceGroup(services: [app], logger: Logger(label: "browser"))
-        let server = Task { try await group.run() }
-        defer { server.cancel() }
-        #expect(await FreePort.listening(UInt16(port)))
+        let server = try await Server.start(configuration, store: fixture.store, environment: environment)
+        defer { server.task.cancel() }
         let address = "rana@example.com"
 
         let (signedUp, signUpLog) = try await reader(
@@ -90,8 +107,7 @@ import Testing
         #expect(after.status == .unsubscribed)
         #expect(after.cadence == .weekly)
 
-        await group.triggerGracefulShutdown()
-        try await server.value
+        try await server.stop()
     }
 
     /// A click from the mailed digest (`privacy.clickCounting: aggregate`, the default): the reader opens the
@@ -125,18 +141,13 @@ import Testing
             .sendOne(digest.message)
         #expect(sent.outcome == .sent(reply: sent.outcome.text))
 
-        let app = try await buildApplication(
-            configuration: configuration, store: fixture.store, environment: environment, logger: Logger(label: "browser"))
-        let group = ServiceGroup(services: [app], logger: Logger(label: "browser"))
-        let server = Task { try await group.run() }
-        defer { server.cancel() }
-        #expect(await FreePort.listening(UInt16(port)))
+        let server = try await Server.start(configuration, store: fixture.store, environment: environment)
+        defer { server.task.cancel() }
         let (clicked, clickLog) = try await self.reader(
             ["click", configuration.mail.maildir, "karim@example.com", "\(sitePort)"], log: directory.file("click.log"))
         #expect(clicked, "\(clickLog)")
         #expect(clickLog.contains("landed \(itemURL)\n"), "\(clickLog)")
-        await group.triggerGracefulShutdown()
-        try await server.value
+        try await server.stop()
 
         let item = try #require(edition.candidates.first { $0.url == itemURL })
         #expect(try fixture.store.clicks(editionID: editionID) == [item.itemID: 1])

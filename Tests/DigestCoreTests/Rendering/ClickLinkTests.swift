@@ -23,10 +23,7 @@ import Testing
         let configuration = try Fixtures.configuration(in: directory) { $0["privacy"] = ["clickCounting": counting] }
         #expect(configuration.privacy.clickCounting.rawValue == counting)
         let store = try Fixtures.store(in: directory, backend)
-        try store.upsert(
-            try ItemRecordParser.parse(
-                Data(contentsOf: URL(fileURLWithPath: Fixtures.repositoryRoot + "/examples/items.json")), source: "items"),
-            now: Self.now)
+        try store.upsert(try Fixtures.exampleItems(), now: Self.now)
         let composer = try await DigestComposer.make(
             configuration: configuration, environment: [configuration.web.secretEnv: Self.secret])
         let edition = try composer.ranker.edition(for: Self.date, store: store, freeze: true, now: Self.now)

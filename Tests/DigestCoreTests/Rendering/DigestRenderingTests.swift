@@ -19,10 +19,7 @@ import Testing
             if let clickCounting { json["privacy"] = ["clickCounting": clickCounting.rawValue] }
         }
         let store = try Store(path: configuration.database)
-        try store.upsert(
-            try ItemRecordParser.parse(
-                Data(contentsOf: URL(fileURLWithPath: Fixtures.repositoryRoot + "/examples/items.json")), source: "items"),
-            now: Self.now)
+        try store.upsert(try Fixtures.exampleItems(), now: Self.now)
         let composer = try await DigestComposer.make(
             configuration: configuration, environment: [configuration.web.secretEnv: Self.secret])
         let subscriber = try store.addSubscriber(
@@ -185,9 +182,7 @@ struct DigestIndependentParserTests {
     @Test func pythonFindsBothPartsWithTheRenderedTextAndNoDefects() async throws {
         let configuration = try Fixtures.configuration(in: directory)
         let store = try Store(path: configuration.database)
-        try store.upsert(
-            try ItemRecordParser.parse(
-                Data(contentsOf: URL(fileURLWithPath: Fixtures.repositoryRoot + "/examples/items.json")), source: "items"))
+        try store.upsert(try Fixtures.exampleItems())
         let composer = try await DigestComposer.make(
             configuration: configuration, environment: [configuration.web.secretEnv: "python-check-secret-0123456789"])
         let reader = try store.addSubscriber(
