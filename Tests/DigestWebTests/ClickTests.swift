@@ -149,9 +149,11 @@ import DigestTestSupport
             let setting = try await Setting(counting, backend)
             defer { try? FileManager.default.removeItem(atPath: setting.directory) }
             let editionID = try #require(setting.edition.id)
-            try await setting.app().test(.router) { client in
-                for reader in setting.readers {
-                    let path = try #require(try setting.clickPaths(reader).first)
+            // Each reader clicks the first item link of their digest.
+            var paths: [Int64: String] = [:]
+            for reader in setting.readers { paths[reader.id!] = try #require(try setting.clickPaths(reader).first) }
+            try await setting.app().test(.router) { [paths] client in
+                for path in paths.values {
                     try await client.execute(uri: path, method: .get) { #expect($0.status == .found) }
                 }
             }
@@ -164,6 +166,19 @@ import DigestTestSupport
                 #expect(Set(readers.map(\.subscriberID)) == Set(setting.readers.compactMap(\.id)))
             } else {
                 #expect(readers.isEmpty)
+            }
+            // The reader's data download lists their clicks when, and only when, the site stored them.
+            for reader in setting.readers {
+                let clicks = try #require(try setting.store.readerData(id: reader.id!, now: Self.now)).clicks
+                if counting == .perReader {
+                    let url = try setting.url(of: try #require(paths[reader.id!]))
+                    let title = try #require(setting.edition.candidates.first { $0.url == url }?.title)
+                    #expect(
+                        clicks.map { [$0.date, $0.kind.rawValue, $0.title, $0.url, "\($0.count)"] }
+                            == [["2026-11-24", "daily", title, url, "1"]])
+                } else {
+                    #expect(clicks.isEmpty)
+                }
             }
             #expect(try setting.store.metricsSnapshot().clicks == 2)
         }

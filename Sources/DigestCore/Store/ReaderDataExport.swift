@@ -3,14 +3,23 @@ import Foundation
 /// Everything stored about one reader, as the "download my data" link of the preferences page gives it
 /// (the right of access, GDPR Art. 15): their settings, every delivery in the ledger, every bounce and
 /// complaint report about them, the mails the web side wrote to them (confirmations, tests: when and
-/// whether sent, not their bytes, which are the digest they already have), and the admin actions taken on
-/// them.
+/// whether sent, not their bytes, which are the digest they already have), the admin actions taken on
+/// them, and their clicks when the site counts them per reader (`privacy.clickCounting: perReader`).
 public struct ReaderDataExport: Sendable, Codable, Equatable {
     public struct OutboxEntry: Sendable, Codable, Equatable {
         public var purpose: String
         public var status: OutboxStatus
         public var createdAt: Date
         public var messageID: String
+    }
+
+    /// The reader's clicks on one item of an edition (only `perReader` stores them).
+    public struct Click: Sendable, Codable, Equatable {
+        public var date: String
+        public var kind: EditionKind
+        public var title: String
+        public var url: String
+        public var count: Int
     }
 
     public struct AdminAction: Sendable, Codable, Equatable {
@@ -27,6 +36,8 @@ public struct ReaderDataExport: Sendable, Codable, Equatable {
     public var adminActions: [AdminAction]
     /// Votes are counted per item, never per reader: there is nothing of the reader's to list.
     public var votes: [String] = []
+    /// Empty unless clicks are counted per reader (`aggregate` keeps nothing about who clicked).
+    public var clicks: [Click] = []
 
     /// The file the reader downloads: pretty-printed JSON, sorted keys, ISO 8601 instants.
     public func json() throws -> Data { try StatsJSON.encoder.encode(self) }
@@ -47,6 +58,6 @@ extension Store {
         }
         return ReaderDataExport(
             exportedAt: now, subscriber: detail.subscriber, deliveries: detail.deliveries, bounces: detail.bounces,
-            mails: mails, adminActions: actions)
+            mails: mails, adminActions: actions, clicks: try clicks(subscriberID: id))
     }
 }

@@ -82,6 +82,24 @@ extension Store {
         }
     }
 
+    /// Reader `subscriberID`'s clicks (`perReader` only), oldest edition first: what their data download lists.
+    func clicks(subscriberID: Int64) throws -> [ReaderDataExport.Click] {
+        try database.read { db in
+            try db.fetchAll(
+                """
+                SELECT e.date, e.kind, ei.title, ei.url, rc.count
+                FROM reader_clicks rc JOIN editions e ON e.id = rc.editionID
+                JOIN edition_items ei ON ei.editionID = rc.editionID AND ei.itemID = rc.itemID
+                WHERE rc.subscriberID = ? ORDER BY e.date, e.kind, ei.position
+                """, subscriberID.sqlValue
+            ).map {
+                ReaderDataExport.Click(
+                    date: try $0["date"], kind: try $0["kind"], title: try $0["title"], url: try $0["url"],
+                    count: try $0["count"])
+            }
+        }
+    }
+
     /// Every click counted, over every edition (`digest_clicks_total`).
     static func totalClicks(_ db: any SQLConnection) throws -> Int {
         try db.fetchValue("SELECT \(total("count")) AS total FROM clicks") ?? 0
