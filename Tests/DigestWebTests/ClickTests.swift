@@ -218,6 +218,26 @@ import DigestTestSupport
         }
     }
 
+    /// A `perReader` link mailed before the site went back to `aggregate` still leads on, and counts for the
+    /// item alone: the setting of the day decides what is stored, not the link.
+    @Test func aPerReaderLinkClickedUnderAggregateCountsForTheItemAlone() async throws {
+        let setting = try await Setting(.aggregate)
+        let signer = try LinkSigner(secret: Self.secret)
+        let (editionID, item) = (try #require(setting.edition.id), setting.edition.candidates[0])
+        let token =
+            ClickToken.item(editionID: editionID, itemID: item.itemID, signer: signer)
+            + ClickToken.readerSuffix(editionID: editionID, subscriberID: setting.readers[0].id!, signer: signer)
+        try await setting.app().test(.router) { client in
+            try await client.execute(uri: "/r/" + token, method: .get) { response in
+                #expect(response.status == .found)
+                #expect(response.headers[.location] == item.url)
+            }
+        }
+        await setting.counter.flush()
+        #expect(try setting.store.clicks(editionID: editionID) == [item.itemID: 1])
+        #expect(try setting.store.readerClicks(editionID: editionID).isEmpty)
+    }
+
     @Test func offLinksDirectlyAndCountsNothing() async throws {
         let setting = try await Setting(.off)
         let digest = try setting.digest(setting.readers[0])
