@@ -32,6 +32,16 @@ import Testing
         return (result.status == 0 && ("\n" + result.standardOutput).contains("\ndone"), output)
     }
 
+    /// The fixture's configuration on a free port of 127.0.0.1, mail to a Maildir in `directory`.
+    static func configuration(_ fixture: SubscriptionFixture, mailIn directory: TemporaryDirectory) -> Configuration {
+        var configuration = fixture.configuration
+        configuration.web.port = Int(FreePort.next())
+        configuration.web.baseURL = "http://127.0.0.1:\(configuration.web.port)"
+        configuration.mail.transport = .maildir
+        configuration.mail.maildir = directory.file("mail")
+        return configuration
+    }
+
     /// The app of `configuration` serving on its port in this process, until `stop()`.
     struct Server {
         let group: ServiceGroup
@@ -56,13 +66,8 @@ import Testing
     @Test func aReaderSignsUpConfirmsChangesPreferencesAndLeavesInChromium() async throws {
         let fixture = try SubscriptionFixture()
         let directory = TemporaryDirectory("browser")
-        let port = Int(FreePort.next())
-        let base = "http://127.0.0.1:\(port)"
-        var configuration = fixture.configuration
-        configuration.web.port = port
-        configuration.web.baseURL = base
-        configuration.mail.transport = .maildir
-        configuration.mail.maildir = directory.file("mail")
+        let configuration = Self.configuration(fixture, mailIn: directory)
+        let base = configuration.web.baseURL
         let environment = [configuration.web.secretEnv: WebFixture.secret]
         let server = try await Server.start(configuration, store: fixture.store, environment: environment)
         defer { server.task.cancel() }
@@ -117,12 +122,8 @@ import Testing
     @Test func aReaderClicksAnItemOfTheMailedDigestInChromium() async throws {
         let fixture = try SubscriptionFixture()
         let directory = TemporaryDirectory("browser-click")
-        let (port, sitePort) = (Int(FreePort.next()), Int(FreePort.next()))
-        var configuration = fixture.configuration
-        configuration.web.port = port
-        configuration.web.baseURL = "http://127.0.0.1:\(port)"
-        configuration.mail.transport = .maildir
-        configuration.mail.maildir = directory.file("mail")
+        let configuration = Self.configuration(fixture, mailIn: directory)
+        let sitePort = Int(FreePort.next())
         #expect(configuration.privacy.clickCounting == .aggregate)
         let environment = [configuration.web.secretEnv: WebFixture.secret]
         let reader = try fixture.store.addSubscriber(
