@@ -70,7 +70,9 @@ func buildWebApplication(
         admin: AdminAccessMiddleware(access: access, listener: .publicPort))
     ItemsAPI(database: database, adminToken: adminToken, tokenVariable: configuration.web.adminTokenEnv, logger: logger)
         .register(on: router)
-    for (method, path) in [(HTTPRequest.Method.get, "api/items"), (.post, "api/items"), (.post, "api/items/votes")] {
+    for (method, path) in [
+        (HTTPRequest.Method.get, "api/items"), (.post, "api/items"), (.get, "api/items/votes"), (.post, "api/items/votes"),
+    ] {
         allowed.add(method, path)
     }
     BouncesAPI(database: database, adminToken: adminToken, tokenVariable: configuration.web.adminTokenEnv, logger: logger)
@@ -82,6 +84,7 @@ func buildWebApplication(
     UnsubscribeController(reader: reader).addRoutes(to: routes)
     PreferencesController(reader: reader).addRoutes(to: routes)
     MyDataController(reader: reader).addRoutes(to: routes)
+    VoteController(reader: reader, link: composer.voteLink).addRoutes(to: routes)
     ArchiveController(
         database: database, pages: pages, configuration: configuration, ranker: composer.ranker, signer: signer,
         settings: settings

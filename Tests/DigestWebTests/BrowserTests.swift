@@ -32,87 +32,81 @@ import Testing
         return (result.status == 0 && ("\n" + result.standardOutput).contains("\ndone"), output)
     }
 
-    /// The fixture's configuration on a free port of 127.0.0.1, mail to a Maildir in `directory`.
-    static func configuration(_ fixture: SubscriptionFixture, mailIn directory: TemporaryDirectory) -> Configuration {
-        var configuration = fixture.configuration
-        configuration.web.port = Int(FreePort.next())
-        configuration.web.baseURL = "http://127.0.0.1:\(configuration.web.port)"
-        configuration.mail.transport = .maildir
-        configuration.mail.maildir = directory.file("mail")
-        return configuration
-    }
-
-    /// The app of `configuration` serving on its port in this process, until `stop()`.
-    struct Server {
-        let group: ServiceGroup
-        let task: Task<Void, any Error>
-
-        static func start(_ configuration: Configuration, store: Store, environment: [String: String]) async throws -> Server {
-            let app = try await buildApplication(
-                configuration: configuration, store: store, environment: environment, logger: Logger(label: "browser"))
-            let group = ServiceGroup(services: [app], logger: Logger(label: "browser"))
-            let server = Server(group: group, task: Task { try await group.run() })
-            #expect(await FreePort.listening(UInt16(configuration.web.port)))
-            return server
-        }
-
-        /// A graceful stop: the app's services finish (the outbox, the click counter's last write).
-        func stop() async throws {
-            await group.triggerGracefulShutdown()
-            try await task.value
-        }
-    }
-
     @Test func aReaderSignsUpConfirmsChangesPreferencesAndLeavesInChromium() async throws {
         let fixture = try SubscriptionFixture()
         let directory = TemporaryDirectory("browser")
-        let configuration = Self.configuration(fixture, mailIn: directory)
-        let base = configuration.web.baseURL
-        let environment = [configuration.web.secretEnv: WebFixture.secret]
-        let server = try await Server.start(configuration, store: fixture.store, environment: environment)
-        defer { server.task.cancel() }
-        let address = "rana@example.com"
+        try await serving(fixture, in: directory) { configuration, environment in
+            let base = configuration.web.baseURL
+            let address = "rana@example.com"
 
-        let (signedUp, signUpLog) = try await reader(
-            ["signup", base, configuration.mail.maildir, address], log: directory.file("signup.log"))
-        #expect(signedUp, "\(signUpLog)")
-        let subscriber = try #require(try fixture.subscriber(address))
-        #expect(subscriber.status == .active)
-        #expect(subscriber.name == "Rana")
+            let (signedUp, signUpLog) = try await reader(
+                ["signup", base, configuration.mail.maildir, address], log: directory.file("signup.log"))
+            #expect(signedUp, "\(signUpLog)")
+            let subscriber = try #require(try fixture.subscriber(address))
+            #expect(subscriber.status == .active)
+            #expect(subscriber.name == "Rana")
 
-        // Tonight's digest reaches the reader's mailbox, as `digest send` would deliver it.
-        try fixture.store.upsert([
-            ItemDraft(
-                kind: .story, title: "A story", url: "https://courier.example/1", summary: "Summary",
-                publishedAt: Date() - 3600, votes: 3)
-        ])
-        let composer = try await DigestComposer.make(configuration: configuration, environment: environment)
-        let (_, digest) = try DigestPreview(composer: composer, store: fixture.store)
-            .digest(date: nil, subscriber: subscriber.email, now: Date())
-        let result = try await SenderPool(mail: configuration.mail, environment: environment, logger: Logger(label: "browser"))
-            .sendOne(digest.message)
-        #expect(result.outcome == .sent(reply: result.outcome.text))
+            // Tonight's digest reaches the reader's mailbox, as `digest send` would deliver it.
+            try fixture.store.upsert([
+                ItemDraft(
+                    kind: .story, title: "A story", url: "https://courier.example/1", summary: "Summary",
+                    publishedAt: Date() - 3600, votes: 3)
+            ])
+            let composer = try await DigestComposer.make(configuration: configuration, environment: environment)
+            let (_, digest) = try DigestPreview(composer: composer, store: fixture.store)
+                .digest(date: nil, subscriber: subscriber.email, now: Date())
+            let pool = try SenderPool(mail: configuration.mail, environment: environment, logger: Logger(label: "browser"))
+            let result = try await pool.sendOne(digest.message)
+            #expect(result.outcome == .sent(reply: result.outcome.text))
 
-        let shots = ProcessInfo.processInfo.environment["DIGEST_SCREENSHOTS"] ?? ""
-        let (chose, choicesLog) = try await reader(
-            ["choices", configuration.mail.maildir, address, shots], log: directory.file("choices.log"))
-        #expect(chose, "\(choicesLog)")
-        let chosen = try #require(try fixture.subscriber(address))
-        #expect(chosen.cadence == .weekly && chosen.weekday == .mon)
-        #expect(chosen.pausedUntil == nil && chosen.status == .active)
+            let shots = ProcessInfo.processInfo.environment["DIGEST_SCREENSHOTS"] ?? ""
+            let (chose, choicesLog) = try await reader(
+                ["choices", configuration.mail.maildir, address, shots], log: directory.file("choices.log"))
+            #expect(chose, "\(choicesLog)")
+            let chosen = try #require(try fixture.subscriber(address))
+            #expect(chosen.cadence == .weekly && chosen.weekday == .mon)
+            #expect(chosen.pausedUntil == nil && chosen.status == .active)
 
-        let (managed, manageLog) = try await reader(
-            ["manage", configuration.mail.maildir, address], log: directory.file("manage.log"))
-        #expect(managed, "\(manageLog)")
-        let after = try #require(try fixture.subscriber(address))
-        #expect(after.sections == [.story])
-        #expect(after.format == .text)
-        #expect(after.timeZone == "Europe/Berlin")
-        #expect(after.deliveryHour == 7)
-        #expect(after.status == .unsubscribed)
-        #expect(after.cadence == .weekly)
+            let (managed, manageLog) = try await reader(
+                ["manage", configuration.mail.maildir, address], log: directory.file("manage.log"))
+            #expect(managed, "\(manageLog)")
+            let after = try #require(try fixture.subscriber(address))
+            #expect(after.sections == [.story])
+            #expect(after.format == .text)
+            #expect(after.timeZone == "Europe/Berlin")
+            #expect(after.deliveryHour == 7)
+            #expect(after.status == .unsubscribed)
+            #expect(after.cadence == .weekly)
+        }
+    }
 
-        try await server.stop()
+    /// Votes from the digest (issue 26): the reader opens the first item's vote link from the plain-text
+    /// digest in Chromium with JavaScript off, presses the one button, reads the thanks; the page passes
+    /// axe-core; the vote is counted once.
+    @Test func aReaderVotesFromTheDigestInChromium() async throws {
+        let fixture = try SubscriptionFixture()
+        let directory = TemporaryDirectory("browser-vote")
+        try await serving(fixture, in: directory) { configuration, environment in
+            let reader = try fixture.add("vote@example.com", status: .active)
+            try fixture.store.upsert([
+                ItemDraft(
+                    kind: .story, title: "A story worth a vote", url: "https://courier.example/1", summary: "Summary",
+                    publishedAt: Date() - 3600, votes: 3)
+            ])
+            // Tonight's edition, frozen as `digest send` freezes it, and the reader's digest of it in their mailbox.
+            let composer = try await DigestComposer.make(configuration: configuration, environment: environment)
+            let date = DigestPreview(composer: composer, store: fixture.store).upcomingDate(now: Date())
+            let edition = try composer.ranker.edition(for: date, store: fixture.store, freeze: true)
+            let digest = try #require(try composer.digest(for: reader, in: edition, alreadyReceived: [], now: Date()))
+            let pool = try SenderPool(mail: configuration.mail, environment: environment, logger: Logger(label: "browser"))
+            let result = try await pool.sendOne(digest.message)
+            #expect(result.outcome == .sent(reply: result.outcome.text))
+
+            let (voted, voteLog) = try await self.reader(
+                ["vote", configuration.mail.maildir, reader.email.description], log: directory.file("vote.log"))
+            #expect(voted, "\(voteLog)")
+            #expect(try fixture.store.item(url: "https://courier.example/1")?.digestVotes == 1)
+        }
     }
 
     /// A click from the mailed digest (`privacy.clickCounting: aggregate`, the default): the reader opens the
@@ -122,36 +116,58 @@ import Testing
     @Test func aReaderClicksAnItemOfTheMailedDigestInChromium() async throws {
         let fixture = try SubscriptionFixture()
         let directory = TemporaryDirectory("browser-click")
-        let configuration = Self.configuration(fixture, mailIn: directory)
         let sitePort = Int(FreePort.next())
-        #expect(configuration.privacy.clickCounting == .aggregate)
-        let environment = [configuration.web.secretEnv: WebFixture.secret]
-        let reader = try fixture.store.addSubscriber(
-            Subscriber(email: try EmailAddress("karim@example.com"), status: .active, format: .html))
         let itemURL = "http://127.0.0.1:\(sitePort)/news/1"
-        try fixture.store.upsert([
-            ItemDraft(kind: .story, title: "A story", url: itemURL, summary: "Summary", publishedAt: Date() - 3600, votes: 3)
-        ])
-        // Tonight's edition frozen and mailed, as `digest send` does.
-        let composer = try await DigestComposer.make(configuration: configuration, environment: environment)
-        let edition = try composer.ranker.edition(
-            for: composer.ranker.upcomingDate(now: Date()), store: fixture.store, freeze: true, now: Date())
-        let editionID = try #require(edition.id)
-        let digest = try #require(try composer.digest(for: reader, in: edition, alreadyReceived: [], now: Date()))
-        let sent = try await SenderPool(mail: configuration.mail, environment: environment, logger: Logger(label: "browser"))
-            .sendOne(digest.message)
-        #expect(sent.outcome == .sent(reply: sent.outcome.text))
+        var frozen: Edition?
+        try await serving(fixture, in: directory) { configuration, environment in
+            #expect(configuration.privacy.clickCounting == .aggregate)
+            let reader = try fixture.add("karim@example.com", status: .active)
+            try fixture.store.upsert([
+                ItemDraft(kind: .story, title: "A story", url: itemURL, summary: "Summary", publishedAt: Date() - 3600, votes: 3)
+            ])
+            // Tonight's edition frozen and mailed, as `digest send` does.
+            let composer = try await DigestComposer.make(configuration: configuration, environment: environment)
+            let date = DigestPreview(composer: composer, store: fixture.store).upcomingDate(now: Date())
+            let edition = try composer.ranker.edition(for: date, store: fixture.store, freeze: true)
+            frozen = edition
+            let digest = try #require(try composer.digest(for: reader, in: edition, alreadyReceived: [], now: Date()))
+            let pool = try SenderPool(mail: configuration.mail, environment: environment, logger: Logger(label: "browser"))
+            let result = try await pool.sendOne(digest.message)
+            #expect(result.outcome == .sent(reply: result.outcome.text))
 
-        let server = try await Server.start(configuration, store: fixture.store, environment: environment)
-        defer { server.task.cancel() }
-        let (clicked, clickLog) = try await self.reader(
-            ["click", configuration.mail.maildir, "karim@example.com", "\(sitePort)"], log: directory.file("click.log"))
-        #expect(clicked, "\(clickLog)")
-        #expect(clickLog.contains("landed \(itemURL)\n"), "\(clickLog)")
-        try await server.stop()
-
+            let (clicked, clickLog) = try await self.reader(
+                ["click", configuration.mail.maildir, reader.email.description, "\(sitePort)"],
+                log: directory.file("click.log"))
+            #expect(clicked, "\(clickLog)")
+            #expect(clickLog.contains("landed \(itemURL)\n"), "\(clickLog)")
+        }
+        let edition = try #require(frozen)
         let item = try #require(edition.candidates.first { $0.url == itemURL })
-        #expect(try fixture.store.clicks(editionID: editionID) == [item.itemID: 1])
-        #expect(try fixture.store.readerClicks(editionID: editionID).isEmpty)
+        #expect(try fixture.store.clicks(editionID: edition.id!) == [item.itemID: 1])
+        #expect(try fixture.store.readerClicks(editionID: edition.id!).isEmpty)
+    }
+
+    /// The app over `fixture`'s store on a free port of loopback, its mail in a Maildir in `directory`: `body`
+    /// runs while it serves (with the configuration and environment it was built with), then it shuts down.
+    func serving(
+        _ fixture: SubscriptionFixture, in directory: TemporaryDirectory,
+        _ body: (Configuration, [String: String]) async throws -> Void
+    ) async throws {
+        let port = Int(FreePort.next())
+        var configuration = fixture.configuration
+        configuration.web.port = port
+        configuration.web.baseURL = "http://127.0.0.1:\(port)"
+        configuration.mail.transport = .maildir
+        configuration.mail.maildir = directory.file("mail")
+        let environment = [configuration.web.secretEnv: WebFixture.secret]
+        let app = try await buildApplication(
+            configuration: configuration, store: fixture.store, environment: environment, logger: Logger(label: "browser"))
+        let group = ServiceGroup(services: [app], logger: Logger(label: "browser"))
+        let server = Task { try await group.run() }
+        defer { server.cancel() }
+        #expect(await FreePort.listening(UInt16(port)))
+        try await body(configuration, environment)
+        await group.triggerGracefulShutdown()
+        try await server.value
     }
 }

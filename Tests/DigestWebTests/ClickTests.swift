@@ -62,10 +62,13 @@ import DigestTestSupport
         }
 
         func app() async throws -> Application<RouterResponder<WebRequestContext>> {
-            try await buildWebApplication(
+            // The morning after the edition: its vote links have not expired.
+            var settings = WebSettings()
+            settings.now = { ClickTests.now }
+            return try await buildWebApplication(
                 configuration: configuration, store: store,
                 environment: [configuration.web.secretEnv: ClickTests.secret, configuration.web.adminTokenEnv: "t"],
-                logger: Logger(label: "test"), clicks: counter)
+                logger: Logger(label: "test"), settings: settings, clicks: counter)
         }
 
         /// The reader's digest of the edition.

@@ -141,10 +141,11 @@ private struct ConfigurationParser {
         let minVotes = try reader.integer("minVotes", in: 0...Int(Int32.max)) ?? 0
         let skipWhenEmpty = try reader.bool("skipWhenEmpty") ?? true
         let summaryLimit = try reader.integer("summaryLimit", in: 0...5000) ?? 320
+        let digestVoteWeight = try reader.number("digestVoteWeight", in: 0...1000) ?? 1
         try reader.finish()
         return .init(
             sendHour: sendHour, windowHours: windowHours, sections: sections, minVotes: minVotes,
-            skipWhenEmpty: skipWhenEmpty, summaryLimit: summaryLimit)
+            skipWhenEmpty: skipWhenEmpty, summaryLimit: summaryLimit, digestVoteWeight: digestVoteWeight)
     }
 
     private func parseMail(_ reader: inout JSONObjectReader) throws -> Configuration.Mail {

@@ -29,6 +29,7 @@ extension Configuration {
             ("digest.sections", digest.sections.map { "\($0.kind.rawValue) “\($0.title)” × \($0.count)" }.joined(separator: ", ")),
             ("digest.minVotes", "\(digest.minVotes)"), ("digest.skipWhenEmpty", "\(digest.skipWhenEmpty)"),
             ("digest.summaryLimit", "\(digest.summaryLimit)"),
+            ("digest.digestVoteWeight", "\(digest.digestVoteWeight)"),
             ("mail.from", mail.from), ("mail.replyTo", text(mail.replyTo)), ("mail.transport", mail.transport.rawValue),
         ]
         if mail.transport == .maildir { lines.append(("mail.maildir", mail.maildir)) }

@@ -29,6 +29,8 @@ public struct Configuration: Sendable, Equatable {
         public var skipWhenEmpty: Bool
         /// Longest summary, in characters, kept in a digest; longer ones are cut at a word.
         public var summaryLimit: Int
+        /// What one vote from a digest's vote link counts in the ranking, in site votes (1: the same).
+        public var digestVoteWeight: Double = 1
     }
 
     public enum Transport: String, Sendable, Equatable, CaseIterable {

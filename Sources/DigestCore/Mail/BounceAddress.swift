@@ -40,7 +40,11 @@ public struct BounceAddress: Sendable {
     }
 
     private func mac(_ compactDate: String, _ subscriberID: Int64) -> String {
-        signer.fingerprint("verp|\(compactDate)|\(subscriberID)", length: 12)
+        signer.fingerprint(signed(compactDate, subscriberID), length: 12)
+    }
+
+    private func signed(_ compactDate: String, _ subscriberID: Int64) -> String {
+        "verp|\(compactDate)|\(subscriberID)"
     }
 
     /// The reference in `address` when it is one of ours (`base` with a token whose MAC checks
@@ -55,15 +59,10 @@ public struct BounceAddress: Sendable {
         let prefix = base.localPart.lowercased() + "+"
         guard local.hasPrefix(prefix) else { return nil }
         let parts = local.dropFirst(prefix.count).split(separator: "-", omittingEmptySubsequences: false)
-        guard parts.count == 3, parts[0].count == 8, let subscriberID = Int64(parts[1]), subscriberID >= 0,
-            let date = Day("\(parts[0].prefix(4))-\(parts[0].dropFirst(4).prefix(2))-\(parts[0].suffix(2))")
+        guard parts.count == 3, let subscriberID = Int64(parts[1]), subscriberID >= 0,
+            let date = Day(compact: parts[0]),
+            signer.isValidFingerprint(parts[2], of: signed(String(parts[0]), subscriberID), length: 12)
         else { return nil }
-        let expected = Array(mac(String(parts[0]), subscriberID).utf8)
-        let given = Array(parts[2].utf8)
-        guard given.count == expected.count else { return nil }
-        // Constant-time: how much of a guess is right must not show in the time taken.
-        var difference: UInt8 = 0
-        for (a, b) in zip(given, expected) { difference |= a ^ b }
-        return difference == 0 ? Reference(date: date, subscriberID: subscriberID) : nil
+        return Reference(date: date, subscriberID: subscriberID)
     }
 }

@@ -54,6 +54,17 @@ public final class DigestComposer: Sendable {
         fixedFields = try MessageBuilder.FixedFields(from: from, replyTo: replyTo, listID: listID)
         dkim = try DKIMSigner(configuration: configuration.mail.dkim)
         bounceAddress = configuration.mail.bounceAddress.map { BounceAddress(base: $0, signer: signer) }
+        voteLink = DigestVoteLink(signer: signer)
+    }
+
+    /// Signs the vote link of each item of each reader's digest.
+    public let voteLink: DigestVoteLink
+
+    /// `subscriber`'s vote link for `itemID` of `edition`: `/v/TOKEN`, short enough that a plain-text digest
+    /// keeps it on one line.
+    public func voteURL(for subscriber: Subscriber, itemID: Int64, in edition: EditionReference) -> String {
+        let vote = DigestVote(edition: edition, itemID: itemID, subscriberID: subscriber.id ?? 0)
+        return "\(configuration.web.baseURL)/v/\(voteLink.token(for: vote))"
     }
 
     /// VERP envelope senders (`mail.bounceAddress`); nil sends from the address of `mail.from`.
@@ -184,6 +195,14 @@ public final class DigestComposer: Sendable {
             .name: name, .email: subscriber.email.description, .unsubscribeURL: unsubscribe,
             .preferencesURL: inert ? link("preferences", Self.inertLinkToken) : preferencesURL(for: subscriber),
         ]
+        // One vote link per item, numbered as the digest numbers them (`DigestView`: across sections).
+        let edition = EditionReference(date: date, kind: kind)
+        for (index, itemID) in selection.itemIDs.enumerated() {
+            values[.voteURL(index + 1)] =
+                inert
+                ? "\(configuration.web.baseURL)/v/\(Self.inertLinkToken)"
+                : voteURL(for: subscriber, itemID: itemID, in: edition)
+        }
         // A test send's clicks count for the item alone: its address is not a reader.
         if let counted, configuration.privacy.clickCounting == .perReader, !inert, let id = subscriber.id {
             values[.clickReader] = ClickToken.readerSuffix(editionID: counted, subscriberID: id, signer: signer)
@@ -269,7 +288,8 @@ public final class DigestComposer: Sendable {
             preferences: PersonalizedText.placeholder(.preferencesURL), webVersion: webVersion(of: key.date, kind: key.kind))
         var view = DigestView(
             selection: key.selection, date: key.date, kind: key.kind, cadence: key.cadence, configuration: configuration,
-            reader: reader, links: links, itemLink: itemLink(editionID: key.editionID))
+            reader: reader, links: links, itemLink: itemLink(editionID: key.editionID),
+            voteURL: { PersonalizedText.placeholder(.voteURL($0)) })
         // One line, whatever the template or the titles hold: a subject can never add a header.
         view.subject = DigestView.cap(templates.render(view, "subject.txt").collapsingWhitespace, Self.subjectLimit)
         let text = TextWrapping.wrap(templates.render(view, "digest.txt").trimmingCharacters(in: .newlines) + "\n")

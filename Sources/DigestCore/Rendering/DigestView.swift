@@ -25,7 +25,13 @@ struct DigestView {
     }
 
     struct ItemView {
+        /// Place within its section (1, 2, … in each).
         var rank: Int
+        /// Place in the whole digest, counted across sections: the number reply commands name (`+3`) and
+        /// `Store.digestItem(number:…)` reads back.
+        var number: Int
+        /// The item's vote link (`/vote?token=…`, signed for this reader); a placeholder until personalized.
+        var voteURL: String
         var title: String
         var url: String
         var summary: String?
@@ -74,10 +80,11 @@ struct DigestView {
 }
 
 extension DigestView {
+    /// `voteURL` gives each item's vote link from its number (1-based, across sections).
     init(
         selection: DigestSelection, date: Day, kind: EditionKind = .daily, cadence: Cadence = .daily,
         configuration: Configuration, reader: Reader, links: Links, subject: String = "",
-        itemLink: (EditionItem) -> String = \.url
+        itemLink: (EditionItem) -> String = \.url, voteURL: (Int) -> String = { _ in "" }
     ) {
         edition = EditionInfo(kind: kind, cadence: cadence)
         let locale = Locale(identifier: configuration.site.language)
@@ -89,13 +96,15 @@ extension DigestView {
         self.reader = reader
         self.links = links
         let limit = configuration.digest.summaryLimit
+        var number = 0
         sections = selection.sections.filter { !$0.items.isEmpty }.map { section in
             SectionView(
                 kind: section.kind.rawValue, title: section.title,
                 titleUppercased: section.title.uppercased(with: locale),
                 items: section.items.enumerated().map { index, item in
-                    ItemView(
-                        rank: index + 1, title: item.title, url: itemLink(item),
+                    number += 1
+                    return ItemView(
+                        rank: index + 1, number: number, voteURL: voteURL(number), title: item.title, url: itemLink(item),
                         summary: item.summary.isEmpty || limit == 0 ? nil : Self.cap(item.summary, limit),
                         author: item.author?.isEmpty == false ? item.author : nil, votes: item.votes,
                         votesLabel: item.votes == 1 ? "1 reader voted" : "\(item.votes) readers voted",

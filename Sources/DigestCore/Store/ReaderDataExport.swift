@@ -4,7 +4,8 @@ import Foundation
 /// (the right of access, GDPR Art. 15): their settings, every delivery in the ledger, every bounce and
 /// complaint report about them, the mails the web side wrote to them (confirmations, tests: when and
 /// whether sent, not their bytes, which are the digest they already have), the admin actions taken on
-/// them, and their clicks when the site counts them per reader (`privacy.clickCounting: perReader`).
+/// them, the items they voted for from their digests, and their clicks when the site counts them per reader
+/// (`privacy.clickCounting: perReader`).
 public struct ReaderDataExport: Sendable, Codable, Equatable {
     public struct OutboxEntry: Sendable, Codable, Equatable {
         public var purpose: String
@@ -28,14 +29,22 @@ public struct ReaderDataExport: Sendable, Codable, Equatable {
         public var detail: String
     }
 
+    /// A vote from a digest's vote link: which item, when.
+    public struct Vote: Sendable, Codable, Equatable {
+        public var url: String
+        public var title: String
+        public var votedAt: Date
+    }
+
     public var exportedAt: Date
     public var subscriber: Subscriber
     public var deliveries: [ReaderDelivery]
     public var bounces: [BounceRecord]
     public var mails: [OutboxEntry]
     public var adminActions: [AdminAction]
-    /// Votes are counted per item, never per reader: there is nothing of the reader's to list.
-    public var votes: [String] = []
+    /// The votes cast from the reader's digests (`digest_votes`), oldest first. The site's own votes are
+    /// counted per item, never per reader: none of those is the reader's to list.
+    public var votes: [Vote] = []
     /// Empty unless clicks are counted per reader (`aggregate` keeps nothing about who clicked).
     public var clicks: [Click] = []
 
@@ -56,8 +65,19 @@ extension Store {
         let actions = try auditLog(limit: Int(Int32.max), subscriberID: id).map {
             ReaderDataExport.AdminAction(at: $0.at, action: $0.action, detail: $0.detail)
         }
+        let votes = try database.read { db in
+            try db.fetchAll(
+                """
+                SELECT i.url, i.title, v.votedAt FROM digest_votes v JOIN items i ON i.id = v.itemID
+                WHERE v.subscriberID = ? ORDER BY v.votedAt, v.id
+                """,
+                id.sqlValue
+            ).map { row in
+                ReaderDataExport.Vote(url: try row["url"], title: try row["title"], votedAt: try row["votedAt"])
+            }
+        }
         return ReaderDataExport(
             exportedAt: now, subscriber: detail.subscriber, deliveries: detail.deliveries, bounces: detail.bounces,
-            mails: mails, adminActions: actions, clicks: try clicks(subscriberID: id))
+            mails: mails, adminActions: actions, votes: votes, clicks: try clicks(subscriberID: id))
     }
 }

@@ -186,6 +186,8 @@ public struct EditionItemStats: Sendable, Codable, Equatable {
     public var votes: Int
     /// Votes now (nil when the item was removed since).
     public var currentVotes: Int?
+    /// Votes cast from this edition's vote links.
+    public var digestVotes: Int = 0
     /// Clicks on its link in this edition.
     public var clicks = 0
 }

@@ -111,7 +111,9 @@ extension Store {
             stats.clicks = clicks.values.reduce(0, +)
             let items = try db.fetchAll(
                 """
-                SELECT ei.position, ei.itemID, ei.kind, ei.title, ei.url, ei.votes, i.votes AS currentVotes
+                SELECT ei.position, ei.itemID, ei.kind, ei.title, ei.url, ei.votes, i.votes AS currentVotes,
+                    (SELECT count(*) FROM digest_votes v WHERE v.editionID = ei.editionID AND v.itemID = ei.itemID)
+                        AS digestVotes
                 FROM edition_items ei LEFT JOIN items i ON i.id = ei.itemID
                 WHERE ei.editionID = ? ORDER BY ei.position
                 """, id.sqlValue
@@ -119,7 +121,8 @@ extension Store {
                 EditionItemStats(
                     position: try row["position"], itemID: try row["itemID"], kind: try row["kind"],
                     title: try row["title"], url: try row["url"], votes: try row["votes"],
-                    currentVotes: try row["currentVotes"], clicks: clicks[try row["itemID"]] ?? 0)
+                    currentVotes: try row["currentVotes"], digestVotes: try row["digestVotes"],
+                    clicks: clicks[try row["itemID"]] ?? 0)
             }
             // A run's report lists its editions' dates; the runs table has one row per run (small).
             let runs = try db.fetchAll(

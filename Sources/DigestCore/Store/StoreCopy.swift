@@ -10,8 +10,8 @@ public struct StoreCopy {
     /// Every table, parents before the tables that refer to them.
     static let tables = [
         "items", "subscribers", "editions", "edition_items", "deliveries", "runs", "locks", "feed_state",
-        "used_challenges", "bounce_events", "outbox", "daily_stats", "edition_stats", "admin_sessions", "admin_audit", "clicks",
-        "reader_clicks",
+        "used_challenges", "bounce_events", "outbox", "daily_stats", "edition_stats", "admin_sessions", "admin_audit",
+        "digest_votes", "clicks", "reader_clicks",
     ]
 
     /// Rows read and written per statement.

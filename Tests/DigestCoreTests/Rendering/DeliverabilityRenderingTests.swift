@@ -176,7 +176,11 @@ import Testing
 
     @Test func titlesAndSummariesTakeTheirOwnDirection() async throws {
         let html = try #require(try await compose(items: Self.exampleItems).html)
-        #expect(html.contains("<div dir=\"auto\"><a href=\"https://courier.example/digest/r/"))
+        // The item's number comes first in the title's block: digits and "." are neutral, so `dir="auto"` still
+        // takes the title's direction.
+        #expect(
+            html.contains(#"<div dir="auto"><span class="dd-muted""#)
+                && html.contains(#">1.</span> <a href="https://courier.example/digest/r/"#))
         #expect(html.contains("<p dir=\"auto\""))
     }
 

@@ -413,5 +413,27 @@ extension Store {
             CREATE INDEX reader_clicks_by_subscriber ON reader_clicks (subscriberID);
             """
         },
+        // Votes from the digest (issue 26): a reader presses "Vote for this story" on the page of an item's vote
+        // link. `items.digestVotes` counts them beside the site's `votes` (the ranking adds them at
+        // `digest.digestVoteWeight`); `digest_votes` keeps one row per (item, reader) so a reader votes once for an
+        // item, whichever edition's link they use, however many times it is pressed at once. Erasing a reader
+        // keeps their votes in the counts and forgets whose they were (`subscriberID` set to NULL); deleting an
+        // item deletes its rows. `votedAt` serves `GET /api/items/votes?since=`.
+        StoreMigration("v11-digest-votes") { d in
+            """
+            ALTER TABLE items ADD COLUMN digestVotes \(d.integer) NOT NULL DEFAULT 0 CHECK (digestVotes >= 0);
+            CREATE TABLE digest_votes (
+                id \(d.id),
+                itemID \(d.integer) NOT NULL REFERENCES items(id) ON DELETE CASCADE,
+                subscriberID \(d.integer) REFERENCES subscribers(id) ON DELETE SET NULL,
+                editionID \(d.integer) NOT NULL REFERENCES editions(id) ON DELETE CASCADE,
+                votedAt \(d.timestamp) NOT NULL,
+                UNIQUE (itemID, subscriberID)
+            );
+            CREATE INDEX digest_votes_by_time ON digest_votes (votedAt);
+            CREATE INDEX digest_votes_by_subscriber ON digest_votes (subscriberID);
+            CREATE INDEX digest_votes_by_edition ON digest_votes (editionID, itemID);
+            """
+        },
     ]
 }
