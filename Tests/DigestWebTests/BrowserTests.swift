@@ -109,6 +109,44 @@ import Testing
         }
     }
 
+    /// A click from the mailed digest (`privacy.clickCounting: aggregate`, the default): the reader opens the
+    /// digest's HTML in Chromium with JavaScript off and clicks the first item; the click goes through
+    /// `/r/TOKEN` on the app over a real socket and lands on the item's page on the news site (served by
+    /// `reader.py`), and the edition's count for that item is one once the app has stopped (it flushes then).
+    @Test func aReaderClicksAnItemOfTheMailedDigestInChromium() async throws {
+        let fixture = try SubscriptionFixture()
+        let directory = TemporaryDirectory("browser-click")
+        let sitePort = Int(FreePort.next())
+        let itemURL = "http://127.0.0.1:\(sitePort)/news/1"
+        var frozen: Edition?
+        try await serving(fixture, in: directory) { configuration, environment in
+            #expect(configuration.privacy.clickCounting == .aggregate)
+            let reader = try fixture.add("karim@example.com", status: .active)
+            try fixture.store.upsert([
+                ItemDraft(kind: .story, title: "A story", url: itemURL, summary: "Summary", publishedAt: Date() - 3600, votes: 3)
+            ])
+            // Tonight's edition frozen and mailed, as `digest send` does.
+            let composer = try await DigestComposer.make(configuration: configuration, environment: environment)
+            let date = DigestPreview(composer: composer, store: fixture.store).upcomingDate(now: Date())
+            let edition = try composer.ranker.edition(for: date, store: fixture.store, freeze: true)
+            frozen = edition
+            let digest = try #require(try composer.digest(for: reader, in: edition, alreadyReceived: [], now: Date()))
+            let pool = try SenderPool(mail: configuration.mail, environment: environment, logger: Logger(label: "browser"))
+            let result = try await pool.sendOne(digest.message)
+            #expect(result.outcome == .sent(reply: result.outcome.text))
+
+            let (clicked, clickLog) = try await self.reader(
+                ["click", configuration.mail.maildir, reader.email.description, "\(sitePort)"],
+                log: directory.file("click.log"))
+            #expect(clicked, "\(clickLog)")
+            #expect(clickLog.contains("landed \(itemURL)\n"), "\(clickLog)")
+        }
+        let edition = try #require(frozen)
+        let item = try #require(edition.candidates.first { $0.url == itemURL })
+        #expect(try fixture.store.clicks(editionID: edition.id!) == [item.itemID: 1])
+        #expect(try fixture.store.readerClicks(editionID: edition.id!).isEmpty)
+    }
+
     /// The app over `fixture`'s store on a free port of loopback, its mail in a Maildir in `directory`: `body`
     /// runs while it serves (with the configuration and environment it was built with), then it shuts down.
     func serving(

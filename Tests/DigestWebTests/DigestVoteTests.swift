@@ -201,12 +201,17 @@ import Testing
                 let path = String(link.dropFirst(base.count))
                 for method in [HTTPRequest.Method.get, .head] {
                     try await client.execute(uri: path, method: method) { response in
-                        #expect(response.status == .ok, "\(method) \(path)")
+                        // Item links are counted redirects (`privacy.clickCounting`, aggregate by default).
+                        #expect(response.status == (path.hasPrefix("/r/") ? .found : .ok), "\(method) \(path)")
                     }
                 }
             }
         }
-        #expect(try world.dump() == before)
+        // Nothing changes but the clicks: one per item link the scanner GETs (README "Clicks, counted privately").
+        func unclicked(_ rows: [String]) -> [String] { rows.filter { !$0.hasPrefix("clicks: ") } }
+        #expect(unclicked(try world.dump()) == unclicked(before))
+        let counted = try world.store.clicks(editionID: world.edition.id!).values.reduce(0, +)
+        #expect(counted == links.filter { $0.hasPrefix(base + "/r/") }.count)
         #expect(try world.store.subscriber(id: world.reader.id!)?.status == .active)
     }
 
@@ -243,7 +248,8 @@ import Testing
             ) { response in
                 #expect(response.status == .ok)
                 #expect(response.text.contains("From this digest"))
-                #expect(response.text.contains("<td class=\"num\">1</td></tr>"))
+                // From this digest: 1; Clicks: 0.
+                #expect(response.text.contains("<td class=\"num\">1</td><td class=\"num\">0</td></tr>"))
             }
             // The reader's "download my data" file lists what they voted for.
             let preferences = try LinkSigner(secret: WebFixture.secret)

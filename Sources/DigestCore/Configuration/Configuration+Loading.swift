@@ -73,6 +73,10 @@ private struct ConfigurationParser {
         var sendReader = try root.object("send") ?? JSONObjectReader(.object([:]), path: "send", fail: fail)
         let send = Configuration.Send(leaseSeconds: try sendReader.integer("leaseSeconds", in: 2...3600) ?? 60)
         try sendReader.finish()
+        var privacyReader = try root.object("privacy") ?? JSONObjectReader(.object([:]), path: "privacy", fail: fail)
+        let privacy = Configuration.Privacy(
+            clickCounting: try privacyReader.choice("clickCounting", as: Configuration.ClickCounting.self) ?? .aggregate)
+        try privacyReader.finish()
         let templates = resolve(try root.string("templates") ?? "templates")
         var digestReader = try root.object("digest") ?? JSONObjectReader(.object([:]), path: "digest", fail: fail)
         let digest = try parseDigest(&digestReader)
@@ -84,7 +88,7 @@ private struct ConfigurationParser {
         try root.finish()
         return Configuration(
             file: file, site: site, database: database, templates: templates, digest: digest, mail: mail, web: web,
-            feeds: feeds, databasePasswordEnv: databasePasswordEnv, send: send)
+            feeds: feeds, databasePasswordEnv: databasePasswordEnv, send: send, privacy: privacy)
     }
 
     private func resolve(_ path: String) -> String {

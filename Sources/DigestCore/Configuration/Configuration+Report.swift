@@ -56,7 +56,7 @@ extension Configuration {
             ("web.requestTimeoutSeconds", "\(web.requestTimeoutSeconds)"),
             ("web.idleTimeoutSeconds", "\(web.idleTimeoutSeconds)"), ("web.maxConnections", "\(web.maxConnections)"),
             ("feeds", feeds.isEmpty ? "none" : feeds.map { "\($0.kind.rawValue): \($0.url)" }.joined(separator: ", ")),
-            ("send.leaseSeconds", "\(send.leaseSeconds)"),
+            ("send.leaseSeconds", "\(send.leaseSeconds)"), ("privacy.clickCounting", privacy.clickCounting.rawValue),
         ]
         return lines.map { ReportLine(key: $0.0, value: $0.1) }
     }

@@ -176,6 +176,24 @@ public struct Configuration: Sendable, Equatable {
         public init(leaseSeconds: Int = 60) { self.leaseSeconds = leaseSeconds }
     }
 
+    /// What the digest learns about its readers (`privacy`).
+    public struct Privacy: Sendable, Equatable {
+        /// How clicks on the digest's item links are counted.
+        public var clickCounting: ClickCounting = .aggregate
+
+        public init(clickCounting: ClickCounting = .aggregate) { self.clickCounting = clickCounting }
+    }
+
+    /// How clicks on item links are counted (`privacy.clickCounting`). Never a tracking pixel.
+    public enum ClickCounting: String, Sendable, Equatable, CaseIterable {
+        /// Item links go through `/r/TOKEN`; the token names the edition and the item, nothing about the reader.
+        case aggregate
+        /// As `aggregate`, and the token also names the reader: clicks are stored per reader too.
+        case perReader
+        /// Item links go straight to the site; nothing is counted.
+        case off
+    }
+
     /// The file this configuration was read from.
     public var file: String
     public var site: Site
@@ -189,4 +207,5 @@ public struct Configuration: Sendable, Equatable {
     /// The environment variable holding the PostgreSQL password (nil: `PGPASSWORD`, or none).
     public var databasePasswordEnv: String? = nil
     public var send = Send()
+    public var privacy = Privacy()
 }

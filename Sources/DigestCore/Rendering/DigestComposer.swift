@@ -25,6 +25,8 @@ public final class DigestComposer: Sendable {
         var kind: EditionKind
         var cadence: Cadence
         var hasName: Bool
+        /// The frozen edition the items' counted links name (`privacy.clickCounting`); nil links them directly.
+        var editionID: Int64?
 
         /// The item ids stand for the items: hashing every title and summary for each message cost
         /// more than the lookup saved. Equality still compares everything (cheap for the copies of one
@@ -32,6 +34,7 @@ public final class DigestComposer: Sendable {
         func hash(into hasher: inout Hasher) {
             hasher.combine(date)
             hasher.combine(hasName)
+            hasher.combine(editionID)
             for section in selection.sections {
                 hasher.combine(section.kind)
                 for item in section.items { hasher.combine(item.itemID) }
@@ -159,8 +162,8 @@ public final class DigestComposer: Sendable {
             for: subscriber, in: edition, alreadyReceived: alreadyReceived, coversSince: coversSince)
         if selection.isEmpty && skippingEmpty && configuration.digest.skipWhenEmpty { return nil }
         return try compose(
-            selection: selection, date: edition.date, kind: edition.kind, subscriber: subscriber, now: now,
-            testSend: testSend, signing: signing)
+            selection: selection, date: edition.date, kind: edition.kind, editionID: edition.id, subscriber: subscriber,
+            now: now, testSend: testSend, signing: signing)
     }
 
     /// The items of `edition`'s candidates that readers already received in earlier editions, by reader:
@@ -188,15 +191,19 @@ public final class DigestComposer: Sendable {
     /// refuse it like any forged token, and it says why to whoever reads the link.
     public static let inertLinkToken = "test-send-not-a-subscriber"
 
-    /// The complete message for `subscriber`, dated `now`; signed (DKIM) unless `signing` is false.
+    /// The complete message for `subscriber`, dated `now`; signed (DKIM) unless `signing` is false. Its item
+    /// links go through `/r/TOKEN` when clicks are counted and `editionID` names the frozen edition they are from.
     public func compose(
-        selection: DigestSelection, date: Day, kind: EditionKind = .daily, subscriber: Subscriber, now: Date,
-        testSend: TestSend? = nil, signing: Bool = true
+        selection: DigestSelection, date: Day, kind: EditionKind = .daily, editionID: Int64? = nil,
+        subscriber: Subscriber, now: Date, testSend: TestSend? = nil, signing: Bool = true
     ) throws -> ComposedDigest {
         // Names reach a header and the greeting: one line, whatever was stored.
         let name = subscriber.name?.collapsingWhitespace ?? ""
+        let counted = configuration.privacy.clickCounting == .off ? nil : editionID
         let rendered = rendered(
-            CacheKey(selection: selection, date: date, kind: kind, cadence: subscriber.cadence, hasName: !name.isEmpty))
+            CacheKey(
+                selection: selection, date: date, kind: kind, cadence: subscriber.cadence, hasName: !name.isEmpty,
+                editionID: counted))
         let inert = testSend?.inertLinks == true
         let unsubscribe = inert ? link("unsubscribe", Self.inertLinkToken) : unsubscribeURL(for: subscriber)
         var values: [PersonalizedText.Field: String] = [
@@ -210,6 +217,10 @@ public final class DigestComposer: Sendable {
                 inert
                 ? "\(configuration.web.baseURL)/v/\(Self.inertLinkToken)"
                 : voteURL(for: subscriber, itemID: itemID, in: edition)
+        }
+        // A test send's clicks count for the item alone: its address is not a reader.
+        if let counted, configuration.privacy.clickCounting == .perReader, !inert, let id = subscriber.id {
+            values[.clickReader] = ClickToken.readerSuffix(editionID: counted, subscriberID: id, signer: signer)
         }
         let subject = rendered.subject.fill(values)
         let html = subscriber.format == .html ? rendered.html : nil
@@ -273,6 +284,18 @@ public final class DigestComposer: Sendable {
         }
     }
 
+    /// Where an item's link in the digest leads: straight to the item, or, when clicks are counted, through
+    /// `/r/TOKEN`, the same for every reader of the edition (`aggregate`) or ending in the reader's part
+    /// (`perReader`, a placeholder filled per copy), so the body is still rendered once per selection.
+    func itemLink(editionID: Int64?) -> (EditionItem) -> String {
+        guard let editionID else { return \.url }
+        let reader = configuration.privacy.clickCounting == .perReader ? PersonalizedText.placeholder(.clickReader) : ""
+        return { [signer, configuration] item in
+            configuration.web.baseURL + "/r/" + ClickToken.item(editionID: editionID, itemID: item.itemID, signer: signer)
+                + reader
+        }
+    }
+
     private func render(_ key: CacheKey) -> RenderedDigest {
         let reader = DigestView.Reader(
             name: PersonalizedText.placeholder(.name), hasName: key.hasName, email: PersonalizedText.placeholder(.email))
@@ -281,7 +304,8 @@ public final class DigestComposer: Sendable {
             preferences: PersonalizedText.placeholder(.preferencesURL), webVersion: webVersion(of: key.date, kind: key.kind))
         var view = DigestView(
             selection: key.selection, date: key.date, kind: key.kind, cadence: key.cadence, configuration: configuration,
-            reader: reader, links: links, voteURL: { PersonalizedText.placeholder(.voteURL($0)) })
+            reader: reader, links: links, itemLink: itemLink(editionID: key.editionID),
+            voteURL: { PersonalizedText.placeholder(.voteURL($0)) })
         // One line, whatever the template or the titles hold: a subject can never add a header.
         view.subject = DigestView.cap(templates.render(view, "subject.txt").collapsingWhitespace, Self.subjectLimit)
         let text = TextWrapping.wrap(templates.render(view, "digest.txt").trimmingCharacters(in: .newlines) + "\n")

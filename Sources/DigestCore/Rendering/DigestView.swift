@@ -86,7 +86,7 @@ extension DigestView {
     init(
         selection: DigestSelection, date: Day, kind: EditionKind = .daily, cadence: Cadence = .daily,
         configuration: Configuration, reader: Reader, links: Links, subject: String = "",
-        voteURL: (Int) -> String = { _ in "" }
+        itemLink: (EditionItem) -> String = \.url, voteURL: (Int) -> String = { _ in "" }
     ) {
         edition = EditionInfo(kind: kind, cadence: cadence)
         let locale = Locale(identifier: configuration.site.language)
@@ -107,7 +107,7 @@ extension DigestView {
                 items: section.items.enumerated().map { index, item in
                     number += 1
                     return ItemView(
-                        rank: index + 1, number: number, voteURL: voteURL(number), title: item.title, url: item.url,
+                        rank: index + 1, number: number, voteURL: voteURL(number), title: item.title, url: itemLink(item),
                         summary: item.summary.isEmpty || limit == 0 ? nil : Self.cap(item.summary, limit),
                         author: item.author?.isEmpty == false ? item.author : nil, votes: item.votes,
                         votesLabel: item.votes == 1 ? "1 reader voted" : "\(item.votes) readers voted",

@@ -15,6 +15,8 @@ struct PersonalizedText: Sendable {
         static let email = Field(rawValue: 1)
         static let unsubscribeURL = Field(rawValue: 2)
         static let preferencesURL = Field(rawValue: 3)
+        /// The reader's part of a counted item link (`privacy.clickCounting: perReader`; empty otherwise).
+        static let clickReader = Field(rawValue: 4)
 
         /// The vote link of the item numbered `number` (1-based) in the reader's digest.
         static func voteURL(_ number: Int) -> Field { Field(rawValue: 16 + number) }

@@ -4,7 +4,8 @@ import Foundation
 /// (the right of access, GDPR Art. 15): their settings, every delivery in the ledger, every bounce and
 /// complaint report about them, the mails the web side wrote to them (confirmations, tests: when and
 /// whether sent, not their bytes, which are the digest they already have), their replies that were applied,
-/// the admin actions taken on them, and the items they voted for from their digests.
+/// the admin actions taken on them, the items they voted for from their digests, and their clicks when the
+/// site counts them per reader (`privacy.clickCounting: perReader`).
 public struct ReaderDataExport: Sendable, Codable, Equatable {
     public struct OutboxEntry: Sendable, Codable, Equatable {
         public var purpose: String
@@ -20,6 +21,15 @@ public struct ReaderDataExport: Sendable, Codable, Equatable {
         public var kind: String
         /// The commands, the subject of a letter, or why a reply was refused.
         public var detail: String
+    }
+
+    /// The reader's clicks on one item of an edition (only `perReader` stores them).
+    public struct Click: Sendable, Codable, Equatable {
+        public var date: String
+        public var kind: EditionKind
+        public var title: String
+        public var url: String
+        public var count: Int
     }
 
     public struct AdminAction: Sendable, Codable, Equatable {
@@ -45,6 +55,8 @@ public struct ReaderDataExport: Sendable, Codable, Equatable {
     /// The votes cast from the reader's digests (`digest_votes`), oldest first. The site's own votes are
     /// counted per item, never per reader: none of those is the reader's to list.
     public var votes: [Vote] = []
+    /// Empty unless clicks are counted per reader (`aggregate` keeps nothing about who clicked).
+    public var clicks: [Click] = []
 
     /// The file the reader downloads: pretty-printed JSON, sorted keys, ISO 8601 instants.
     public func json() throws -> Data { try StatsJSON.encoder.encode(self) }
@@ -76,7 +88,7 @@ extension Store {
         }
         var export = ReaderDataExport(
             exportedAt: now, subscriber: detail.subscriber, deliveries: detail.deliveries, bounces: detail.bounces,
-            mails: mails, adminActions: actions, votes: votes)
+            mails: mails, adminActions: actions, votes: votes, clicks: try clicks(subscriberID: id))
         export.replies = try inboundMessages(subscriberID: id).map {
             ReaderDataExport.Reply(receivedAt: $0.receivedAt, kind: $0.kind.rawValue, detail: $0.detail)
         }

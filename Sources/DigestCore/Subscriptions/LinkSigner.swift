@@ -97,8 +97,9 @@ public struct LinkSigner: Sendable {
 
     /// HMAC-SHA256 of `text` under the link secret, for other signed values (math challenges).
     /// Callers put a distinct prefix in `text` so no two kinds of signed value can be confused.
+    /// From the keyed copy: a click's redirect checks one or two of these per request.
     func authenticationCode(for text: String) -> Data {
-        Data(HMAC<SHA256>.authenticationCode(for: Data(text.utf8), using: key))
+        Data(mac(Array(text.utf8)))
     }
 
     /// Whether `code` is the MAC of `text`; the comparison is constant-time.

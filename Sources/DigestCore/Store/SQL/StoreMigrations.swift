@@ -392,6 +392,27 @@ extension Store {
                 CREATE INDEX deliveries_due ON deliveries (id, status, nextAttemptAt) WHERE status IN ('queued', 'deferred');
                 """
         },
+        // Clicks on the digest's item links (`privacy.clickCounting`): a count per edition and item, and with
+        // `perReader` only, per edition, item and reader. Counts, not events: no time and no address of a click
+        // is kept. A reader's rows leave with the reader (erasure).
+        StoreMigration("v10-clicks") { d in
+            """
+            CREATE TABLE clicks (
+                editionID \(d.integer) NOT NULL REFERENCES editions(id) ON DELETE CASCADE,
+                itemID \(d.integer) NOT NULL,
+                count \(d.integer) NOT NULL DEFAULT 0,
+                PRIMARY KEY (editionID, itemID)
+            );
+            CREATE TABLE reader_clicks (
+                editionID \(d.integer) NOT NULL REFERENCES editions(id) ON DELETE CASCADE,
+                itemID \(d.integer) NOT NULL,
+                subscriberID \(d.integer) NOT NULL REFERENCES subscribers(id) ON DELETE CASCADE,
+                count \(d.integer) NOT NULL DEFAULT 0,
+                PRIMARY KEY (editionID, itemID, subscriberID)
+            );
+            CREATE INDEX reader_clicks_by_subscriber ON reader_clicks (subscriberID);
+            """
+        },
         // Votes from the digest (issue 26): a reader presses "Vote for this story" on the page of an item's vote
         // link. `items.digestVotes` counts them beside the site's `votes` (the ranking adds them at
         // `digest.digestVoteWeight`); `digest_votes` keeps one row per (item, reader) so a reader votes once for an
