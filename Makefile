@@ -27,7 +27,7 @@ bench: ## digest send against Postfix's smtp-source to smtp-sink on 127.0.0.1; s
 	@$(SWIFT) build -c release
 	@scripts/bench
 
-bench-web: ## digest serve (release) under wrk: GET /subscribe req/s and p99 at 1/16/64 connections, sign-ups/s
+bench-web: ## digest serve (release) under wrk: GET /subscribe and GET /r/TOKEN (clicks) req/s, p99 and server CPU per request at 1/16/64 connections, sign-ups/s
 	@scripts/setup --test
 	@$(SWIFT) build -c release --product digest
 	@scripts/bench-web

@@ -25,7 +25,7 @@ public func buildApplication(
 func buildWebApplication(
     configuration: Configuration, store: Store, environment: [String: String], logger: Logger,
     settings: WebSettings = WebSettings(), transport: (any MailTransport)? = nil,
-    onMailResult: (@Sendable (MailMessage, DeliveryResult) -> Void)? = nil
+    onMailResult: (@Sendable (MailMessage, DeliveryResult) -> Void)? = nil, clicks: ClickCounter? = nil
 ) async throws -> Application<RouterResponder<WebRequestContext>> {
     let signer = try LinkSigner(environmentVariable: configuration.web.secretEnv, environment: environment)
     let pages = try await WebPages(configuration: configuration)
@@ -44,6 +44,12 @@ func buildWebApplication(
     let outbox = OutboxWorker(
         database: StoreExecutor(store: store, threads: 1, capacity: 4, timeout: OutboxWorker.storeTimeout, logger: logger),
         pool: pool, now: settings.now, logger: logger, onResult: onMailResult)
+    // Clicks are written by a thread of their own, every second: a redirect never waits for a write.
+    let clicks =
+        clicks
+        ?? ClickCounter(
+            database: StoreExecutor(store: store, threads: 1, capacity: 4, timeout: ClickCounter.storeTimeout, logger: logger),
+            logger: logger)
     let confirmation = try ConfirmationMail(
         library: pages.library, languages: pages.languages, configuration: configuration, signer: signer,
         linkLifetime: settings.confirmLinkLifetime)
@@ -64,23 +70,36 @@ func buildWebApplication(
         admin: AdminAccessMiddleware(access: access, listener: .publicPort))
     ItemsAPI(database: database, adminToken: adminToken, tokenVariable: configuration.web.adminTokenEnv, logger: logger)
         .register(on: router)
-    for (method, path) in [(HTTPRequest.Method.get, "api/items"), (.post, "api/items"), (.post, "api/items/votes")] {
+    for (method, path) in [
+        (HTTPRequest.Method.get, "api/items"), (.post, "api/items"), (.get, "api/items/votes"), (.post, "api/items/votes"),
+    ] {
         allowed.add(method, path)
     }
     BouncesAPI(database: database, adminToken: adminToken, tokenVariable: configuration.web.adminTokenEnv, logger: logger)
         .register(on: router)
     allowed.add(.post, "api/bounces")
+    InboundAPI(
+        importer: try InboundImporter(configuration: configuration, store: database.store, signer: signer),
+        database: database, adminToken: adminToken, tokenVariable: configuration.web.adminTokenEnv, logger: logger,
+        clock: settings.now, queued: { outbox.wake() }
+    ).register(on: router)
+    allowed.add(.post, "api/inbound")
     let routes = PageRoutes(router, allowed: allowed)
     SubscribeController(reader: reader, confirmation: confirmation, outbox: outbox).addRoutes(to: routes)
     ConfirmController(reader: reader).addRoutes(to: routes)
     UnsubscribeController(reader: reader).addRoutes(to: routes)
     PreferencesController(reader: reader).addRoutes(to: routes)
     MyDataController(reader: reader).addRoutes(to: routes)
+    VoteController(reader: reader, link: composer.voteLink).addRoutes(to: routes)
     ArchiveController(
         database: database, pages: pages, configuration: configuration, ranker: composer.ranker, signer: signer,
         settings: settings
     ).addRoutes(to: routes)
     HealthController(database: database).addRoutes(to: routes)
+    ClickController(
+        signer: signer, targets: ClickTargets(database: database), counter: clicks,
+        counting: configuration.privacy.clickCounting
+    ).addRoutes(to: routes)
     // Every path under /admin (and /metrics) is guarded by the router-level `AdminAccessMiddleware` (whatever
     // the method, a route there or not); the groups' own middleware is a second lock on the routes that exist.
     admin.addRoutes(
@@ -96,7 +115,7 @@ func buildWebApplication(
             router.group("admin").add(middleware: AdminRequiredMiddleware(access: access)), prefix: "admin",
             allowed: allowed))
 
-    var services: [any Service] = [outbox]
+    var services: [any Service] = [outbox, clicks]
     if let listen = configuration.web.adminListen {
         // The same admin pages without the token, on loopback only (the configuration refuses any
         // other address); the public listener never serves them without the token. Its forms carry

@@ -334,7 +334,9 @@ func benchQueries(configuration: Configuration, count: Int) throws {
         ("appliedMigrations()", { _ = try store.appliedMigrations() }),
         ("runs(limit: 1)", { _ = try store.runs(limit: 1) }),
         ("bestItems(matching:)", {
-            _ = try store.bestItems(kind: .story, in: now.addingTimeInterval(-86_400 * 2)..<now, matching: "item 1", limit: 200)
+            _ = try store.bestItems(
+                kind: .story, in: now.addingTimeInterval(-86_400 * 2)..<now, digestVoteWeight: 1, matching: "item 1",
+                limit: 200)
         }),
     ]
     print("| query | p50 ms | p95 ms |")

@@ -12,7 +12,9 @@ extension DigestCommand {
 
 extension DigestCommand.Items {
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List items, newest first.")
+        static let configuration = CommandConfiguration(
+            abstract: "List items, newest first.",
+            discussion: "Each line: published, kind, the site's votes, the votes from digests' vote links, title, url.")
 
         @OptionGroup var options: ConfigOptions
         @Option(help: ArgumentHelp("Only items published at or after this ISO 8601 time.", valueName: "TIME"))
@@ -34,9 +36,8 @@ extension DigestCommand.Items {
             } else {
                 for item in items {
                     let date = DateParsing.iso8601String(item.publishedAt)
-                    print(
-                        "\(date)  \(item.kind.rawValue)  \(String(item.votes).leftPadded(to: 5))  \(item.title)  <\(item.url)>"
-                    )
+                    let votes = "\(String(item.votes).leftPadded(to: 5)) \(String(item.digestVotes).leftPadded(to: 4))"
+                    print("\(date)  \(item.kind.rawValue)  \(votes)  \(item.title)  <\(item.url)>")
                 }
                 printError("\(items.count) item\(items.count == 1 ? "" : "s")")
             }

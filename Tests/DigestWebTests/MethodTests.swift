@@ -40,7 +40,7 @@ import Testing
             let cases: [(String, HTTPRequest.Method, String)] = [
                 ("/subscribe", .put, "GET, HEAD, POST"), ("/subscribe", .delete, "GET, HEAD, POST"),
                 ("/confirm", .patch, "GET, HEAD, POST"), ("/admin/preview", .post, "GET, HEAD"),
-                ("/api/items/votes", .get, "POST"),
+                ("/api/items/votes", .put, "GET, HEAD, POST"),
             ]
             for (path, method, allow) in cases {
                 // Admin URLs ask for credentials before anything else (AdminSecurityTests): with them, the

@@ -81,7 +81,7 @@ final class Trickle: Sendable {
     var closedAfter: Double? { closed.withLock { $0 } }
 
     init(port: UInt16) {
-        // `self`, not `closed`: a Mutex cannot be copied into the closure.
+        // The thread holds the trickle (a Mutex cannot be copied into the closure).
         let connection = Thread { [self] in
             guard let connection = try? RawConnection(port: port) else { return }
             let headSent = ContinuousClock.now
@@ -92,7 +92,7 @@ final class Trickle: Sendable {
                 usleep(250_000)
                 connection.send("a")
                 if connection.isClosed {
-                    closed.withLock { $0 = (ContinuousClock.now - headSent).seconds }
+                    self.closed.withLock { $0 = (ContinuousClock.now - headSent).seconds }
                     return
                 }
             }

@@ -55,6 +55,10 @@ extension StatsFiguresTests {
         #expect(values("Confirmed") == [4])
         #expect(values("Unsubscribed").reduce(0, +) == 2)
         #expect(values("Bounced") == [1])
+        // Clicks per night: a bar for each night whose editions were clicked.
+        let clicks = try SVGChartReader(try #require(svg("clicks", in: page)))
+        #expect(clicks.bars.map(\.value) == [3, 1])
+        #expect(clicks.summary.hasSuffix("4 clicks in all."))
     }
 
     /// The chart `id`'s SVG out of a page.

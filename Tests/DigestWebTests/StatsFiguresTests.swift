@@ -116,7 +116,7 @@ import DigestTestSupport
             let bounceTime = StatsFiguresTests.date("2026-11-23T09:00:00Z")
             for day in ["2026-11-21", "2026-11-22", "2026-11-23"] {
                 _ = try importer.apply(
-                    BounceNotice(email: nil, messageID: try messageID("s1@reader.example", day), kind: .hard, reason: "5.1.1 no such user"),
+                    BounceNotice(email: nil, messageID: try messageID("s1@reader.example", day), kind: .hard, reason: "5.2.1 mailbox disabled"),
                     now: bounceTime)
             }
             _ = try importer.apply(
@@ -126,6 +126,11 @@ import DigestTestSupport
                 BounceNotice(email: nil, messageID: try messageID("s0@reader.example", "2026-11-21"), kind: .soft, reason: "4.2.2 full"),
                 now: bounceTime)
             _ = try await digest(["send", "--now", "2026-11-24T07:00:00Z"])
+            // Clicks on item links, as `digest serve` writes them: three on the 22nd's first item, one on the 23rd's.
+            for (day, count) in [("2026-11-22", 3), ("2026-11-23", 1)] {
+                let edition = try #require(try store.edition(date: Day(day)!, kind: .daily))
+                try store.recordClicks([ClickKey(editionID: edition.id!, itemID: edition.candidates[0].itemID): count])
+            }
         }
 
         func app() async throws -> Application<RouterResponder<WebRequestContext>> {
@@ -290,6 +295,7 @@ import DigestTestSupport
                 #"digest_readers{status="unsubscribed"}"#: 2, #"digest_readers{status="bounced"}"#: 1,
                 #"digest_messages_total{status="sent"}"#: 15, #"digest_messages_total{status="failed"}"#: 0,
                 #"digest_messages_total{status="skipped"}"#: 0, "digest_recipients_total": 15, "digest_editions_total": 4,
+                "digest_clicks_total": 4,
                 #"digest_bounce_reports_total{kind="hard"}"#: 3, #"digest_bounce_reports_total{kind="soft"}"#: 1,
                 #"digest_bounce_reports_total{kind="other"}"#: 0, "digest_complaints_total": 1,
                 #"digest_list_events_total{event="signup"}"#: 6, #"digest_list_events_total{event="confirmation"}"#: 4,

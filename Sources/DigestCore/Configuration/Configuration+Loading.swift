@@ -73,6 +73,10 @@ private struct ConfigurationParser {
         var sendReader = try root.object("send") ?? JSONObjectReader(.object([:]), path: "send", fail: fail)
         let send = Configuration.Send(leaseSeconds: try sendReader.integer("leaseSeconds", in: 2...3600) ?? 60)
         try sendReader.finish()
+        var privacyReader = try root.object("privacy") ?? JSONObjectReader(.object([:]), path: "privacy", fail: fail)
+        let privacy = Configuration.Privacy(
+            clickCounting: try privacyReader.choice("clickCounting", as: Configuration.ClickCounting.self) ?? .aggregate)
+        try privacyReader.finish()
         let templates = resolve(try root.string("templates") ?? "templates")
         var digestReader = try root.object("digest") ?? JSONObjectReader(.object([:]), path: "digest", fail: fail)
         let digest = try parseDigest(&digestReader, languages: site.languages)
@@ -84,7 +88,7 @@ private struct ConfigurationParser {
         try root.finish()
         return Configuration(
             file: file, site: site, database: database, templates: templates, digest: digest, mail: mail, web: web,
-            feeds: feeds, databasePasswordEnv: databasePasswordEnv, send: send)
+            feeds: feeds, databasePasswordEnv: databasePasswordEnv, send: send, privacy: privacy)
     }
 
     private func resolve(_ path: String) -> String {
@@ -204,10 +208,11 @@ private struct ConfigurationParser {
         let minVotes = try reader.integer("minVotes", in: 0...Int(Int32.max)) ?? 0
         let skipWhenEmpty = try reader.bool("skipWhenEmpty") ?? true
         let summaryLimit = try reader.integer("summaryLimit", in: 0...5000) ?? 320
+        let digestVoteWeight = try reader.number("digestVoteWeight", in: 0...1000) ?? 1
         try reader.finish()
         return .init(
             sendHour: sendHour, windowHours: windowHours, sections: sections, minVotes: minVotes,
-            skipWhenEmpty: skipWhenEmpty, summaryLimit: summaryLimit)
+            skipWhenEmpty: skipWhenEmpty, summaryLimit: summaryLimit, digestVoteWeight: digestVoteWeight)
     }
 
     private func parseMail(_ reader: inout JSONObjectReader) throws -> Configuration.Mail {
@@ -239,16 +244,16 @@ private struct ConfigurationParser {
             throw reader.error("smtp", "is required when mail.transport is \"smtp\"")
         }
         let dkim = try parseDKIM(try reader.array("dkim") ?? [], path: reader.keyPath("dkim"))
-        var bounceAddress: EmailAddress?
-        if let text = try reader.string("bounceAddress"), !text.isEmpty {
-            do {
-                bounceAddress = try EmailAddress(text)
-            } catch {
-                throw reader.error("bounceAddress", "expected an address such as \"bounces@news.example\", found \"\(text)\"")
+        let bounceAddress = try subaddressBase(&reader, "bounceAddress", example: "bounces@news.example")
+        let replyAddress = try subaddressBase(&reader, "replyAddress", example: "reply@news.example")
+        var trustedAuthservIds: [String] = []
+        for (index, value) in (try reader.array("trustedAuthservIds") ?? []).enumerated() {
+            guard case .string(let id) = value, !id.trimmingCharacters(in: .whitespaces).isEmpty else {
+                throw reader.error(
+                    "trustedAuthservIds[\(index)]",
+                    "expected the authserv-id of a receiving server (the first word of its Authentication-Results)")
             }
-            if text.contains("+") {
-                throw reader.error("bounceAddress", "must not contain \"+\" (it is added with a token per message), found \"\(text)\"")
-            }
+            trustedAuthservIds.append(id.trimmingCharacters(in: .whitespaces).lowercased())
         }
         let heloName = try reader.string("heloName").flatMap { $0.isEmpty ? nil : $0 }
         if let heloName, !Self.isHostName(heloName) {
@@ -260,8 +265,23 @@ private struct ConfigurationParser {
             unsubscribeMailto: unsubscribeMailto, smtp: smtp)
         mail.dkim = dkim
         mail.bounceAddress = bounceAddress
+        mail.replyAddress = replyAddress
+        mail.trustedAuthservIds = trustedAuthservIds
         mail.heloName = heloName
         return mail
+    }
+
+    /// An address that gets a token per message after a "+" (`mail.bounceAddress`, `mail.replyAddress`); nil when
+    /// the key is absent or empty.
+    private func subaddressBase(_ reader: inout JSONObjectReader, _ key: String, example: String) throws -> EmailAddress? {
+        guard let text = try reader.string(key), !text.isEmpty else { return nil }
+        guard let address = try? EmailAddress(text) else {
+            throw reader.error(key, "expected an address such as \"\(example)\", found \"\(text)\"")
+        }
+        if text.contains("+") {
+            throw reader.error(key, "must not contain \"+\" (it is added with a token per message), found \"\(text)\"")
+        }
+        return address
     }
 
     /// Letters, digits, hyphens and dots, as in a host name (RFC 1123); ASCII only.

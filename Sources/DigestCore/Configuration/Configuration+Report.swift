@@ -30,6 +30,7 @@ extension Configuration {
             ("digest.sections", digest.sections.map { "\($0.kind.rawValue) “\($0.title)” × \($0.count)" }.joined(separator: ", ")),
             ("digest.minVotes", "\(digest.minVotes)"), ("digest.skipWhenEmpty", "\(digest.skipWhenEmpty)"),
             ("digest.summaryLimit", "\(digest.summaryLimit)"),
+            ("digest.digestVoteWeight", "\(digest.digestVoteWeight)"),
             ("mail.from", mail.from), ("mail.replyTo", text(mail.replyTo)), ("mail.transport", mail.transport.rawValue),
         ]
         if mail.transport == .maildir { lines.append(("mail.maildir", mail.maildir)) }
@@ -43,7 +44,9 @@ extension Configuration {
         }
         lines += [
             ("mail.unsubscribeMailto", text(mail.unsubscribeMailto)),
-            ("mail.bounceAddress", text(mail.bounceAddress?.description)), ("mail.heloName", text(mail.heloName)),
+            ("mail.bounceAddress", text(mail.bounceAddress?.description)),
+            ("mail.replyAddress", text(mail.replyAddress?.description)),
+            ("mail.trustedAuthservIds", mail.trustedAuthservIds.isEmpty ? "none" : mail.trustedAuthservIds.joined(separator: ", ")), ("mail.heloName", text(mail.heloName)),
             ("mail.dkim", mail.dkim.isEmpty ? "none" : mail.dkim.map { "\($0.selector)._domainkey.\($0.domain) (\($0.privateKeyFile))" }.joined(separator: ", ")),
             ("web.host", web.host), ("web.port", "\(web.port)"), ("web.baseURL", web.baseURL),
             ("web.secretEnv", secret(web.secretEnv)), ("web.adminTokenEnv", secret(web.adminTokenEnv)),
@@ -54,7 +57,7 @@ extension Configuration {
             ("web.requestTimeoutSeconds", "\(web.requestTimeoutSeconds)"),
             ("web.idleTimeoutSeconds", "\(web.idleTimeoutSeconds)"), ("web.maxConnections", "\(web.maxConnections)"),
             ("feeds", feeds.isEmpty ? "none" : feeds.map { "\($0.kind.rawValue): \($0.url)" }.joined(separator: ", ")),
-            ("send.leaseSeconds", "\(send.leaseSeconds)"),
+            ("send.leaseSeconds", "\(send.leaseSeconds)"), ("privacy.clickCounting", privacy.clickCounting.rawValue),
         ]
         return lines.map { ReportLine(key: $0.0, value: $0.1) }
     }

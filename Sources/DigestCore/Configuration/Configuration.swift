@@ -61,6 +61,8 @@ public struct Configuration: Sendable, Equatable {
         public var skipWhenEmpty: Bool
         /// Longest summary, in characters, kept in a digest; longer ones are cut at a word.
         public var summaryLimit: Int
+        /// What one vote from a digest's vote link counts in the ranking, in site votes (1: the same).
+        public var digestVoteWeight: Double = 1
     }
 
     public enum Transport: String, Sendable, Equatable, CaseIterable {
@@ -118,6 +120,12 @@ public struct Configuration: Sendable, Equatable {
         /// VERP base address (`bounces@courier.example`): each digest's envelope sender becomes
         /// `bounces+TOKEN@courier.example`; nil keeps the address of `from`.
         public var bounceAddress: EmailAddress? = nil
+        /// Base of the digests' Reply-To (`reply@courier.example`): each digest's becomes `reply+TOKEN@…`, naming
+        /// the reader and the edition, so replies can carry commands (`ReplyAddress`); nil keeps `replyTo`.
+        public var replyAddress: EmailAddress? = nil
+        /// The authserv-ids (RFC 8601) of the receiving servers whose `Authentication-Results` a reply command
+        /// must pass (DKIM or SPF for the From domain); lower-cased. Others' results are ignored.
+        public var trustedAuthservIds: [String] = []
         /// The name sent in SMTP EHLO; defaults to the domain of `from`.
         public var heloName: String? = nil
     }
@@ -200,6 +208,24 @@ public struct Configuration: Sendable, Equatable {
         public init(leaseSeconds: Int = 60) { self.leaseSeconds = leaseSeconds }
     }
 
+    /// What the digest learns about its readers (`privacy`).
+    public struct Privacy: Sendable, Equatable {
+        /// How clicks on the digest's item links are counted.
+        public var clickCounting: ClickCounting = .aggregate
+
+        public init(clickCounting: ClickCounting = .aggregate) { self.clickCounting = clickCounting }
+    }
+
+    /// How clicks on item links are counted (`privacy.clickCounting`). Never a tracking pixel.
+    public enum ClickCounting: String, Sendable, Equatable, CaseIterable {
+        /// Item links go through `/r/TOKEN`; the token names the edition and the item, nothing about the reader.
+        case aggregate
+        /// As `aggregate`, and the token also names the reader: clicks are stored per reader too.
+        case perReader
+        /// Item links go straight to the site; nothing is counted.
+        case off
+    }
+
     /// The file this configuration was read from.
     public var file: String
     public var site: Site
@@ -213,4 +239,5 @@ public struct Configuration: Sendable, Equatable {
     /// The environment variable holding the PostgreSQL password (nil: `PGPASSWORD`, or none).
     public var databasePasswordEnv: String? = nil
     public var send = Send()
+    public var privacy = Privacy()
 }

@@ -2,8 +2,9 @@ import Foundation
 
 /// Picks and orders the items of a day, and each reader's share of them.
 ///
-/// Order: most votes first; ties by newer `publishedAt`, then lower id. Deterministic: the same
-/// data always gives the same edition.
+/// Order: highest `score` first (the site's votes plus the votes from digests at `digest.digestVoteWeight`);
+/// ties by newer `publishedAt`, then lower id. Deterministic: the same data always gives the same edition.
+/// Pure: the store hands it items with both counts, and it reads nothing else.
 public struct Ranker: Sendable {
     public let digest: Configuration.Digest
     public let timeZone: TimeZone
@@ -43,21 +44,25 @@ public struct Ranker: Sendable {
         var byKind: [ItemKind: [Item]] = [:]
         for itemKind in Set(digest.sections.map(\.kind)) {
             let keep = digest.sections.filter { $0.kind == itemKind }.map { self.keep($0, kind: kind) }.max() ?? 0
-            byKind[itemKind] = try store.bestItems(kind: itemKind, in: window, minVotes: digest.minVotes, limit: keep)
+            byKind[itemKind] = try store.bestItems(
+                kind: itemKind, in: window, minVotes: digest.minVotes, digestVoteWeight: digest.digestVoteWeight,
+                limit: keep)
         }
         return rank(date: date, kind: kind, items: byKind)
     }
 
     /// Ranks `items` (each item kind's items of the window) into an (unsaved) edition: for each section, the
-    /// items with at least `minVotes`, best first, as many as the section shows times `backfillFactor` (and the
+    /// items scoring at least `minVotes`, best first, as many as the section shows times `backfillFactor` (and the
     /// kind's `backfillMultiple`). The same pure ranking for every kind of edition; only the window differs.
     public func rank(date: Day, kind: EditionKind = .daily, items: [ItemKind: [Item]]) -> Edition {
         let window = window(for: date, kind: kind)
         var candidates: [EditionItem] = []
         for section in digest.sections {
             let ranked = (items[section.kind] ?? [])
-                .filter { $0.kind == section.kind && window.contains($0.publishedAt) && $0.votes >= digest.minVotes }
-                .sorted(by: Self.ranksBefore)
+                .filter {
+                    $0.kind == section.kind && window.contains($0.publishedAt) && score($0) >= Double(digest.minVotes)
+                }
+                .sorted(by: ranksBefore)
                 .prefix(keep(section, kind: kind))
             candidates += ranked.map(EditionItem.init)
         }
@@ -66,9 +71,16 @@ public struct Ranker: Sendable {
             candidates: candidates)
     }
 
-    /// The order of the class comment: votes, then newer, then lower id (`Store.bestItems` sorts the same).
-    static func ranksBefore(_ a: Item, _ b: Item) -> Bool {
-        if a.votes != b.votes { return a.votes > b.votes }
+    /// What ranks an item: its site votes plus its digest votes at `digest.digestVoteWeight` (1 by default:
+    /// a vote from a digest counts as a vote on the site). `Store.bestItems` computes the same in SQL.
+    public func score(_ item: Item) -> Double {
+        Double(item.votes) + digest.digestVoteWeight * Double(item.digestVotes)
+    }
+
+    /// The order of the class comment: score, then newer, then lower id (`Store.bestItems` sorts the same).
+    func ranksBefore(_ a: Item, _ b: Item) -> Bool {
+        let (scoreA, scoreB) = (score(a), score(b))
+        if scoreA != scoreB { return scoreA > scoreB }
         if a.publishedAt != b.publishedAt { return a.publishedAt > b.publishedAt }
         return (a.id ?? .max) < (b.id ?? .max)
     }

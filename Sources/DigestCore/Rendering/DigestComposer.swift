@@ -27,6 +27,8 @@ public final class DigestComposer: Sendable {
         var hasName: Bool
         /// The reader's language (`Subscriber.language`, resolved: the site's when they have none).
         var language: String
+        /// The frozen edition the items' counted links name (`privacy.clickCounting`); nil links them directly.
+        var editionID: Int64?
 
         /// The item ids stand for the items: hashing every title and summary for each message cost
         /// more than the lookup saved. Equality still compares everything (cheap for the copies of one
@@ -35,6 +37,7 @@ public final class DigestComposer: Sendable {
             hasher.combine(date)
             hasher.combine(hasName)
             hasher.combine(language)
+            hasher.combine(editionID)
             for section in selection.sections {
                 hasher.combine(section.kind)
                 for item in section.items { hasher.combine(item.itemID) }
@@ -51,9 +54,35 @@ public final class DigestComposer: Sendable {
         replyTo = try configuration.mail.replyTo.map { try Mailbox(parsing: $0) }
         senderDomain = from.address.asciiDomain
         listID = "\(configuration.site.name) <digest.\(senderDomain)>"
-        fixedFields = try MessageBuilder.FixedFields(from: from, replyTo: replyTo, listID: listID)
+        replyAddress = ReplyAddress(configuration: configuration.mail, signer: signer)
+        // With reply addresses each message has a Reply-To of its own; the fixed fields leave it out.
+        fixedFields = try MessageBuilder.FixedFields(
+            from: from, replyTo: replyAddress == nil ? replyTo : nil, listID: listID)
         dkim = try DKIMSigner(configuration: configuration.mail.dkim)
-        bounceAddress = configuration.mail.bounceAddress.map { BounceAddress(base: $0, signer: signer) }
+        bounceAddress = BounceAddress(configuration: configuration.mail, signer: signer)
+        voteLink = DigestVoteLink(signer: signer)
+    }
+
+    /// Signs the vote link of each item of each reader's digest.
+    public let voteLink: DigestVoteLink
+
+    /// `subscriber`'s vote link for `itemID` of `edition`: `/v/TOKEN`, short enough that a plain-text digest
+    /// keeps it on one line.
+    public func voteURL(for subscriber: Subscriber, itemID: Int64, in edition: EditionReference) -> String {
+        let vote = DigestVote(edition: edition, itemID: itemID, subscriberID: subscriber.id ?? 0)
+        return "\(configuration.web.baseURL)/v/\(voteLink.token(for: vote))"
+    }
+
+    /// The digests' Reply-To (`mail.replyAddress`): `reply+TOKEN@…` naming the reader and the edition, so a reply
+    /// can carry commands; nil keeps `mail.replyTo`.
+    public let replyAddress: ReplyAddress?
+
+    /// The Reply-To of `subscriber`'s digest of (`date`, `kind`): their reply address (with `mail.replyTo`'s name,
+    /// else the site's), or `mail.replyTo`; a test send to someone who is not a reader keeps `mail.replyTo`.
+    func replyTo(for subscriber: Subscriber, date: Day, kind: EditionKind, testSend: TestSend?) -> Mailbox? {
+        guard let replyAddress, let id = subscriber.id, testSend?.inertLinks != true else { return replyTo }
+        let address = replyAddress.address(for: .init(date: date, kind: kind, subscriberID: id))
+        return Mailbox(name: replyTo?.name ?? configuration.site.name, address: address)
     }
 
     /// VERP envelope senders (`mail.bounceAddress`); nil sends from the address of `mail.from`.
@@ -136,8 +165,8 @@ public final class DigestComposer: Sendable {
             for: subscriber, in: edition, alreadyReceived: alreadyReceived, coversSince: coversSince)
         if selection.isEmpty && skippingEmpty && configuration.digest.skipWhenEmpty { return nil }
         return try compose(
-            selection: selection, date: edition.date, kind: edition.kind, subscriber: subscriber, now: now,
-            testSend: testSend, signing: signing)
+            selection: selection, date: edition.date, kind: edition.kind, editionID: edition.id, subscriber: subscriber,
+            now: now, testSend: testSend, signing: signing)
     }
 
     /// The items of `edition`'s candidates that readers already received in earlier editions, by reader:
@@ -165,23 +194,37 @@ public final class DigestComposer: Sendable {
     /// refuse it like any forged token, and it says why to whoever reads the link.
     public static let inertLinkToken = "test-send-not-a-subscriber"
 
-    /// The complete message for `subscriber`, dated `now`; signed (DKIM) unless `signing` is false.
+    /// The complete message for `subscriber`, dated `now`; signed (DKIM) unless `signing` is false. Its item
+    /// links go through `/r/TOKEN` when clicks are counted and `editionID` names the frozen edition they are from.
     public func compose(
-        selection: DigestSelection, date: Day, kind: EditionKind = .daily, subscriber: Subscriber, now: Date,
-        testSend: TestSend? = nil, signing: Bool = true
+        selection: DigestSelection, date: Day, kind: EditionKind = .daily, editionID: Int64? = nil,
+        subscriber: Subscriber, now: Date, testSend: TestSend? = nil, signing: Bool = true
     ) throws -> ComposedDigest {
         // Names reach a header and the greeting: one line, whatever was stored.
         let name = subscriber.name?.collapsingWhitespace ?? ""
+        let counted = configuration.privacy.clickCounting == .off ? nil : editionID
         let rendered = rendered(
             CacheKey(
                 selection: selection, date: date, kind: kind, cadence: subscriber.cadence, hasName: !name.isEmpty,
-                language: templates.languages.language(subscriber.language).code))
+                language: templates.languages.language(subscriber.language).code, editionID: counted))
         let inert = testSend?.inertLinks == true
         let unsubscribe = inert ? link("unsubscribe", Self.inertLinkToken) : unsubscribeURL(for: subscriber)
-        let values: [PersonalizedText.Field: String] = [
+        var values: [PersonalizedText.Field: String] = [
             .name: name, .email: subscriber.email.description, .unsubscribeURL: unsubscribe,
             .preferencesURL: inert ? link("preferences", Self.inertLinkToken) : preferencesURL(for: subscriber),
         ]
+        // One vote link per item, numbered as the digest numbers them (`DigestView`: across sections).
+        let edition = EditionReference(date: date, kind: kind)
+        for (index, itemID) in selection.itemIDs.enumerated() {
+            values[.voteURL(index + 1)] =
+                inert
+                ? "\(configuration.web.baseURL)/v/\(Self.inertLinkToken)"
+                : voteURL(for: subscriber, itemID: itemID, in: edition)
+        }
+        // A test send's clicks count for the item alone: its address is not a reader.
+        if let counted, configuration.privacy.clickCounting == .perReader, !inert, let id = subscriber.id {
+            values[.clickReader] = ClickToken.readerSuffix(editionID: counted, subscriberID: id, signer: signer)
+        }
         let subject = rendered.subject.fill(values)
         let html = subscriber.format == .html ? rendered.html : nil
         let htmlValues = html == nil ? [:] : values.mapValues(HTMLEscaping.escape)
@@ -191,7 +234,8 @@ public final class DigestComposer: Sendable {
             listUnsubscribe.append("mailto:\(mailto)?subject=unsubscribe")
         }
         var builder = MessageBuilder(
-            from: from, to: Mailbox(name: name.isEmpty ? nil : name, address: subscriber.email), replyTo: replyTo,
+            from: from, to: Mailbox(name: name.isEmpty ? nil : name, address: subscriber.email),
+            replyTo: replyTo(for: subscriber, date: date, kind: kind, testSend: testSend),
             subject: subject, date: now, messageID: messageID, listID: listID, listUnsubscribe: listUnsubscribe,
             oneClickUnsubscribe: oneClick, text: "", html: nil)
         builder.fixed = fixedFields
@@ -243,6 +287,18 @@ public final class DigestComposer: Sendable {
         }
     }
 
+    /// Where an item's link in the digest leads: straight to the item, or, when clicks are counted, through
+    /// `/r/TOKEN`, the same for every reader of the edition (`aggregate`) or ending in the reader's part
+    /// (`perReader`, a placeholder filled per copy), so the body is still rendered once per selection.
+    func itemLink(editionID: Int64?) -> (EditionItem) -> String {
+        guard let editionID else { return \.url }
+        let reader = configuration.privacy.clickCounting == .perReader ? PersonalizedText.placeholder(.clickReader) : ""
+        return { [signer, configuration] item in
+            configuration.web.baseURL + "/r/" + ClickToken.item(editionID: editionID, itemID: item.itemID, signer: signer)
+                + reader
+        }
+    }
+
     private func render(_ key: CacheKey) -> RenderedDigest {
         let reader = DigestView.Reader(
             name: PersonalizedText.placeholder(.name), hasName: key.hasName, email: PersonalizedText.placeholder(.email))
@@ -252,7 +308,8 @@ public final class DigestComposer: Sendable {
         let language = templates.languages.language(key.language)
         var view = DigestView(
             selection: key.selection, date: key.date, kind: key.kind, cadence: key.cadence, configuration: configuration,
-            language: language, reader: reader, links: links)
+            language: language, reader: reader, links: links, itemLink: itemLink(editionID: key.editionID),
+            voteURL: { PersonalizedText.placeholder(.voteURL($0)) })
         // One line, whatever the template or the titles hold: a subject can never add a header.
         view.subject = DigestView.cap(templates.render(view, "subject.txt").collapsingWhitespace, Self.subjectLimit)
         // A right-to-left subject starts with a right-to-left mark, so a mail list (Gmail's) lays it out right to

@@ -25,8 +25,15 @@ struct DigestView {
     }
 
     struct ItemView {
-        /// "1", in the reader's digits.
+        /// Place within its section ("1", "2", … in each), in the reader's digits.
         var rank: String
+        /// Place in the whole digest, counted across sections, in the reader's digits: the number reply commands
+        /// name (`+3`, or `+٣`: the reply parser reads both) and `Store.digestItem(number:…)` reads back.
+        var number: String
+        /// The item's vote link (`/vote?token=…`, signed for this reader); a placeholder until personalized.
+        var voteURL: String
+        /// The vote link's accessible name, "Vote for <title>".
+        var voteLabel: String
         var title: String
         var url: String
         var summary: String?
@@ -74,6 +81,10 @@ struct DigestView {
         var preferences: String
         var unsubscribeOneClick: String
         var unsubscribe: String
+        /// The vote link's text ("Vote"), and the text part's label before it.
+        var vote: String
+        /// "Or reply with one word: …", when replies take commands.
+        var replyCommands: String
     }
 
     var site: Site
@@ -90,12 +101,16 @@ struct DigestView {
     /// For the subject template: the best item's title, and how many more the digest holds.
     var topTitle: String?
     var moreCount: Int?
+    /// Whether a reply can change the digest (`mail.replyAddress`): the footer says how.
+    var repliesTakeCommands = false
 }
 
 extension DigestView {
+    /// `voteURL` gives each item's vote link from its number (1-based, across sections).
     init(
         selection: DigestSelection, date: Day, kind: EditionKind = .daily, cadence: Cadence = .daily,
-        configuration: Configuration, language: Language, reader: Reader, links: Links, subject: String = ""
+        configuration: Configuration, language: Language, reader: Reader, links: Links, subject: String = "",
+        itemLink: (EditionItem) -> String = \.url, voteURL: (Int) -> String = { _ in "" }
     ) {
         edition = EditionInfo(kind: kind, cadence: cadence, language: language)
         site = Site(
@@ -105,15 +120,20 @@ extension DigestView {
         self.subject = subject
         self.reader = reader
         self.links = links
+        repliesTakeCommands = configuration.mail.replyAddress != nil
         let limit = configuration.digest.summaryLimit
         let titles = Dictionary(configuration.digest.sections.map { ($0.kind, $0.title(in: language.code)) }) { a, _ in a }
+        var number = 0
         sections = selection.sections.filter { !$0.items.isEmpty }.map { section in
             let title = titles[section.kind] ?? section.title
             return SectionView(
                 kind: section.kind.rawValue, title: title, titleUppercased: title.uppercased(with: language.locale),
                 items: section.items.enumerated().map { index, item in
-                    ItemView(
-                        rank: language.number(index + 1), title: item.title, url: item.url,
+                    number += 1
+                    return ItemView(
+                        rank: language.number(index + 1), number: language.number(number), voteURL: voteURL(number),
+                        voteLabel: language.text("digest.voteFor", ["title": item.title]), title: item.title,
+                        url: itemLink(item),
                         summary: item.summary.isEmpty || limit == 0 ? nil : Self.cap(item.summary, limit),
                         author: item.author?.isEmpty == false ? item.author : nil, votes: item.votes,
                         votesLabel: language.text("digest.votes", count: item.votes), imageURL: item.imageURL)
@@ -152,7 +172,8 @@ extension DigestView {
             empty: language.text("digest.empty"), footer: Language.fill(footer, ["site": siteURL]),
             footerBefore: footerBefore, footerAfter: footerAfter, preferences: language.text("digest.preferences"),
             unsubscribeOneClick: language.text("digest.unsubscribeOneClick"),
-            unsubscribe: language.text("digest.unsubscribe"))
+            unsubscribe: language.text("digest.unsubscribe"), vote: language.text("digest.vote"),
+            replyCommands: language.text("digest.replyCommands"))
     }
 
     /// Longest `topTitle` in characters (cut at a word with "…"), so the subject keeps its end

@@ -6,12 +6,20 @@
 /// and only the lines holding a field are encoded per reader. The result is byte for byte the
 /// encoding of the filled text.
 struct PersonalizedText: Sendable {
-    /// The per-reader values a rendered digest can hold.
-    enum Field: Int, CaseIterable, Sendable {
-        case name
-        case email
-        case unsubscribeURL
-        case preferencesURL
+    /// The per-reader values a rendered digest can hold: the reader's name, address and links, and the vote
+    /// link of each item (numbered as the digest numbers them).
+    struct Field: Hashable, Sendable {
+        let rawValue: Int
+
+        static let name = Field(rawValue: 0)
+        static let email = Field(rawValue: 1)
+        static let unsubscribeURL = Field(rawValue: 2)
+        static let preferencesURL = Field(rawValue: 3)
+        /// The reader's part of a counted item link (`privacy.clickCounting: perReader`; empty otherwise).
+        static let clickReader = Field(rawValue: 4)
+
+        /// The vote link of the item numbered `number` (1-based) in the reader's digest.
+        static func voteURL(_ number: Int) -> Field { Field(rawValue: 16 + number) }
     }
 
     enum Segment: Sendable {
@@ -38,22 +46,27 @@ struct PersonalizedText: Sendable {
 
     /// Placeholders are private-use characters around a per-process random nonce, so no
     /// title or summary from the database can forge one.
-    static let placeholders: [Field: String] = {
-        let nonce = String(UInt64.random(in: .min ... .max), radix: 36)
-        return Dictionary(uniqueKeysWithValues: Field.allCases.map { ($0, "\u{E000}\($0.rawValue).\(nonce)\u{E001}") })
-    }()
+    private static let nonce = String(UInt64.random(in: .min ... .max), radix: 36)
 
-    static func placeholder(_ field: Field) -> String { placeholders[field]! }
+    static func placeholder(_ field: Field) -> String { "\u{E000}\(field.rawValue).\(nonce)\u{E001}" }
+
+    /// The field a placeholder stands for (`text` from its U+E000 to its U+E001); nil for any other text.
+    private static func field(in text: Substring) -> Field? {
+        let inner = text.dropFirst().dropLast()
+        guard let dot = inner.firstIndex(of: "."), inner[inner.index(after: dot)...] == nonce,
+            let raw = Int(inner[..<dot]), raw >= 0
+        else { return nil }
+        return Field(rawValue: raw)
+    }
 
     init(_ rendered: String) {
         var segments: [Segment] = []
         var literal: [UInt8] = []
         var remaining = rendered[...]
-        let byPlaceholder = Dictionary(uniqueKeysWithValues: Self.placeholders.map { ($1, $0) })
         while let start = remaining.firstIndex(of: "\u{E000}") {
             literal += remaining[..<start].utf8
             guard let end = remaining[start...].firstIndex(of: "\u{E001}"),
-                let field = byPlaceholder[String(remaining[start...end])]
+                let field = Self.field(in: remaining[start...end])
             else {
                 literal += remaining[start...].prefix(1).utf8
                 remaining = remaining[remaining.index(after: start)...]
@@ -175,10 +188,14 @@ struct PersonalizedText: Sendable {
         switch encoding {
         case .quotedPrintable: return quotedPrintableReserve(values)
         case .base64:
-            let valueBytes = values.values.reduce(0) { $0 + $1.utf8.count }
+            // Each field is at most the longest value (a digest holds a vote link per item: summing every value
+            // for every field grew quadratically with the items).
+            let valueBytes = Self.longest(values)
             return TransferEncoding.base64Length(2 * (literalCount + valueBytes * fieldCount))
         }
     }
+
+    private static func longest(_ values: [Field: String]) -> Int { values.values.map(\.utf8.count).max() ?? 0 }
 
     /// Appends `fill(values)` in `encoding`.
     func append(_ values: [Field: String], _ encoding: TransferEncoding, to message: inout [UInt8]) {
@@ -194,7 +211,7 @@ struct PersonalizedText: Sendable {
 
     /// At least the length of `appendQuotedPrintable(values, to:)`'s output.
     func quotedPrintableReserve(_ values: [Field: String]) -> Int {
-        let valueBytes = values.values.reduce(0) { $0 + $1.utf8.count }
+        let valueBytes = Self.longest(values)
         return encodedReserve + QuotedPrintable.worstCaseLength(valueBytes) * fieldCount
     }
 

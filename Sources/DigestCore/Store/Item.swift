@@ -54,11 +54,14 @@ public struct Item: Sendable, Equatable, Codable, ItemContent {
     public var imageURL: String?
     public var publishedAt: Date
     public var votes: Int
+    /// Votes cast from digests' vote links (`Store.recordDigestVote`), counted apart from the site's `votes`:
+    /// the site sets those, the server counts these. The ranking adds them at `digest.digestVoteWeight`.
+    public var digestVotes: Int
     public var updatedAt: Date
 
     public init(
         id: Int64? = nil, kind: ItemKind, title: String, url: String, summary: String = "", author: String? = nil,
-        imageURL: String? = nil, publishedAt: Date, votes: Int, updatedAt: Date = Date()
+        imageURL: String? = nil, publishedAt: Date, votes: Int, digestVotes: Int = 0, updatedAt: Date = Date()
     ) {
         self.id = id
         self.kind = kind
@@ -69,17 +72,18 @@ public struct Item: Sendable, Equatable, Codable, ItemContent {
         self.imageURL = imageURL
         self.publishedAt = publishedAt
         self.votes = votes
+        self.digestVotes = digestVotes
         self.updatedAt = updatedAt
     }
 
-    /// `id`, the content columns, `updatedAt`: what `init(row:)` reads.
-    static let columns = "id, \(ItemFields.columns), updatedAt"
+    /// `id`, the content columns, `digestVotes`, `updatedAt`: what `init(row:)` reads.
+    static let columns = "id, \(ItemFields.columns), digestVotes, updatedAt"
 
     init(row: SQLRow) throws {
         let content = try ItemFields.read(row)
         self.init(
             id: try row["id"], kind: content.kind, title: content.title, url: content.url, summary: content.summary,
             author: content.author, imageURL: content.imageURL, publishedAt: content.publishedAt, votes: content.votes,
-            updatedAt: try row["updatedAt"])
+            digestVotes: try row["digestVotes"], updatedAt: try row["updatedAt"])
     }
 }

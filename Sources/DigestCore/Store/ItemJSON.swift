@@ -11,6 +11,9 @@ public enum ItemJSON {
         var author: String?
         var publishedAt: String
         var votes: Int
+        /// Votes from the digests' vote links: counted by this server, never imported (an import reads the key
+        /// and leaves the count as it is).
+        var digestVotes: Int
         var imageURL: String?
 
         init(_ item: Item) {
@@ -21,6 +24,7 @@ public enum ItemJSON {
             author = item.author
             publishedAt = DateParsing.iso8601String(item.publishedAt)
             votes = item.votes
+            digestVotes = item.digestVotes
             imageURL = item.imageURL
         }
     }

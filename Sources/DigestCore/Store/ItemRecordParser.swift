@@ -142,6 +142,9 @@ public enum ItemRecordParser {
                 throw reader.error("votes", "expected a whole number, found null (leave the key out for 0 votes)")
             }
             let votes = try reader.integer("votes", in: 0...Int(Int32.max)) ?? 0
+            // `items list --json` writes the votes from digests; they are this server's count, not the item's
+            // data, so reading a list back leaves them as they are.
+            _ = try reader.integer("digestVotes", in: 0...Int(Int32.max))
             try reader.finish()
             return ItemDraft(
                 kind: kind, title: title, url: url, summary: summary, author: author, imageURL: imageURL,

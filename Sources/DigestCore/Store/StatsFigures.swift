@@ -127,10 +127,14 @@ public struct EditionStats: Sendable, Codable, Equatable {
     /// Permanent failures in the session and hard-bounce reports, per message sent.
     public var hardBounceRate: Double
     public var updatedAt: Date
+    /// Clicks on its item links (`privacy.clickCounting`), as last flushed by `digest serve`.
+    public var clicks = 0
 
+    /// The clicks come from their own small table (one row per item clicked), read by its primary key.
     static let columns = """
         s.editionID, e.date, e.kind, s.recipients, s.queued, s.sent, s.deferred, s.failed, s.skipped, s.hardBounces,
-        s.softBounces, s.otherBounces, s.complaints, s.deferredReasons, s.failedReasons, s.skippedReasons, s.updatedAt
+        s.softBounces, s.otherBounces, s.complaints, s.deferredReasons, s.failedReasons, s.skippedReasons, s.updatedAt,
+        (SELECT \(Store.total("c.count")) FROM clicks c WHERE c.editionID = s.editionID) AS clicks
         """
 
     init(row: SQLRow) throws {
@@ -155,6 +159,7 @@ public struct EditionStats: Sendable, Codable, Equatable {
         failedReasons = try reasons("failedReasons")
         skippedReasons = try reasons("skippedReasons")
         updatedAt = try row["updatedAt"]
+        clicks = try row["clicks"]
         complaintRate = sent > 0 ? Double(complaints) / Double(sent) : 0
         hardBounceRate = sent > 0 ? Double(failed + hardBounces) / Double(sent) : 0
     }
@@ -181,6 +186,10 @@ public struct EditionItemStats: Sendable, Codable, Equatable {
     public var votes: Int
     /// Votes now (nil when the item was removed since).
     public var currentVotes: Int?
+    /// Votes cast from this edition's vote links.
+    public var digestVotes: Int = 0
+    /// Clicks on its link in this edition.
+    public var clicks = 0
 }
 
 /// An edition's page: its outcome, its items and the runs that sent it.
@@ -344,6 +353,8 @@ public struct MetricsSnapshot: Sendable, Codable, Equatable {
     public var editions: Int
     public var backlog: Backlog
     public var lastRun: RunGlance?
+    /// Clicks on item links, over every edition.
+    public var clicks = 0
 }
 
 /// One reader's ledger row, for their page.

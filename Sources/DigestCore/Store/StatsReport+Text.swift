@@ -51,7 +51,8 @@ extension StatsReport {
             for edition in editions.reversed() {
                 lines.append(
                     "  \(edition.date)  \(edition.sent) sent, \(edition.deferred) deferred, \(edition.failed) failed, "
-                        + "\(edition.skipped) skipped; \(edition.hardBounces) hard bounces, \(edition.complaints) complaints")
+                        + "\(edition.skipped) skipped; \(edition.hardBounces) hard bounces, \(edition.complaints) complaints; "
+                        + "\(edition.clicks) clicks")
             }
         }
         return lines

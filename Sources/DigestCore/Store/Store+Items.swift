@@ -55,29 +55,40 @@ extension Store {
         }
     }
 
-    /// The `limit` best items of `kind` published in `window` with at least `minVotes`, in `Ranker`'s order
-    /// (votes, then newer, then lower id): the candidates it ranks.
-    public func bestItems(kind: ItemKind, in window: Range<Date>, minVotes: Int, limit: Int) throws -> [Item] {
-        try bestItems(kind: kind, in: window, minVotes: minVotes, matching: nil, limit: limit)
+    /// The `limit` best items of `kind` published in `window` scoring at least `minVotes`, in `Ranker`'s order
+    /// (score, then newer, then lower id; the score is the site's votes plus the digest votes at
+    /// `digestVoteWeight`, as `Ranker.score` adds them): the candidates it ranks.
+    public func bestItems(kind: ItemKind, in window: Range<Date>, minVotes: Int, digestVoteWeight: Double, limit: Int)
+        throws -> [Item]
+    {
+        try bestItems(
+            kind: kind, in: window, minVotes: minVotes, digestVoteWeight: digestVoteWeight, matching: nil, limit: limit)
     }
 
     /// `bestItems` whose title or url contains `text`, whatever its case, for the admin's items page;
     /// all of the window's when `text` is nil or empty.
-    public func bestItems(kind: ItemKind, in window: Range<Date>, minVotes: Int = 0, matching text: String?, limit: Int)
-        throws -> [Item]
-    {
+    public func bestItems(
+        kind: ItemKind, in window: Range<Date>, minVotes: Int = 0, digestVoteWeight: Double, matching text: String?,
+        limit: Int
+    ) throws -> [Item] {
         try database.read { db in
-            var values = [kind.sqlValue, window.lowerBound.sqlValue, window.upperBound.sqlValue, minVotes.sqlValue]
+            let weight = SQLValue.real(digestVoteWeight)
+            var values = [
+                weight, kind.sqlValue, window.lowerBound.sqlValue, window.upperBound.sqlValue, weight, minVotes.sqlValue,
+            ]
             var filter = ""
             if let text, !text.isEmpty {
                 let pattern = SQLValue.text("%" + Self.likeEscaped(text.lowercased()) + "%")
                 filter = " AND (\(Self.lowered("title", db.dialect)) LIKE ? ESCAPE '\\' OR \(Self.lowered("url", db.dialect)) LIKE ? ESCAPE '\\')"
                 values += [pattern, pattern]
             }
+            // The score is computed as `Ranker.score` computes it (one multiplication, one addition in
+            // double precision), so both orders agree to the last bit.
             return try db.fetchAll(
                 """
-                SELECT \(Item.columns) FROM items WHERE kind = ? AND publishedAt >= ? AND publishedAt < ? AND votes >= ?\(filter)
-                ORDER BY votes DESC, publishedAt DESC, id LIMIT ?
+                SELECT \(Item.columns), votes + ? * digestVotes AS score FROM items
+                WHERE kind = ? AND publishedAt >= ? AND publishedAt < ? AND votes + ? * digestVotes >= ?\(filter)
+                ORDER BY score DESC, publishedAt DESC, id LIMIT ?
                 """,
                 values + [limit.sqlValue]
             ).map { try Item(row: $0) }

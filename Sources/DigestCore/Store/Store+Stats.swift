@@ -99,7 +99,7 @@ extension Store {
                 let id: Int64 = try db.fetchValue(
                     "SELECT id FROM editions WHERE date = ? AND kind = ?", date.sqlValue, kind.sqlValue)
             else { return nil }
-            let stats =
+            var stats =
                 try db.fetchOne(
                     """
                     SELECT \(EditionStats.columns) FROM edition_stats s JOIN editions e ON e.id = s.editionID
@@ -107,9 +107,13 @@ extension Store {
                     """, id.sqlValue
                 ).map(EditionStats.init(row:))
                 ?? EditionStats(empty: id, date: date.description, kind: kind)
+            let clicks = try Self.clicks(db, editionID: id)
+            stats.clicks = clicks.values.reduce(0, +)
             let items = try db.fetchAll(
                 """
-                SELECT ei.position, ei.itemID, ei.kind, ei.title, ei.url, ei.votes, i.votes AS currentVotes
+                SELECT ei.position, ei.itemID, ei.kind, ei.title, ei.url, ei.votes, i.votes AS currentVotes,
+                    (SELECT count(*) FROM digest_votes v WHERE v.editionID = ei.editionID AND v.itemID = ei.itemID)
+                        AS digestVotes
                 FROM edition_items ei LEFT JOIN items i ON i.id = ei.itemID
                 WHERE ei.editionID = ? ORDER BY ei.position
                 """, id.sqlValue
@@ -117,7 +121,8 @@ extension Store {
                 EditionItemStats(
                     position: try row["position"], itemID: try row["itemID"], kind: try row["kind"],
                     title: try row["title"], url: try row["url"], votes: try row["votes"],
-                    currentVotes: try row["currentVotes"])
+                    currentVotes: try row["currentVotes"], digestVotes: try row["digestVotes"],
+                    clicks: clicks[try row["itemID"]] ?? 0)
             }
             // A run's report lists its editions' dates; the runs table has one row per run (small).
             let runs = try db.fetchAll(
@@ -306,7 +311,7 @@ extension Store {
             }
             return MetricsSnapshot(
                 readers: try Self.readerCounts(db), messages: totals, events: events, editions: totals.editions,
-                backlog: try Self.backlog(db), lastRun: try Self.lastRun(db))
+                backlog: try Self.backlog(db), lastRun: try Self.lastRun(db), clicks: try Self.totalClicks(db))
         }
     }
 

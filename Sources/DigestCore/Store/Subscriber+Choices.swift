@@ -58,6 +58,21 @@ extension Subscriber {
         self.length = try length.validated()
     }
 
+    /// Leaves the list at once (the unsubscribe page, a `stop` reply): whatever the status was.
+    public mutating func unsubscribe(now: Date) {
+        status = .unsubscribed
+        unsubscribedAt = now
+    }
+
+    /// Why a pause may not end on `day` when set on `today` (nil when it may): it ends after today, within a year.
+    /// The one rule for the preferences page and a reply's `pause until`.
+    public static func pauseProblem(until day: Day, today: Day, _ language: Language) -> String? {
+        if day <= today { return language.text("error.pausedUntilPast") }
+        let latest = today.adding(months: 12)
+        if day > latest { return language.text("error.pausedUntilFar", ["day": language.digits(in: latest.description)]) }
+        return nil
+    }
+
     /// "weekly on Monday", "daily", "daily, paused until 2027-01-10".
     public var choicesDescription: String {
         var text = cadence == .weekly ? "weekly on \(weekday.name)" : cadence.rawValue

@@ -84,10 +84,22 @@ public struct LinkSigner: Sendable {
         return String(decoding: hex.prefix(max(0, length)), as: UTF8.self)
     }
 
+    /// Whether `given` is `fingerprint(text, length:)`; the comparison is constant-time, so how much of a
+    /// guess is right does not show in the time taken (VERP addresses, vote links).
+    func isValidFingerprint(_ given: some StringProtocol, of text: String, length: Int) -> Bool {
+        let expected = Array(fingerprint(text, length: length).utf8)
+        let bytes = Array(given.utf8)
+        guard bytes.count == expected.count else { return false }
+        var difference: UInt8 = 0
+        for (a, b) in zip(bytes, expected) { difference |= a ^ b }
+        return difference == 0
+    }
+
     /// HMAC-SHA256 of `text` under the link secret, for other signed values (math challenges).
     /// Callers put a distinct prefix in `text` so no two kinds of signed value can be confused.
+    /// From the keyed copy: a click's redirect checks one or two of these per request.
     func authenticationCode(for text: String) -> Data {
-        Data(HMAC<SHA256>.authenticationCode(for: Data(text.utf8), using: key))
+        Data(mac(Array(text.utf8)))
     }
 
     /// Whether `code` is the MAC of `text`; the comparison is constant-time.

@@ -9,6 +9,9 @@ import Logging
 /// GET  /api/items?since=ISO8601          items, newest first, in the JSON item format
 /// POST /api/items                        one item object or an array; upsert by url
 /// POST /api/items/votes                  {"url", "votes"} or {"url", "add"}, one or an array
+/// GET  /api/items/votes?since=ISO8601    items readers voted for from their digests since then (all when
+///                                        `since` is left out): {"since", "items": [{"url", "digestVotes",
+///                                        "digestVotesSince", "votes"}]}, most votes since first
 /// ```
 /// Every route needs `Authorization: Bearer <token>`, the token read from `tokenVariable`.
 struct ItemsAPI: Sendable {
@@ -31,28 +34,53 @@ struct ItemsAPI: Sendable {
 
     /// Adds the routes under `/api/items` to `router`.
     func register<Context: RequestContext>(on router: Router<Context>) {
-        let group = router.group("api/items")
-            .add(middleware: BearerTokenMiddleware<Context>(token: adminToken, tokenVariable: tokenVariable))
-            .add(middleware: StoreUnavailableJSONMiddleware<Context>())
+        let group = router.apiGroup("api/items", token: adminToken, tokenVariable: tokenVariable)
         group.get { request, _ in try await listItems(request) }
         group.post { request, _ in try await upsertItems(request) }
         group.post("votes") { request, _ in try await updateVotes(request) }
+        group.get("votes") { request, _ in try await digestVotes(request) }
     }
 
     // MARK: Handlers
 
     func listItems(_ request: Request) async throws -> Response {
-        var since: Date?
-        if let text = request.uri.queryParameters.get("since") {
-            guard let date = DateParsing.iso8601(text) else {
-                return APIResponse.error(
-                    .badRequest, "expected an ISO 8601 time such as 2026-11-24T00:00:00Z, found \"\(text)\"",
-                    field: "since")
-            }
-            since = date
+        let since: Date?
+        switch Self.since(request) {
+        case .success(let date): since = date
+        case .failure(let failure): return failure.response
         }
         let items = try await database.run { [since] in try $0.items(since: since) }
         return APIResponse.json(data: try ItemJSON.encode(items))
+    }
+
+    /// Votes from the digests' vote links, for a site that shows them beside its own.
+    func digestVotes(_ request: Request) async throws -> Response {
+        let since: Date
+        switch Self.since(request) {
+        case .success(let date): since = date ?? .distantPast
+        case .failure(let failure): return failure.response
+        }
+        let counts = try await database.run { try $0.digestVoteCounts(since: since) }
+        return APIResponse.json(
+            DigestVotesReply(
+                since: since == .distantPast ? nil : DateParsing.iso8601String(since),
+                items: counts.map {
+                    DigestVotesReply.Item(
+                        url: $0.url, digestVotes: $0.digestVotes, digestVotesSince: $0.recent, votes: $0.votes)
+                }))
+    }
+
+    /// The `since` query parameter (nil when absent), or the 400 answer for one that is not an ISO 8601 time.
+    static func since(_ request: Request) -> Result<Date?, ResponseFailure> {
+        guard let text = request.uri.queryParameters.get("since") else { return .success(nil) }
+        guard let date = DateParsing.iso8601(text) else {
+            return .failure(
+                ResponseFailure(
+                    APIResponse.error(
+                        .badRequest, "expected an ISO 8601 time such as 2026-11-24T00:00:00Z, found \"\(text)\"",
+                        field: "since")))
+        }
+        return .success(date)
     }
 
     func upsertItems(_ request: Request) async throws -> Response {
@@ -173,6 +201,17 @@ private struct ValidationFailure: Encodable {
 private struct VoteResult: Encodable {
     var url: String
     var votes: Int
+}
+
+private struct DigestVotesReply: Encodable {
+    struct Item: Encodable {
+        var url: String
+        var digestVotes: Int
+        var digestVotesSince: Int
+        var votes: Int
+    }
+    var since: String?
+    var items: [Item]
 }
 
 private struct VoteReply: Encodable {

@@ -111,6 +111,13 @@ struct DashboardController: Sendable {
                 ],
                 thresholds: [.init(name: "Complaint line", value: complaintLine), .init(name: "Hard-bounce line", value: hardBounceLine)],
                 unit: .percent),
+            TimeChart(
+                id: "clicks", title: "Clicks per night",
+                summary: "Clicks on the item links of each night's editions over \(period) (privacy.clickCounting; "
+                    + "counts, nothing about who clicked). "
+                    + "\(ChartNumber.count(Double(report.editions.reduce(0) { $0 + $1.clicks }))) clicks in all.",
+                labels: nights,
+                bars: [.init(name: "Clicks", values: perNight(\.clicks))]),
         ]
     }
 

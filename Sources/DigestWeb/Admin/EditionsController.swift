@@ -4,8 +4,8 @@ import Hummingbird
 
 /// `/admin/editions` (newest first, paged) and `/admin/editions/DATE` (`/DATE/weekly` for another kind): per edition its recipients, what
 /// was sent, deferred, failed (by reason) and skipped (by reason), the bounces and complaints reported
-/// since, the rates; its items with their votes then and now; the runs that sent it. From the summary
-/// rows (`edition_stats`), refreshed at each run's end and as reports arrive.
+/// since, the rates; its items with their votes then and now and the votes from its vote links; the runs
+/// that sent it. From the summary rows (`edition_stats`), refreshed at each run's end and as reports arrive.
 struct EditionsController: Sendable {
     let admin: AdminPages
     let database: StoreExecutor
@@ -38,7 +38,7 @@ struct EditionsController: Sendable {
             "path": Day(stats.date).map(kind.archivePath) ?? stats.date, "recipients": count(stats.recipients), "sent": count(stats.sent),
             "deferred": count(stats.deferred), "failed": count(stats.failed), "skipped": count(stats.skipped),
             "queued": count(stats.queued), "hardBounces": count(stats.hardBounces), "softBounces": count(stats.softBounces),
-            "otherBounces": count(stats.otherBounces), "complaints": count(stats.complaints),
+            "otherBounces": count(stats.otherBounces), "complaints": count(stats.complaints), "clicks": count(stats.clicks),
             "complaintRate": ChartNumber.percent(stats.complaintRate),
             "complaintWarn": stats.complaintRate >= DashboardController.complaintLine,
             "hardBounceRate": ChartNumber.percent(stats.hardBounceRate),
@@ -80,6 +80,7 @@ struct EditionsController: Sendable {
                 [
                     "position": item.position + 1, "kind": item.kind.rawValue, "title": item.title, "url": item.url,
                     "votes": item.votes, "currentVotes": item.currentVotes.map { "\($0)" } ?? "removed",
+                    "digestVotes": item.digestVotes, "clicks": Self.count(item.clicks),
                 ]
             },
             "runs": report.runs.map { run -> [String: Any] in

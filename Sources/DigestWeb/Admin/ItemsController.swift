@@ -33,26 +33,32 @@ struct ItemsController: Sendable {
         let window = ranker.window(for: date)
         let sections = configuration.digest.sections
         let minVotes = configuration.digest.minVotes
+        let weight = configuration.digest.digestVoteWeight
         let found = try await database.run { store in
             try sections.map { section in
-                try store.bestItems(kind: section.kind, in: window, matching: query, limit: Self.limit)
+                try store.bestItems(
+                    kind: section.kind, in: window, digestVoteWeight: weight, matching: query, limit: Self.limit)
             }
         }
         // Rank within the whole window, so a search still says which items make the digest.
         let ranked = query.isEmpty ? found : try await database.run { store in
-            try sections.map { try store.bestItems(kind: $0.kind, in: window, minVotes: minVotes, limit: $0.count) }
+            try sections.map {
+                try store.bestItems(
+                    kind: $0.kind, in: window, minVotes: minVotes, digestVoteWeight: weight, limit: $0.count)
+            }
         }
         let view: [String: Any] = [
             "title": "Items", "date": "\(date)", "q": query, "hasQuery": !query.isEmpty, "notice": notice ?? "", "hasNotice": notice != nil,
             "windowStart": AdminPages.time(window.lowerBound), "cutoff": AdminPages.time(window.upperBound),
             "sections": zip(sections, zip(found, ranked)).map { section, lists -> [String: Any] in
                 let (items, best) = lists
-                let chosen = Set(best.prefix(section.count).filter { $0.votes >= minVotes }.compactMap(\.id))
+                let chosen = Set(
+                    best.prefix(section.count).filter { ranker.score($0) >= Double(minVotes) }.compactMap(\.id))
                 return [
                     "title": section.title, "kind": section.kind.rawValue, "count": section.count, "isEmpty": items.isEmpty,
                     "items": items.map { item -> [String: Any] in
                         [
-                            "title": item.title, "url": item.url, "votes": item.votes,
+                            "title": item.title, "url": item.url, "votes": item.votes, "digestVotes": item.digestVotes,
                             "published": AdminPages.time(item.publishedAt),
                             "chosen": item.id.map(chosen.contains) ?? false,
                         ]

@@ -43,6 +43,10 @@ enum PrometheusText {
         out.sample("digest_recipients_total", [:], messages.recipients)
         out.family("digest_editions_total", .counter, "Editions with deliveries.")
         out.sample("digest_editions_total", [:], snapshot.editions)
+        out.family(
+            "digest_clicks_total", .counter,
+            "Clicks on the digests' item links (privacy.clickCounting), as flushed to the database.")
+        out.sample("digest_clicks_total", [:], snapshot.clicks)
 
         let events = snapshot.events
         out.family(

@@ -84,11 +84,12 @@ struct ChoicesForm {
             case .until?:
                 switch Day(pausedUntil) {
                 case nil: errors[FormField.pausedUntil] = language.text("error.pausedUntilFormat")
-                case let day? where day <= today: errors[FormField.pausedUntil] = language.text("error.pausedUntilPast")
-                case let day? where day > today.adding(months: 12):
-                    errors[FormField.pausedUntil] = language.text(
-                        "error.pausedUntilFar", ["day": language.digits(in: today.adding(months: 12).description)])
-                case let day?: subscriber.pausedUntil = day
+                case let day?:
+                    if let problem = Subscriber.pauseProblem(until: day, today: today, language) {
+                        errors[FormField.pausedUntil] = problem
+                    } else {
+                        subscriber.pausedUntil = day
+                    }
                 }
             case nil: errors[FormField.pause] = language.text("error.pause")
             }

@@ -9,7 +9,7 @@ import Mustache
 struct WebPages: Sendable {
     static let required = [
         "web/subscribe", "web/check-inbox", "web/confirm", "web/unsubscribe", "web/preferences", "web/delete-me",
-        "web/choice-saved", "web/message", "web/archive", "web/archive-edition",
+        "web/choice-saved", "web/message", "web/vote", "web/archive", "web/archive-edition",
         "web/preview", "web/signin", "web/csrf", "web/header", "web/admin-style", "web/admin-nav", "web/admin-message",
         "web/admin-items", "web/admin-health", "web/admin-dashboard", "web/admin-editions", "web/admin-edition",
         "web/admin-readers", "web/admin-reader", "web/admin-pager", "web/admin-audit", "web/footer", "web/languages", "confirm.txt",

@@ -34,6 +34,7 @@ import Testing
         #expect(configuration.database == Fixtures.repositoryRoot + "/var/digest.sqlite")
         #expect(configuration.templates == Fixtures.repositoryRoot + "/templates")
         #expect(configuration.web.adminSessionHours == 12)
+        #expect(configuration.digest.digestVoteWeight == 1)
     }
 
     @Test func adminSessionHoursDefaultsToTwelveAndTakesFractions() throws {
@@ -95,6 +96,7 @@ import Testing
         ("bool as string", { setPath(&$0, ["digest", "skipWhenEmpty"], "yes") }, "digest.skipWhenEmpty", "true or false"),
         ("section kind", { setPath(&$0, ["digest", "sections"], [["kind": "video", "title": "V"]]) }, "digest.sections[0].kind", "\"story\""),
         ("empty sections", { setPath(&$0, ["digest", "sections"], [Any]()) }, "digest.sections", "at least one"),
+        ("negative digest vote weight", { setPath(&$0, ["digest", "digestVoteWeight"], -1) }, "digest.digestVoteWeight", "from 0 to 1000"),
         ("missing ca file", { setPath(&$0, ["mail", "smtp", "caFile"], "nope.pem") }, "mail.smtp.caFile", "cannot be read"),
         ("smtp without smtp block", {
             setPath(&$0, ["mail", "transport"], "smtp")

@@ -240,7 +240,7 @@ import Testing
                 """, at)
         }
         let store = try Store(database: old)
-        #expect(try store.appliedMigrations().contains("v9-reader-choices"))
+        #expect(try store.appliedMigrations() == Store.migrationNames)
         try store.forEachSubscriber { reader in
             #expect(reader.cadence == .daily && reader.pausedUntil == nil && reader.length == .site)
         }

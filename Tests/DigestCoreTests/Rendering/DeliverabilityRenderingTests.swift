@@ -10,7 +10,8 @@ import Testing
     static let now = Fixtures.date("2026-11-24T03:00:00Z")
     static let date = Day("2026-11-24")!
 
-    /// A composer over the real templates and a store holding `items` (JSON item records).
+    /// A composer over the real templates and a store holding `items` (JSON item records), and the reader's
+    /// digest of the day.
     func compose(
         items: [[String: Any]], format: DigestFormat = .html, language: String? = nil,
         edit: (inout [String: Any]) -> Void = { _ in }
@@ -25,9 +26,9 @@ import Testing
             Subscriber(
                 email: try EmailAddress("salma@example.com"), name: "Salma", status: .active, format: format,
                 language: language))
-        let edition = try composer.ranker.edition(for: Self.date, store: store, freeze: false, now: Self.now)
-        let selection = composer.selection(for: reader, in: edition, alreadyReceived: [])
-        return try composer.compose(selection: selection, date: Self.date, subscriber: reader, now: Self.now)
+        // As `send` composes it, from the frozen edition: item links counted through `/r/TOKEN` by default.
+        let edition = try composer.ranker.edition(for: Self.date, store: store, freeze: true, now: Self.now)
+        return try #require(try composer.digest(for: reader, in: edition, alreadyReceived: [], now: Self.now))
     }
 
     static func item(_ index: Int, title: String, summary: String, kind: String = "story") -> [String: Any] {
@@ -182,7 +183,11 @@ import Testing
 
     @Test func titlesAndSummariesTakeTheirOwnDirection() async throws {
         let html = try #require(try await compose(items: Self.exampleItems).html)
-        #expect(html.contains("<div dir=\"auto\"><a href=\"https://courier.example/news/2026/11/23/001\""))
+        // The item's number comes first in the title's block: digits and "." are neutral, so `dir="auto"` still
+        // takes the title's direction.
+        #expect(
+            html.contains(#"<div dir="auto"><span class="dd-muted""#)
+                && html.contains(#">1.</span> <a href="https://courier.example/digest/r/"#))
         #expect(html.contains("<p dir=\"auto\""))
     }
 

@@ -165,11 +165,16 @@ import Testing
         let digest = try compose(store, composer, salma)
         let html = try #require(digest.html)
         #expect(html.contains("<html lang=\"ar\" dir=\"rtl\""))
-        #expect(html.contains("<div dir=\"auto\"><a href="))  // an English title stays left to right
+        // An English title stays left to right: its block is dir=auto and starts with the item's number, which is
+        // neutral, in the catalog's Arabic-Indic digits.
+        #expect(html.contains("<div dir=\"auto\"><span class=\"dd-muted\""))
+        #expect(html.contains(">١.</span>"))
+        #expect(html.contains(">صوّت</a>") && html.contains("aria-label=\"صوّت لـ«"))
+        #expect(digest.text.contains("\n١. ") && digest.text.contains("صوّت: https://courier.example/"))
         #expect(html.contains("مرحبًا Salma Haddad، إليك أكثر ما أعجب القرّاء."))
         #expect(html.contains("أهم الأخبار"))
         #expect(html.contains("الثلاثاء، ٢٤ نوفمبر، ٢٠٢٦"))
-        #expect(!html.contains("readers voted") && !html.contains("Unsubscribe"))
+        #expect(!html.contains("readers voted") && !html.contains("Unsubscribe") && !html.contains(">Vote<"))
         // The subject starts right to left (a mark first), whatever Latin text follows.
         #expect(digest.subject.hasPrefix("\u{200F}The Amman Courier: "))
         #expect(digest.text.contains("إلغاء الاشتراك: https://courier.example/digest/unsubscribe?token="))

@@ -49,6 +49,9 @@ import Testing
         #expect(digest.text.contains("preferences?\(inert)"))
         #expect(try #require(digest.html).contains("unsubscribe?\(inert)"))
         #expect(header("List-Unsubscribe", digest)?.contains(inert) == true)
+        // Every vote link is inert too: one per item, none signed for anyone.
+        #expect(digest.text.components(separatedBy: "/v/\(DigestComposer.inertLinkToken)\n").count == digest.itemIDs.count + 1)
+        #expect(!digest.text.contains("/v/2026"))
         // No link of a real reader (id 0 or any other) slipped in.
         #expect(!digest.text.contains(preview.composer.unsubscribeURL(for: reader)))
         #expect(!digest.text.contains(preview.composer.unsubscribeURL(for: DigestPreview.sampleReader())))

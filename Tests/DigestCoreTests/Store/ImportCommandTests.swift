@@ -72,4 +72,26 @@ import Testing
         #expect(warned.status == 0)
         #expect(warned.error.contains("\(feed): warning: declares no encoding and is not UTF-8"))
     }
+
+    /// `items list` shows the site's votes and the votes from digests; `--json` writes `digestVotes` beside
+    /// `votes`, and importing that output again leaves the server's count as it is.
+    @Test func itemsListShowsBothCounts() async throws {
+        let configuration = try Fixtures.configuration(in: directory)
+        let config = configuration.file
+        #expect(try await digest(["init"], config: config).status == 0)
+        let file = directory.write(
+            "items.json",
+            #"[{"kind": "story", "title": "Voted on", "url": "https://n.example/v", "publishedAt": "2026-11-23T10:00:00Z", "votes": 7}]"#)
+        #expect(try await digest(["import", file], config: config).status == 0)
+        try Store(path: configuration.database).database.write { db in
+            _ = try db.execute("UPDATE items SET digestVotes = 3 WHERE url = 'https://n.example/v'")
+        }
+        let table = try await digest(["items", "list"], config: config)
+        #expect(table.output.contains("    7    3  Voted on  <https://n.example/v>"), "\(table.output)")
+        let json = try await digest(["items", "list", "--json"], config: config)
+        #expect(json.output.contains("\"digestVotes\" : 3") && json.output.contains("\"votes\" : 7"), "\(json.output)")
+        let again = directory.write("again.json", json.output)
+        #expect(try await digest(["import", again], config: config).status == 0)
+        #expect(try Store(path: configuration.database).item(url: "https://n.example/v")?.digestVotes == 3)
+    }
 }

@@ -69,6 +69,12 @@ enum Fixtures {
     }
 
     static func date(_ text: String) -> Date { DateParsing.iso8601(text)! }
+
+    /// The example items (`examples/items.json`, published 2026-11-23), as drafts to upsert.
+    static func exampleItems() throws -> [ItemDraft] {
+        try ItemRecordParser.parse(
+            Data(contentsOf: URL(fileURLWithPath: repositoryRoot + "/examples/items.json")), source: "items")
+    }
 }
 
 /// The two implementations of the store contract; store tests run on both (`@Test(arguments: StoreBackend.allCases)`).

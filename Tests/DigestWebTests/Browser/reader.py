@@ -10,16 +10,25 @@ axe-selenium-python from PyPI), on a 375 px wide screen with JavaScript off, dri
                                             where they pause for a month, then resume
   reader.py manage MAILDIR EMAIL            from the digest in the Maildir: change preferences,
                                             then unsubscribe through the preferences page
+  reader.py vote MAILDIR EMAIL              from the digest in the Maildir: the first item's vote link (the
+                                            short /v/ one of the plain text), the button, the thanks; the
+                                            link again says the vote is counted and offers no button
+  reader.py click MAILDIR EMAIL SITE_PORT   the digest's HTML part opened as a mail program shows it; a click
+                                            on its first item's title goes through /r/TOKEN and lands on the
+                                            item's page, served here on 127.0.0.1:SITE_PORT (the news site)
 
-Every page must fit the screen, and the pages of signup and choices must pass axe-core with no serious or
+Every page must fit the screen, and the pages of signup, choices and vote must pass axe-core with no serious or
 critical violation. SHOTS, when not empty, is a folder for a screenshot of the unsubscribe page.
 Prints one line per step; exits 1 with the reason at the first thing a reader would trip over.
 """
 import email
 import email.policy
+import http.server
 import os
 import re
 import sys
+import tempfile
+import threading
 import time
 
 from axe_selenium_python import Axe
@@ -277,6 +286,89 @@ def manage(maildir, address):
         driver.quit()
 
 
+def vote(maildir, address):
+    driver, auditor = browser(), browser(javascript=True)
+    try:
+        digest = [m for m in mails(maildir, address) if "Confirm" not in str(m["Subject"])]
+        if not digest:
+            fail("no digest for %s in %s" % (address, maildir))
+        text = text_of(digest[-1])
+        link = re.search(r"^1\. (.+)\n(?:.*\n)*?   Vote: (https?://\S+/v/[a-z0-9-]+)$", text, re.MULTILINE)
+        if not link:
+            fail("no vote link under item 1 in the digest")
+        title = link.group(1).strip()
+        step("vote link of item 1, %r" % title)
+        driver.get(link.group(2))
+        check_page(driver, "Vote for this story?")
+        audit(auditor, driver)
+        if title not in driver.find_element(By.TAG_NAME, "main").text:
+            fail("the vote page does not name %r" % title)
+        follow(driver, driver.find_element(By.XPATH, "//button[normalize-space()='Vote for this story']"))
+        check_page(driver, "Thank you for your vote")
+        audit(auditor, driver)
+        step("voted for %r" % title)
+        driver.get(link.group(2))
+        check_page(driver, "You voted for this story")
+        if driver.find_elements(By.TAG_NAME, "button"):
+            fail("the page of a vote already counted still has a button")
+        step("the link again: counted, no button")
+    finally:
+        driver.quit()
+        auditor.quit()
+
+
+class Site(http.server.BaseHTTPRequestHandler):
+    """The news site the digest's items live on: every path is a story page named by its path."""
+
+    def do_GET(self):
+        body = ("<!doctype html><html lang=en><title>Story</title><h1>Story %s</h1></html>" % self.path).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *arguments):
+        pass
+
+
+def click(maildir, address, site_port):
+    site = http.server.ThreadingHTTPServer(("127.0.0.1", int(site_port)), Site)
+    threading.Thread(target=site.serve_forever, daemon=True).start()
+    digest = [m for m in mails(maildir, address) if "Confirm" not in str(m["Subject"])]
+    if not digest:
+        fail("no digest for %s in %s" % (address, maildir))
+    html = digest[-1].get_body(preferencelist=("html",)).get_content()
+    driver = browser()
+    try:
+        # As a mail program shows it: the HTML part as a page of its own, its scripts (none) not run.
+        with tempfile.NamedTemporaryFile("w", suffix=".html", delete=False, encoding="utf-8") as page:
+            page.write(html)
+        driver.get("file://" + page.name)
+        # An item is a title link in a block of its own direction (the view-in-browser and footer links are not).
+        links = driver.find_elements(By.CSS_SELECTOR, "div[dir=auto] > a.dd-link")
+        if not links:
+            fail("no item link in the digest's HTML")
+        first = links[0]
+        href, title = first.get_attribute("href"), first.text.strip()
+        if "/r/" not in href:
+            fail("the item link %r does not go through /r/TOKEN" % href)
+        step("item link %r goes through %s" % (title, href.split("/r/")[0] + "/r/…"))
+        follow(driver, first)
+        landed = driver.current_url
+        if not landed.startswith("http://127.0.0.1:%s/" % site_port):
+            fail("the click landed on %r, not on the item's site" % landed)
+        heading = driver.find_element(By.TAG_NAME, "h1").text.strip()
+        if not heading.startswith("Story /"):
+            fail("the item's page shows %r" % heading)
+        step("landed on the item: %s" % landed)
+        print("landed " + landed, flush=True)
+        os.unlink(page.name)
+    finally:
+        driver.quit()
+        site.shutdown()
+
+
 if __name__ == "__main__":
     if len(sys.argv) == 5 and sys.argv[1] == "signup":
         signup(sys.argv[2], sys.argv[3], sys.argv[4])
@@ -284,6 +376,11 @@ if __name__ == "__main__":
         choices(sys.argv[2], sys.argv[3], sys.argv[4])
     elif len(sys.argv) == 4 and sys.argv[1] == "manage":
         manage(sys.argv[2], sys.argv[3])
+    elif len(sys.argv) == 4 and sys.argv[1] == "vote":
+        vote(sys.argv[2], sys.argv[3])
+    elif len(sys.argv) == 5 and sys.argv[1] == "click":
+        click(sys.argv[2], sys.argv[3], sys.argv[4])
     else:
-        fail("usage: reader.py signup BASE_URL MAILDIR EMAIL | choices MAILDIR EMAIL SHOTS | manage MAILDIR EMAIL")
+        fail("usage: reader.py signup BASE_URL MAILDIR EMAIL | choices MAILDIR EMAIL SHOTS | manage MAILDIR EMAIL"
+             " | vote MAILDIR EMAIL | click MAILDIR EMAIL SITE_PORT")
     print("done", flush=True)

@@ -392,8 +392,54 @@ extension Store {
                 CREATE INDEX deliveries_due ON deliveries (id, status, nextAttemptAt) WHERE status IN ('queued', 'deferred');
                 """
         },
+        // Clicks on the digest's item links (`privacy.clickCounting`): a count per edition and item, and with
+        // `perReader` only, per edition, item and reader. Counts, not events: no time and no address of a click
+        // is kept. A reader's rows leave with the reader (erasure).
+        StoreMigration("v10-clicks") { d in
+            """
+            CREATE TABLE clicks (
+                editionID \(d.integer) NOT NULL REFERENCES editions(id) ON DELETE CASCADE,
+                itemID \(d.integer) NOT NULL,
+                count \(d.integer) NOT NULL DEFAULT 0,
+                PRIMARY KEY (editionID, itemID)
+            );
+            CREATE TABLE reader_clicks (
+                editionID \(d.integer) NOT NULL REFERENCES editions(id) ON DELETE CASCADE,
+                itemID \(d.integer) NOT NULL,
+                subscriberID \(d.integer) NOT NULL REFERENCES subscribers(id) ON DELETE CASCADE,
+                count \(d.integer) NOT NULL DEFAULT 0,
+                PRIMARY KEY (editionID, itemID, subscriberID)
+            );
+            CREATE INDEX reader_clicks_by_subscriber ON reader_clicks (subscriberID);
+            """
+        },
+        // Votes from the digest (issue 26): a reader presses "Vote for this story" on the page of an item's vote
+        // link. `items.digestVotes` counts them beside the site's `votes` (the ranking adds them at
+        // `digest.digestVoteWeight`); `digest_votes` keeps one row per (item, reader) so a reader votes once for an
+        // item, whichever edition's link they use, however many times it is pressed at once. Erasing a reader
+        // keeps their votes in the counts and forgets whose they were (`subscriberID` set to NULL); deleting an
+        // item deletes its rows. `votedAt` serves `GET /api/items/votes?since=`.
+        StoreMigration("v11-digest-votes") { d in
+            """
+            ALTER TABLE items ADD COLUMN digestVotes \(d.integer) NOT NULL DEFAULT 0 CHECK (digestVotes >= 0);
+            CREATE TABLE digest_votes (
+                id \(d.id),
+                itemID \(d.integer) NOT NULL REFERENCES items(id) ON DELETE CASCADE,
+                subscriberID \(d.integer) REFERENCES subscribers(id) ON DELETE SET NULL,
+                editionID \(d.integer) NOT NULL REFERENCES editions(id) ON DELETE CASCADE,
+                votedAt \(d.timestamp) NOT NULL,
+                UNIQUE (itemID, subscriberID)
+            );
+            CREATE INDEX digest_votes_by_time ON digest_votes (votedAt);
+            CREATE INDEX digest_votes_by_subscriber ON digest_votes (subscriberID);
+            CREATE INDEX digest_votes_by_edition ON digest_votes (editionID, itemID);
+            """
+        },
         // Languages (issue 27): each reader reads the mails and pages in one of `site.languages`; NULL, as for every
         // reader so far, is the site's own language (whichever it is then), as a NULL time zone is the site's.
         StoreMigration("v12-reader-language", "ALTER TABLE subscribers ADD COLUMN language TEXT;"),
+        // Each migration below is one line naming a migration of its own file, so branches append theirs in any
+        // order.
+        .inbound,
     ]
 }

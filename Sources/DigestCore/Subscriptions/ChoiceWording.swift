@@ -1,12 +1,11 @@
-import DigestCore
 import Foundation
 
-/// How the reader pages put a reader's choices into words, in the reader's language (catalog keys `choice.*`).
-/// One place, so the unsubscribe page's offers, the pages that confirm them and the preferences page's "saved"
-/// notice say each thing the same way.
-enum ChoiceWording {
+/// How the reader pages and the mails that confirm a reply command put a reader's choices into words, in the
+/// reader's language (catalog keys `choice.*`). One place, so the unsubscribe page's offers, the pages that confirm
+/// them, the preferences page's "saved" notice and the "Done:" mail say each thing the same way.
+public enum ChoiceWording {
     /// "a daily digest", "the week's best every Monday", "the month's best on the 1st of each month".
-    static func edition(_ subscriber: Subscriber, _ language: Language) -> String {
+    public static func edition(_ subscriber: Subscriber, _ language: Language) -> String {
         switch subscriber.cadence {
         case .daily: language.text("choice.editionDaily")
         case .weekly: language.text("choice.editionWeekly", ["weekday": weekday(subscriber.weekday, language)])
@@ -15,33 +14,33 @@ enum ChoiceWording {
     }
 
     /// "Monday" in `language`.
-    static func weekday(_ day: Weekday, _ language: Language) -> String { language.text("weekday.\(day.rawValue)") }
+    public static func weekday(_ day: Weekday, _ language: Language) -> String { language.text("weekday.\(day.rawValue)") }
 
     /// "07:00" in the language's digits.
-    static func hour(_ hour: Int, _ language: Language) -> String {
+    public static func hour(_ hour: Int, _ language: Language) -> String {
         language.digits(in: String(format: "%02d:00", hour))
     }
 
     /// "You will get the week's best every Monday instead of a daily digest."
-    static func cadenceChange(from old: Subscriber, to new: Subscriber, _ language: Language) -> String {
+    public static func cadenceChange(from old: Subscriber, to new: Subscriber, _ language: Language) -> String {
         language.text("choice.cadence", ["new": edition(new, language), "old": edition(old, language)])
     }
 
     /// What a pause means, said where it is set and wherever it is shown.
-    static func paused(until day: Day, _ language: Language) -> String {
+    public static func paused(until day: Day, _ language: Language) -> String {
         language.text("choice.paused", ["day": language.digits(in: day.description)])
     }
 
-    static func resumed(_ language: Language) -> String { language.text("choice.resumed") }
+    public static func resumed(_ language: Language) -> String { language.text("choice.resumed") }
 
     /// The pause a reader has on `today`: nil when none, or when it ended before today (the day it ends
     /// still counts: that day brings the catch-up).
-    static func pause(of subscriber: Subscriber, today: Day) -> Day? {
+    public static func pause(of subscriber: Subscriber, today: Day) -> Day? {
         subscriber.pausedUntil.flatMap { $0 >= today ? $0 : nil }
     }
 
     /// "at most 3 stories and 2 posts", "about 5 minutes of reading", "the full edition".
-    static func length(_ length: ReadingLength, _ language: Language) -> String {
+    public static func length(_ length: ReadingLength, _ language: Language) -> String {
         if let minutes = length.minutes { return language.text("choice.lengthMinutes", count: minutes) }
         let parts = [
             length.stories.map { language.text("choice.stories", count: $0) },
@@ -58,7 +57,7 @@ enum ChoiceWording {
 
     /// One sentence per choice that differs between `old` and `new`, in the preferences page's order;
     /// empty when nothing changed.
-    static func changes(
+    public static func changes(
         from old: Subscriber, to new: Subscriber, configuration: Configuration, languages: Languages
     ) -> [String] {
         let language = languages.language(new.language)

@@ -1,0 +1,98 @@
+import Foundation
+
+/// An edition as readers and links name it: its date and its kind (an edition is identified by both since
+/// issue 25; a reader gets at most one a day).
+public struct EditionReference: Sendable, Hashable, CustomStringConvertible {
+    public var date: Day
+    public var kind: EditionKind
+
+    public init(date: Day, kind: EditionKind) {
+        self.date = date
+        self.kind = kind
+    }
+
+    /// "the week's best of 2026-11-30", "the daily edition of 2026-11-24": as the reader pages name it.
+    public var description: String { "\(kind.title.hasPrefix("the ") ? "" : "the ")\(kind.title) of \(date)" }
+}
+
+/// What a digest's vote link names: one item of one edition, for one reader. The link is the only thing that
+/// lets its holder vote, so it is signed over all three.
+public struct DigestVote: Sendable, Hashable {
+    public var edition: EditionReference
+    public var itemID: Int64
+    public var subscriberID: Int64
+
+    public init(edition: EditionReference, itemID: Int64, subscriberID: Int64) {
+        self.edition = edition
+        self.itemID = itemID
+        self.subscriberID = subscriberID
+    }
+}
+
+/// Signs and reads the tokens of vote links (`/vote?token=TOKEN`), as `BounceAddress` signs VERP addresses:
+/// TOKEN is `YYYYMMDDk-ITEM-READER-MAC`, the edition's date and kind (`d`aily, `w`eekly, `m`onthly,
+/// `c`atch-up), the item's id, the reader's id, and 12 hex digits of an HMAC-SHA256 under the link secret
+/// (`LinkSigner.fingerprint`, as many as a VERP token's). Short enough that a plain-text digest keeps the link
+/// and its label on one line; the same secret revokes it.
+///
+/// The token holds no expiry: a vote link lasts as long as its edition's window after the edition closed, plus
+/// `gracePeriod` (`expiry(windowStart:cutoff:)`), worked out from the stored edition when the vote comes.
+public struct DigestVoteLink: Sendable {
+    let signer: LinkSigner
+
+    public init(signer: LinkSigner) {
+        self.signer = signer
+    }
+
+    /// What a vote link is good for beyond its edition's window: readers of a daily digest may open it days
+    /// later, and readers far from the site's zone receive it up to a day after the edition closes.
+    public static let gracePeriod: TimeInterval = 7 * 24 * 3600
+
+    /// Hex digits of the MAC: 48 bits, as VERP's. Guessing one takes ~10^14 requests on average, each
+    /// limited per client, for one vote.
+    static let macLength = 12
+
+    /// The last instant a vote link of an edition with this window is accepted: the cut-off, one window
+    /// more (a day for a daily edition, a week for a weekly one, a month for a monthly one, the look-back of
+    /// a catch-up), and `gracePeriod`.
+    public static func expiry(windowStart: Date, cutoff: Date) -> Date {
+        cutoff.addingTimeInterval(max(0, cutoff.timeIntervalSince(windowStart)) + gracePeriod)
+    }
+
+    /// The token of `vote`.
+    public func token(for vote: DigestVote) -> String {
+        let head = Self.head(vote)
+        return "\(head)-\(signer.fingerprint(Self.signed(head), length: Self.macLength))"
+    }
+
+    /// The vote `token` names when its MAC checks out (in constant time); nil for anything else: a token cut
+    /// short, changed in any character, or made with another secret.
+    public func vote(in token: String) -> DigestVote? {
+        let parts = token.split(separator: "-", omittingEmptySubsequences: false)
+        guard parts.count == 4, parts[0].count == 9, let kind = EditionKind(letter: parts[0].last!),
+            let date = Day(compact: parts[0].dropLast()),
+            let itemID = Self.id(parts[1]), let subscriberID = Self.id(parts[2])
+        else { return nil }
+        let vote = DigestVote(
+            edition: EditionReference(date: date, kind: kind), itemID: itemID, subscriberID: subscriberID)
+        // The canonical spelling only (no leading zeros, no "+"): one vote has one token.
+        let head = Self.head(vote)
+        guard head == parts[0...2].joined(separator: "-"),
+            signer.isValidFingerprint(parts[3], of: Self.signed(head), length: Self.macLength)
+        else { return nil }
+        return vote
+    }
+
+    private static func head(_ vote: DigestVote) -> String {
+        "\(vote.edition.date.compact)\(vote.edition.kind.letter)-\(vote.itemID)-\(vote.subscriberID)"
+    }
+
+    /// The signed text: a prefix no other signed value uses, so no VERP token or Message-ID fingerprint is
+    /// ever a vote.
+    private static func signed(_ head: String) -> String { "vote|" + head }
+
+    private static func id(_ text: Substring) -> Int64? {
+        guard !text.isEmpty, text.allSatisfy(\.isASCII), text.allSatisfy(\.isNumber) else { return nil }
+        return Int64(text)
+    }
+}
