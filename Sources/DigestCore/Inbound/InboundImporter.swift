@@ -142,31 +142,36 @@ public struct InboundImporter: Sendable {
     private func vote(_ numbers: [Int], reader: Subscriber, reference: ReplyAddress.Reference, now: Date) throws
         -> InboundMails.Done
     {
+        let language = mails.languages.language(reader.language)
         var counted: [String] = []
         var sentences: [String] = []
-        var missing: [Int] = []
+        var missing: [String] = []
         for number in numbers {
             switch try store.recordDigestVote(
                 number: number, edition: EditionReference(date: reference.date, kind: reference.kind),
                 subscriberID: reader.id ?? 0, now: now)
             {
-            case .counted(let title): counted.append("\(number) (\(title))")
-            case .alreadyVoted(let title): sentences.append("You had already voted for \(number) (\(title)).")
-            case .noSuchItem: missing.append(number)
-            case .closed: sentences.append("Votes for the \(reference.kind.title) of \(reference.date) are closed.")
+            case .counted(let title):
+                counted.append(language.text("reply.item", ["number": language.number(number), "title": title]))
+            case .alreadyVoted(let title):
+                sentences.append(
+                    language.text(
+                        "reply.alreadyVoted",
+                        ["item": language.text("reply.item", ["number": language.number(number), "title": title])]))
+            case .noSuchItem: missing.append(language.number(number))
+            case .closed:
+                let edition = EditionReference(date: reference.date, kind: reference.kind)
+                sentences.append(language.text("reply.votesClosed", ["edition": edition.words(language)]))
             }
         }
         if !missing.isEmpty {
-            let what = (missing.count == 1 ? "item " : "items ") + Self.list(missing.map(String.init))
-            sentences.append("There was no \(what) in that digest.")
+            sentences.append(
+                language.text("reply.noSuchItem", count: missing.count, ["numbers": ChoiceWording.list(missing, language)]))
         }
-        let summary = counted.isEmpty
-            ? "no new vote counted" : "your vote\(counted.count == 1 ? "" : "s") for \(Self.list(counted)) counted"
+        let summary =
+            counted.isEmpty
+            ? language.text("reply.noNewVote")
+            : language.text("reply.votesCounted", count: counted.count, ["items": ChoiceWording.list(counted, language)])
         return .init(summary: summary, sentences: Array(Set(sentences)).sorted(), undo: nil)
-    }
-
-    /// "3", "3 and 7", "3, 7 and 9".
-    static func list(_ words: [String]) -> String {
-        words.count <= 1 ? words.joined() : words.dropLast().joined(separator: ", ") + " and " + words.last!
     }
 }

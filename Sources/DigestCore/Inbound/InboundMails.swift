@@ -47,19 +47,22 @@ struct InboundMails: Sendable {
         now: Date
     ) throws -> MailMessage {
         let id = reader.id ?? 0
+        let language = languages.language(reader.language)
         let preferences = "\(baseURL)/preferences?token=\(signer.token(.preferences, subscriberID: id, email: reader.email))"
         var lines: [String] = []
         for item in done {
-            lines.append("Done: \(item.summary).")
+            lines.append(language.text("reply.doneLine", ["summary": item.summary]))
             lines += item.sentences
-            if let undo = item.undo { lines.append("Undo: \(undo).") }
+            if let undo = item.undo { lines.append(language.text("reply.undoLine", ["undo": undo])) }
             lines.append("")
         }
-        lines.append("Your preferences: \(preferences)")
+        lines.append(language.text("reply.preferences", ["url": preferences]))
         lines.append("")
-        lines.append("You answered the \(reference.kind.title) of \(reference.date) with:")
+        let edition = EditionReference(date: reference.date, kind: reference.kind)
+        lines.append(language.text("reply.answered", ["edition": edition.words(language)]))
         lines += message.ownText.lines.prefix(10).map { "  \($0)" }
-        let subject = "Done: " + (done.first?.summary ?? "nothing changed")
+        let subject = language.text(
+            "reply.subject", ["summary": done.first?.summary ?? language.text("reply.nothingChanged")])
         let messageID = "<done.\(SHA256Hex.of(message.key).prefix(24))@\(from.address.asciiDomain)>"
         let replyTo = replyAddress.map { Mailbox(name: siteName, address: $0.address(for: reference)) }
         var builder = MessageBuilder(

@@ -8,47 +8,54 @@ extension ReplyCommand {
         -> InboundMails.Done?
     {
         let before = reader
+        func undo(_ command: String) -> String { language.text("reply.undoReply", ["command": command]) }
         switch self {
         case .vote:
             return nil
         case .cadence(let cadence):
             try reader.apply(ReaderChoicesText(cadence: cadence.rawValue))
             return .init(
-                summary: "your digest is now \(cadence.rawValue)",
+                summary: language.text("reply.cadence.\(cadence.rawValue)"),
                 sentences: before.cadence == cadence
-                    ? ["It already was: you get \(ChoiceWording.edition(reader, language))."]
+                    ? [language.text("reply.alreadyWas", ["edition": ChoiceWording.edition(reader, language)])]
                     : [ChoiceWording.cadenceChange(from: before, to: reader, language)],
-                undo: before.cadence == cadence ? nil : "reply \"\(before.cadence.rawValue)\"")
+                undo: before.cadence == cadence ? nil : undo(before.cadence.rawValue))
         case .pause(let days):
             return try Self.pause(until: today.adding(days: days), &reader, today: today, before: before, language)
         case .pauseUntil(let day):
             return try Self.pause(until: day, &reader, today: today, before: before, language)
         case .resume:
             guard let paused = ChoiceWording.pause(of: reader, today: today) else {
-                return .init(summary: "your digest was not paused", sentences: ["You get \(ChoiceWording.edition(reader, language))."], undo: nil)
+                return .init(
+                    summary: language.text("reply.notPaused"),
+                    sentences: [language.text("choice.youGet", ["edition": ChoiceWording.edition(reader, language)])],
+                    undo: nil)
             }
             try reader.apply(ReaderChoicesText(pausedUntil: ""))
-            return .init(summary: "your digest is no longer paused", sentences: [ChoiceWording.resumed(language)],
-                undo: "reply \"pause until \(paused)\"")
+            return .init(
+                summary: language.text("reply.resumed"), sentences: [ChoiceWording.resumed(language)],
+                undo: undo("pause until \(paused)"))
         case .stop:
             reader.unsubscribe(now: now)
             return .init(
-                summary: "you are unsubscribed", sentences: ["No more digests will come to \(reader.email)."],
-                undo: "sign up again at \(signUpURL)")
+                summary: language.text("reply.stopped"),
+                sentences: [language.text("reply.stoppedText", ["email": reader.email.description])],
+                undo: language.text("reply.signUpAgain", ["url": signUpURL]))
         }
     }
 
     private static func pause(
         until day: Day, _ reader: inout Subscriber, today: Day, before: Subscriber, _ language: Language
-    ) throws
-        -> InboundMails.Done
-    {
+    ) throws -> InboundMails.Done {
         if let problem = Subscriber.pauseProblem(until: day, today: today, language) {
-            return .init(summary: "nothing changed: your digest is not paused", sentences: ["\(problem)"], undo: nil)
+            return .init(summary: language.text("reply.pauseRefused"), sentences: [problem], undo: nil)
         }
         try reader.apply(ReaderChoicesText(pausedUntil: day.description))
-        let undo = ChoiceWording.pause(of: before, today: today).map { "reply \"pause until \($0)\"" } ?? "reply \"resume\""
-        return .init(summary: "your digest is paused until \(day)", sentences: [ChoiceWording.paused(until: day, language)], undo: undo)
+        let command = ChoiceWording.pause(of: before, today: today).map { "pause until \($0)" } ?? "resume"
+        return .init(
+            summary: language.text("reply.paused", ["day": language.digits(in: day.description)]),
+            sentences: [ChoiceWording.paused(until: day, language)],
+            undo: language.text("reply.undoReply", ["command": command]))
     }
 
     /// The command as a reader would write it.

@@ -7,6 +7,8 @@ public struct DigestVoteTarget: Sendable, Equatable {
     public var expires: Date
     /// Whether this reader already voted for this item (from this link or another edition's).
     public var alreadyVoted: Bool
+    /// The reader's language (`Subscriber.language`; nil: the site's), for the page.
+    public var language: String? = nil
 }
 
 /// What became of a vote from a digest.
@@ -54,7 +56,9 @@ extension Store {
             let voted: Int64? = try db.fetchValue(
                 "SELECT id FROM digest_votes WHERE itemID = ? AND subscriberID = ?", vote.itemID.sqlValue,
                 vote.subscriberID.sqlValue)
-            return DigestVoteTarget(item: item, expires: expires, alreadyVoted: voted != nil)
+            let language: String? = try db.fetchValue(
+                "SELECT language FROM subscribers WHERE id = ?", vote.subscriberID.sqlValue)
+            return DigestVoteTarget(item: item, expires: expires, alreadyVoted: voted != nil, language: language)
         }
     }
 

@@ -13,6 +13,13 @@ public enum ChoiceWording {
         }
     }
 
+    /// "3", "3 and 7", "3, 7 and 9" in `language` (`choice.listSeparator`, `choice.and`).
+    public static func list(_ words: [String], _ language: Language) -> String {
+        guard let last = words.last, words.count > 1 else { return words.joined() }
+        let first = words.dropLast().joined(separator: language.text("choice.listSeparator") + " ")
+        return language.text("choice.and", ["a": first, "b": last])
+    }
+
     /// "Monday" in `language`.
     public static func weekday(_ day: Weekday, _ language: Language) -> String { language.text("weekday.\(day.rawValue)") }
 

@@ -13,6 +13,18 @@ public struct EditionReference: Sendable, Hashable, CustomStringConvertible {
 
     /// "the week's best of 2026-11-30", "the daily edition of 2026-11-24": as the reader pages name it.
     public var description: String { "\(kind.title.hasPrefix("the ") ? "" : "the ")\(kind.title) of \(date)" }
+
+    /// The same in `language` (catalog `edition.of.*`), the date in its digits: the vote page and the "Done:" mail.
+    public func words(_ language: Language) -> String {
+        let key =
+            switch kind {
+            case .daily: "edition.of.daily"
+            case .weekly: "edition.of.weekly"
+            case .monthly: "edition.of.monthly"
+            case .catchUp: "edition.of.catchUp"
+            }
+        return language.text(key, ["date": language.digits(in: date.description)])
+    }
 }
 
 /// What a digest's vote link names: one item of one edition, for one reader. The link is the only thing that

@@ -37,5 +37,5 @@ struct ClickController: Sendable {
     static let unknownLink = PageError(
         status: .notFound, title: "This link is not valid",
         text: "The link may have been cut short or changed. Copy the whole link from the email and try again.",
-        link: ("archive", "See past editions"))
+        link: ("archive", "See past editions"), key: "unknownLink")
 }

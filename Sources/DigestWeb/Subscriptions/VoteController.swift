@@ -25,29 +25,35 @@ struct VoteController: Sendable {
     let link: DigestVoteLink
 
     func addRoutes(to routes: PageRoutes) {
-        routes.get("v/:token") { _, context in try await page(context.parameters.get("token") ?? "", base: "../") }
+        routes.get("v/:token") { request, context in
+            try await page(context.parameters.get("token") ?? "", base: "../", request: request)
+        }
         routes.get("vote") { request, _ in
-            try await page(request.uri.queryParameters.get(FormField.token) ?? "", base: "")
+            try await page(request.uri.queryParameters.get(FormField.token) ?? "", base: "", request: request)
         }
         routes.post("vote", reader.posted(vote))
     }
 
-    /// The page of `token`; `base` leads from the page's folder to the site's root (the form posts to `vote`
-    /// there, so `web.baseURL` may carry a path).
-    func page(_ token: String, base: String) async throws -> Response {
+    /// The page of `token`, in the reader's language; `base` leads from the page's folder to the site's root (the
+    /// form posts to `vote` there, so `web.baseURL` may carry a path). The form's action carries the language
+    /// (`?lang=`), so the answer to the POST is in it too.
+    func page(_ token: String, base: String, request: Request) async throws -> Response {
         let vote = try Self.vote(in: token, link)
         guard let target = try await reader.database.run({ try $0.digestVoteTarget(vote) }) else {
             throw PageError.voteNotFound
         }
         guard reader.settings.now() <= target.expires else { throw PageError.voteExpired }
+        let language = reader.pages.language(for: request, stored: target.language)
         return reader.pages.page(
             "vote",
             [
-                "title": "Vote for this story", "action": base + "vote",
-                "heading": target.alreadyVoted ? "You voted for this story" : "Vote for this story?",
+                "title": language.text("vote.title"), "action": base + "vote?lang=\(language.code)",
+                "heading": language.text(target.alreadyVoted ? "vote.headingVoted" : "vote.heading"),
                 "itemTitle": target.item.title, "itemURL": target.item.url, "token": token,
-                "edition": vote.edition.description, "alreadyVoted": target.alreadyVoted,
-            ])
+                "from": language.text("vote.from", ["edition": vote.edition.words(language)]),
+                "alreadyVoted": target.alreadyVoted,
+            ],
+            language: language)
     }
 
     @Sendable func vote(
@@ -55,6 +61,8 @@ struct VoteController: Sendable {
     ) async throws -> Response {
         let token = request.uri.queryParameters.get(FormField.token) ?? body[FormField.token] ?? ""
         let vote = try Self.vote(in: token, link)
+        // The page's form asks in the reader's language (`?lang=`); else the browser's.
+        let language = reader.pages.language(for: request)
         switch try await reader.database.run({ try $0.recordDigestVote(vote, now: now) }) {
         case .recorded(let item, let count):
             reader.logger.info(
@@ -64,12 +72,12 @@ struct VoteController: Sendable {
                     "edition": "\(vote.edition.date) \(vote.edition.kind.rawValue)",
                 ])
             return reader.pages.message(
-                "Thank you for your vote", "Your vote for “\(item.title)” is counted.",
-                link: (href: item.url, label: "Read the story"))
+                language.text("vote.thanksTitle"), language.text("vote.thanksText", ["title": item.title]),
+                link: (href: item.url, label: language.text("vote.readStory")), language: language)
         case .alreadyVoted(let item):
             return reader.pages.message(
-                "You already voted", "Your vote for “\(item.title)” was already counted: one vote per reader.",
-                link: (href: item.url, label: "Read the story"))
+                language.text("vote.alreadyTitle"), language.text("vote.alreadyText", ["title": item.title]),
+                link: (href: item.url, label: language.text("vote.readStory")), language: language)
         case .expired: throw PageError.voteExpired
         case .notFound: throw PageError.voteNotFound
         }
@@ -88,11 +96,13 @@ extension PageError {
     static let voteNotFound = PageError(
         status: .notFound, title: "This vote link does not work",
         text: "The link may have been cut short or changed, or the story is no longer here. Copy the whole link "
-            + "from the email and try again.")
+            + "from the email and try again.",
+        key: "voteNotFound")
 
     /// A vote link past its edition's window and the grace period (`DigestVoteLink.expiry`).
     static let voteExpired = PageError(
         status: .gone, title: "This vote link has expired",
         text: "Votes from a digest count while its stories are news: for the edition's span and a week more. "
-            + "The newest digest has links that work.")
+            + "The newest digest has links that work.",
+        key: "voteExpired")
 }
