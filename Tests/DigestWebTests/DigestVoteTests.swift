@@ -177,6 +177,52 @@ import Testing
         #expect(try world.digestVotes(2) == 1)
     }
 
+    /// The vote page speaks the reader's language (Arabic here, digits too), and its form keeps it for the answer;
+    /// a vote link's 404 and 410 and a click link's 404 come in the language the browser asks for.
+    @Test func theVotePagesSpeakTheReadersLanguage() async throws {
+        let world = try await World(.sqlite)
+        var reader = world.reader
+        reader.language = "ar"
+        try world.store.update(reader)
+        let token = world.token(0)
+        try await world.app().test(.router) { client in
+            let page = try await client.execute(uri: "/v/\(token)", method: .get) { $0.text }
+            #expect(page.contains("<html lang=\"ar\" dir=\"rtl\">") && page.contains("أتصوّت لهذه المادة؟"))
+            #expect(page.contains("من عدد ٢٠٢٦-١١-٢٤ من النشرة اليومية."), "\(page)")
+            #expect(page.contains("action=\"../vote?lang=ar\"") && !page.contains("Vote for this story"))
+            for expected in ["شكرًا لتصويتك", "سبق أن صوّتَّ"] {
+                try await client.execute(
+                    uri: "/vote?lang=ar", method: .post, headers: formHeaders, body: form([("token", token)])
+                ) { response in
+                    #expect(response.status == .ok && response.text.contains(expected), "\(response.text)")
+                    #expect(response.text.contains("اقرأ المادة"))
+                }
+            }
+            try await client.execute(
+                uri: "/v/\(DigestComposer.inertLinkToken)", method: .get, headers: [.acceptLanguage: "ar"]
+            ) { response in
+                #expect(response.status == .notFound && response.text.contains("رابط التصويت هذا لا يعمل"))
+            }
+            try await client.execute(uri: "/r/1.2.AAAAAAAAAAAAAAAA", method: .get, headers: [.acceptLanguage: "ar"]) {
+                response in
+                #expect(response.status == .notFound && response.text.contains("هذا الرابط غير صالح"))
+                #expect(response.text.contains("الأعداد السابقة"))
+            }
+            // An English browser on a click link still reads what it always did.
+            try await client.execute(uri: "/r/1.2.AAAAAAAAAAAAAAAA", method: .get) { response in
+                #expect(response.text.contains("This link is not valid") && response.text.contains("See past editions"))
+            }
+        }
+        #expect(try world.digestVotes(0) == 1)
+        let expiry = DigestVoteLink.expiry(windowStart: world.edition.windowStart, cutoff: world.edition.cutoff)
+        try await world.app(now: expiry + 1).test(.router) { client in
+            try await client.execute(uri: "/v/\(world.token(1))", method: .get, headers: [.acceptLanguage: "ar"]) {
+                response in
+                #expect(response.status == .gone && response.text.contains("انتهت صلاحية رابط التصويت هذا"))
+            }
+        }
+    }
+
     /// A mail scanner fetches every link of a digest, with GET and with HEAD: nothing votes, nobody is
     /// unsubscribed, no row of any table changes.
     @Test(arguments: StoreBackendName.allCases) func aScannerFollowingEveryLinkChangesNothing(backend: StoreBackendName)

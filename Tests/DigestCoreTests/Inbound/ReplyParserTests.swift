@@ -169,6 +169,27 @@ import Testing
         #expect(try refusal([untrusted, failing]) != nil, "a forged pass above the trusted failure changes nothing")
     }
 
+    /// A reader who reads Arabic gets the "Done:" words in Arabic, the commands to send back as the parser reads
+    /// them, the days in their digits.
+    @Test func commandsAnswerInTheReadersLanguage() throws {
+        var reader = Subscriber(email: try EmailAddress("reader0@reader.example"), status: .active, language: "ar")
+        let today = Day("2026-11-25")!
+        let now = Fixtures.date("2026-11-25T08:00:00Z")
+        let arabic = try Languages(templates: LanguageTests.templates, site: LanguageTests.site).language("ar")
+        func apply(_ command: ReplyCommand) throws -> InboundMails.Done? {
+            try command.apply(
+                to: &reader, today: today, now: now, signUpURL: "https://courier.example/subscribe", language: arabic)
+        }
+        let weekly = try #require(try apply(.cadence(.weekly)))
+        #expect(weekly.summary == "أصبحت نشرتك أسبوعية" && weekly.undo == "ردّ بـ\"daily\"")
+        let paused = try #require(try apply(.pause(days: 14)))
+        #expect(paused.summary == "نشرتك موقوفة حتى ٢٠٢٦-١٢-٠٩" && paused.undo == "ردّ بـ\"resume\"")
+        let refused = try #require(try apply(.pauseUntil(Day("2026-11-20")!)))
+        #expect(refused.sentences == ["اختر يومًا بعد اليوم."])
+        let stopped = try #require(try apply(.stop))
+        #expect(stopped.summary == "أُلغي اشتراكك" && stopped.undo == "اشترك من جديد من https://courier.example/subscribe")
+    }
+
     /// Each command on a reader value, with the preferences page's rules: what changes, what the "Done:" mail says,
     /// and how to undo it. Pure: no store.
     @Test func commandsChangeTheReaderAsThePreferencesPageWould() throws {
