@@ -172,14 +172,8 @@ import Testing
     /// A reader who reads Arabic gets the "Done:" words in Arabic, the commands to send back as the parser reads
     /// them, the days in their digits.
     @Test func commandsAnswerInTheReadersLanguage() throws {
-        var reader = Subscriber(email: try EmailAddress("reader0@reader.example"), status: .active, language: "ar")
-        let today = Day("2026-11-25")!
-        let now = Fixtures.date("2026-11-25T08:00:00Z")
-        let arabic = try Languages(templates: LanguageTests.templates, site: LanguageTests.site).language("ar")
-        func apply(_ command: ReplyCommand) throws -> InboundMails.Done? {
-            try command.apply(
-                to: &reader, today: today, now: now, signUpURL: "https://courier.example/subscribe", language: arabic)
-        }
+        var commands = try CommandReader(language: "ar")
+        func apply(_ command: ReplyCommand) throws -> InboundMails.Done? { try commands.apply(command) }
         let weekly = try #require(try apply(.cadence(.weekly)))
         #expect(weekly.summary == "أصبحت نشرتك أسبوعية" && weekly.undo == "ردّ بـ\"daily\"")
         let paused = try #require(try apply(.pause(days: 14)))
@@ -193,14 +187,10 @@ import Testing
     /// Each command on a reader value, with the preferences page's rules: what changes, what the "Done:" mail says,
     /// and how to undo it. Pure: no store.
     @Test func commandsChangeTheReaderAsThePreferencesPageWould() throws {
-        var reader = Subscriber(email: try EmailAddress("reader0@reader.example"), status: .active)
-        let today = Day("2026-11-25")!
-        let now = Fixtures.date("2026-11-25T08:00:00Z")
-        let english = try Languages(templates: LanguageTests.templates, site: LanguageTests.site).language("en")
-        func apply(_ command: ReplyCommand) throws -> InboundMails.Done? {
-            try command.apply(
-                to: &reader, today: today, now: now, signUpURL: "https://courier.example/subscribe", language: english)
-        }
+        var commands = try CommandReader(language: "en")
+        func apply(_ command: ReplyCommand) throws -> InboundMails.Done? { try commands.apply(command) }
+        var reader: Subscriber { commands.reader }
+        let now = commands.now
         let weekly = try #require(try apply(.cadence(.weekly)))
         #expect(reader.cadence == .weekly && weekly.summary == "your digest is now weekly" && weekly.undo == "reply \"daily\"")
         #expect(try apply(.cadence(.weekly))?.undo == nil, "already weekly: nothing to undo")
@@ -218,5 +208,23 @@ import Testing
         #expect(stop.undo == "sign up again at https://courier.example/subscribe")
         #expect([ReplyCommand.vote([3, 7]), .pause(days: 14), .pauseUntil(Day("2027-01-10")!)].map(\.word)
             == ["+3 +7", "pause 14", "pause until 2027-01-10"])
+    }
+}
+
+/// A reader value that reply commands are applied to on 2026-11-25, with the "Done:" words in `language`.
+struct CommandReader {
+    var reader: Subscriber
+    let language: Language
+    let today = Day("2026-11-25")!
+    let now = Fixtures.date("2026-11-25T08:00:00Z")
+
+    init(language code: String) throws {
+        reader = Subscriber(email: try EmailAddress("reader0@reader.example"), status: .active, language: code)
+        language = try Languages(templates: LanguageTests.templates, site: LanguageTests.site).language(code)
+    }
+
+    mutating func apply(_ command: ReplyCommand) throws -> InboundMails.Done? {
+        try command.apply(
+            to: &reader, today: today, now: now, signUpURL: "https://courier.example/subscribe", language: language)
     }
 }
