@@ -252,6 +252,13 @@ struct InboundFixture {
         // The footer says what a reply can do; without mail.replyAddress it says nothing of the kind.
         #expect(digest.text.contains("Or reply with one word: weekly, daily, pause 14, resume or stop."))
         #expect(try #require(digest.html).contains("Or reply with one word"))
+        // In the reader's language; the commands stay as the parser reads them.
+        var arabic = reader
+        arabic.language = "ar"
+        try store.update(arabic)
+        let inArabic = try rendering.compose(store, composer, arabic)
+        #expect(inArabic.text.contains("أو ردّ بكلمة واحدة: weekly أو daily أو pause 14 أو resume أو stop."))
+        #expect(try #require(inArabic.html).contains("<br>أو ردّ بكلمة واحدة: weekly"))
         let plain = try rendering.compose(store, try await DigestComposer.make(
             configuration: try Fixtures.configuration(in: rendering.directory),
             environment: [configuration.web.secretEnv: DigestRenderingTests.secret]), reader)
