@@ -78,6 +78,12 @@ func buildWebApplication(
     BouncesAPI(database: database, adminToken: adminToken, tokenVariable: configuration.web.adminTokenEnv, logger: logger)
         .register(on: router)
     allowed.add(.post, "api/bounces")
+    InboundAPI(
+        importer: try InboundImporter(configuration: configuration, store: database.store, signer: signer),
+        database: database, adminToken: adminToken, tokenVariable: configuration.web.adminTokenEnv, logger: logger,
+        clock: settings.now, queued: { outbox.wake() }
+    ).register(on: router)
+    allowed.add(.post, "api/inbound")
     let routes = PageRoutes(router, allowed: allowed)
     SubscribeController(reader: reader, confirmation: confirmation, outbox: outbox).addRoutes(to: routes)
     ConfirmController(reader: reader).addRoutes(to: routes)

@@ -18,7 +18,7 @@ struct DigestCommand: AsyncParsableCommand {
         version: DailyDigestVersion.current,
         subcommands: [
             Init.self, Import.self, Items.self, Subscribers.self, Preview.self, Send.self, Runs.self, Serve.self,
-            Bounces.self, Dkim.self, Db.self, Stats.self,
+            Bounces.self, Inbound.self, Dkim.self, Db.self, Stats.self,
         ]
     )
 

@@ -31,9 +31,9 @@ import Testing
         let readers = try readers(fixture)
         let request = """
             [{"email": "reader0@reader.example", "type": "complaint", "reason": "FBL: marked as spam"},
-             {"email": "reader1@reader.example", "type": "hard", "reason": "550 5.1.1 no such user", "id": "evt-1"},
-             {"email": "reader1@reader.example", "type": "hard", "reason": "550 5.1.1 no such user", "id": "evt-2"},
-             {"email": "reader1@reader.example", "type": "hard", "reason": "550 5.1.1 no such user", "id": "evt-3"},
+             {"email": "reader1@reader.example", "type": "hard", "reason": "550 5.2.1 mailbox disabled", "id": "evt-1"},
+             {"email": "reader1@reader.example", "type": "hard", "reason": "550 5.2.1 mailbox disabled", "id": "evt-2"},
+             {"email": "reader1@reader.example", "type": "hard", "reason": "550 5.2.1 mailbox disabled", "id": "evt-3"},
              {"email": "reader2@reader.example", "type": "soft", "reason": "452 mailbox full"},
              {"email": "stranger@elsewhere.example", "type": "hard"}]
             """
@@ -58,6 +58,30 @@ import Testing
         #expect(try fixture.store.subscriber(id: readers[1].id!)?.status == .bounced)
         #expect(try fixture.store.subscriber(id: readers[2].id!)?.status == .active)
         #expect(try fixture.store.bounceCountsBySubscriber()[readers[2].id!]?.soft == 1)
+    }
+
+    /// A provider's hard bounce whose diagnostic says the mailbox does not exist (5.1.1, 5.1.10) marks the reader
+    /// `bounced` at once, its status on record; another hard bounce only counts.
+    @Test func aMailboxThatDoesNotExistIsBouncedAtOnce() async throws {
+        let fixture = try WebFixture()
+        let readers = try readers(fixture)
+        let request = """
+            [{"email": "reader0@reader.example", "type": "hard", "reason": "smtp; 550 5.1.1 user unknown"},
+             {"email": "reader1@reader.example", "type": "hard", "reason": "smtp; 556 5.1.10 null MX"},
+             {"email": "reader2@reader.example", "type": "hard", "reason": "smtp; 550 5.2.1 mailbox disabled"}]
+            """
+        try await fixture.app().test(.router) { client in
+            try await client.execute(uri: "/api/bounces", method: .post, headers: authorized, body: body(request)) { response in
+                #expect(response.status == .ok)
+                #expect(object(response)?["bounced"] as? [String] == ["reader0@reader.example", "reader1@reader.example"])
+            }
+        }
+        #expect(try fixture.store.subscriber(id: readers[0].id!)?.status == .bounced)
+        #expect(try fixture.store.subscriber(id: readers[1].id!)?.status == .bounced)
+        #expect(try fixture.store.subscriber(id: readers[2].id!)?.status == .active)
+        #expect(try fixture.store.subscriber(id: readers[2].id!)?.bounceCount == 1)
+        let statuses = try readers.map { try fixture.store.subscriberDetail(id: $0.id!)?.bounces.map(\.status) }
+        #expect(statuses == [["5.1.1"], ["5.1.10"], ["5.2.1"]])
     }
 
     @Test func aBadRecordIsRefusedWholeWithItsIndexAndField() async throws {

@@ -95,6 +95,108 @@ import Testing
         }
     }
 
+    /// With `mail.bounceAddress`, a confirmation leaves with a VERP envelope sender that names the reader and the
+    /// mail, signed like a digest's: the report of its bounce, read by `digest bounces import`, marks the pending
+    /// reader `bounced` instead of leaving them pending forever. A forged or unsigned token matches nobody.
+    @Test func aConfirmationLeavesWithAVERPSenderAndItsBounceMarksThePendingReaderBounced() async throws {
+        let fixture = try SubscriptionFixture()
+        let sink = try SMTPSinkServer()
+        defer { sink.stop() }
+        let base = try EmailAddress("bounces@courier.example")
+        try await fixture.app(edit: { configuration in
+            configuration.mail.transport = .smtp
+            configuration.mail.smtp = .init(url: sink.url, tls: .off, connections: 1, timeoutSeconds: 5, maxAttempts: 1)
+            configuration.mail.bounceAddress = base
+        }).test(.router) { client in
+            for email in ["gone@example.com", "kept@example.com"] {
+                try await client.signUp(email) { #expect($0.status == .ok) }
+            }
+            var received: [SMTPSinkServer.ReceivedMessage] = []
+            let deadline = Date() + 20
+            while received.count < 2 && Date() < deadline {
+                try await Task.sleep(for: .milliseconds(50))
+                received = (try? sink.receivedMessages()) ?? []
+            }
+            #expect(received.count == 2)
+        }
+        let gone = try #require(try fixture.subscriber("gone@example.com"))
+        let kept = try #require(try fixture.subscriber("kept@example.com"))
+        let verp = BounceAddress(base: base, signer: fixture.signer)
+        let sent = try sink.receivedMessages()
+        let confirmation = try #require(sent.first { $0.recipient == gone.email.description })
+        // smtp-sink's X-Mail-Args: the envelope sender as the relay saw it.
+        let sender = String(confirmation.mailFrom.split(separator: " ").first ?? "").trimmingCharacters(in: ["<", ">"])
+        #expect(sender.hasPrefix("bounces+m") && sender.contains("-\(gone.id!)-") && sender.hasSuffix("@courier.example"))
+        let reference = try #require(verp.reference(in: sender))
+        #expect(reference.subscriberID == gone.id!)
+        guard case .outbox = reference.mail else {
+            Issue.record("a digest's token on a confirmation: \(reference)")
+            return
+        }
+        #expect(try fixture.store.outboxMails(subscriberID: gone.id!).first?.mail.message.sender.description == sender)
+        // The letter's From stays the site's address; only the envelope changes.
+        #expect(headerValue("From", in: confirmation.data)?.contains("digest@courier.example") == true)
+
+        let messageID = headerValue("Message-ID", in: confirmation.data) ?? ""
+        let keptSender = try #require(sent.first { $0.recipient == kept.email.description }?.mailFrom)
+        let mac = String(sender.split(separator: "@")[0].split(separator: "-").last!)
+        let madeAt = sender.dropFirst("bounces+m".count).prefix { $0.isNumber }
+        let importer = BounceImporter(store: fixture.store, bounceAddress: verp)
+        var summary = BounceImportSummary()
+        for (index, to) in [
+            "bounces+m\(madeAt)-\(kept.id!)-\(mac)@courier.example",  // gone's MAC on kept's id
+            "bounces+m\(madeAt)-\(kept.id!)-000000000000@courier.example",  // unsigned
+            "bounces@courier.example",
+        ].enumerated() {
+            try importer.apply(
+                raw: Array(Self.dsn(to: to, recipient: kept.email.description, messageID: messageID).utf8),
+                source: "forged-\(index)", into: &summary, now: Date())
+        }
+        #expect(summary.unmatched.count == 3 && summary.recorded == BounceCounts(), "\(summary.lines)")
+        #expect(try fixture.subscriber("kept@example.com")?.status == .pending)
+        #expect(keptSender != confirmation.mailFrom)
+
+        try importer.apply(
+            raw: Array(Self.dsn(to: sender, recipient: gone.email.description, messageID: messageID).utf8),
+            source: "dsn", into: &summary, now: Date())
+        #expect(summary.bounced == ["gone@example.com"], "\(summary.lines)")
+        #expect(try fixture.subscriber("gone@example.com")?.status == .bounced)
+        #expect(try fixture.store.subscriberDetail(id: gone.id!)?.bounces.map(\.status) == ["5.1.1"])
+        #expect(try fixture.subscriber("kept@example.com")?.status == .pending)
+    }
+
+    /// A delivery-status report (RFC 3464) for `recipient`, sent back to the envelope sender `to`.
+    static func dsn(to: String, recipient: String, messageID: String) -> String {
+        """
+        From: Mail Delivery System <MAILER-DAEMON@mx.example.com>\r
+        To: \(to)\r
+        Subject: Undelivered Mail Returned to Sender\r
+        Message-ID: <dsn.\(UUID().uuidString)@mx.example.com>\r
+        MIME-Version: 1.0\r
+        Content-Type: multipart/report; report-type=delivery-status; boundary="b"\r
+        \r
+        --b\r
+        Content-Type: text/plain\r
+        \r
+        Your message could not be delivered.\r
+        --b\r
+        Content-Type: message/delivery-status\r
+        \r
+        Reporting-MTA: dns; mx.example.com\r
+        \r
+        Final-Recipient: rfc822; \(recipient)\r
+        Action: failed\r
+        Status: 5.1.1\r
+        Diagnostic-Code: smtp; 550 5.1.1 <\(recipient)>: Recipient address rejected: User unknown\r
+        --b\r
+        Content-Type: text/rfc822-headers\r
+        \r
+        Message-ID: \(messageID)\r
+        --b--\r
+
+        """
+    }
+
     @Test func retryBackoffDoublesUpToAnHour() {
         let retry = OutboxRetry()
         #expect([1, 2, 3, 7, 50].map(retry.delay(afterAttempts:)) == [60, 120, 240, 3600, 3600])

@@ -116,7 +116,7 @@ import DigestTestSupport
             let bounceTime = StatsFiguresTests.date("2026-11-23T09:00:00Z")
             for day in ["2026-11-21", "2026-11-22", "2026-11-23"] {
                 _ = try importer.apply(
-                    BounceNotice(email: nil, messageID: try messageID("s1@reader.example", day), kind: .hard, reason: "5.1.1 no such user"),
+                    BounceNotice(email: nil, messageID: try messageID("s1@reader.example", day), kind: .hard, reason: "5.2.1 mailbox disabled"),
                     now: bounceTime)
             }
             _ = try importer.apply(

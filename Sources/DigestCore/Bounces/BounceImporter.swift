@@ -5,10 +5,12 @@ import Foundation
 /// files, mbox files and Maildir folders (`digest bounces import`), and the JSON of
 /// `POST /api/bounces`, all with the same rules:
 ///
-/// - matched by VERP token first (`mail.bounceAddress`), then by the original Message-ID in the
-///   ledger; a report that matches neither is listed, never guessed from an address;
-/// - a hard bounce (5.1.x) counts toward `bounced`, a soft one (4.x.x) and other failures only go
-///   on record, a complaint unsubscribes at once with its reason recorded;
+/// - matched by VERP token first (`mail.bounceAddress`: a digest's, or a confirmation's, which names a
+///   pending reader), then by the original Message-ID in the ledger; a report that matches neither is
+///   listed, never guessed from an address;
+/// - a hard bounce (5.1.x) counts toward `bounced` (one that says the mailbox does not exist, 5.1.1 or
+///   5.1.10, marks the reader `bounced` at once, see `Store.hardBounceLimit`), a soft one (4.x.x) and
+///   other failures only go on record, a complaint unsubscribes at once with its reason recorded;
 /// - auto-replies (RFC 3834, vacation notices, challenge-response) are left alone;
 /// - each (report, recipient) is applied once: importing the same report again changes nothing.
 public struct BounceImporter: Sendable {
@@ -27,55 +29,18 @@ public struct BounceImporter: Sendable {
     /// applies it. A Maildir's messages are read from `new/` and moved to `cur/` once applied.
     public func importPaths(_ paths: [String], now: Date) throws -> BounceImportSummary {
         var summary = BounceImportSummary()
-        for path in paths {
-            var isDirectory: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-                throw BounceImportError("\(path) does not exist (expected a message file, an mbox file or a Maildir)")
-            }
-            if isDirectory.boolValue {
-                try importMaildir(path, into: &summary, now: now)
-            } else {
-                let data: [UInt8]
-                do { data = Array(try Data(contentsOf: URL(fileURLWithPath: path))) } catch {
-                    throw BounceImportError("\(path) cannot be read: \(error.localizedDescription)")
-                }
-                let messages = Mbox.isMbox(data) ? Mbox.split(data) : [data]
-                for (index, message) in messages.enumerated() {
-                    try apply(raw: message, source: messages.count > 1 ? "\(path) #\(index + 1)" : path, into: &summary, now: now)
-                }
-            }
-        }
+        try InboundFiles.forEach(paths) { raw, source in try apply(raw: raw, source: source, into: &summary, now: now) }
         return summary
-    }
-
-    private func importMaildir(_ path: String, into summary: inout BounceImportSummary, now: Date) throws {
-        let manager = FileManager.default
-        let new = path + "/new"
-        guard manager.fileExists(atPath: new), manager.fileExists(atPath: path + "/cur") else {
-            throw BounceImportError("\(path) is a folder but not a Maildir (it needs new/ and cur/)")
-        }
-        let names = try manager.contentsOfDirectory(atPath: new).filter { !$0.hasPrefix(".") }.sorted()
-        for name in names {
-            let file = "\(new)/\(name)"
-            guard let data = manager.contents(atPath: file) else { continue }  // taken by another reader meanwhile
-            try apply(raw: Array(data), source: file, into: &summary, now: now)
-            // Maildir: a message that has been seen moves to cur/ with an info suffix
-            // (https://cr.yp.to/proto/maildir.html: "cur/... :2,S").
-            let base = name.split(separator: ":", maxSplits: 1).first.map(String.init) ?? name
-            do {
-                try manager.moveItem(atPath: file, toPath: "\(path)/cur/\(base):2,S")
-            } catch where !manager.fileExists(atPath: file) {
-                // Another import running at the same time moved it first; it was applied once.
-            } catch {
-                throw BounceImportError("cannot move \(file) to cur/: \(error.localizedDescription)")
-            }
-        }
     }
 
     /// Reads and applies one report message.
     public func apply(raw: [UInt8], source: String, into summary: inout BounceImportSummary, now: Date) throws {
+        try apply(BounceReport(raw: raw), source: source, into: &summary, now: now)
+    }
+
+    /// Applies one report already read (`InboundImporter` reads each message once).
+    func apply(_ report: BounceReport, source: String, into summary: inout BounceImportSummary, now: Date) throws {
         summary.messages += 1
-        let report = BounceReport(raw: raw)
         let label = "\(source)" + (report.subject.isEmpty ? "" : " (\(report.subject))")
         switch report.classification {
         case .autoReply(let why):
@@ -112,10 +77,11 @@ public struct BounceImporter: Sendable {
         guard let match else { return nil }
         let key = notice.id.map { "api:" + $0 } ?? "api:" + SHA256Hex.of(
             "\(notice.kind.rawValue)|\(notice.messageID ?? "")|\(notice.email?.description.lowercased() ?? "")|\(notice.reason)")
+        // A provider's webhook carries the status in its diagnostic ("smtp; 550 5.1.1 user unknown").
+        let status = notice.kind == .complaint ? "abuse" : BounceReport.statusCode(in: notice.reason) ?? ""
         let event = BounceEvent(
             reportKey: key, recipient: match.email.description, kind: notice.kind, subscriberID: match.subscriberID,
-            deliveryID: match.deliveryID, status: notice.kind == .complaint ? "abuse" : "", reason: notice.reason,
-            source: "api")
+            deliveryID: match.deliveryID, status: status, reason: notice.reason, source: "api")
         return (try store.recordBounce(event, bounceLimit: bounceLimit, now: now), match.email)
     }
 
@@ -123,9 +89,7 @@ public struct BounceImporter: Sendable {
     func match(_ report: BounceReport) throws -> BounceMatch? {
         if let bounceAddress {
             for address in report.candidateAddresses {
-                if let reference = bounceAddress.reference(in: address),
-                    let match = try store.bounceMatch(date: reference.date, subscriberID: reference.subscriberID)
-                {
+                if let reference = bounceAddress.reference(in: address), let match = try store.bounceMatch(reference) {
                     return match
                 }
             }

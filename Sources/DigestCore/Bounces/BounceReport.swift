@@ -195,13 +195,22 @@ public struct BounceReport: Sendable, Equatable {
         where message.field(name) != nil {
             return "\(name) header"
         }
-        if let precedence = message.field("Precedence")?.lowercased(), ["auto_reply", "auto-reply"].contains(precedence) {
+        // RFC 3834 §3.1.8: "bulk", "junk" and "list" mark mail no person wrote to answer (old vacation programs use
+        // them); a report, read before this, is never one of these.
+        if let precedence = message.field("Precedence")?.lowercased(),
+            ["auto_reply", "auto-reply", "bulk", "junk", "list"].contains(precedence)
+        {
             return "Precedence: \(precedence)"
         }
         if message.field("X-MS-Exchange-Inbox-Rules-Loop") != nil || message.field("X-MS-Exchange-Generated-Message-Source") != nil {
             return "Exchange automatic reply"
         }
-        let subject = (message.field("Subject") ?? "").lowercased()
+        // Only the words before a reply's "Re:" are the responder's: "Re: Vacation rentals banned" answers a digest
+        // whose top story is about vacations, and is a person's reply.
+        var subject = (message.field("Subject") ?? "").lowercased()
+        if let reply = subject.range(of: #"(^|\s)(re|aw|sv|antw|رد)\s*:"#, options: .regularExpression) {
+            subject = String(subject[..<reply.lowerBound])
+        }
         let phrases = [
             "out of office", "out of the office", "automatic reply", "auto reply", "autoreply", "auto-reply",
             "vacation", "away from", "abwesenheit", "absence", "réponse automatique", "respuesta automática",

@@ -177,16 +177,16 @@ private struct ConfigurationParser {
             throw reader.error("smtp", "is required when mail.transport is \"smtp\"")
         }
         let dkim = try parseDKIM(try reader.array("dkim") ?? [], path: reader.keyPath("dkim"))
-        var bounceAddress: EmailAddress?
-        if let text = try reader.string("bounceAddress"), !text.isEmpty {
-            do {
-                bounceAddress = try EmailAddress(text)
-            } catch {
-                throw reader.error("bounceAddress", "expected an address such as \"bounces@news.example\", found \"\(text)\"")
+        let bounceAddress = try subaddressBase(&reader, "bounceAddress", example: "bounces@news.example")
+        let replyAddress = try subaddressBase(&reader, "replyAddress", example: "reply@news.example")
+        var trustedAuthservIds: [String] = []
+        for (index, value) in (try reader.array("trustedAuthservIds") ?? []).enumerated() {
+            guard case .string(let id) = value, !id.trimmingCharacters(in: .whitespaces).isEmpty else {
+                throw reader.error(
+                    "trustedAuthservIds[\(index)]",
+                    "expected the authserv-id of a receiving server (the first word of its Authentication-Results)")
             }
-            if text.contains("+") {
-                throw reader.error("bounceAddress", "must not contain \"+\" (it is added with a token per message), found \"\(text)\"")
-            }
+            trustedAuthservIds.append(id.trimmingCharacters(in: .whitespaces).lowercased())
         }
         let heloName = try reader.string("heloName").flatMap { $0.isEmpty ? nil : $0 }
         if let heloName, !Self.isHostName(heloName) {
@@ -198,8 +198,23 @@ private struct ConfigurationParser {
             unsubscribeMailto: unsubscribeMailto, smtp: smtp)
         mail.dkim = dkim
         mail.bounceAddress = bounceAddress
+        mail.replyAddress = replyAddress
+        mail.trustedAuthservIds = trustedAuthservIds
         mail.heloName = heloName
         return mail
+    }
+
+    /// An address that gets a token per message after a "+" (`mail.bounceAddress`, `mail.replyAddress`); nil when
+    /// the key is absent or empty.
+    private func subaddressBase(_ reader: inout JSONObjectReader, _ key: String, example: String) throws -> EmailAddress? {
+        guard let text = try reader.string(key), !text.isEmpty else { return nil }
+        guard let address = try? EmailAddress(text) else {
+            throw reader.error(key, "expected an address such as \"\(example)\", found \"\(text)\"")
+        }
+        if text.contains("+") {
+            throw reader.error(key, "must not contain \"+\" (it is added with a token per message), found \"\(text)\"")
+        }
+        return address
     }
 
     /// Letters, digits, hyphens and dots, as in a host name (RFC 1123); ASCII only.

@@ -43,7 +43,9 @@ extension Configuration {
         }
         lines += [
             ("mail.unsubscribeMailto", text(mail.unsubscribeMailto)),
-            ("mail.bounceAddress", text(mail.bounceAddress?.description)), ("mail.heloName", text(mail.heloName)),
+            ("mail.bounceAddress", text(mail.bounceAddress?.description)),
+            ("mail.replyAddress", text(mail.replyAddress?.description)),
+            ("mail.trustedAuthservIds", mail.trustedAuthservIds.isEmpty ? "none" : mail.trustedAuthservIds.joined(separator: ", ")), ("mail.heloName", text(mail.heloName)),
             ("mail.dkim", mail.dkim.isEmpty ? "none" : mail.dkim.map { "\($0.selector)._domainkey.\($0.domain) (\($0.privateKeyFile))" }.joined(separator: ", ")),
             ("web.host", web.host), ("web.port", "\(web.port)"), ("web.baseURL", web.baseURL),
             ("web.secretEnv", secret(web.secretEnv)), ("web.adminTokenEnv", secret(web.adminTokenEnv)),

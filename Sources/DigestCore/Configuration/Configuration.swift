@@ -88,6 +88,12 @@ public struct Configuration: Sendable, Equatable {
         /// VERP base address (`bounces@courier.example`): each digest's envelope sender becomes
         /// `bounces+TOKEN@courier.example`; nil keeps the address of `from`.
         public var bounceAddress: EmailAddress? = nil
+        /// Base of the digests' Reply-To (`reply@courier.example`): each digest's becomes `reply+TOKEN@…`, naming
+        /// the reader and the edition, so replies can carry commands (`ReplyAddress`); nil keeps `replyTo`.
+        public var replyAddress: EmailAddress? = nil
+        /// The authserv-ids (RFC 8601) of the receiving servers whose `Authentication-Results` a reply command
+        /// must pass (DKIM or SPF for the From domain); lower-cased. Others' results are ignored.
+        public var trustedAuthservIds: [String] = []
         /// The name sent in SMTP EHLO; defaults to the domain of `from`.
         public var heloName: String? = nil
     }

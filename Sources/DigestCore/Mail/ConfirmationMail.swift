@@ -6,7 +6,9 @@ import Mustache
 /// built by `MessageBuilder` like a digest, with a signed confirm link that expires.
 ///
 /// The Message-ID is made once, here; the outbox keeps the built bytes, so a re-send after a crash
-/// carries the same Message-ID.
+/// carries the same Message-ID. With `mail.bounceAddress` the mail leaves with a VERP envelope sender that
+/// names the reader and the mail, as digests do: a confirmation that bounces marks the pending reader
+/// `bounced` when `digest bounces import` reads the report, instead of leaving them pending forever.
 public struct ConfirmationMail: Sendable {
     /// The templates the confirmation mail needs.
     public static let templates = ["confirm.txt", "confirm.html", "confirm-subject.txt"]
@@ -15,6 +17,8 @@ public struct ConfirmationMail: Sendable {
     let signer: LinkSigner
     let from: Mailbox
     let replyTo: Mailbox?
+    /// VERP envelope senders (`mail.bounceAddress`); nil sends from the address of `mail.from`.
+    let bounceAddress: BounceAddress?
     let baseURL: String
     let site: [String: any Sendable]
     /// Signs the confirmation like a digest (`mail.dkim`); keys are read and checked when this is made.
@@ -39,6 +43,7 @@ public struct ConfirmationMail: Sendable {
         self.signer = signer
         from = try Mailbox(parsing: configuration.mail.from)
         replyTo = try configuration.mail.replyTo.map { try Mailbox(parsing: $0) }
+        bounceAddress = BounceAddress(configuration: configuration.mail, signer: signer)
         baseURL = configuration.web.baseURL
         site = [
             "name": configuration.site.name, "url": configuration.site.url,
@@ -69,6 +74,7 @@ public struct ConfirmationMail: Sendable {
             from: from, to: Mailbox(name: subscriber.name, address: subscriber.email), replyTo: replyTo,
             subject: subject, date: now, messageID: messageID, text: text, html: html, dkim: dkim
         ).build()
-        return MailMessage(sender: from.address, recipient: subscriber.email, messageID: messageID, data: data)
+        let sender = bounceAddress?.sender(for: .init(outboxMailMadeAt: now, subscriberID: id)) ?? from.address
+        return MailMessage(sender: sender, recipient: subscriber.email, messageID: messageID, data: data)
     }
 }

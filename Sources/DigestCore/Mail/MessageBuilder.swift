@@ -42,6 +42,9 @@ public struct MessageBuilder: Sendable {
     /// `From`, `Reply-To` and `List-Id` written once for many messages (`FixedFields`); when set,
     /// `from`, `replyTo` and `listID` are not looked at.
     var fixed: FixedFields?
+    /// Fields written after the standard ones, such as `In-Reply-To` and `Auto-Submitted` on the mails that answer
+    /// a reader's reply; values are ASCII (a message-id, a keyword) and checked like any other.
+    public var extraFields: [(name: String, value: String)] = []
     /// The `Subject` field already written (`subjectField(_:)`) for a subject shared by many messages;
     /// when set, `subject` is not looked at.
     var subjectField: [UInt8]?
@@ -51,6 +54,9 @@ public struct MessageBuilder: Sendable {
     struct FixedFields: Sendable {
         fileprivate let sender: [UInt8]
         fileprivate let list: [UInt8]
+        /// Whether `sender` holds the Reply-To; when not, a message's own `replyTo` is written after it (a digest's
+        /// `reply+TOKEN@…` address, one per reader).
+        fileprivate let hasReplyTo: Bool
 
         init(from: Mailbox, replyTo: Mailbox?, listID: String?) throws(MessageBuildError) {
             var builder = MessageBuilder(from: from, to: from, replyTo: replyTo, subject: "", date: Date(), messageID: "", text: "")
@@ -61,6 +67,7 @@ public struct MessageBuilder: Sendable {
             try builder.appendListIDField(to: &list)
             self.sender = sender
             self.list = list
+            hasReplyTo = replyTo != nil
         }
     }
 
@@ -168,6 +175,11 @@ public struct MessageBuilder: Sendable {
 
         if let fixed {
             message += fixed.sender
+            if !fixed.hasReplyTo, let replyTo {
+                var field = HeaderField("Reply-To")
+                try field.appendMailbox(replyTo)
+                message += field.bytes
+            }
         } else {
             try appendSenderFields(to: &message)
         }
@@ -209,6 +221,15 @@ public struct MessageBuilder: Sendable {
                     reason: "needs an https URL in List-Unsubscribe (RFC 8058 §3.1)")
             }
             message += Array("List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n".utf8)
+        }
+
+        for (name, value) in extraFields {
+            if name.caseInsensitiveCompare("In-Reply-To") == .orderedSame || name.caseInsensitiveCompare("References") == .orderedSame {
+                try Self.validateMessageID(value)
+            }
+            var field = HeaderField(name)
+            try field.appendUnstructured(value)
+            message += field.bytes
         }
 
         message += Array("MIME-Version: 1.0\r\n".utf8)

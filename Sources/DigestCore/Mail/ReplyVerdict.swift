@@ -79,6 +79,9 @@ struct SMTPReplyCode: Equatable {
             == rhs.enhanced.map { [$0.class, $0.subject, $0.detail] }
     }
 
+    /// The enhanced code as RFC 3463 writes it (`5.1.1`), when the reply has one.
+    var status: String? { enhanced.map { "\($0.class).\($0.subject).\($0.detail)" } }
+
     /// Nil unless `text` starts with a three-digit reply code.
     init?(_ text: String) {
         let bytes = Array(text.utf8.prefix(24))

@@ -70,3 +70,20 @@ public enum EditionKind: String, Sendable, Codable, CaseIterable, SQLTextEnum {
         }
     }
 }
+
+extension EditionKind {
+    /// The kind's one letter in the tokens that name an edition (vote links, reply addresses): `20261124d`.
+    var letter: Character {
+        switch self {
+        case .daily: "d"
+        case .weekly: "w"
+        case .monthly: "m"
+        case .catchUp: "c"
+        }
+    }
+
+    init?(letter: Character) {
+        guard let kind = Self.allCases.first(where: { $0.letter == letter }) else { return nil }
+        self = kind
+    }
+}

@@ -51,9 +51,12 @@ public final class DigestComposer: Sendable {
         replyTo = try configuration.mail.replyTo.map { try Mailbox(parsing: $0) }
         senderDomain = from.address.asciiDomain
         listID = "\(configuration.site.name) <digest.\(senderDomain)>"
-        fixedFields = try MessageBuilder.FixedFields(from: from, replyTo: replyTo, listID: listID)
+        replyAddress = ReplyAddress(configuration: configuration.mail, signer: signer)
+        // With reply addresses each message has a Reply-To of its own; the fixed fields leave it out.
+        fixedFields = try MessageBuilder.FixedFields(
+            from: from, replyTo: replyAddress == nil ? replyTo : nil, listID: listID)
         dkim = try DKIMSigner(configuration: configuration.mail.dkim)
-        bounceAddress = configuration.mail.bounceAddress.map { BounceAddress(base: $0, signer: signer) }
+        bounceAddress = BounceAddress(configuration: configuration.mail, signer: signer)
         voteLink = DigestVoteLink(signer: signer)
     }
 
@@ -65,6 +68,18 @@ public final class DigestComposer: Sendable {
     public func voteURL(for subscriber: Subscriber, itemID: Int64, in edition: EditionReference) -> String {
         let vote = DigestVote(edition: edition, itemID: itemID, subscriberID: subscriber.id ?? 0)
         return "\(configuration.web.baseURL)/v/\(voteLink.token(for: vote))"
+    }
+
+    /// The digests' Reply-To (`mail.replyAddress`): `reply+TOKEN@…` naming the reader and the edition, so a reply
+    /// can carry commands; nil keeps `mail.replyTo`.
+    public let replyAddress: ReplyAddress?
+
+    /// The Reply-To of `subscriber`'s digest of (`date`, `kind`): their reply address (with `mail.replyTo`'s name,
+    /// else the site's), or `mail.replyTo`; a test send to someone who is not a reader keeps `mail.replyTo`.
+    func replyTo(for subscriber: Subscriber, date: Day, kind: EditionKind, testSend: TestSend?) -> Mailbox? {
+        guard let replyAddress, let id = subscriber.id, testSend?.inertLinks != true else { return replyTo }
+        let address = replyAddress.address(for: .init(date: date, kind: kind, subscriberID: id))
+        return Mailbox(name: replyTo?.name ?? configuration.site.name, address: address)
     }
 
     /// VERP envelope senders (`mail.bounceAddress`); nil sends from the address of `mail.from`.
@@ -216,7 +231,8 @@ public final class DigestComposer: Sendable {
             listUnsubscribe.append("mailto:\(mailto)?subject=unsubscribe")
         }
         var builder = MessageBuilder(
-            from: from, to: Mailbox(name: name.isEmpty ? nil : name, address: subscriber.email), replyTo: replyTo,
+            from: from, to: Mailbox(name: name.isEmpty ? nil : name, address: subscriber.email),
+            replyTo: replyTo(for: subscriber, date: date, kind: kind, testSend: testSend),
             subject: subject, date: now, messageID: messageID, listID: listID, listUnsubscribe: listUnsubscribe,
             oneClickUnsubscribe: oneClick, text: "", html: nil)
         builder.fixed = fixedFields

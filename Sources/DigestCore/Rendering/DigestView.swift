@@ -77,6 +77,8 @@ struct DigestView {
     /// For the subject template: the best item's title, and how many more the digest holds.
     var topTitle: String?
     var moreCount: Int?
+    /// Whether a reply can change the digest (`mail.replyAddress`): the footer says how.
+    var repliesTakeCommands = false
 }
 
 extension DigestView {
@@ -95,6 +97,7 @@ extension DigestView {
         self.subject = subject
         self.reader = reader
         self.links = links
+        repliesTakeCommands = configuration.mail.replyAddress != nil
         let limit = configuration.digest.summaryLimit
         var number = 0
         sections = selection.sections.filter { !$0.items.isEmpty }.map { section in

@@ -3,15 +3,24 @@ import Foundation
 /// Everything stored about one reader, as the "download my data" link of the preferences page gives it
 /// (the right of access, GDPR Art. 15): their settings, every delivery in the ledger, every bounce and
 /// complaint report about them, the mails the web side wrote to them (confirmations, tests: when and
-/// whether sent, not their bytes, which are the digest they already have), the admin actions taken on
-/// them, the items they voted for from their digests, and their clicks when the site counts them per reader
-/// (`privacy.clickCounting: perReader`).
+/// whether sent, not their bytes, which are the digest they already have), their replies that were applied,
+/// the admin actions taken on them, the items they voted for from their digests, and their clicks when the
+/// site counts them per reader (`privacy.clickCounting: perReader`).
 public struct ReaderDataExport: Sendable, Codable, Equatable {
     public struct OutboxEntry: Sendable, Codable, Equatable {
         public var purpose: String
         public var status: OutboxStatus
         public var createdAt: Date
         public var messageID: String
+    }
+
+    /// A reply of theirs that `digest inbound import` or `POST /api/inbound` applied (`inbound_messages`).
+    public struct Reply: Sendable, Codable, Equatable {
+        public var receivedAt: Date
+        /// `command`, `letter`, `refused`.
+        public var kind: String
+        /// The commands, the subject of a letter, or why a reply was refused.
+        public var detail: String
     }
 
     /// The reader's clicks on one item of an edition (only `perReader` stores them).
@@ -42,6 +51,7 @@ public struct ReaderDataExport: Sendable, Codable, Equatable {
     public var bounces: [BounceRecord]
     public var mails: [OutboxEntry]
     public var adminActions: [AdminAction]
+    public var replies: [Reply] = []
     /// The votes cast from the reader's digests (`digest_votes`), oldest first. The site's own votes are
     /// counted per item, never per reader: none of those is the reader's to list.
     public var votes: [Vote] = []
@@ -76,8 +86,12 @@ extension Store {
                 ReaderDataExport.Vote(url: try row["url"], title: try row["title"], votedAt: try row["votedAt"])
             }
         }
-        return ReaderDataExport(
+        var export = ReaderDataExport(
             exportedAt: now, subscriber: detail.subscriber, deliveries: detail.deliveries, bounces: detail.bounces,
             mails: mails, adminActions: actions, votes: votes, clicks: try clicks(subscriberID: id))
+        export.replies = try inboundMessages(subscriberID: id).map {
+            ReaderDataExport.Reply(receivedAt: $0.receivedAt, kind: $0.kind.rawValue, detail: $0.detail)
+        }
+        return export
     }
 }

@@ -68,12 +68,21 @@ public struct BounceMatch: Sendable, Equatable {
 }
 
 extension Store {
-    /// The reader of the VERP reference: edition `date`, subscriber `subscriberID` (and its ledger
-    /// row when the edition was sent to them; a test send has none).
-    public func bounceMatch(date: Day, subscriberID: Int64) throws -> BounceMatch? {
+    /// The reader of a VERP reference, and the ledger row of the digest it names when that edition was
+    /// sent to them (a test send has none, nor has a mail of the outbox).
+    public func bounceMatch(_ reference: BounceAddress.Reference) throws -> BounceMatch? {
+        switch reference.mail {
+        case .edition(let date): try bounceMatch(date: date, subscriberID: reference.subscriberID)
+        case .outbox: try bounceMatch(date: nil, subscriberID: reference.subscriberID)
+        }
+    }
+
+    /// The reader `subscriberID`, and their ledger row of the edition of `date` when given and sent to them.
+    public func bounceMatch(date: Day?, subscriberID: Int64) throws -> BounceMatch? {
         try database.read { db in
             guard let email: String = try db.fetchValue("SELECT email FROM subscribers WHERE id = ?", subscriberID.sqlValue)
             else { return nil }
+            guard let date else { return BounceMatch(subscriberID: subscriberID, email: try EmailAddress(stored: email)) }
             let deliveryID: Int64? = try db.fetchValue(
                 """
                 SELECT d.id FROM deliveries d JOIN editions e ON e.id = d.editionID
@@ -105,9 +114,11 @@ extension Store {
     }
 
     /// Records `event` once and applies it: a hard bounce counts toward `bounced` (`bounceLimit`
-    /// in a row, or that many hard bounces reported after delivery, whichever comes first); a
-    /// complaint unsubscribes at once; soft and other failures only go on record. The report and the status
-    /// change it causes count in `now`'s day, and the report in its edition's outcome.
+    /// in a row, or that many hard bounces reported after delivery, whichever comes first; one when its
+    /// status says the mailbox does not exist, see `hardBounceLimit`, or when the reader is still pending);
+    /// a complaint unsubscribes at once; soft and other failures only go on record. `bounce_events` keeps
+    /// the status and reason, which say why. The report and the status change it causes count in `now`'s
+    /// day, and the report in its edition's outcome.
     public func recordBounce(_ event: BounceEvent, bounceLimit: Int, now: Date) throws -> BounceEffect {
         try database.write { db in
             let inserted = try db.execute(
@@ -126,7 +137,8 @@ extension Store {
             switch event.kind {
             case .hard:
                 try Self.countHardBounce(
-                    subscriberID: event.subscriberID, limit: bounceLimit, countingReports: true, now: now, in: db)
+                    subscriberID: event.subscriberID, limit: Self.hardBounceLimit(status: event.status, limit: bounceLimit),
+                    countingReports: true, now: now, in: db)
             case .complaint:
                 try db.execute(
                     """
@@ -177,10 +189,26 @@ extension Store {
     /// statement can state it over its own aliases): an active reader becomes `bounced` at the `limit`-th
     /// hard bounce in a row (a message the relay accepted resets `bounceCount`) or, when `reports` (the
     /// number of messages that drew hard-bounce reports) is given, once that many messages drew them.
+    /// A report can also be about a confirmation, the one mail a pending reader gets: its hard bounce
+    /// marks them `bounced` at once, since nobody is there to confirm and they would stay pending forever.
     static func hardBounceMarksBounced(bounceCount: String, status: String, limit: String, reports: String? = nil)
         -> String
     {
-        "\(status) = 'active' AND (\(bounceCount) + 1 >= \(limit)\(reports.map { " OR \($0) >= \(limit)" } ?? ""))"
+        let counted = "\(status) = 'active' AND (\(bounceCount) + 1 >= \(limit)"
+        guard let reports else { return counted + ")" }
+        return "(\(status) = 'pending' OR \(counted) OR \(reports) >= \(limit)))"
+    }
+
+    /// The hard bounces that mark a reader `bounced`, given the RFC 3463 `status` of this one: `limit`, or 1
+    /// when the status says the mailbox does not exist: 5.1.1 ("Bad destination mailbox address",
+    /// https://www.rfc-editor.org/rfc/rfc3463#section-3.2) or 5.1.10 ("Recipient address has null MX",
+    /// https://www.rfc-editor.org/rfc/rfc7505#section-4.2). No later night can reach such an address, and each
+    /// try costs the sender's reputation; Amazon SES, SendGrid and Mailchimp suppress after one such bounce.
+    /// The one rule for a refusal in the SMTP session (`DeliveryOutcome.hardBounceLimit`) and a report
+    /// that came back later (`recordBounce`).
+    static func hardBounceLimit(status: String?, limit: Int) -> Int {
+        let parts = (status ?? "").split(separator: ".", omittingEmptySubsequences: false).map { Int($0) }
+        return parts == [5, 1, 1] || parts == [5, 1, 10] ? 1 : limit
     }
 
     /// Bounces and complaints per subscriber id (only readers who have any).

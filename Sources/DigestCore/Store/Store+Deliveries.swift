@@ -50,6 +50,14 @@ public struct DeliveryOutcome: Sendable {
         self.retryAt = retryAt
         self.bounceLimit = bounceLimit
     }
+
+    /// The hard bounces that mark the reader `bounced` after this refusal: `bounceLimit`, or 1 when the
+    /// reply's enhanced status says the mailbox does not exist (`Store.hardBounceLimit`); nil when the
+    /// failure is not the reader's. The reply itself is kept as the row's `lastReply`, which says why.
+    var hardBounceLimit: Int? {
+        guard let bounceLimit, case .permanent(let reply) = outcome else { return bounceLimit }
+        return Store.hardBounceLimit(status: SMTPReplyCode(reply)?.status, limit: bounceLimit)
+    }
 }
 
 /// One write to the ledger, as the run's recorder hands them over.
@@ -366,7 +374,7 @@ extension Store {
                 switch record.outcome {
                 case .sent(let text): (status, reply) = (.sent, text)
                 case .transient(let text): (status, reply, retry) = (.deferred, text, record.retryAt ?? now)
-                case .permanent(let text): (status, reply, bounces) = (.failed, text, record.bounceLimit)
+                case .permanent(let text): (status, reply, bounces) = (.failed, text, record.hardBounceLimit)
                 }
                 rows.append([
                     "id": .integer(record.id), "reader": .integer(record.subscriberID), "status": .text(status.rawValue),
@@ -461,7 +469,7 @@ extension Store {
                     updatedAt = ?, claimedBy = NULL WHERE id = ?
                 """,
                 attempts, .text(reason), messageID, now.sqlValue, id)
-            guard let bounceLimit = record.bounceLimit else { return }
+            guard let bounceLimit = record.hardBounceLimit else { return }
             let status = "SELECT status FROM subscribers WHERE id = ?"
             let before: SubscriberStatus? = try db.fetchValue(status, record.subscriberID.sqlValue)
             try countHardBounce(

@@ -21,6 +21,18 @@ public enum DigestVoteOutcome: Sendable, Equatable {
     case notFound
 }
 
+/// What became of one number of a vote by reply (`+3`, `vote 3 7`).
+public enum DigestVoteByReply: Sendable, Equatable {
+    /// Counted, for the item of this title.
+    case counted(title: String)
+    /// The reader had voted for this item already: nothing changed.
+    case alreadyVoted(title: String)
+    /// That digest had no item with this number (or was not sent to the reader).
+    case noSuchItem
+    /// The edition's votes are closed (its window and grace period are over).
+    case closed
+}
+
 /// One item's votes from digests, for `GET /api/items/votes?since=`.
 public struct DigestVoteCount: Sendable, Equatable {
     public var url: String
@@ -66,6 +78,21 @@ extension Store {
                     vote.itemID.sqlValue)
             else { throw StoreError(path: "", underlying: VoteItemVanished(itemID: vote.itemID)) }
             return .recorded(item: item, digestVotes: count)
+        }
+    }
+
+    /// A vote by reply: the item printed as `number` in `subscriberID`'s digest of `edition` (`digestItem`),
+    /// counted once as a vote link's POST counts it, under the same expiry.
+    public func recordDigestVote(number: Int, edition: EditionReference, subscriberID: Int64, now: Date) throws
+        -> DigestVoteByReply
+    {
+        guard let item = try digestItem(number: number, date: edition.date, kind: edition.kind, subscriberID: subscriberID)
+        else { return .noSuchItem }
+        switch try recordDigestVote(DigestVote(edition: edition, itemID: item.itemID, subscriberID: subscriberID), now: now) {
+        case .recorded: return .counted(title: item.title)
+        case .alreadyVoted: return .alreadyVoted(title: item.title)
+        case .expired: return .closed
+        case .notFound: return .noSuchItem
         }
     }
 

@@ -136,8 +136,7 @@ extension Store {
             if let audit { try Self.insertAudit(audit.about(subscriber), in: db) }
             if subscriber.status == .unsubscribed { return .unchanged(subscriber) }
             try Self.countStatusChange(from: subscriber.status, to: .unsubscribed, at: now, in: db)
-            subscriber.status = .unsubscribed
-            subscriber.unsubscribedAt = now
+            subscriber.unsubscribe(now: now)
             try Self.update(db, subscriber)
             return .changed(subscriber)
         }

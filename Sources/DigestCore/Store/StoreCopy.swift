@@ -12,6 +12,7 @@ public struct StoreCopy {
         "items", "subscribers", "editions", "edition_items", "deliveries", "runs", "locks", "feed_state",
         "used_challenges", "bounce_events", "outbox", "daily_stats", "edition_stats", "admin_sessions", "admin_audit",
         "digest_votes", "clicks", "reader_clicks",
+        "inbound_messages",
     ]
 
     /// Rows read and written per statement.

@@ -58,6 +58,20 @@ extension Subscriber {
         self.length = try length.validated()
     }
 
+    /// Leaves the list at once (the unsubscribe page, a `stop` reply): whatever the status was.
+    public mutating func unsubscribe(now: Date) {
+        status = .unsubscribed
+        unsubscribedAt = now
+    }
+
+    /// Why a pause may not end on `day` when set on `today` (nil when it may): it ends after today, within a year.
+    /// The one rule for the preferences page and a reply's `pause until`.
+    public static func pauseProblem(until day: Day, today: Day) -> String? {
+        if day <= today { return "Choose a day after today." }
+        if day > today.adding(months: 12) { return "Choose a day within a year (\(today.adding(months: 12)) at the latest)." }
+        return nil
+    }
+
     /// "weekly on Monday", "daily", "daily, paused until 2027-01-10".
     public var choicesDescription: String {
         var text = cadence == .weekly ? "weekly on \(weekday.name)" : cadence.rawValue

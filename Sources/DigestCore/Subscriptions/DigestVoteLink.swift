@@ -69,7 +69,7 @@ public struct DigestVoteLink: Sendable {
     /// short, changed in any character, or made with another secret.
     public func vote(in token: String) -> DigestVote? {
         let parts = token.split(separator: "-", omittingEmptySubsequences: false)
-        guard parts.count == 4, parts[0].count == 9, let kind = Self.kind(parts[0].last!),
+        guard parts.count == 4, parts[0].count == 9, let kind = EditionKind(letter: parts[0].last!),
             let date = Day(compact: parts[0].dropLast()),
             let itemID = Self.id(parts[1]), let subscriberID = Self.id(parts[2])
         else { return nil }
@@ -84,37 +84,15 @@ public struct DigestVoteLink: Sendable {
     }
 
     private static func head(_ vote: DigestVote) -> String {
-        let compact = vote.edition.date.description.filter { $0 != "-" }
-        return "\(compact)\(code(vote.edition.kind))-\(vote.itemID)-\(vote.subscriberID)"
+        "\(vote.edition.date.compact)\(vote.edition.kind.letter)-\(vote.itemID)-\(vote.subscriberID)"
     }
 
     /// The signed text: a prefix no other signed value uses, so no VERP token or Message-ID fingerprint is
     /// ever a vote.
     private static func signed(_ head: String) -> String { "vote|" + head }
 
-    private static func code(_ kind: EditionKind) -> Character {
-        switch kind {
-        case .daily: "d"
-        case .weekly: "w"
-        case .monthly: "m"
-        case .catchUp: "c"
-        }
-    }
-
-    private static func kind(_ code: Character) -> EditionKind? {
-        EditionKind.allCases.first { Self.code($0) == code }
-    }
-
     private static func id(_ text: Substring) -> Int64? {
         guard !text.isEmpty, text.allSatisfy(\.isASCII), text.allSatisfy(\.isNumber) else { return nil }
         return Int64(text)
-    }
-}
-
-extension Day {
-    /// A day written `YYYYMMDD`, as VERP and vote tokens write it.
-    init?(compact text: some StringProtocol) {
-        guard text.count == 8, text.allSatisfy({ $0.isASCII && $0.isNumber }) else { return nil }
-        self.init("\(text.prefix(4))-\(text.dropFirst(4).prefix(2))-\(text.suffix(2))")
     }
 }

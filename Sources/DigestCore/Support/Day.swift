@@ -121,3 +121,14 @@ extension Day: SQLValueConvertible {
         self = day
     }
 }
+
+extension Day {
+    /// `20261124` → the day; nil for anything else.
+    init?(compact field: some StringProtocol) {
+        guard field.count == 8, field.allSatisfy(\.isASCIIDigit) else { return nil }
+        self.init("\(field.prefix(4))-\(field.dropFirst(4).prefix(2))-\(field.suffix(2))")
+    }
+
+    /// `20261124`.
+    var compact: String { description.filter { $0 != "-" } }
+}

@@ -35,14 +35,10 @@ enum APIResponse {
 enum APIRequest {
     /// The body as JSON records (an object is one record), or the error response to send.
     static func records(_ request: Request, maxBodyBytes: Int, what: String) async throws -> Result<[JSONValue], ResponseFailure> {
-        if let length = request.headers[.contentLength].flatMap(Int.init), length > maxBodyBytes {
-            return .failure(tooLarge(maxBodyBytes, what))
-        }
         let buffer: ByteBuffer
-        do {
-            buffer = try await request.body.collect(upTo: maxBodyBytes)
-        } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
-            return .failure(tooLarge(maxBodyBytes, what))
+        switch try await body(request, maxBodyBytes: maxBodyBytes, what: what) {
+        case .success(let body): buffer = body
+        case .failure(let failure): return .failure(failure)
         }
         let json: JSONValue
         do {
@@ -62,6 +58,18 @@ enum APIRequest {
                 ResponseFailure(
                     APIResponse.error(.badRequest, "expected an object or an array of objects, found \(json.typeName)"))
             )
+        }
+    }
+
+    /// The whole body, at most `maxBodyBytes`, or the 413 to send.
+    static func body(_ request: Request, maxBodyBytes: Int, what: String) async throws -> Result<ByteBuffer, ResponseFailure> {
+        if let length = request.headers[.contentLength].flatMap(Int.init), length > maxBodyBytes {
+            return .failure(tooLarge(maxBodyBytes, what))
+        }
+        do {
+            return .success(try await request.body.collect(upTo: maxBodyBytes))
+        } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
+            return .failure(tooLarge(maxBodyBytes, what))
         }
     }
 
@@ -85,5 +93,15 @@ struct StoreUnavailableJSONMiddleware<Context: RequestContext>: RouterMiddleware
             response.headers[.retryAfter] = PageError.databaseRetryAfter
             return response
         }
+    }
+}
+
+extension Router {
+    /// The routes of the API under `path`: the bearer token required (`BearerTokenMiddleware`), and a store call that
+    /// missed its deadline answered with a JSON 503 (`StoreUnavailableJSONMiddleware`).
+    func apiGroup(_ path: RouterPath, token: String?, tokenVariable: String) -> RouterGroup<Context> {
+        group(path)
+            .add(middleware: BearerTokenMiddleware<Context>(token: token, tokenVariable: tokenVariable))
+            .add(middleware: StoreUnavailableJSONMiddleware<Context>())
     }
 }

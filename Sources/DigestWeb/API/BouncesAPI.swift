@@ -34,9 +34,7 @@ struct BouncesAPI: Sendable {
     }
 
     func register<Context: RequestContext>(on router: Router<Context>) {
-        router.group("api/bounces")
-            .add(middleware: BearerTokenMiddleware<Context>(token: adminToken, tokenVariable: tokenVariable))
-            .add(middleware: StoreUnavailableJSONMiddleware<Context>())
+        router.apiGroup("api/bounces", token: adminToken, tokenVariable: tokenVariable)
             .post { request, _ in try await receive(request) }
     }
 

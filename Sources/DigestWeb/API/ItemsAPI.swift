@@ -34,9 +34,7 @@ struct ItemsAPI: Sendable {
 
     /// Adds the routes under `/api/items` to `router`.
     func register<Context: RequestContext>(on router: Router<Context>) {
-        let group = router.group("api/items")
-            .add(middleware: BearerTokenMiddleware<Context>(token: adminToken, tokenVariable: tokenVariable))
-            .add(middleware: StoreUnavailableJSONMiddleware<Context>())
+        let group = router.apiGroup("api/items", token: adminToken, tokenVariable: tokenVariable)
         group.get { request, _ in try await listItems(request) }
         group.post { request, _ in try await upsertItems(request) }
         group.post("votes") { request, _ in try await updateVotes(request) }

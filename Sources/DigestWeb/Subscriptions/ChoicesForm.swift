@@ -84,11 +84,12 @@ struct ChoicesForm {
             case .until?:
                 switch Day(pausedUntil) {
                 case nil: errors[FormField.pausedUntil] = "Enter the day the pause ends, as YYYY-MM-DD."
-                case let day? where day <= today: errors[FormField.pausedUntil] = "Choose a day after today."
-                case let day? where day > today.adding(months: 12):
-                    errors[FormField.pausedUntil] =
-                        "Choose a day within a year (\(today.adding(months: 12)) at the latest)."
-                case let day?: subscriber.pausedUntil = day
+                case let day?:
+                    if let problem = Subscriber.pauseProblem(until: day, today: today) {
+                        errors[FormField.pausedUntil] = problem
+                    } else {
+                        subscriber.pausedUntil = day
+                    }
                 }
             case nil: errors[FormField.pause] = "Choose how long to pause, or not paused."
             }

@@ -182,6 +182,68 @@ enum Reports {
         #expect(fixture.bounceAddress.reference(in: "bounces@courier.example") == nil)
     }
 
+    /// A digest's token keeps the form and MAC it has always had, so bounces of digests already sent still match.
+    @Test func aDigestsTokenKeepsItsForm() throws {
+        let fixture = try BounceFixture(readers: 0)
+        let address = fixture.bounceAddress.sender(for: .init(date: fixture.date, subscriberID: 1)).description
+        #expect(address == "bounces+20261124-1-d2a3900deec4@courier.example")
+        #expect(fixture.bounceAddress.reference(in: address) == .init(mail: .edition(fixture.date), subscriberID: 1))
+    }
+
+    /// A mail of the outbox (a confirmation) has a token of its own: the second it was made and the reader, signed
+    /// the same way; neither kind of token passes for the other, and a changed or unsigned one is refused.
+    @Test func anOutboxMailsTokenRoundTripsAndAForgedOneIsRefused() throws {
+        let fixture = try BounceFixture(readers: 0)
+        let made = Fixtures.date("2026-11-24T09:30:15.750Z")
+        let reference = BounceAddress.Reference(outboxMailMadeAt: made, subscriberID: 42)
+        #expect(reference.mail == .outbox(madeAt: 1_795_512_615))
+        let address = fixture.bounceAddress.sender(for: reference).description
+        let local = String(address.split(separator: "@")[0])
+        #expect(local.hasPrefix("bounces+m1795512615-42-") && local.count <= 64)
+        #expect(local.allSatisfy { $0.isLowercase || $0.isNumber || $0 == "-" || $0 == "+" })
+        #expect(fixture.bounceAddress.reference(in: "<\(address.uppercased())>") == reference)
+        let mac = String(local.split(separator: "-").last!)
+        for forged in [
+            address.replacingOccurrences(of: "-42-", with: "-43-"),
+            address.replacingOccurrences(of: "m1795512615", with: "m1795512616"),
+            "bounces+m1795512615-42-000000000000@courier.example",
+            "bounces+m1795512615-42@courier.example",
+            "bounces+m-42-\(mac)@courier.example",
+            // The same MAC under a digest's field, and a digest's MAC under an outbox field.
+            "bounces+20261124-42-\(mac)@courier.example",
+            fixture.bounceAddress.sender(for: .init(date: fixture.date, subscriberID: 42)).description
+                .replacingOccurrences(of: "20261124", with: "m1795512615"),
+        ] {
+            #expect(fixture.bounceAddress.reference(in: forged) == nil, "\(forged)")
+        }
+    }
+
+    /// A hard bounce of a confirmation marks the pending reader `bounced` at once (they would stay pending
+    /// forever), whatever its status; a soft one changes nothing.
+    @Test(arguments: StoreBackend.allCases) func aConfirmationsBounceMarksThePendingReaderBounced(backend: StoreBackend) throws {
+        let fixture = try BounceFixture(readers: 0, backend)
+        let pending = try (0..<2).map { index in
+            try fixture.store.addSubscriber(
+                Subscriber(email: try EmailAddress("pending\(index)@reader.example"), status: .pending))
+        }
+        let made = Fixtures.date("2026-11-24T09:30:00Z")
+        func report(_ reader: Subscriber, _ status: String, action: String = "failed") -> String {
+            fixture.directory.write(
+                "confirm-\(reader.id!)-\(status).eml",
+                Reports.dsn(
+                    to: fixture.bounceAddress.sender(for: .init(outboxMailMadeAt: made, subscriberID: reader.id!)).description,
+                    recipient: reader.email.description, status: status, action: action,
+                    originalMessageID: "<confirm.\(reader.id!).1795512600.abc@courier.example>"))
+        }
+        let summary = try fixture.importing([report(pending[0], "5.1.2"), report(pending[1], "4.2.2", action: "delayed")])
+        #expect(summary.unmatched == [], "\(summary.lines)")
+        #expect(summary.bounced == [pending[0].email.description])
+        #expect(try fixture.store.subscriber(id: pending[0].id!)?.status == .bounced)
+        #expect(try fixture.store.subscriber(id: pending[1].id!)?.status == .pending)
+        let day = try #require(try fixture.store.dailyStats(from: Day("2026-11-25")!, through: Day("2026-11-25")!).first)
+        #expect(day.bounced == 1)
+    }
+
     @Test(arguments: StoreBackend.allCases) func hardBouncesCountTowardBouncedAndASecondImportChangesNothing(backend: StoreBackend) throws {
         let fixture = try BounceFixture(readers: 3, backend)
         let reader = fixture.readers[0]
@@ -190,8 +252,9 @@ enum Reports {
             files.append(
                 fixture.directory.write(
                     "dsn-\(day).eml",
+                    // 5.1.2 (bad destination system): hard, but not "no such mailbox", so it counts to 3.
                     Reports.dsn(
-                        to: fixture.verp(reader, day: day), recipient: reader.email.description, status: "5.1.1",
+                        to: fixture.verp(reader, day: day), recipient: reader.email.description, status: "5.1.2",
                         originalMessageID: "<unrelated@elsewhere.example>")))
         }
         let first = try fixture.importing(Array(files.prefix(2)))
@@ -215,6 +278,40 @@ enum Reports {
         #expect(try fixture.store.bounceCounts(editionDates: ["2026-11-24"]).hard == 1)
         // The other readers are untouched.
         #expect(try fixture.reader(1).status == .active && fixture.reader(1).bounceCount == 0)
+    }
+
+    /// A report that the mailbox does not exist (5.1.1, or 5.1.10: the domain has a null MX, RFC 7505) marks the
+    /// reader `bounced` at once, its status and reason on record; a full mailbox (5.2.2) and other hard
+    /// statuses (5.1.2) do not.
+    @Test(arguments: StoreBackend.allCases) func aMailboxThatDoesNotExistBouncesTheReaderAtOnce(backend: StoreBackend) throws {
+        let fixture = try BounceFixture(readers: 3, backend)
+        func report(_ index: Int, _ status: String, day: String = "2026-11-24") -> String {
+            let reader = fixture.readers[index]
+            return fixture.directory.write(
+                "dsn-\(index)-\(status)-\(day).eml",
+                Reports.dsn(
+                    to: fixture.verp(reader, day: day), recipient: reader.email.description, status: status,
+                    originalMessageID: BounceFixture.messageID(day, reader.id!)))
+        }
+        let summary = try fixture.importing([
+            report(0, "5.1.1"), report(1, "5.1.10"), report(2, "5.2.2"), report(2, "5.1.2", day: "2026-11-23"),
+        ])
+        #expect(summary.recorded.hard == 3 && summary.recorded.failed == 1, "\(summary.lines)")
+        #expect(summary.bounced == [fixture.readers[0].email.description, fixture.readers[1].email.description])
+        #expect(try fixture.reader(0).status == .bounced && fixture.reader(0).bounceCount == 1)
+        #expect(try fixture.reader(1).status == .bounced)
+        #expect(try fixture.reader(2).status == .active && fixture.reader(2).bounceCount == 1)
+        let events = try fixture.store.database.read { db in
+            try db.fetchAll("SELECT status, reason FROM bounce_events WHERE subscriberID = ?", fixture.readers[1].id!.sqlValue)
+        }
+        #expect(try events.map { try $0["status"] as String } == ["5.1.10"])
+        #expect(try events.first.map { try $0["reason"] as String } == "550 5.1.10 mailbox problem")
+        // The rule itself, as both callers ask it.
+        #expect(Store.hardBounceLimit(status: "5.1.1", limit: 3) == 1)
+        #expect(Store.hardBounceLimit(status: "5.1.10", limit: 3) == 1)
+        #expect(["5.1.2", "5.1.100", "5.2.1", "4.1.1", "", "5.1"].allSatisfy { Store.hardBounceLimit(status: $0, limit: 3) == 3 })
+        #expect(Store.hardBounceLimit(status: SMTPReplyCode("550-5.1.1 no such user")?.status, limit: 3) == 1)
+        #expect(Store.hardBounceLimit(status: SMTPReplyCode("550 no such user")?.status, limit: 3) == 3)
     }
 
     @Test(arguments: StoreBackend.allCases) func withoutATokenTheOriginalMessageIDMatchesAndSoftBouncesChangeNothing(backend: StoreBackend) throws {
@@ -362,7 +459,7 @@ enum Reports {
         let now = Fixtures.date("2026-11-24T05:00:00Z")
         func refuse(_ index: Int, at time: Date) throws {
             let outcome = DeliveryOutcome(
-                id: deliveries[index], subscriberID: first, outcome: .permanent(reason: "550 5.1.1 no such user"),
+                id: deliveries[index], subscriberID: first, outcome: .permanent(reason: "550 5.2.1 mailbox disabled"),
                 attempts: 1, messageID: "<m\(index)@courier.example>", itemIDs: [], retryAt: nil, bounceLimit: 2)
             try fixture.store.recordDeliveries([outcome], now: time)
         }
@@ -383,7 +480,7 @@ enum Reports {
             try fixture.store.recordBounce(
                 BounceEvent(
                     reportKey: key, recipient: "reader1@reader.example", kind: .hard, subscriberID: second,
-                    deliveryID: delivery, status: "5.1.1", reason: "unknown user", source: "import"),
+                    deliveryID: delivery, status: "5.1.2", reason: "no such domain", source: "import"),
                 bounceLimit: 2, now: now + 300)
         }
         let secondDeliveries: [Int64] = try fixture.store.database.read { db in
@@ -451,6 +548,9 @@ enum Reports {
         #expect(summary.recorded.hard == 1, "\(summary.lines)")
         #expect(summary.unmatched == [])
         #expect(try store.subscriber(id: reader.id!)?.bounceCount == 1)
+        // "5.1.1 … unknown user": the mailbox does not exist, so one report is enough.
+        #expect(summary.bounced == [reader.email.description])
+        #expect(try store.subscriber(id: reader.id!)?.status == .bounced)
         let events = try store.database.read { db in
             try db.fetchAll("SELECT status, reason, recipient FROM bounce_events")
         }

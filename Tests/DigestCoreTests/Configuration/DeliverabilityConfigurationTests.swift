@@ -56,4 +56,21 @@ import Testing
         #expect(try mail(["bounceAddress": "bounces@courier.example"]).bounceAddress?.description == "bounces@courier.example")
         #expect(try mail([:]).bounceAddress == nil)
     }
+
+    /// The reply address and the trusted receiving servers of reply commands: checked and named like the rest.
+    @Test func replyCommandKeysAreReadAndBadOnesNamed() throws {
+        let set = try mail(["replyAddress": "reply@courier.example", "trustedAuthservIds": ["MX.Courier.Example", "mx2.courier.example"]])
+        #expect(set.replyAddress?.description == "reply@courier.example")
+        #expect(set.trustedAuthservIds == ["mx.courier.example", "mx2.courier.example"])
+        #expect(try mail([:]).replyAddress == nil && mail([:]).trustedAuthservIds == [])
+        #expect {
+            _ = try mail(["replyAddress": "reply+x@courier.example"])
+        } throws: { "\($0)".contains("mail.replyAddress") && "\($0)".contains("must not contain \"+\"") }
+        #expect {
+            _ = try mail(["replyAddress": "not an address"])
+        } throws: { "\($0)".contains("mail.replyAddress") }
+        #expect {
+            _ = try mail(["trustedAuthservIds": ["mx.courier.example", 3]])
+        } throws: { "\($0)".contains("mail.trustedAuthservIds[1]") }
+    }
 }

@@ -9,8 +9,12 @@ import Testing
 @Suite struct DeliveryRunnerTests {
     let directory = TemporaryDirectory("runner")
     static let secret = "runner-test-secret-0123456789"
-    /// A refusal that is about the reader's address (RFC 3463 5.1.1): a hard bounce.
+    /// A refusal that is about the reader's address (RFC 3463 5.1.1): a hard bounce that marks the reader
+    /// `bounced` at once, since the mailbox does not exist.
     static let userUnknown = "550 5.1.1 Recipient address rejected: User unknown"
+    /// A refusal of the reader's mailbox that may pass (RFC 3463 5.2.1, "mailbox disabled"): a hard bounce
+    /// that counts toward `bounceLimit`.
+    static let mailboxDisabled = "550 5.2.1 Mailbox disabled, not accepting messages"
 
     struct Setup {
         var configuration: Configuration
@@ -162,7 +166,7 @@ import Testing
     }
 
     @Test(arguments: StoreBackend.allCases) func aDeliveryAfterABounceResetsTheCount(backend: StoreBackend) async throws {
-        let refusing = try SMTPSinkServer(flags: ["-f", "rcpt", "-B", Self.userUnknown])
+        let refusing = try SMTPSinkServer(flags: ["-f", "rcpt", "-B", Self.mailboxDisabled])
         defer { refusing.stop() }
         let accepting = try SMTPSinkServer()
         defer { accepting.stop() }
@@ -190,8 +194,9 @@ import Testing
     }
 
     @Test(arguments: StoreBackend.allCases) func hardRejectsFailWithTheRepliesAndRepeatedBouncesMarkTheReader(backend: StoreBackend) async throws {
-        // smtp-sink answers RCPT TO with "550 5.1.1 … User unknown" (RFC 3463: the address) for every recipient.
-        let sink = try SMTPSinkServer(flags: ["-f", "rcpt", "-B", Self.userUnknown])
+        // smtp-sink answers RCPT TO with "550 5.2.1 Mailbox disabled" (RFC 3463: the mailbox) for every
+        // recipient: three readers, fewer than a relay-wide pattern, so each refusal is the reader's bounce.
+        let sink = try SMTPSinkServer(flags: ["-f", "rcpt", "-B", Self.mailboxDisabled])
         defer { sink.stop() }
         let setup = try await setUp(smtp: sink.url, backend: backend)
         try addItems(setup.store, days: 5)
@@ -207,6 +212,33 @@ import Testing
         // Bounced readers are no longer queued.
         let after = try await runner(setup, at: Fixtures.date("2026-11-27T07:00:00Z")).run(.init())
         #expect(after.queued == 0)
+    }
+
+    /// A refusal of one reader's address that says the mailbox does not exist (5.1.1, or 5.1.10 null MX) marks
+    /// that reader `bounced` after one night; another reader's 5.2.1 only counts, and the others are delivered.
+    @Test(arguments: StoreBackend.allCases) func aMailboxThatDoesNotExistIsBouncedAfterOneNight(backend: StoreBackend) async throws {
+        let server = try await AIOSMTPDServer(rejectRecipients: [
+            "reader0@example.com": "550 5.1.1 <reader0@example.com>: Recipient address rejected: User unknown",
+            "reader1@example.com": "556 5.1.10 <reader1@example.com>: Recipient address has null MX",
+            "reader2@example.com": "550 5.2.1 <reader2@example.com>: Mailbox disabled",
+        ])
+        let setup = try await setUp(smtp: server.url, backend: backend)
+        try addItems(setup.store, days: 3)
+        try addReaders(setup.store, 6)
+        let summary = try await runner(setup, at: Fixtures.date("2026-11-25T07:00:00Z")).run(.init())
+        #expect(summary.failed == 3 && summary.sent == 3, "\(summary.lines)")
+        var readers: [String: Subscriber] = [:]
+        try setup.store.forEachSubscriber { readers[$0.email.description] = $0 }
+        #expect(readers["reader0@example.com"]?.status == .bounced)
+        #expect(readers["reader1@example.com"]?.status == .bounced)
+        #expect(readers["reader2@example.com"]?.status == .active && readers["reader2@example.com"]?.bounceCount == 1)
+        #expect(readers["reader3@example.com"]?.status == .active && readers["reader3@example.com"]?.bounceCount == 0)
+        // The ledger keeps the reply that says why.
+        let failed = try setup.store.deliveries().filter { $0.status == .failed }
+        #expect(failed.first { $0.email == "reader0@example.com" }?.lastReply?.hasPrefix("550 5.1.1") == true)
+        #expect(failed.first { $0.email == "reader1@example.com" }?.lastReply?.hasPrefix("556 5.1.10") == true)
+        let next = try await runner(setup, at: Fixtures.date("2026-11-26T07:00:00Z")).run(.init())
+        #expect(next.queued == 4 && next.sent == 3 && next.failed == 1, "\(next.lines)")
     }
 
     @Test(arguments: StoreBackend.allCases) func softRejectsAreDeferredThenDeliveredByALaterRun(backend: StoreBackend) async throws {

@@ -72,10 +72,10 @@ import Testing
         }
         // The reader of row 8, recorded a second time on row 0's reader: made to share row 0's reader below.
         return [
-            outcome(0, .permanent(reason: "550 5.1.1 no such user"), bounceLimit: 5),
+            outcome(0, .permanent(reason: "550 5.2.1 mailbox disabled"), bounceLimit: 5),
             outcome(1, .sent(reply: "250 2.0.0 Ok: queued as \"A1\" \\ done\r\nsecond line\tand a tab \u{1}")),
             outcome(2, .sent(reply: "250 ok"), reset: false),
-            outcome(3, .permanent(reason: "550 5.1.1 user unknown, résumé ✉"), bounceLimit: 3),
+            outcome(3, .permanent(reason: "550 5.2.1 mailbox disabled, résumé ✉"), bounceLimit: 3),
             outcome(4, .transient(reason: "421 4.7.0 try later"), retryAt: Fixtures.date("2026-11-24T07:30:00.125Z")),
             outcome(5, .transient(reason: "connection refused")),
             outcome(6, .permanent(reason: "could not build the message"), bounceLimit: nil),
@@ -127,6 +127,34 @@ import Testing
         }
         for (index, (got, want)) in zip(try rows(single), expected).enumerated() {
             #expect(got == want, "row \(index), one by one")
+        }
+    }
+
+    /// A refusal that says the mailbox does not exist (5.1.1, 5.1.10) marks its reader `bounced` at the first,
+    /// whatever the limit, in a group (one statement on PostgreSQL) as one by one; any other hard bounce counts.
+    @Test(arguments: StoreBackend.allCases) func aMailboxThatDoesNotExistBouncesAtOnceInAGroup(backend: StoreBackend) throws {
+        for grouped in [true, false] {
+            let (store, claimed) = try claimedStore(backend)
+            // Readers 5 to 8 have no bounces yet.
+            let replies = [
+                "550 5.1.1 <r5@example.com>: User unknown", "556 5.1.10 <r6@example.com>: null MX",
+                "550 5.2.1 <r7@example.com>: mailbox disabled", "550 5.1.2 <r8@example.com>: no such domain",
+            ]
+            let entries = zip(claimed[4...7], replies).map { row, reply in
+                LedgerEntry.delivery(
+                    DeliveryOutcome(
+                        id: row.id, subscriberID: row.subscriber.id!, outcome: .permanent(reason: reply), attempts: 1,
+                        messageID: "<\(row.id)@example.com>", itemIDs: [], retryAt: nil, bounceLimit: 3))
+            }
+            if grouped {
+                try store.record(entries, now: Self.now)
+            } else {
+                for entry in entries { try store.record([entry], now: Self.now) }
+            }
+            let readers = try claimed[4...7].map { try #require(try store.subscriber(id: $0.subscriber.id!)) }
+            #expect(readers.map(\.status) == [.bounced, .bounced, .active, .active], "grouped: \(grouped)")
+            #expect(readers.map(\.bounceCount) == [1, 1, 1, 1])
+            #expect(try store.dailyStats(from: Day("2026-11-24")!, through: Day("2026-11-24")!).first?.bounced == 2)
         }
     }
 

@@ -435,5 +435,8 @@ extension Store {
             CREATE INDEX digest_votes_by_edition ON digest_votes (editionID, itemID);
             """
         },
+        // Each migration below is one line naming a migration of its own file, so branches append theirs in any
+        // order.
+        .inbound,
     ]
 }

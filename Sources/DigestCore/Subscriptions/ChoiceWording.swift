@@ -1,11 +1,11 @@
-import DigestCore
 import Foundation
 
-/// How the reader pages put a reader's choices into words. One place, so the unsubscribe page's offers,
-/// the pages that confirm them and the preferences page's "saved" notice say each thing the same way.
-enum ChoiceWording {
+/// How the reader pages and the mails that confirm a reply command put a reader's choices into words. One place,
+/// so the unsubscribe page's offers, the pages that confirm them, the preferences page's "saved" notice and the
+/// "Done:" mail say each thing the same way.
+public enum ChoiceWording {
     /// "a daily digest", "the week's best every Monday", "the month's best on the 1st of each month".
-    static func edition(_ subscriber: Subscriber) -> String {
+    public static func edition(_ subscriber: Subscriber) -> String {
         switch subscriber.cadence {
         case .daily: "a daily digest"
         case .weekly: "the week's best every \(subscriber.weekday.name)"
@@ -14,26 +14,26 @@ enum ChoiceWording {
     }
 
     /// "You will get the week's best every Monday instead of a daily digest."
-    static func cadenceChange(from old: Subscriber, to new: Subscriber) -> String {
+    public static func cadenceChange(from old: Subscriber, to new: Subscriber) -> String {
         "You will get \(edition(new)) instead of \(edition(old))."
     }
 
     /// What a pause means, said where it is set and wherever it is shown.
-    static func paused(until day: Day) -> String {
+    public static func paused(until day: Day) -> String {
         "Paused until \(day): nothing is sent until then; that day you get one catch-up of what you missed."
     }
 
-    static let resumed = "No longer paused: your digests come again from the next one."
+    public static let resumed = "No longer paused: your digests come again from the next one."
 
     /// The pause a reader has on `today`: nil when none, or when it ended before today (the day it ends
     /// still counts: that day brings the catch-up).
-    static func pause(of subscriber: Subscriber, today: Day) -> Day? {
+    public static func pause(of subscriber: Subscriber, today: Day) -> Day? {
         subscriber.pausedUntil.flatMap { $0 >= today ? $0 : nil }
     }
 
     /// One sentence per choice that differs between `old` and `new`, in the preferences page's order;
     /// empty when nothing changed.
-    static func changes(from old: Subscriber, to new: Subscriber, configuration: Configuration) -> [String] {
+    public static func changes(from old: Subscriber, to new: Subscriber, configuration: Configuration) -> [String] {
         var sentences: [String] = []
         if old.sections != new.sections {
             let titles = configuration.digest.sections.filter { new.wants($0.kind) }.map(\.title)
