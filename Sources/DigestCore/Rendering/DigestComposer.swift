@@ -69,8 +69,7 @@ public final class DigestComposer: Sendable {
     /// `subscriber`'s vote link for `itemID` of `edition`: `/v/TOKEN`, short enough that a plain-text digest
     /// keeps it on one line.
     public func voteURL(for subscriber: Subscriber, itemID: Int64, in edition: EditionReference) -> String {
-        let vote = DigestVote(edition: edition, itemID: itemID, subscriberID: subscriber.id ?? 0)
-        return "\(configuration.web.baseURL)/v/\(voteLink.token(for: vote))"
+        voteLink.urls(base: configuration.web.baseURL, edition: edition, itemIDs: [itemID], subscriberID: subscriber.id ?? 0)[0]
     }
 
     /// The digests' Reply-To (`mail.replyAddress`): `reply+TOKEN@…` naming the reader and the edition, so a reply
@@ -136,9 +135,8 @@ public final class DigestComposer: Sendable {
     /// The Message-ID of `subscriber`'s copy of edition `date`: the same on every try, so a
     /// re-send after a crash is recognisable as the same message.
     public func messageID(date: Day, subscriberID: Int64) -> String {
-        let compact = date.description.filter { $0 != "-" }
         let fingerprint = signer.fingerprint("\(date)|\(subscriberID)")
-        return "<digest.\(compact).\(subscriberID).\(fingerprint)@\(senderDomain)>"
+        return "<digest.\(date.compact).\(subscriberID).\(fingerprint)@\(senderDomain)>"
     }
 
     public func unsubscribeURL(for subscriber: Subscriber) -> String {
@@ -186,8 +184,7 @@ public final class DigestComposer: Sendable {
 
     /// A fresh Message-ID for a test send of edition `date`.
     public func testMessageID(date: Day) -> String {
-        let compact = date.description.filter { $0 != "-" }
-        return "<test.\(compact).\(UUID().uuidString.lowercased().filter { $0 != "-" })@\(senderDomain)>"
+        return "<test.\(date.compact).\(UUID().uuidString.lowercased().filter { $0 != "-" })@\(senderDomain)>"
     }
 
     /// The token of the links in a test send to an address that is not a subscriber: the pages
@@ -214,13 +211,14 @@ public final class DigestComposer: Sendable {
             .preferencesURL: inert ? link("preferences", Self.inertLinkToken) : preferencesURL(for: subscriber),
         ]
         // One vote link per item, numbered as the digest numbers them (`DigestView`: across sections).
-        let edition = EditionReference(date: date, kind: kind)
-        for (index, itemID) in selection.itemIDs.enumerated() {
-            values[.voteURL(index + 1)] =
-                inert
-                ? "\(configuration.web.baseURL)/v/\(Self.inertLinkToken)"
-                : voteURL(for: subscriber, itemID: itemID, in: edition)
-        }
+        let itemIDs = selection.itemIDs
+        let voteURLs =
+            inert
+            ? Array(repeating: "\(configuration.web.baseURL)/v/\(Self.inertLinkToken)", count: itemIDs.count)
+            : voteLink.urls(
+                base: configuration.web.baseURL, edition: EditionReference(date: date, kind: kind), itemIDs: itemIDs,
+                subscriberID: subscriber.id ?? 0)
+        for (index, url) in voteURLs.enumerated() { values[.voteURL(index + 1)] = url }
         // A test send's clicks count for the item alone: its address is not a reader.
         if let counted, configuration.privacy.clickCounting == .perReader, !inert, let id = subscriber.id {
             values[.clickReader] = ClickToken.readerSuffix(editionID: counted, subscriberID: id, signer: signer)
@@ -252,7 +250,7 @@ public final class DigestComposer: Sendable {
             message: MailMessage(
                 sender: bounceAddress?.sender(for: .init(date: date, subscriberID: subscriber.id ?? 0)) ?? from.address,
                 recipient: subscriber.email, messageID: messageID, data: data),
-            itemIDs: selection.itemIDs, isEmpty: selection.isEmpty,
+            itemIDs: itemIDs, isEmpty: selection.isEmpty,
             notes: oneClick ? [] : ["web.baseURL is not https: List-Unsubscribe-Post (RFC 8058 one-click) is left out"])
     }
 

@@ -73,8 +73,42 @@ public struct DigestVoteLink: Sendable {
 
     /// The token of `vote`.
     public func token(for vote: DigestVote) -> String {
-        let head = Self.head(vote)
-        return "\(head)-\(signer.fingerprint(Self.signed(head), length: Self.macLength))"
+        String(decoding: tokens(in: vote.edition, subscriberID: vote.subscriberID).bytes(of: vote.itemID), as: UTF8.self)
+    }
+
+    /// `reader`'s links to vote for each of `itemIDs` of `edition`: `base/v/TOKEN`, in order. A message of a send
+    /// holds one per item, so the edition's part of the token and of its signed text is written once per copy.
+    public func urls(base: String, edition: EditionReference, itemIDs: [Int64], subscriberID: Int64) -> [String] {
+        let tokens = tokens(in: edition, subscriberID: subscriberID)
+        let start = Array((base + "/v/").utf8)
+        return itemIDs.map { String(decoding: start + tokens.bytes(of: $0), as: UTF8.self) }
+    }
+
+    /// The tokens of one reader's copy of one edition.
+    private func tokens(in edition: EditionReference, subscriberID: Int64) -> ReaderTokens {
+        let edition = edition.date.compact + String(edition.kind.letter) + "-"
+        return ReaderTokens(
+            edition: Array(edition.utf8), reader: Array("-\(subscriberID)".utf8),
+            fingerprints: signer.fingerprints(sharing: Self.signed(edition)))
+    }
+
+    /// `YYYYMMDDk-` and `-READER` around each item's id, and the MAC state that has absorbed the signed text's start.
+    private struct ReaderTokens {
+        let edition: [UInt8]
+        let reader: [UInt8]
+        let fingerprints: LinkSigner.FingerprintPrefix
+
+        /// `YYYYMMDDk-ITEM-READER-MAC`.
+        func bytes(of itemID: Int64) -> [UInt8] {
+            var rest = Array("\(itemID)".utf8)
+            rest += reader
+            var token = edition
+            token.reserveCapacity(edition.count + rest.count + 1 + DigestVoteLink.macLength)
+            token += rest
+            token.append(0x2D)
+            fingerprints.append(rest, length: DigestVoteLink.macLength, to: &token)
+            return token
+        }
     }
 
     /// The vote `token` names when its MAC checks out (in constant time); nil for anything else: a token cut
