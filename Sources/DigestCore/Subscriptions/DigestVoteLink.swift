@@ -92,7 +92,8 @@ public struct DigestVoteLink: Sendable {
             fingerprints: signer.fingerprints(sharing: Self.signed(edition)))
     }
 
-    /// `YYYYMMDDk-` and `-READER` around each item's id, and the MAC state that has absorbed the signed text's start.
+    /// `YYYYMMDDk-` and `-READER` around each item's id, and the fingerprints of the signed texts, which all start
+    /// `vote|YYYYMMDDk-`.
     private struct ReaderTokens {
         let edition: [UInt8]
         let reader: [UInt8]
