@@ -130,6 +130,20 @@ import Testing
         }
     }
 
+    /// A group that changes no reader (sent to a reader with no bounce to reset, deferred, failed not by the
+    /// reader, skipped: a send's usual group) is the ledger's update alone on PostgreSQL; it leaves the rows
+    /// the one-by-one reference leaves.
+    @Test(arguments: StoreBackend.allCases) func aGroupThatChangesNoReaderLeavesTheRowsOfOneByOne(backend: StoreBackend) throws {
+        let unchangedReaders = [2, 4, 5, 6, 7]
+        let (reference, referenceClaims) = try claimedStore(.sqlite)
+        for index in unchangedReaders { try reference.record([entries(referenceClaims)[index]], now: Self.now) }
+        let (grouped, groupedClaims) = try claimedStore(backend)
+        try grouped.record(unchangedReaders.map { entries(groupedClaims)[$0] }, now: Self.now)
+        let expected = try rows(reference)
+        #expect(expected.map(\.status) == ["sending", "sending", "sent", "sending", "deferred", "deferred", "failed", "skipped", "sending"])
+        #expect(try rows(grouped) == expected)
+    }
+
     /// A refusal that says the mailbox does not exist (5.1.1, 5.1.10) marks its reader `bounced` at the first,
     /// whatever the limit, in a group (one statement on PostgreSQL) as one by one; any other hard bounce counts.
     @Test(arguments: StoreBackend.allCases) func aMailboxThatDoesNotExistBouncesAtOnceInAGroup(backend: StoreBackend) throws {
