@@ -43,11 +43,7 @@ final class ComposeAhead<Item: Sendable>: @unchecked Sendable {
         running = 1 + finishers
         self.produce = produce
         self.finish = finish
-        // Unsigned, the composer runs ahead of senders that wait on the network, at background priority, so a reply
-        // that wakes a sender gets the CPU at once. Signed, it feeds the signers, which run at the senders' priority:
-        // at nice +10 it only ran when they had nothing left to sign, so composing and signing took turns instead of
-        // sharing the cores (BENCHMARKS.md, "Cores busy").
-        Thread.start(named: "digest-composer", background: finishers == 0) { [self] in compose() }
+        Thread.start(named: "digest-composer", background: true) { [self] in compose() }
         for index in 0..<finishers {
             // At the senders' priority: in a signed send signing is the work the senders wait for, and at nice +10
             // any other program on the machine (a build, a browser) took the cores from it.

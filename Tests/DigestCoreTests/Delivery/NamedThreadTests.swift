@@ -30,22 +30,4 @@ struct NamedThreadTests {
         #expect(foreground.name == "test-foreground")
         #expect(foreground.nice == foreground.creator)
     }
-
-    /// The composer yields to the senders in an unsigned send; in a signed one it runs at the priority of the signers
-    /// it feeds (at nice +10 composing and signing took turns instead of sharing the cores).
-    @Test func composerYieldsOnlyWhenNothingIsSigned() {
-        for signing in [false, true] {
-            let creator = Self.currentNice()
-            let seen = LockedValue<Int32?>(nil)
-            let produce: @Sendable () -> Int? = {
-                seen.withLock { $0 = $0 ?? Self.currentNice() }
-                return nil
-            }
-            let sign: @Sendable (Int) -> Int = { item in item }
-            let ahead = ComposeAhead<Int>(capacity: 2, finishers: 1, produce: produce, finish: signing ? sign : nil)
-            #expect(ahead.next() == nil)
-            ahead.stop()
-            #expect(seen.withLock { $0 } == (signing ? creator : min(19, creator + 10)), "signing: \(signing)")
-        }
-    }
 }
