@@ -10,12 +10,14 @@ import Foundation
 /// - Numeric references to C1 code points (`&#150;`) mean windows-1252 characters, as in HTML;
 ///   references to characters XML forbids become U+FFFD; raw control characters XML forbids are dropped.
 ///
+/// - A `--` inside a comment (`<!-- generated -- do not edit -->`), which XML forbids, becomes ` -`: comments
+///   carry nothing a feed reader shows.
 /// - A document cut off inside its very last end tag (`…</channel></rss` and nothing after) gets the `>`: the
 ///   last byte of a file lost by an editor or an upload, which every forgiving reader shrugs off.
 ///
 /// A name that is neither XML's, declared in the document, nor HTML's is refused with its place:
-/// "unknown entity &foo; at line 12, column 40". CDATA sections, comments and processing
-/// instructions are copied as they are.
+/// "unknown entity &foo; at line 12, column 40". CDATA sections and processing instructions are copied
+/// as they are, and comments but for their `--`.
 enum XMLRepair {
     static func repair(_ bytes: [UInt8]) throws(FeedError) -> [UInt8] {
         var repairer = Repairer(bytes: bytes)
@@ -73,6 +75,18 @@ enum XMLRepair {
             }
         }
 
+        /// The comment copied to output[start...]: a `-` that another `-` follows inside it (`<!-- a -- b -->`,
+        /// `<!-- x --->`), which XML forbids, becomes a space; lines and columns stay as written.
+        mutating func mendComment(from start: Int) {
+            let end = output.count - 3
+            guard end >= start + 4, output[end] == UInt8(ascii: "-"), output[end + 1] == UInt8(ascii: "-"),
+                output[end + 2] == UInt8(ascii: ">")
+            else { return }
+            for at in (start + 4)..<end where output[at] == UInt8(ascii: "-") {
+                if at + 1 == end || output[at + 1] == UInt8(ascii: "-") { output[at] = UInt8(ascii: " ") }
+            }
+        }
+
         func skipPast(_ terminator: String, from start: Int) -> Int {
             firstIndex(of: Array(terminator.utf8), in: bytes, from: start).map { $0 + terminator.utf8.count }
                 ?? bytes.count
@@ -90,7 +104,9 @@ enum XMLRepair {
                     if starts(bytes, at: index, with: "<![CDATA[") {
                         copy(to: skipPast("]]>", from: index + 9))
                     } else if starts(bytes, at: index, with: "<!--") {
+                        let start = output.count
                         copy(to: skipPast("-->", from: index + 4))
+                        mendComment(from: start)
                     } else if next == UInt8(ascii: "?") {
                         copy(to: skipPast("?>", from: index + 2))
                     } else if starts(bytes, at: index, with: "<!DOCTYPE") {
