@@ -78,10 +78,14 @@ public struct FeedParser: Sendable {
             throw FeedError.notAFeed(root: root, line: reader.rootLine, column: column)
         }
         // FoundationXML may return true after a fatal error; an element left open also means a cut document.
-        if !ok || reader.parseError != nil || !reader.isComplete {
-            let error = reader.parseError ?? parser.parserError
+        // It returns false after a namespace error alone, which libxml2 reads past (see `namespaceError`).
+        if (!ok && reader.namespaceError == nil) || reader.parseError != nil || !reader.isComplete {
+            let error = reader.parseError ?? (reader.namespaceError == nil ? parser.parserError : nil)
             let code = error.map { ($0 as NSError).code } ?? 5
-            var reason = XMLErrorText.reason(code: code)
+            // Only comments and white space: no element was ever opened, nothing was cut off.
+            var reason =
+                code == 5 && !reader.started
+                ? "the document has no element (nothing but comments and white space)" : XMLErrorText.reason(code: code)
             // At the end of a cut document the open elements are still those of the text; after other
             // errors libxml2 may already have closed them.
             if code == 5, let open = reader.innermostOpenElement {
@@ -93,6 +97,10 @@ public struct FeedParser: Sendable {
         guard let format = reader.format else { throw FeedError.notAFeed(root: "nothing", line: 1, column: 1) }
         var feed = build(format: format, reader: reader)
         feed.warnings = decoded.warnings
+        if let (code, line, column) = reader.namespaceError {
+            feed.warnings.append(
+                "line \(line), column \(column): \(XMLErrorText.reason(code: code)); read as if it were declared")
+        }
         feed.encoding = decoded.encoding
         return feed
     }
@@ -462,12 +470,24 @@ final class FeedReader: NSObject, XMLParserDelegate {
     }
 
     private(set) var parseError: (any Error)?
-    private var started = false
+    /// True once the root element was opened.
+    private(set) var started = false
 
     /// True when the root element was opened and closed.
     var isComplete: Bool { started && stack.isEmpty }
 
+    /// The first namespace error (a prefix used without its `xmlns:` declaration, `<dc:creator>` in a feed
+    /// that never declares `dc`) and where it was: XML itself is still well-formed, libxml2 reads on, and
+    /// the element keeps its usual meaning (`FeedNamespace`), so it is a warning, not a refusal.
+    private(set) var namespaceError: (code: Int, line: Int, column: Int)?
+
     func parser(_ parser: XMLParser, parseErrorOccurred parseError: any Error) {
+        // libxml2's XML_NS_ERR_* (200…204): errors of Namespaces in XML, not of XML 1.0.
+        let code = (parseError as NSError).code
+        if (200...204).contains(code) {
+            if namespaceError == nil { namespaceError = (code, parser.lineNumber, parser.columnNumber) }
+            return
+        }
         if self.parseError == nil {
             self.parseError = parseError
             errorPlace = (parser.lineNumber, parser.columnNumber)

@@ -444,3 +444,37 @@ private func parse(_ xml: String) throws -> ParsedFeed { try parse(Data(xml.utf8
         #expect(parsed.warnings.isEmpty)
     }
 }
+
+@Suite struct FeedUndeclaredPrefixTests {
+    /// `dc:creator` or `itunes:subtitle` in a feed that never declares `xmlns:dc`: XML is still well-formed, only
+    /// Namespaces in XML is broken. Read with a warning that says where, the element in its usual meaning.
+    @Test func anUndeclaredPrefixIsAWarning() throws {
+        let parsed = try parse(
+            """
+            <rss version="2.0"><channel><title>Careless</title><itunes:subtitle>Sub</itunes:subtitle>
+            <item><title>Prefixed</title><link>https://ns.example/1</link><dc:creator>Jo Doe</dc:creator></item>
+            </channel></rss>
+            """)
+        #expect(parsed.drafts.first?.author == "Jo Doe")
+        #expect(parsed.warnings.count == 1)
+        #expect(parsed.warnings.first?.hasPrefix("line 1, column ") == true)
+        #expect(
+            parsed.warnings.first?.hasSuffix(
+                "a namespace prefix that is not declared (no xmlns: for it); read as if it were declared") == true)
+    }
+
+    /// The same document with a broken element is still refused, with the place and reason of the break.
+    @Test func aRealErrorAfterItIsStillRefused() throws {
+        let error = #expect(throws: FeedError.self) {
+            try parse("<rss version=\"2.0\"><channel><dc:title>T</dc:title>\n<item><title>x</item></channel></rss>")
+        }
+        #expect(error?.line == 2)
+        #expect(error?.description.contains("an end tag that does not match the element it closes") == true)
+    }
+
+    /// A document of nothing but a comment says so, rather than that it was cut off.
+    @Test func aDocumentOfOnlyACommentSaysSo() throws {
+        let error = #expect(throws: FeedError.self) { try parse("<!-- nothing here -->\n") }
+        #expect(error?.description.hasSuffix("the document has no element (nothing but comments and white space)") == true)
+    }
+}
