@@ -12,6 +12,8 @@ import Foundation
 ///
 /// - A `--` inside a comment (`<!-- generated -- do not edit -->`), which XML forbids, becomes ` -`: comments
 ///   carry nothing a feed reader shows.
+/// - A parameter entity reference between the declarations of the internal subset (`%HTMLlat1;`) is removed:
+///   such entities are never loaded, and the parser refuses a reference to one it has not read.
 /// - A document cut off inside its very last end tag (`…</channel></rss` and nothing after) gets the `>`: the
 ///   last byte of a file lost by an editor or an upload, which every forgiving reader shrugs off.
 ///
@@ -87,6 +89,42 @@ enum XMLRepair {
             }
         }
 
+        /// In the document type declaration copied to output[start...], a parameter entity reference (`%name;`)
+        /// between the internal subset's declarations becomes spaces. Parameter entities are never loaded
+        /// (external entities are off), and libxml2 refuses a reference to one it has not read ("an entity
+        /// that is not declared"): the XHTML entity sets old feeds pull in (`<!ENTITY % HTMLlat1 PUBLIC …>
+        /// %HTMLlat1;`) among them, whose characters `HTMLEntities` has anyway.
+        mutating func blankParameterEntityReferences(from start: Int) {
+            var at = start
+            var inSubset = false
+            var inDeclaration = false
+            var quote: UInt8 = 0
+            while at < output.count {
+                let byte = output[at]
+                if quote != 0 {
+                    if byte == quote { quote = 0 }
+                } else if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "'") {
+                    quote = byte
+                } else if !inSubset {
+                    inSubset = byte == UInt8(ascii: "[")
+                } else if inDeclaration {
+                    inDeclaration = byte != UInt8(ascii: ">")
+                } else if byte == UInt8(ascii: "<") {
+                    inDeclaration = true
+                } else if byte == UInt8(ascii: "]") {
+                    return
+                } else if byte == UInt8(ascii: "%") {
+                    var end = at + 1
+                    while end < output.count, XMLRepair.isNameCharacter(output[end]) { end += 1 }
+                    if end > at + 1, end < output.count, output[end] == UInt8(ascii: ";") {
+                        for blank in at...end { output[blank] = UInt8(ascii: " ") }
+                        at = end
+                    }
+                }
+                at += 1
+            }
+        }
+
         func skipPast(_ terminator: String, from start: Int) -> Int {
             firstIndex(of: Array(terminator.utf8), in: bytes, from: start).map { $0 + terminator.utf8.count }
                 ?? bytes.count
@@ -112,7 +150,9 @@ enum XMLRepair {
                     } else if starts(bytes, at: index, with: "<!DOCTYPE") {
                         let end = doctypeEnd(bytes, from: index)
                         declared.merge(declaredEntities(bytes[index..<end])) { first, _ in first }
+                        let start = output.count
                         copy(to: end)
+                        blankParameterEntityReferences(from: start)
                     } else if isNameStart(next) || next == UInt8(ascii: "/") || next == UInt8(ascii: "!") {
                         inTag = true
                         output.append(byte)

@@ -478,3 +478,26 @@ private func parse(_ xml: String) throws -> ParsedFeed { try parse(Data(xml.utf8
         #expect(error?.description.hasSuffix("the document has no element (nothing but comments and white space)") == true)
     }
 }
+
+@Suite struct FeedParameterEntityTests {
+    /// An internal subset that pulls in the XHTML entity sets, never loaded: the reference is dropped and the
+    /// HTML entities read as HTML's. An entity neither declared nor HTML's is still refused with its place.
+    @Test func anExternalEntitySetIsNotHeldAgainstTheDocument() throws {
+        let parsed = try parse(
+            """
+            <?xml version="1.0"?>
+            <!DOCTYPE rss [
+            <!ENTITY % HTMLlat1 PUBLIC "-//W3C//ENTITIES Latin 1 for XHTML//EN"
+             "http://www.w3.org/TR/xhtml1/DTD/xhtml-lat1.ent">
+            %HTMLlat1;
+            <!ENTITY site "The Courier">
+            ]>
+            <rss version="2.0"><channel><title>&site; &eacute;t&eacute;</title></channel></rss>
+            """)
+        #expect(parsed.title == "The Courier été")
+        let error = #expect(throws: FeedError.self) {
+            try parse("<!DOCTYPE rss [ %lat1; ]>\n<rss version=\"2.0\"><channel><title>&nope;</title></channel></rss>")
+        }
+        #expect(error?.description.hasPrefix("unknown entity &nope; at line 2, column 36") == true)
+    }
+}
