@@ -89,42 +89,6 @@ enum XMLRepair {
             }
         }
 
-        /// In the document type declaration copied to output[start...], a parameter entity reference (`%name;`)
-        /// between the internal subset's declarations becomes spaces. Parameter entities are never loaded
-        /// (external entities are off), and libxml2 refuses a reference to one it has not read ("an entity
-        /// that is not declared"): the XHTML entity sets old feeds pull in (`<!ENTITY % HTMLlat1 PUBLIC …>
-        /// %HTMLlat1;`) among them, whose characters `HTMLEntities` has anyway.
-        mutating func blankParameterEntityReferences(from start: Int) {
-            var at = start
-            var inSubset = false
-            var inDeclaration = false
-            var quote: UInt8 = 0
-            while at < output.count {
-                let byte = output[at]
-                if quote != 0 {
-                    if byte == quote { quote = 0 }
-                } else if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "'") {
-                    quote = byte
-                } else if !inSubset {
-                    inSubset = byte == UInt8(ascii: "[")
-                } else if inDeclaration {
-                    inDeclaration = byte != UInt8(ascii: ">")
-                } else if byte == UInt8(ascii: "<") {
-                    inDeclaration = true
-                } else if byte == UInt8(ascii: "]") {
-                    return
-                } else if byte == UInt8(ascii: "%") {
-                    var end = at + 1
-                    while end < output.count, XMLRepair.isNameCharacter(output[end]) { end += 1 }
-                    if end > at + 1, end < output.count, output[end] == UInt8(ascii: ";") {
-                        for blank in at...end { output[blank] = UInt8(ascii: " ") }
-                        at = end
-                    }
-                }
-                at += 1
-            }
-        }
-
         func skipPast(_ terminator: String, from start: Int) -> Int {
             firstIndex(of: Array(terminator.utf8), in: bytes, from: start).map { $0 + terminator.utf8.count }
                 ?? bytes.count
@@ -148,11 +112,17 @@ enum XMLRepair {
                     } else if next == UInt8(ascii: "?") {
                         copy(to: skipPast("?>", from: index + 2))
                     } else if starts(bytes, at: index, with: "<!DOCTYPE") {
-                        let end = doctypeEnd(bytes, from: index)
+                        let (end, references) = doctype(bytes, from: index)
                         declared.merge(declaredEntities(bytes[index..<end])) { first, _ in first }
-                        let start = output.count
+                        // Parameter entities are never loaded (external entities are off), and libxml2 refuses
+                        // a reference to one it has not read ("an entity that is not declared"): the XHTML
+                        // entity sets old feeds pull in (`%HTMLlat1;`), whose characters are HTML's anyway.
+                        for reference in references {
+                            copy(to: reference.lowerBound)
+                            output.append(contentsOf: repeatElement(UInt8(ascii: " "), count: reference.count))
+                            index = reference.upperBound
+                        }
                         copy(to: end)
-                        blankParameterEntityReferences(from: start)
                     } else if isNameStart(next) || next == UInt8(ascii: "/") || next == UInt8(ascii: "!") {
                         inTag = true
                         output.append(byte)
@@ -271,11 +241,14 @@ enum XMLRepair {
             || byte == UInt8(ascii: ".")
     }
 
-    /// The end of a `<!DOCTYPE …>`, past its internal subset `[…]` when it has one.
-    private static func doctypeEnd(_ bytes: [UInt8], from start: Int) -> Int {
+    /// The end of a `<!DOCTYPE …>` (past its internal subset `[…]` when it has one), and the parameter entity
+    /// references (`%name;`) between the declarations of the subset.
+    private static func doctype(_ bytes: [UInt8], from start: Int) -> (end: Int, parameterReferences: [Range<Int>]) {
         var index = start
         var depth = 0
+        var inDeclaration = false
         var quote: UInt8 = 0
+        var references: [Range<Int>] = []
         while index < bytes.count {
             let byte = bytes[index]
             if quote != 0 {
@@ -286,12 +259,22 @@ enum XMLRepair {
                 depth += 1
             } else if byte == UInt8(ascii: "]") {
                 depth -= 1
-            } else if byte == UInt8(ascii: ">"), depth <= 0 {
-                return index + 1
+            } else if byte == UInt8(ascii: "<"), depth > 0 {
+                inDeclaration = true
+            } else if byte == UInt8(ascii: ">") {
+                if depth <= 0 { return (index + 1, references) }
+                inDeclaration = false
+            } else if byte == UInt8(ascii: "%"), depth > 0, !inDeclaration {
+                var end = index + 1
+                while end < bytes.count, isNameCharacter(bytes[end]) { end += 1 }
+                if end > index + 1, end < bytes.count, bytes[end] == UInt8(ascii: ";") {
+                    references.append(index..<(end + 1))
+                    index = end
+                }
             }
             index += 1
         }
-        return bytes.count
+        return (bytes.count, references)
     }
 
     /// General entities declared with `<!ENTITY name "text">` (their text) or `<!ENTITY name SYSTEM …>`
