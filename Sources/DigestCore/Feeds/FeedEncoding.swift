@@ -101,17 +101,25 @@ enum FeedEncoding {
     }
 
     /// A label the Encoding Standard does not have (`cp437`, `ibm855`, `cp037`: DOS, Mac and EBCDIC code
-    /// pages browsers never learnt) read with the C library's iconv when it knows the name, as feed readers
-    /// built on other codec tables do. Nil when iconv does not know it, or when its reading loses the
+    /// pages browsers never learnt) read with the C library's iconv when it knows the name (or with
+    /// `SingleByteCodePage`, for the two Mac code pages it lacks), as feed readers built on other codec
+    /// tables do. Nil when iconv does not know it, or when its reading loses the
     /// declaration (the label names an encoding the document is not in): then the caller's fallback.
     private static func outsideTheStandard(_ bytes: [UInt8], label: String) -> DecodedDocument? {
         let name = label.trimmingCharacters(in: .whitespaces)
-        guard !name.isEmpty,
-            let decoder = codecAliases[name.lowercased()].flatMap(IconvDecoder.init(from:))
-                ?? IconvDecoder(from: name.uppercased())
-                ?? IconvDecoder(from: name.uppercased().replacingOccurrences(of: "_", with: "-"))
-        else { return nil }
-        let (utf8, replaced) = decoder.decode(bytes)
+        guard !name.isEmpty else { return nil }
+        let utf8: [UInt8]
+        var replaced = 0
+        if let decoder = codecAliases[name.lowercased()].flatMap(IconvDecoder.init(from:))
+            ?? IconvDecoder(from: name.uppercased())
+            ?? IconvDecoder(from: name.uppercased().replacingOccurrences(of: "_", with: "-"))
+        {
+            (utf8, replaced) = decoder.decode(bytes)
+        } else if let page = SingleByteCodePage(label: name) {
+            utf8 = page.decode(bytes)
+        } else {
+            return nil
+        }
         guard utf8.starts(with: Array("<?xml".utf8)) else { return nil }
         var warnings: [String] = []
         if replaced > 0 {
@@ -122,7 +130,7 @@ enum FeedEncoding {
 
     /// Names feeds declare that neither the Encoding Standard nor glibc's iconv knows, as Python's codecs (and
     /// so feedparser) read them, with the iconv name of the same code page. (Mac Greek and Mac Turkish have no
-    /// iconv table here: those stay the caller's fallback.)
+    /// iconv table here: `SingleByteCodePage` has them.)
     private static let codecAliases: [String: String] = [
         "cp_is": "IBM861", "csibm861": "IBM861", "ibm039": "IBM037", "macroman": "MACINTOSH",
         "mac_roman": "MACINTOSH", "maccentraleurope": "MAC-CENTRALEUROPE", "maclatin2": "MAC-CENTRALEUROPE",
@@ -294,11 +302,25 @@ enum FeedEncoding {
         output.append(contentsOf: UTF8.encode(scalar)!)
     }
 
-    /// A declaration after white space (scripts often print a line break first), which XML forbids:
-    /// its `encoding`, with the declaration itself turned into spaces so lines and columns stay as written.
+    /// A declaration after white space (scripts often print a line break first) or after a comment (a
+    /// generator's banner, a template's licence), which XML forbids: its `encoding`, with the declaration
+    /// itself turned into spaces so lines and columns stay as written.
     private static func blankingMisplacedDeclaration(_ bytes: inout [UInt8]) -> String? {
         let isSpace = { (byte: UInt8) in byte == 0x20 || byte == 0x09 || byte == 0x0A || byte == 0x0D }
-        guard let first = bytes.prefix(1024).firstIndex(where: { !isSpace($0) }), first > 0, XMLRepair.starts(bytes, at: first, with: "<?xml"),
+        var first = 0
+        while first < min(bytes.count, 8192) {
+            if isSpace(bytes[first]) {
+                first += 1
+            } else if XMLRepair.starts(bytes, at: first, with: "<!--"),
+                let close = XMLRepair.firstIndex(of: Array("-->".utf8), in: bytes, from: first + 4)
+            {
+                first = close + 3
+            } else {
+                break
+            }
+        }
+        guard first > 0, XMLRepair.starts(bytes, at: first, with: "<?xml"),
+            first + 5 < bytes.count, isSpace(bytes[first + 5]) || bytes[first + 5] == UInt8(ascii: "?"),
             let end = XMLRepair.firstIndex(of: Array("?>".utf8), in: bytes, from: first)
         else { return nil }
         let label = declaredEncoding(Array(bytes[first..<(end + 2)]))

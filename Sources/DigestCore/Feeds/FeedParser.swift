@@ -9,6 +9,8 @@ public enum FeedFormat: String, Sendable, Equatable {
     case rss2 = "RSS 2.0"
     case rss1 = "RSS 1.0"
     case atom = "Atom 1.0"
+    /// Microsoft's Channel Definition Format (1997): `<CHANNEL HREF="…"><TITLE>…</TITLE><ITEM HREF="…">`.
+    case cdf = "CDF"
 }
 
 /// A feed read into item drafts, with what was skipped on the way.
@@ -28,14 +30,16 @@ public struct ParsedFeed: Sendable {
     public var encoding = "utf-8"
 }
 
-/// Reads RSS 2.0, RSS 1.0 (RDF) and Atom 1.0 documents into `ItemDraft`s.
+/// Reads RSS 2.0, RSS 1.0 (RDF), Atom 1.0 (and 0.3) and CDF documents into `ItemDraft`s.
 ///
-/// Titles and summaries become plain text (HTML stripped, entities decoded); relative links are
-/// resolved against `xml:base`, then the document's URL (or, for a local file, the site link the
-/// feed names). The fallbacks every feed reader has: an Atom `<id>` that is an http(s) URL serves
-/// as the link; `dc:title` or `media:title` as the title; the summary comes from the first of
-/// `description`/`summary`, `content:encoded`/`content`, `xhtml:body`, `media:description`,
-/// `itunes:summary`, `dc:description` that has text.
+/// Element names are matched without regard to case (`<TiTlE>`, CDF's `<ITEM>`), as feedparser and
+/// iTunes read them. Titles and summaries become plain text (HTML stripped, entities decoded); relative
+/// links are resolved against `xml:base`, then the document's URL (or, for a local file, the site link
+/// the feed names). The fallbacks every feed reader has: an Atom `<id>` that is an http(s) URL (or an
+/// absolute path on the feed's site, `/2004/05/post`) serves as the link; `dc:title` or `media:title` as
+/// the title; the summary comes from the first of `description`/`summary`/`abstract`,
+/// `content:encoded`/`content`, `xhtml:body`, `media:description`, `itunes:summary`, `dc:description`
+/// that has text.
 ///
 /// Dates are read in every form `FeedDate` knows. An entry whose date is missing or cannot be read
 /// is imported with a warning and dated like the oldest dated entry of the same feed, so it is never
@@ -74,10 +78,14 @@ public struct FeedParser: Sendable {
             throw FeedError.notAFeed(root: root, line: reader.rootLine, column: column)
         }
         // FoundationXML may return true after a fatal error; an element left open also means a cut document.
-        if !ok || reader.parseError != nil || !reader.isComplete {
-            let error = reader.parseError ?? parser.parserError
+        // It returns false after a namespace error alone, which libxml2 reads past (see `namespaceError`).
+        if (!ok && reader.namespaceError == nil) || reader.parseError != nil || !reader.isComplete {
+            let error = reader.parseError ?? (reader.namespaceError == nil ? parser.parserError : nil)
             let code = error.map { ($0 as NSError).code } ?? 5
-            var reason = XMLErrorText.reason(code: code)
+            // Only comments and white space: no element was ever opened, nothing was cut off.
+            var reason =
+                code == 5 && !reader.started
+                ? "the document has no element (nothing but comments and white space)" : XMLErrorText.reason(code: code)
             // At the end of a cut document the open elements are still those of the text; after other
             // errors libxml2 may already have closed them.
             if code == 5, let open = reader.innermostOpenElement {
@@ -89,6 +97,10 @@ public struct FeedParser: Sendable {
         guard let format = reader.format else { throw FeedError.notAFeed(root: "nothing", line: 1, column: 1) }
         var feed = build(format: format, reader: reader)
         feed.warnings = decoded.warnings
+        if let (code, line, column) = reader.namespaceError {
+            feed.warnings.append(
+                "line \(line), column \(column): \(XMLErrorText.reason(code: code)); read as if it were declared")
+        }
         feed.encoding = decoded.encoding
         return feed
     }
@@ -113,8 +125,7 @@ public struct FeedParser: Sendable {
             if title?.isEmpty != false, let fallback = entry.fallbackTitle.map(HTMLText.plainText), !fallback.isEmpty {
                 title = fallback
             }
-            let idLink = entry.idLink.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
-                .flatMap { $0.lowercased().hasPrefix("http://") || $0.lowercased().hasPrefix("https://") ? $0 : nil }
+            let idLink = entry.idLink.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.flatMap(Self.idAsLink)
             let rawLink = (entry.link ?? entry.guidLink ?? idLink)?.trimmingCharacters(in: .whitespacesAndNewlines)
             let link = rawLink.flatMap { Self.resolve($0, base: entry.linkBase ?? documentBase) }
             let label = title?.isEmpty == false ? title : rawLink
@@ -196,6 +207,15 @@ public struct FeedParser: Sendable {
             !bytes[start..<found].contains(0x0A)
         else { return 1 }
         return bytes[start..<found].count(where: { $0 & 0xC0 != 0x80 }) + 1
+    }
+
+    /// An Atom `<id>` that can stand for the entry's link: an http(s) URL, or an absolute path that names a
+    /// page of the feed's own site. Not an id that is a URN or a tag (`tag:…`, `urn:uuid:…`), nor a bare
+    /// word ("1", "post-12"), which resolved against the feed's URL would make up an address.
+    static func idAsLink(_ id: String) -> String? {
+        let lowered = id.lowercased()
+        if lowered.hasPrefix("http://") || lowered.hasPrefix("https://") { return id }
+        return id.hasPrefix("/") && !id.hasPrefix("//") ? id : nil
     }
 
     /// `link` made absolute against `base`; nil when it cannot be a URL at all.
@@ -304,6 +324,8 @@ final class FeedReader: NSObject, XMLParserDelegate {
     }
 
     let votesElement: String?
+    /// `votesElement` without a prefix, in lower case as element names are matched; nil when it has one.
+    private let votesLocal: String?
     let documentURL: URL?
     private(set) var format: FeedFormat?
     private(set) var unknownRoot: String?
@@ -333,11 +355,20 @@ final class FeedReader: NSObject, XMLParserDelegate {
 
     init(votesElement: String?, documentURL: URL?) {
         self.votesElement = votesElement
+        self.votesLocal = votesElement.flatMap { $0.contains(":") ? nil : $0.lowercased() }
         self.documentURL = documentURL
     }
 
+    /// The name without its prefix, in lower case: feed readers match element names without regard to
+    /// case (`<TiTlE>`, CDF's `<CHANNEL>`). Most names have no capital letter and are not copied twice.
     private static func localName(_ name: String) -> String {
-        name.split(separator: ":", maxSplits: 1).last.map(String.init) ?? name
+        let local = name.split(separator: ":", maxSplits: 1).last.map(String.init) ?? name
+        return local.utf8.contains(where: { $0 >= 0x41 && $0 <= 0x5A }) ? local.lowercased() : local
+    }
+
+    /// A CDF attribute (`HREF`, `LASTMOD`, `BASE`), written in capitals or not.
+    private static func cdfAttribute(_ name: String, in attributes: [String: String]) -> String? {
+        attributes[name.uppercased()] ?? attributes[name] ?? attributes.first { $0.key.lowercased() == name }?.value
     }
 
     func parser(
@@ -346,7 +377,9 @@ final class FeedReader: NSObject, XMLParserDelegate {
     ) {
         let local = Self.localName(elementName)
         var base = stack.last?.base
-        if let declared = attributes["xml:base"] {
+        // CDF's BASE attribute is its xml:base (the root is <CHANNEL>, read before the format is set).
+        let isCDF = format == .cdf || (stack.isEmpty && local == "channel")
+        if let declared = attributes["xml:base"] ?? (isCDF ? Self.cdfAttribute("base", in: attributes) : nil) {
             base =
                 URL(string: declared.trimmingCharacters(in: .whitespaces), relativeTo: base ?? documentURL)?.absoluteURL
         }
@@ -355,8 +388,11 @@ final class FeedReader: NSObject, XMLParserDelegate {
             rootLine = parser.lineNumber
             switch local {
             case "rss": format = .rss2
-            case "RDF": format = .rss1
+            case "rdf": format = .rss1
             case "feed": format = .atom
+            case "channel":
+                format = .cdf
+                siteLink = Self.cdfAttribute("href", in: attributes)
             default:
                 unknownRoot = elementName
                 parser.abortParsing()
@@ -372,12 +408,21 @@ final class FeedReader: NSObject, XMLParserDelegate {
                 name: elementName, local: local, namespace: namespace, line: parser.lineNumber,
                 attributes: attributes, base: base))
         let depth = stack.count
-        if entry == nil, local == "title", depth == (format == .atom ? 2 : 3), feedTitleDepth == nil {
+        if entry == nil, local == "title", depth == (format == .atom || format == .cdf ? 2 : 3), feedTitleDepth == nil {
             feedTitleDepth = depth
         }
-        if entry == nil, (format == .atom && local == "entry") || (format != .atom && local == "item") {
+        // An Atom feed written with RSS's habit, <item> for <entry>, reads as feedparser reads it.
+        if entry == nil, local == "item" ? format != .atom || namespace == nil || namespace == .atom
+            : format == .atom && local == "entry"
+        {
             entry = RawEntry()
             entryDepth = depth
+            // CDF: <ITEM HREF="…" LASTMOD="…">, the link and date as attributes.
+            if format == .cdf {
+                entry?.link = Self.cdfAttribute("href", in: attributes)
+                entry?.linkBase = base
+                entry?.updated = Self.cdfAttribute("lastmod", in: attributes)
+            }
             return
         }
         guard entry != nil, depth == entryDepth + 1 else {
@@ -425,12 +470,24 @@ final class FeedReader: NSObject, XMLParserDelegate {
     }
 
     private(set) var parseError: (any Error)?
-    private var started = false
+    /// True once the root element was opened.
+    private(set) var started = false
 
     /// True when the root element was opened and closed.
     var isComplete: Bool { started && stack.isEmpty }
 
+    /// The first namespace error (a prefix used without its `xmlns:` declaration, `<dc:creator>` in a feed
+    /// that never declares `dc`) and where it was: XML itself is still well-formed, libxml2 reads on, and
+    /// the element keeps its usual meaning (`FeedNamespace`), so it is a warning, not a refusal.
+    private(set) var namespaceError: (code: Int, line: Int, column: Int)?
+
     func parser(_ parser: XMLParser, parseErrorOccurred parseError: any Error) {
+        // libxml2's XML_NS_ERR_* (200…204): errors of Namespaces in XML, not of XML 1.0.
+        let code = (parseError as NSError).code
+        if (200...204).contains(code) {
+            if namespaceError == nil { namespaceError = (code, parser.lineNumber, parser.columnNumber) }
+            return
+        }
         if self.parseError == nil {
             self.parseError = parseError
             errorPlace = (parser.lineNumber, parser.columnNumber)
@@ -469,7 +526,7 @@ final class FeedReader: NSObject, XMLParserDelegate {
             endFeedLevel(frame, depth: depth)
             return
         }
-        if let votesElement, frame.name == votesElement || (!votesElement.contains(":") && frame.local == votesElement),
+        if let votesElement, frame.name == votesElement || frame.local == votesLocal,
             depth == entryDepth + 1
         {
             entry?.votes = frame.text
@@ -532,7 +589,7 @@ final class FeedReader: NSObject, XMLParserDelegate {
                 entry?.guidLink = text
                 if entry?.linkBase == nil { entry?.linkBase = frame.base }
             }
-        case "description" where plain, "summary" where plain:
+        case "description" where plain, "summary" where plain, "abstract" where plain:
             if entry?.summary == nil, hasText {
                 entry?.summary = text
                 entry?.summaryIsHTML = isHTML
@@ -555,7 +612,7 @@ final class FeedReader: NSObject, XMLParserDelegate {
             if entry?.author == nil, !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
                 entry?.author = text
             }
-        case "pubDate", "published", "issued":
+        case "pubdate", "published", "issued":
             if entry?.published == nil { entry?.published = text }
         case "date", "updated", "modified":
             if entry?.updated == nil { entry?.updated = text }
@@ -590,7 +647,8 @@ final class FeedReader: NSObject, XMLParserDelegate {
             feedTitle = base64 ? Self.base64Decoded(frame.text) : frame.text
             let type = frame.attributes["type"]?.lowercased()
             feedTitleIsHTML = type == "html" || type == "text/html"
-        case (.rss2, "title") where parent == "channel" && core, (.rss1, "title") where parent == "channel" && core:
+        case (.rss2, "title") where parent == "channel" && core, (.rss1, "title") where parent == "channel" && core,
+            (.cdf, "title") where depth == 2:
             if feedTitle == nil { feedTitle = frame.text }
         case (_, "title") where parent == "channel" && frame.namespace == .dublinCore:
             if feedFallbackTitle == nil { feedFallbackTitle = frame.text }

@@ -34,6 +34,11 @@ enum XMLErrorText {
         case 85: "elements that are not properly nested"
         case 86: "text or elements after the end of the root element"
         case 89: "an entity that refers to itself"
+        case 200: "a namespace declaration that redefines the xml prefix"
+        case 201: "a namespace prefix that is not declared (no xmlns: for it)"
+        case 202: "a qualified name that is not valid"
+        case 203: "the same attribute twice in one tag (under two prefixes)"
+        case 204: "an empty namespace name"
         default: "XML error \(code)"
         }
     }

@@ -10,12 +10,16 @@ import Foundation
 /// - Numeric references to C1 code points (`&#150;`) mean windows-1252 characters, as in HTML;
 ///   references to characters XML forbids become U+FFFD; raw control characters XML forbids are dropped.
 ///
+/// - A `--` inside a comment (`<!-- generated -- do not edit -->`), which XML forbids, becomes ` -`: comments
+///   carry nothing a feed reader shows.
+/// - A parameter entity reference between the declarations of the internal subset (`%HTMLlat1;`) is removed:
+///   such entities are never loaded, and the parser refuses a reference to one it has not read.
 /// - A document cut off inside its very last end tag (`…</channel></rss` and nothing after) gets the `>`: the
 ///   last byte of a file lost by an editor or an upload, which every forgiving reader shrugs off.
 ///
 /// A name that is neither XML's, declared in the document, nor HTML's is refused with its place:
-/// "unknown entity &foo; at line 12, column 40". CDATA sections, comments and processing
-/// instructions are copied as they are.
+/// "unknown entity &foo; at line 12, column 40". CDATA sections and processing instructions are copied
+/// as they are, and comments but for their `--`.
 enum XMLRepair {
     static func repair(_ bytes: [UInt8]) throws(FeedError) -> [UInt8] {
         var repairer = Repairer(bytes: bytes)
@@ -73,6 +77,18 @@ enum XMLRepair {
             }
         }
 
+        /// The comment copied to output[start...]: a `-` that another `-` follows inside it (`<!-- a -- b -->`,
+        /// `<!-- x --->`), which XML forbids, becomes a space; lines and columns stay as written.
+        mutating func mendComment(from start: Int) {
+            let end = output.count - 3
+            guard end >= start + 4, output[end] == UInt8(ascii: "-"), output[end + 1] == UInt8(ascii: "-"),
+                output[end + 2] == UInt8(ascii: ">")
+            else { return }
+            for at in (start + 4)..<end where output[at] == UInt8(ascii: "-") {
+                if at + 1 == end || output[at + 1] == UInt8(ascii: "-") { output[at] = UInt8(ascii: " ") }
+            }
+        }
+
         func skipPast(_ terminator: String, from start: Int) -> Int {
             firstIndex(of: Array(terminator.utf8), in: bytes, from: start).map { $0 + terminator.utf8.count }
                 ?? bytes.count
@@ -90,12 +106,22 @@ enum XMLRepair {
                     if starts(bytes, at: index, with: "<![CDATA[") {
                         copy(to: skipPast("]]>", from: index + 9))
                     } else if starts(bytes, at: index, with: "<!--") {
+                        let start = output.count
                         copy(to: skipPast("-->", from: index + 4))
+                        mendComment(from: start)
                     } else if next == UInt8(ascii: "?") {
                         copy(to: skipPast("?>", from: index + 2))
                     } else if starts(bytes, at: index, with: "<!DOCTYPE") {
-                        let end = doctypeEnd(bytes, from: index)
+                        let (end, references) = doctype(bytes, from: index)
                         declared.merge(declaredEntities(bytes[index..<end])) { first, _ in first }
+                        // Parameter entities are never loaded (external entities are off), and libxml2 refuses
+                        // a reference to one it has not read ("an entity that is not declared"): the XHTML
+                        // entity sets old feeds pull in (`%HTMLlat1;`), whose characters are HTML's anyway.
+                        for reference in references {
+                            copy(to: reference.lowerBound)
+                            output.append(contentsOf: repeatElement(UInt8(ascii: " "), count: reference.count))
+                            index = reference.upperBound
+                        }
                         copy(to: end)
                     } else if isNameStart(next) || next == UInt8(ascii: "/") || next == UInt8(ascii: "!") {
                         inTag = true
@@ -215,11 +241,14 @@ enum XMLRepair {
             || byte == UInt8(ascii: ".")
     }
 
-    /// The end of a `<!DOCTYPE …>`, past its internal subset `[…]` when it has one.
-    private static func doctypeEnd(_ bytes: [UInt8], from start: Int) -> Int {
+    /// The end of a `<!DOCTYPE …>` (past its internal subset `[…]` when it has one), and the parameter entity
+    /// references (`%name;`) between the declarations of the subset.
+    private static func doctype(_ bytes: [UInt8], from start: Int) -> (end: Int, parameterReferences: [Range<Int>]) {
         var index = start
         var depth = 0
+        var inDeclaration = false
         var quote: UInt8 = 0
+        var references: [Range<Int>] = []
         while index < bytes.count {
             let byte = bytes[index]
             if quote != 0 {
@@ -230,12 +259,22 @@ enum XMLRepair {
                 depth += 1
             } else if byte == UInt8(ascii: "]") {
                 depth -= 1
-            } else if byte == UInt8(ascii: ">"), depth <= 0 {
-                return index + 1
+            } else if byte == UInt8(ascii: "<"), depth > 0 {
+                inDeclaration = true
+            } else if byte == UInt8(ascii: ">") {
+                if depth <= 0 { return (index + 1, references) }
+                inDeclaration = false
+            } else if byte == UInt8(ascii: "%"), depth > 0, !inDeclaration {
+                var end = index + 1
+                while end < bytes.count, isNameCharacter(bytes[end]) { end += 1 }
+                if end > index + 1, end < bytes.count, bytes[end] == UInt8(ascii: ";") {
+                    references.append(index..<(end + 1))
+                    index = end
+                }
             }
             index += 1
         }
-        return bytes.count
+        return (bytes.count, references)
     }
 
     /// General entities declared with `<!ENTITY name "text">` (their text) or `<!ENTITY name SYSTEM …>`

@@ -294,3 +294,210 @@ private func parse(_ xml: String) throws -> ParsedFeed { try parse(Data(xml.utf8
         #expect(parsed.title == expected, "\(label)")
     }
 }
+
+@Suite struct FeedCDFTests {
+    /// Microsoft's Channel Definition Format: link and date as attributes, `BASE` for xml:base, `ABSTRACT` for
+    /// the summary, items in sub-channels too.
+    @Test func channelsAndItemsAreRead() throws {
+        let parsed = try parse(
+            """
+            <?xml version="1.0"?>
+            <CHANNEL BASE="https://cdf.example/" HREF="https://cdf.example/home" LASTMOD="2004-04-06T23:05:43-05:00">
+              <TITLE>Channel title</TITLE>
+              <ABSTRACT>What the channel is about</ABSTRACT>
+              <ITEM HREF="/item/1" LASTMOD="2004-04-06T23:05:43-05:00" PRECACHE="No">
+                <TITLE>First item</TITLE>
+                <ABSTRACT>The first abstract</ABSTRACT>
+              </ITEM>
+              <CHANNEL HREF="https://cdf.example/sub"><TITLE>Sub-channel</TITLE>
+                <item href="https://cdf.example/item/2"><title>Second item</title></item>
+              </CHANNEL>
+            </CHANNEL>
+            """)
+        #expect(parsed.format == .cdf)
+        #expect(parsed.title == "Channel title")
+        #expect(parsed.drafts.map(\.title) == ["First item", "Second item"])
+        #expect(parsed.drafts.map(\.url) == ["https://cdf.example/item/1", "https://cdf.example/item/2"])
+        #expect(parsed.drafts.first?.summary == "The first abstract")
+        #expect(parsed.drafts.first?.publishedAt == Fixtures.date("2004-04-07T04:05:43Z"))
+    }
+
+    /// A CDF item without HREF is skipped like any entry without a link; a cut CDF document is refused with its place.
+    @Test func anItemWithoutHREFAndACutDocument() throws {
+        let parsed = try parse("<CHANNEL><ITEM><TITLE>No link</TITLE></ITEM></CHANNEL>")
+        #expect(parsed.problems.map(\.description) == ["entry 1 (No link): has no link; skipped"])
+        let error = #expect(throws: FeedError.self) {
+            try parse("<CHANNEL>\n<ITEM HREF=\"https://cdf.example/1\"><TITLE>Cut</TITLE>\n")
+        }
+        #expect(error?.line == 2)
+        #expect(error?.description.contains("inside <ITEM> from line 2") == true)
+    }
+}
+
+@Suite struct FeedElementCaseTests {
+    /// `<TiTlE>`, `<Link>`, `<PubDate>`: element names in any case, as feedparser and iTunes read them.
+    @Test func coreElementsInAnyCase() throws {
+        let parsed = try parse(
+            """
+            <rss version="2.0"><channel><TiTlE>Shouting feed</TiTlE>
+              <Item><Title>Capitals</Title><LINK>https://case.example/1</LINK>
+                <PubDate>Sat, 28 Sep 2002 21:00:02 GMT</PubDate><Description>Said loudly</Description></Item>
+            </channel></rss>
+            """)
+        #expect(parsed.title == "Shouting feed")
+        #expect(parsed.drafts.first?.title == "Capitals")
+        #expect(parsed.drafts.first?.url == "https://case.example/1")
+        #expect(parsed.drafts.first?.summary == "Said loudly")
+        #expect(parsed.drafts.first?.publishedAt == Fixtures.date("2002-09-28T21:00:02Z"))
+    }
+
+    /// The votes element is matched in any case too.
+    @Test func theVotesElementInAnyCase() throws {
+        let parsed = try FeedParser(kind: .story, votesElement: "commentCount", now: now).parse(
+            Data(
+                """
+                <rss version="2.0"><channel><item><title>Votes</title><link>https://case.example/2</link>
+                  <CommentCount>12</CommentCount></item></channel></rss>
+                """.utf8), url: "https://parity.example/feed")
+        #expect(parsed.drafts.first?.votes == 12)
+    }
+}
+
+@Suite struct FeedAtomItemTests {
+    /// An Atom feed written with RSS's habit, `<item>` for `<entry>`.
+    @Test func atomEntriesWrittenAsItems() throws {
+        let parsed = try parse(
+            """
+            <feed xmlns="http://www.w3.org/2005/Atom"><title>Mixed</title>
+              <item><title>Item in Atom</title><link href="https://mixed.example/1"/></item>
+            </feed>
+            """)
+        #expect(parsed.drafts.map(\.url) == ["https://mixed.example/1"])
+    }
+}
+
+@Suite struct FeedAtomIDLinkTests {
+    /// An `<id>` that is a path on the feed's site is the link; a bare word or a tag URI makes none up.
+    @Test func aPathIDIsTheLinkAndABareWordIsNot() throws {
+        let parsed = try parse(
+            """
+            <feed xmlns="http://www.w3.org/2005/Atom">
+              <entry><title>Path</title><id>/2004/05/path</id></entry>
+              <entry><title>Word</title><id>1</id></entry>
+              <entry><title>Tag</title><id>tag:id.example,2004:3</id></entry>
+              <entry><title>Network path</title><id>//other.example/4</id></entry>
+            </feed>
+            """)
+        #expect(parsed.drafts.map(\.url) == ["https://parity.example/2004/05/path"])
+        #expect(parsed.problems.filter(\.skipped).map(\.message) == ["has no link", "has no link", "has no link"])
+    }
+}
+
+@Suite struct FeedPrologTests {
+    /// A comment (a generator's banner) before the XML declaration, and `--` inside comments: XML forbids
+    /// both, every feed reader reads past them.
+    @Test func aCommentBeforeTheDeclarationAndDashesInComments() throws {
+        let parsed = try parse(
+            """
+            <!-- Generated by FeedMaker -- version 2 --->
+            <?xml version="1.0" encoding="utf-8"?>
+            <rss version="2.0"><channel><title>Banner</title><!-- items -- newest first -->
+              <item><title>After the banner</title><link>https://prolog.example/1</link></item>
+            </channel></rss>
+            """)
+        #expect(parsed.title == "Banner")
+        #expect(parsed.drafts.map(\.title) == ["After the banner"])
+    }
+
+    /// The declaration after a comment still names the encoding.
+    @Test func theMisplacedDeclarationStillNamesTheEncoding() throws {
+        let bytes =
+            Array("<!-- banner -->\n<?xml version=\"1.0\" encoding=\"windows-1251\"?><rss><channel><title>".utf8)
+            + [0xCC, 0xEE, 0xF1, 0xEA, 0xE2, 0xE0] + Array("</title></channel></rss>".utf8)
+        #expect(try parse(Data(bytes)).title == "Москва")
+    }
+
+    /// A comment that never ends is still refused, with its place.
+    @Test func anUnterminatedCommentIsRefused() throws {
+        let error = #expect(throws: FeedError.self) {
+            try parse("<rss version=\"2.0\"><channel>\n<title>T</title><!-- never -- closed\n</channel></rss>")
+        }
+        #expect(error?.description.hasPrefix("not well-formed XML at line") == true)
+    }
+}
+
+@Suite struct FeedMacCodePageTests {
+    /// Mac Greek and Mac Turkish: glibc's iconv has neither table, Python's codecs (and feedparser) read both.
+    @Test(arguments: [
+        ("macgreek", [0x80, 0xA1, 0xE1, 0xFB] as [UInt8], "ÄΓαϊ", "macgreek"),
+        ("x-mac-greek", [0xC5, 0xCC], "≈Χ", "x-mac-greek"),
+        ("macturkish", [0x80, 0xDA, 0xDD, 0xDE], "ÄĞıŞ", "macturkish"),
+        ("mac_turkish", [0xDC, 0xDF], "İş", "mac_turkish"),
+    ])
+    func isReadAsDeclared(_ label: String, _ bytes: [UInt8], _ expected: String, _ encoding: String) throws {
+        let document =
+            Array("<?xml version=\"1.0\" encoding=\"\(label)\"?><rss version=\"2.0\"><channel><title>".utf8) + bytes
+            + Array("</title></channel></rss>".utf8)
+        let parsed = try parse(Data(document))
+        #expect(parsed.title == expected, "\(label)")
+        #expect(parsed.encoding == encoding)
+        #expect(parsed.warnings.isEmpty)
+    }
+}
+
+@Suite struct FeedUndeclaredPrefixTests {
+    /// `dc:creator` or `itunes:subtitle` in a feed that never declares `xmlns:dc`: XML is still well-formed, only
+    /// Namespaces in XML is broken. Read with a warning that says where, the element in its usual meaning.
+    @Test func anUndeclaredPrefixIsAWarning() throws {
+        let parsed = try parse(
+            """
+            <rss version="2.0"><channel><title>Careless</title><itunes:subtitle>Sub</itunes:subtitle>
+            <item><title>Prefixed</title><link>https://ns.example/1</link><dc:creator>Jo Doe</dc:creator></item>
+            </channel></rss>
+            """)
+        #expect(parsed.drafts.first?.author == "Jo Doe")
+        #expect(parsed.warnings.count == 1)
+        #expect(parsed.warnings.first?.hasPrefix("line 1, column ") == true)
+        #expect(
+            parsed.warnings.first?.hasSuffix(
+                "a namespace prefix that is not declared (no xmlns: for it); read as if it were declared") == true)
+    }
+
+    /// The same document with a broken element is still refused, with the place and reason of the break.
+    @Test func aRealErrorAfterItIsStillRefused() throws {
+        let error = #expect(throws: FeedError.self) {
+            try parse("<rss version=\"2.0\"><channel><dc:title>T</dc:title>\n<item><title>x</item></channel></rss>")
+        }
+        #expect(error?.line == 2)
+        #expect(error?.description.contains("an end tag that does not match the element it closes") == true)
+    }
+
+    /// A document of nothing but a comment says so, rather than that it was cut off.
+    @Test func aDocumentOfOnlyACommentSaysSo() throws {
+        let error = #expect(throws: FeedError.self) { try parse("<!-- nothing here -->\n") }
+        #expect(error?.description.hasSuffix("the document has no element (nothing but comments and white space)") == true)
+    }
+}
+
+@Suite struct FeedParameterEntityTests {
+    /// An internal subset that pulls in the XHTML entity sets, never loaded: the reference is dropped and the
+    /// HTML entities read as HTML's. An entity neither declared nor HTML's is still refused with its place.
+    @Test func anExternalEntitySetIsNotHeldAgainstTheDocument() throws {
+        let parsed = try parse(
+            """
+            <?xml version="1.0"?>
+            <!DOCTYPE rss [
+            <!ENTITY % HTMLlat1 PUBLIC "-//W3C//ENTITIES Latin 1 for XHTML//EN"
+             "http://www.w3.org/TR/xhtml1/DTD/xhtml-lat1.ent">
+            %HTMLlat1;
+            <!ENTITY site "The Courier">
+            ]>
+            <rss version="2.0"><channel><title>&site; &eacute;t&eacute;</title></channel></rss>
+            """)
+        #expect(parsed.title == "The Courier été")
+        let error = #expect(throws: FeedError.self) {
+            try parse("<!DOCTYPE rss [ %lat1; ]>\n<rss version=\"2.0\"><channel><title>&nope;</title></channel></rss>")
+        }
+        #expect(error?.description.hasPrefix("unknown entity &nope; at line 2, column 36") == true)
+    }
+}
