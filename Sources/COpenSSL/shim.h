@@ -2,9 +2,9 @@
 #define DAILYDIGEST_COPENSSL_SHIM_H
 
 /*
- * The system's OpenSSL libcrypto (3.x), for RSA-SHA256 DKIM signatures and the HMAC-SHA256 of link tokens:
- * the library libcurl4-openssl already loads into the process. Only these headers; everything is called from one Swift file,
- * Sources/DigestCore/Support/OpenSSL.swift.
+ * The system's OpenSSL libcrypto (3.x), for RSA-SHA256 DKIM signatures and the HMAC-SHA256 of link
+ * tokens: the library libcurl4-openssl already loads into the process. Only these headers; everything is
+ * called from one Swift file, Sources/DigestCore/Support/OpenSSL.swift.
  */
 #include <openssl/bio.h>
 #include <openssl/err.h>
