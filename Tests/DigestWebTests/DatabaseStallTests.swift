@@ -155,8 +155,14 @@ import Testing
 
         // Each reader sends the form again, as the 503 page asks: the answer is the "check your inbox"
         // page either way (stored meanwhile, or stored now), and then every reader is on the list once.
+        // A server just woken may still miss the deadline on a loaded machine; such a reader gets the 503 page
+        // again and, as it asks, tries once more a moment later (at most 5 tries).
         for (index, question) in questions.enumerated() {
-            let again = try await Self.answer(question, email: "r\(index)@example.com", base: base)
+            var again = try await Self.answer(question, email: "r\(index)@example.com", base: base)
+            for _ in 1..<5 where again.status == 503 {
+                try await Task.sleep(for: .seconds(1))
+                again = try await Self.answer(question, email: "r\(index)@example.com", base: base)
+            }
             #expect(again.status == 200 && again.body.contains("Check your inbox"), "r\(index): \(again.status)")
         }
         let store = try Store.open(database)
