@@ -49,16 +49,15 @@ public struct ReplyAddress: Sendable {
     /// The reference in `address` when it is one of ours with a good MAC; nil otherwise (expiry is the caller's:
     /// an expired token still names who it was for, which a refusal reports).
     public func reference(in address: String) -> Reference? {
-        guard let (field, subscriberID) = token.read(address), let letter = field.last,
-            let kind = EditionKind(letter: letter),
-            let date = Day(compact: field.dropLast())
-        else { return nil }
-        return Reference(date: date, kind: kind, subscriberID: subscriberID)
+        guard let (field, subscriberID) = token.read(address), let edition = EditionReference(token: field) else {
+            return nil
+        }
+        return Reference(date: edition.date, kind: edition.kind, subscriberID: subscriberID)
     }
 
     private var token: SubaddressToken { SubaddressToken(base: base, signer: signer, purpose: "reply") }
 
     private static func field(_ reference: Reference) -> String {
-        reference.date.compact + String(reference.kind.letter)
+        EditionReference(date: reference.date, kind: reference.kind).token
     }
 }

@@ -11,6 +11,16 @@ public struct EditionReference: Sendable, Hashable, CustomStringConvertible {
         self.kind = kind
     }
 
+    /// `YYYYMMDDk`: the date and the kind's letter, as vote links and reply addresses name the edition.
+    var token: String { date.compact + String(kind.letter) }
+
+    /// The edition `token` names (`20261124d`); nil for anything else.
+    init?(token: some StringProtocol) {
+        guard let letter = token.last, let kind = EditionKind(letter: letter), let date = Day(compact: token.dropLast())
+        else { return nil }
+        self.init(date: date, kind: kind)
+    }
+
     /// "the week's best of 2026-11-30", "the daily edition of 2026-11-24": as the reader pages name it.
     public var description: String { "\(kind.title.hasPrefix("the ") ? "" : "the ")\(kind.title) of \(date)" }
 
@@ -86,7 +96,7 @@ public struct DigestVoteLink: Sendable {
 
     /// The tokens of one reader's copy of one edition.
     private func tokens(in edition: EditionReference, subscriberID: Int64) -> ReaderTokens {
-        let edition = edition.date.compact + String(edition.kind.letter) + "-"
+        let edition = edition.token + "-"
         return ReaderTokens(
             edition: Array(edition.utf8), reader: Array("-\(subscriberID)".utf8),
             fingerprints: signer.fingerprints(sharing: Self.signed(edition)))
@@ -116,12 +126,10 @@ public struct DigestVoteLink: Sendable {
     /// short, changed in any character, or made with another secret.
     public func vote(in token: String) -> DigestVote? {
         let parts = token.split(separator: "-", omittingEmptySubsequences: false)
-        guard parts.count == 4, parts[0].count == 9, let kind = EditionKind(letter: parts[0].last!),
-            let date = Day(compact: parts[0].dropLast()),
+        guard parts.count == 4, parts[0].count == 9, let edition = EditionReference(token: parts[0]),
             let itemID = Self.id(parts[1]), let subscriberID = Self.id(parts[2])
         else { return nil }
-        let vote = DigestVote(
-            edition: EditionReference(date: date, kind: kind), itemID: itemID, subscriberID: subscriberID)
+        let vote = DigestVote(edition: edition, itemID: itemID, subscriberID: subscriberID)
         // The canonical spelling only (no leading zeros, no "+"): one vote has one token.
         let head = Self.head(vote)
         guard head == parts[0...2].joined(separator: "-"),
@@ -131,7 +139,7 @@ public struct DigestVoteLink: Sendable {
     }
 
     private static func head(_ vote: DigestVote) -> String {
-        "\(vote.edition.date.compact)\(vote.edition.kind.letter)-\(vote.itemID)-\(vote.subscriberID)"
+        "\(vote.edition.token)-\(vote.itemID)-\(vote.subscriberID)"
     }
 
     /// The signed text: a prefix no other signed value uses, so no VERP token or Message-ID fingerprint is
