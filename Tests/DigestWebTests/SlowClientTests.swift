@@ -47,7 +47,10 @@ import Testing
             slowest = max(slowest, probe.seconds)
             try await Task.sleep(for: .milliseconds(500))
         }
-        #expect(slowest < 1, "GET /subscribe took \(slowest) s with 500 half-open requests")
+        // Served beside the half-open requests, not after them: a server that waited on them would answer only
+        // once they were closed, at the 2 s idle timeout or later. (A 1 s bound failed once in a full run on 2
+        // cores, where a curl process alone can take a second to start.)
+        #expect(slowest < 2, "GET /subscribe took \(slowest) s with 500 half-open requests")
         let open = halfOpen.filter { !$0.isClosed }.count
         #expect(open == 0, "\(open) of 500 half-open requests still open after 8 s (idle timeout 2 s)")
         // Not before the request deadline: the body kept arriving, so only that deadline applies.
