@@ -96,7 +96,10 @@ extension Store {
                     now.sqlValue, now.sqlValue, lastID.sqlValue)
                 try Self.update(db, subscriber)
                 return .requeued(subscriber)
-            case .sent? where lastSent.map { now.timeIntervalSince($0) < resendInterval && $0 <= now } == true:
+            // Within the interval either way: a mail sent "after" `now` went out while this request was on its
+            // way (its instant is taken before the transaction runs, and the worker may record first). Only a
+            // clock turned back further than the interval lets a new mail through.
+            case .sent? where lastSent.map { abs(now.timeIntervalSince($0)) < resendInterval } == true:
                 try Self.update(db, subscriber)
                 return .recentlySent(subscriber)
             default:
