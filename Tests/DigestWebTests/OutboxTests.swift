@@ -3,6 +3,7 @@ import DigestTestSupport
 import Foundation
 import Hummingbird
 import HummingbirdTesting
+import Synchronization
 import Testing
 
 @testable import DigestWeb
@@ -200,6 +201,63 @@ import Testing
     @Test func retryBackoffDoublesUpToAnHour() {
         let retry = OutboxRetry()
         #expect([1, 2, 3, 7, 50].map(retry.delay(afterAttempts:)) == [60, 120, 240, 3600, 3600])
+    }
+
+    /// A full batch claims the next one while it is sent: with the first mail held at the relay, the worker has
+    /// already claimed two batches; every mail then goes out once.
+    @Test func aFullBatchClaimsTheNextWhileItIsSent() async throws {
+        let fixture = try SubscriptionFixture()
+        let now = Date()
+        for number in 0..<12 {
+            try fixture.store.queueOutboxMail(
+                MailMessage(
+                    sender: try EmailAddress("digest@courier.example"), recipient: try EmailAddress("r\(number)@example.com"),
+                    messageID: "<m\(number)@courier.example>", data: Array("Subject: x\r\n\r\nx\r\n".utf8)),
+                purpose: "test", subscriberID: nil, now: now)
+        }
+        let relay = HeldRelay()
+        try await fixture.app(transport: relay).test(.router) { _ in
+            // One connection: batches of 4. While the first mail waits at the relay, the second batch is claimed.
+            let deadline = Date() + 10
+            while try fixture.store.outboxCounts()[.sending, default: 0] < 8 && Date() < deadline {
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            #expect(try fixture.store.outboxCounts()[.sending, default: 0] == 8, "a batch and the next one claimed")
+            #expect(relay.accepted.withLock { $0 }.isEmpty)
+            relay.release()
+            _ = try await fixture.waitForMails(12, timeout: 20)
+            #expect(relay.accepted.withLock { $0 }.sorted() == (0..<12).map { "<m\($0)@courier.example>" }.sorted())
+            let sentBy = Date() + 10
+            while try fixture.store.outboxCounts()[.sent, default: 0] < 12 && Date() < sentBy {
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            #expect(try fixture.store.outboxCounts() == [.sent: 12])
+        }
+    }
+
+    /// One connection that holds every message until `release()`, then accepts each.
+    final class HeldRelay: MailTransport, @unchecked Sendable {
+        let connections = 1
+        let accepted = Mutex<[String]>([])
+        private let gate = DispatchSemaphore(value: 0)
+
+        func release() { gate.signal() }
+        func makeConnection() throws -> any MailConnection { Connection(relay: self) }
+
+        final class Connection: MailConnection {
+            let relay: HeldRelay
+            private var released = false
+            init(relay: HeldRelay) { self.relay = relay }
+            var isUsable: Bool { true }
+            func send(_ message: MailMessage) -> SendOutcome {
+                if !released {
+                    relay.gate.wait()
+                    released = true
+                }
+                relay.accepted.withLock { $0.append(message.messageID) }
+                return .sent(reply: "250 2.0.0 Ok")
+            }
+        }
     }
 
     @Test func claimsOfAStoppedServerArePutBack() throws {

@@ -12,7 +12,7 @@ final class ComposeStage: @unchecked Sendable {
     private let claims: ClaimFeed
     /// Whether the next batch is claimed while the current one is composed and sent (`ClaimAhead`).
     private let claimsAhead: Bool
-    private var ahead: ClaimAhead?
+    private var ahead: ClaimAhead<ClaimedDelivery>?
     private let composer: DigestComposer
     private let store: Store
     private let recorder: LedgerRecorder
@@ -107,7 +107,7 @@ final class ComposeStage: @unchecked Sendable {
             index = 0
             finished = batch.isEmpty
             // The next claim goes out now, while this batch is composed and sent.
-            if claimsAhead && !finished && mayClaim() { ahead = ClaimAhead(claims) }
+            if claimsAhead && !finished && mayClaim() { ahead = ClaimAhead { [claims] in try claims.nextBatch() } }
             prefetchReceived()
         }
         guard index < batch.count else { return nil }

@@ -101,17 +101,42 @@ extension Store {
                 ORDER BY nextAttemptAt, id LIMIT ?\(db.dialect.skipLocked)
                 """,
                 [now.sqlValue] + current.arguments + [limit.sqlValue])
+            let claimed = try rows.map(OutboxMail.init(row:))
+            guard !claimed.isEmpty else { return [] }
             let expiry = db.dialect.leaseTime(now, plus: lease)
-            var claimed: [OutboxMail] = []
-            for row in rows {
-                let mail = try OutboxMail(row: row)
-                try db.execute(
-                    "UPDATE outbox SET status = 'sending', claimedBy = ?, claimedUntil = \(expiry.sql), updatedAt = ? WHERE id = ?",
-                    [.text(owner)] + expiry.arguments + [now.sqlValue, mail.id.sqlValue])
-                claimed.append(mail)
-            }
+            try db.execute(
+                """
+                UPDATE outbox SET status = 'sending', claimedBy = ?, claimedUntil = \(expiry.sql), updatedAt = ?
+                WHERE id IN (\(sqlPlaceholders(claimed.count)))
+                """,
+                [.text(owner)] + expiry.arguments + [now.sqlValue] + claimed.map(\.id.sqlValue))
             return claimed
         }
+    }
+
+    /// Puts back mails `owner` claimed and will not send (claimed ahead of a batch that stopped), due at once
+    /// and in their place. A mail whose claim another worker took over (its lease ran out) stays theirs.
+    /// Returns how many.
+    @discardableResult
+    public func releaseOutbox(_ mails: [OutboxMail], owner: String, now: Date) throws -> Int {
+        guard !mails.isEmpty else { return 0 }
+        return try database.write { db in
+            try Self.requeueOutbox(
+                db, now: now, where: "claimedBy = ? AND id IN (\(sqlPlaceholders(mails.count)))",
+                [.text(owner)] + mails.map(\.id.sqlValue))
+        }
+    }
+
+    /// Claimed mails (`sending`) matching `condition` back to `queued`, due `now`, unclaimed.
+    private static func requeueOutbox(_ db: some SQLConnection, now: Date, where condition: String, _ arguments: [SQLValue])
+        throws -> Int
+    {
+        try db.execute(
+            """
+            UPDATE outbox SET status = 'queued', claimedBy = NULL, claimedUntil = NULL, nextAttemptAt = ?, updatedAt = ?
+            WHERE status = 'sending' AND \(condition)
+            """,
+            [now.sqlValue, now.sqlValue] + arguments)
     }
 
     /// Records what became of claimed mails, in one transaction: sent; failed for good; or deferred
@@ -157,13 +182,7 @@ extension Store {
                 "SELECT DISTINCT claimedBy FROM outbox WHERE status = 'sending' AND claimedBy IS NOT NULL")
             var released = 0
             for owner in owners where isGone(owner) {
-                released += try db.execute(
-                    """
-                    UPDATE outbox SET status = 'queued', claimedBy = NULL, claimedUntil = NULL, nextAttemptAt = ?,
-                        updatedAt = ?
-                    WHERE status = 'sending' AND claimedBy = ?
-                    """,
-                    now.sqlValue, now.sqlValue, .text(owner))
+                released += try Self.requeueOutbox(db, now: now, where: "claimedBy = ?", [.text(owner)])
             }
             return released
         }

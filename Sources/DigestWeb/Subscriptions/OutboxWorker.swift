@@ -99,12 +99,18 @@ final class OutboxWorker: Service, Sendable {
             store, owner, lease, now, retry, logger, onResult
         )
         let size = max(1, pool.transport.connections) * 4
+        let claim: @Sendable () throws -> [OutboxMail] = {
+            try store.claimOutbox(owner: owner, limit: size, lease: lease, now: now())
+        }
         await pool.run(
             next: { () -> (OutboxMail, MailMessage)? in
                 if batch.isStopped { return nil }
                 if let mail = batch.take() { return (mail, mail.message) }
                 do {
-                    batch.fill(try store.claimOutbox(owner: owner, limit: size, lease: lease, now: now()))
+                    let claimed = try batch.takeAhead() ?? claim()
+                    batch.fill(claimed)
+                    // A full batch: more may be due. The next claim goes out now, while this batch is sent.
+                    if claimed.count == size { batch.claimAhead(claim) }
                 } catch {
                     logger.error("outbox: cannot claim mails", metadata: ["error": "\(error)"])
                     return nil
@@ -135,6 +141,18 @@ final class OutboxWorker: Service, Sendable {
                     onResult?(item.message, item.result)
                 }
             })
+        // Mails claimed and not sent (a batch claimed ahead, or what was left when sending stopped): due again
+        // at once, for the next look, instead of waiting out their lease.
+        let unsent = batch.drain()
+        guard !unsent.isEmpty else { return }
+        do {
+            let released = try await database.run { try $0.releaseOutbox(unsent, owner: owner, now: now()) }
+            logger.info("outbox: claimed mails not sent put back", metadata: ["outbox.count": "\(released)"])
+        } catch {
+            logger.error(
+                "outbox: cannot put back claimed mails; they go out once their lease runs out",
+                metadata: ["error": "\(error)", "outbox.count": "\(unsent.count)"])
+        }
     }
 
     /// Whether the worker named `owner` is a process of this host that no longer runs.
@@ -147,13 +165,33 @@ final class OutboxWorker: Service, Sendable {
         return kill(pid, 0) != 0 && errno == ESRCH
     }
 
-    /// Mails claimed but not yet handed to a sender, and whether sending stopped.
+    /// Mails claimed but not yet handed to a sender, the next batch's claim if one is under way, and whether
+    /// sending stopped.
     private final class Batch: Sendable {
         private let mails = Mutex<[OutboxMail]>([])
+        private let ahead = Mutex<ClaimAhead<OutboxMail>?>(nil)
         private let stopped = Mutex(false)
         func take() -> OutboxMail? { mails.withLock { $0.isEmpty ? nil : $0.removeFirst() } }
         func fill(_ claimed: [OutboxMail]) { mails.withLock { $0 += claimed } }
         func stop() { stopped.withLock { $0 = true } }
         var isStopped: Bool { stopped.withLock { $0 } }
+
+        /// Starts claiming the next batch on a thread of its own.
+        func claimAhead(_ claim: @escaping @Sendable () throws -> [OutboxMail]) {
+            ahead.withLock { $0 = ClaimAhead(named: "outbox-claim", claim) }
+        }
+
+        /// The batch claimed ahead, once its claim is over; nil when none was started.
+        func takeAhead() throws -> [OutboxMail]? {
+            guard let claim = ahead.withLock({ value in defer { value = nil }; return value }) else { return nil }
+            return try claim.take()
+        }
+
+        /// Everything claimed and not taken, the batch claimed ahead included (waiting for its claim): once
+        /// sending is over.
+        func drain() -> [OutboxMail] {
+            let left = mails.withLock { value in defer { value = [] }; return value }
+            return left + ((try? takeAhead()) ?? [])
+        }
     }
 }

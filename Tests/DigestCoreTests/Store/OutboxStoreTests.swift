@@ -98,4 +98,26 @@ import Testing
         let retried = try store.claimOutbox(owner: "h:1", limit: 10, lease: 600, now: now + 121)
         #expect(Set(retried.map(\.message.recipient.description)) == ["t@example.com", "c@example.com"])
     }
+
+    /// What a worker claimed and will not send (a batch claimed ahead when sending stopped) goes back to the queue
+    /// at once, in its place; only its own claims.
+    @Test(arguments: StoreBackend.allCases) func claimedMailsNotSentArePutBack(backend: StoreBackend) throws {
+        let store = try Fixtures.store(in: directory, backend)
+        for (index, email) in ["a@example.com", "b@example.com", "c@example.com"].enumerated() {
+            _ = try signUp(store, email, question: "q\(index)", at: now + Double(index))
+        }
+        let first = try store.claimOutbox(owner: "h:1", limit: 2, lease: 600, now: now + 10)
+        let ahead = try store.claimOutbox(owner: "h:1", limit: 2, lease: 600, now: now + 10)
+        #expect(first.map(\.message.recipient.description) == ["a@example.com", "b@example.com"])
+        #expect(ahead.map(\.message.recipient.description) == ["c@example.com"])
+        #expect(try store.outboxCounts()[.sending] == 3)
+        // Another worker's release leaves them claimed.
+        #expect(try store.releaseOutbox(ahead, owner: "h:2", now: now + 11) == 0)
+        #expect(try store.claimOutbox(owner: "h:2", limit: 10, lease: 600, now: now + 11).isEmpty)
+        #expect(try store.releaseOutbox(ahead, owner: "h:1", now: now + 11) == 1)
+        #expect(try store.outboxCounts()[.sending] == 2)
+        #expect(try store.nextOutboxDue(now: now + 11) == now + 11)
+        let again = try store.claimOutbox(owner: "h:2", limit: 10, lease: 600, now: now + 12)
+        #expect(again.map(\.message.messageID) == ahead.map(\.message.messageID))
+    }
 }

@@ -24,7 +24,8 @@ final class SubscriptionFixture: Sendable {
 
     func app(
         settings: WebSettings = WebSettings(), environment extra: [String: String] = [:], port: Int? = nil,
-        adminListen: Configuration.Listen? = nil, trustedProxies: [String] = [], edit: (inout Configuration) -> Void = { _ in }
+        adminListen: Configuration.Listen? = nil, trustedProxies: [String] = [], transport: (any MailTransport)? = nil,
+        edit: (inout Configuration) -> Void = { _ in }
     ) async throws -> Application<RouterResponder<WebRequestContext>> {
         var environment = [configuration.web.secretEnv: WebFixture.secret, configuration.web.adminTokenEnv: WebFixture.token]
         environment.merge(extra) { $1 }
@@ -35,7 +36,7 @@ final class SubscriptionFixture: Sendable {
         edit(&configuration)
         return try await buildWebApplication(
             configuration: configuration, store: store, environment: environment, logger: Logger(label: "test"),
-            settings: settings, onMailResult: { [mails] message, _ in mails.append(message) })
+            settings: settings, transport: transport, onMailResult: { [mails] message, _ in mails.append(message) })
     }
 
     /// Waits (briefly) until `count` confirmation mails were handed to the transport.
