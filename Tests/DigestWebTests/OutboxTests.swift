@@ -235,6 +235,34 @@ import Testing
         }
     }
 
+    /// What goes back to the queue when sending stops: the mails of the batch not yet taken, and the batch claimed
+    /// ahead (waiting for its claim to end).
+    @Test func aStoppedBatchGivesBackWhatItDidNotSendAndWhatItClaimedAhead() throws {
+        let fixture = try SubscriptionFixture()
+        for number in 1...4 {
+            try fixture.store.queueOutboxMail(
+                MailMessage(
+                    sender: try EmailAddress("digest@courier.example"), recipient: try EmailAddress("r\(number)@example.com"),
+                    messageID: "<m\(number)@courier.example>", data: Array("Subject: x\r\n\r\nx\r\n".utf8)),
+                purpose: "test", subscriberID: nil, now: Date())
+        }
+        let batch = OutboxWorker.Batch()
+        batch.fill(try fixture.store.claimOutbox(owner: "h:1", limit: 2, lease: 600, now: Date()))
+        #expect(batch.take()?.id == 1)
+        let claimed = try fixture.store.claimOutbox(owner: "h:1", limit: 2, lease: 600, now: Date())
+        let claiming = DispatchSemaphore(value: 0)
+        batch.claimAhead {
+            claiming.wait()
+            return claimed
+        }
+        batch.stop()
+        #expect(batch.isStopped)
+        DispatchQueue.global().asyncAfter(deadline: .now() + 0.2) { claiming.signal() }
+        #expect(batch.drain().map(\.id) == [2, 3, 4])
+        #expect(try batch.takeAhead() == nil)
+        #expect(batch.drain().isEmpty)
+    }
+
     /// One connection that holds every message until `release()`, then accepts each.
     final class HeldRelay: MailTransport, @unchecked Sendable {
         let connections = 1

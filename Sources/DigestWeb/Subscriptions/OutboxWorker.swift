@@ -167,7 +167,7 @@ final class OutboxWorker: Service, Sendable {
 
     /// Mails claimed but not yet handed to a sender, the next batch's claim if one is under way, and whether
     /// sending stopped.
-    private final class Batch: Sendable {
+    final class Batch: Sendable {
         private let mails = Mutex<[OutboxMail]>([])
         private let ahead = Mutex<ClaimAhead<OutboxMail>?>(nil)
         private let stopped = Mutex(false)
