@@ -142,16 +142,16 @@ final class OutboxWorker: Service, Sendable {
                 }
             })
         // Mails claimed and not sent (a batch claimed ahead, or what was left when sending stopped): due again
-        // at once, for the next look, instead of waiting out their lease.
-        let unsent = batch.drain()
-        guard !unsent.isEmpty else { return }
+        // at once, for the next look, instead of waiting out their lease. On the worker's own thread: a claim
+        // still under way is waited for there, never on Swift concurrency's.
+        guard batch.holdsClaims else { return }
         do {
-            let released = try await database.run { try $0.releaseOutbox(unsent, owner: owner, now: now()) }
+            let released = try await database.run { try $0.releaseOutbox(batch.drain(), owner: owner, now: now()) }
             logger.info("outbox: claimed mails not sent put back", metadata: ["outbox.count": "\(released)"])
         } catch {
             logger.error(
                 "outbox: cannot put back claimed mails; they go out once their lease runs out",
-                metadata: ["error": "\(error)", "outbox.count": "\(unsent.count)"])
+                metadata: ["error": "\(error)"])
         }
     }
 
@@ -186,6 +186,9 @@ final class OutboxWorker: Service, Sendable {
             guard let claim = ahead.withLock({ value in defer { value = nil }; return value }) else { return nil }
             return try claim.take()
         }
+
+        /// Whether mails are claimed and not taken, or a claim ahead was started: what `drain()` would return.
+        var holdsClaims: Bool { !mails.withLock(\.isEmpty) || ahead.withLock { $0 != nil } }
 
         /// Everything claimed and not taken, the batch claimed ahead included (waiting for its claim): once
         /// sending is over.
