@@ -42,9 +42,12 @@ struct DeliveryPipeline {
     /// The run's counts as the record stage writes them.
     let report: RunState
 
-    /// Messages claimed, composed and signed ahead of the senders, at most: enough to keep every connection
-    /// and every signing thread busy.
+    /// Messages claimed, composed and signed ahead of the senders, at most: `perConnection` for each connection and
+    /// one for each signing thread. The composer runs at nice +10, so it composes in bursts: the buffer fills
+    /// while the senders wait on the network and drains while the composer waits for a core. Two a connection
+    /// ran dry within a burst; eight ride it out (BENCHMARKS.md, "Where a signed send's cores go").
     let aheadCapacity: Int
+    static let aheadPerConnection = 8
     private let store: Store
     private let clock: @Sendable () -> Date
     /// First wait before a deferred delivery is tried by a later run.
@@ -81,7 +84,7 @@ struct DeliveryPipeline {
             claimsAhead: store.isShared,
             composer: composer, store: store, recorder: recordStage, editions: editions, mayClaim: gate.mayClaim,
             clock: clock, signsApart: signStage?.signer, logger: logger)
-        aheadCapacity = 2 * max(1, pool.transport.connections) + (signStage?.threads ?? 0)
+        aheadCapacity = Self.aheadPerConnection * max(1, pool.transport.connections) + (signStage?.threads ?? 0)
     }
 
     /// Runs the stages until the ledger has nothing due or a stop ends the run, then ends them and settles
