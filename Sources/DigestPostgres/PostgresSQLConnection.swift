@@ -8,9 +8,10 @@ import PostgresNIO
 
 /// One pooled connection inside a `PostgresDatabase` transaction.
 ///
-/// A statement with placeholders that this connection has run before is sent as a named prepared statement
-/// (`PreparedStatementCache` says which), so the server parses and plans it once per connection; the
-/// others go as the unnamed statement (Parse, Bind, Execute every time).
+/// A statement with placeholders, run for its rows, that this connection has run before is sent as a named
+/// prepared statement (`PreparedStatementCache` says which), so the server parses it once per connection
+/// (and plans it once, when it keeps the generic plan); the others go as the unnamed statement (Parse, Bind,
+/// Execute every time).
 struct PostgresSQLConnection: SQLConnection {
     let pooled: PooledConnection
     var connection: PostgresConnection { pooled.connection }
