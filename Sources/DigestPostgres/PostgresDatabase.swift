@@ -22,6 +22,11 @@ import PostgresNIO
 /// again** (no side effects outside the transaction, no state carried over from a failed attempt).
 /// A body must not start another transaction on the same database: it would wait for a connection of
 /// its own, forever once the pool is exhausted (GRDB refuses such nesting too).
+///
+/// Each connection keeps the statements it runs repeatedly as named prepared statements
+/// (`PreparedStatementCache`), parsed and planned once per connection. When a change to a table leaves
+/// one of them stale ("cached plan must not change result type"), the transaction, read or write, is run
+/// once more with the statement prepared anew: **read bodies too must be safe to run again**.
 public final class PostgresDatabase: SQLDatabase {
     public let dialect = SQLDialect.postgres
     public let settings: PostgresSettings
@@ -31,7 +36,7 @@ public final class PostgresDatabase: SQLDatabase {
     public static let maximumAttempts = 5
 
     private let group: MultiThreadedEventLoopGroup
-    private let pool: PostgresConnectionPool<PostgresConnection>
+    private let pool: PostgresConnectionPool<PooledConnection>
     private let translations = TranslationCache()
     private let counter = TrafficCounter()
     private let logger: Logger
@@ -53,14 +58,15 @@ public final class PostgresDatabase: SQLDatabase {
             maximum: maximumConnections,
             open: {
                 do {
-                    return try PostgresConnection.connect(
-                        on: group.next(), configuration: configuration, id: connectionIDs.next(), logger: logger
-                    ).wait()
+                    return PooledConnection(
+                        try PostgresConnection.connect(
+                            on: group.next(), configuration: configuration, id: connectionIDs.next(), logger: logger
+                        ).wait())
                 } catch {
                     throw PostgresError(connecting: settings, error)
                 }
             },
-            close: { connection in try? connection.close().wait() },
+            close: { pooled in try? pooled.connection.close().wait() },
             closedError: { PostgresError(message: "the database \(settings.description) was closed") })
         do {
             pool.release(try pool.lease())
@@ -101,14 +107,17 @@ public final class PostgresDatabase: SQLDatabase {
     }
 
     /// BEGIN, the body, COMMIT; ROLLBACK when anything throws, and another try when the server asks
-    /// for one (serialization failure, deadlock) and `attempts` allow. `begin` nil: the body's one
-    /// statement alone, in the server's own transaction for it (nothing to commit or roll back).
+    /// for one (serialization failure, deadlock) and `attempts` allow, or once when a prepared statement went
+    /// stale. `begin` nil: the body's one statement alone, in the server's own transaction for it (nothing to
+    /// commit or roll back).
     private func transaction<T>(
         _ begin: String?, attempts: Int, _ body: (any SQLConnection) throws -> T
     ) throws -> T {
         var attempt = 1
+        var preparedAgain = false
         while true {
-            let connection = try pool.lease(isUsable: { !$0.isClosed })
+            let pooled = try pool.lease(isUsable: { !$0.isClosed })
+            let connection = pooled.connection
             // BEGIN goes out ahead of the body's first statement, without a round trip of its own: its
             // answer is checked before that statement's (and before COMMIT, for a body that ran none).
             let began = begin.map { begin in
@@ -117,7 +126,7 @@ public final class PostgresDatabase: SQLDatabase {
                     sql: begin, connection.query(PostgresQuery(unsafeSQL: begin), logger: logger), on: connection)
             }
             let sqlConnection = PostgresSQLConnection(
-                connection: connection, translations: translations, logger: logger, counter: counter, began: began,
+                pooled: pooled, translations: translations, logger: logger, counter: counter, began: began,
                 statementsLeft: begin == nil ? PostgresSQLConnection.StatementsLeft(1) : nil)
             do {
                 let value = try body(sqlConnection)
@@ -125,16 +134,24 @@ public final class PostgresDatabase: SQLDatabase {
                     try began.settle()
                     try sqlConnection.run("COMMIT")
                 }
-                pool.release(connection)
+                pool.release(pooled)
                 return value
             } catch {
                 // After a failed COMMIT the server has ended the transaction already; ROLLBACK then only
                 // warns. A ROLLBACK that fails means the connection is gone or unusable. A lone statement
                 // that failed has ended its own transaction.
                 if connection.isClosed || (began != nil && (try? sqlConnection.run("ROLLBACK")) == nil) {
-                    pool.drop(connection)
+                    pool.drop(pooled)
                 } else {
-                    pool.release(connection)
+                    pool.release(pooled)
+                }
+                if !preparedAgain, let failure = error as? PostgresError, failure.isStalePreparedStatement {
+                    // The connection has forgotten the statement; the next run prepares it again.
+                    logger.debug(
+                        "A prepared statement's plan went stale; running the transaction again",
+                        metadata: ["postgres.sqlState": "\(failure.sqlState ?? "")"])
+                    preparedAgain = true
+                    continue
                 }
                 if attempt < attempts, let failure = error as? PostgresError, failure.isTransient {
                     logger.debug(

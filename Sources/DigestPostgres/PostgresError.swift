@@ -46,6 +46,21 @@ public struct PostgresError: Error, CustomStringConvertible {
 
     public var isUniqueViolation: Bool { sqlState == Self.uniqueViolation }
 
+    /// A prepared statement's plan no longer fits: a table it reads changed so that its rows would change
+    /// shape, and PostgreSQL refuses to change a cached plan's result type (0A000, "cached plan must not
+    /// change result type", `plancache.c`).
+    var isChangedResultType: Bool {
+        sqlState == "0A000" && message.contains("cached plan must not change result type")
+    }
+
+    /// A prepared statement the server no longer has (26000, invalid_sql_statement_name): deallocated by
+    /// someone else (`DEALLOCATE ALL`, `DISCARD ALL`).
+    var isUnknownPreparedStatement: Bool { sqlState == "26000" }
+
+    /// A failure of the connection's prepared statement rather than of the transaction: the transaction
+    /// is run again once, which prepares the statement anew.
+    var isStalePreparedStatement: Bool { isChangedResultType || isUnknownPreparedStatement }
+
     public var description: String {
         if isConnectionFailure { return message + (sqlState.map { " (SQLSTATE \($0))" } ?? "") }
         var text = "PostgreSQL"

@@ -7,8 +7,14 @@ import NIOSSL
 import PostgresNIO
 
 /// One pooled connection inside a `PostgresDatabase` transaction.
+///
+/// A statement with placeholders, run for its rows, that this connection has run before is sent as a named
+/// prepared statement (`PreparedStatementCache` says which), so the server parses it once per connection
+/// (and plans it once, when it keeps the generic plan); the others go as the unnamed statement (Parse, Bind,
+/// Execute every time).
 struct PostgresSQLConnection: SQLConnection {
-    let connection: PostgresConnection
+    let pooled: PooledConnection
+    var connection: PostgresConnection { pooled.connection }
     let translations: PostgresDatabase.TranslationCache
     let logger: Logger
     let counter: PostgresDatabase.TrafficCounter
@@ -34,12 +40,11 @@ struct PostgresSQLConnection: SQLConnection {
     }
 
     func execute(_ sql: String, _ arguments: [SQLValue]) throws -> Int {
-        let metadata = try query(sql, arguments).metadata
-        return Self.rowsAffected(metadata)
+        try query(sql, arguments, wanted: .count).changed
     }
 
     func fetchAll(_ sql: String, _ arguments: [SQLValue]) throws -> [SQLRow] {
-        let rows = try query(sql, arguments).rows
+        let rows = try query(sql, arguments, wanted: .rows).rows
         guard let first = rows.first else { return [] }
         let columns = SQLColumns(first.map(\.columnName))
         return try rows.map { row in
@@ -66,7 +71,13 @@ struct PostgresSQLConnection: SQLConnection {
         }
     }
 
-    private func query(_ sql: String, _ arguments: [SQLValue]) throws -> PostgresQueryResult {
+    /// What a statement answered: its rows (for `fetchAll`) and how many rows it changed (for `execute`).
+    private struct Answer {
+        var rows: [PostgresRow] = []
+        var changed = 0
+    }
+
+    private func query(_ sql: String, _ arguments: [SQLValue], wanted: PreparedStatementCache.Wanted) throws -> Answer {
         let translated = translations.translate(sql)
         guard translated.count == arguments.count else {
             throw PostgresError(
@@ -74,7 +85,6 @@ struct PostgresSQLConnection: SQLConnection {
                 sql: sql)
         }
         try statementsLeft?.take(sql)
-        counter.roundTrip()
         var binds = PostgresBindings(capacity: arguments.count)
         for argument in arguments {
             switch argument {
@@ -86,12 +96,83 @@ struct PostgresSQLConnection: SQLConnection {
             case .date(let date): binds.append(PostgresTimestamp(date: date))
             }
         }
-        let sent = connection.query(PostgresQuery(unsafeSQL: translated.sql, binds: binds), logger: logger)
+        let key = PreparedStatementCache.Key(sql: translated.sql, types: arguments.map(Self.typeCode))
+        let name: String
+        var preparing = false
+        switch pooled.statements.run(key, placeholders: translated.count, wanted: wanted) {
+        case .unnamed:
+            counter.roundTrip()
+            let sent = connection.query(PostgresQuery(unsafeSQL: translated.sql, binds: binds), logger: logger)
+            try began?.settle()
+            let result: PostgresQueryResult
+            do {
+                result = try PostgresAnswer.wait(for: sent, on: connection)
+            } catch {
+                throw PostgresError(error, sql: sql)
+            }
+            return Answer(rows: result.rows, changed: Self.rowsAffected(result.metadata))
+        case .prepare(let newName, let deallocating):
+            for old in deallocating { try deallocate(old) }
+            // postgres-nio sends Parse, Describe and Sync, and waits for their answer before it binds.
+            counter.roundTrip()
+            name = newName
+            preparing = true
+        case .execute(let known):
+            name = known
+        }
+        let text = NamedStatement.Text(name: name, sql: translated.sql)
+        counter.roundTrip()
+        let sent = NamedStatement.rows(text, binds, on: pooled, logger: logger)
         try began?.settle()
+        return Answer(rows: try waitNamed(sent, key, sql: sql, preparing: preparing))
+    }
+
+    /// The answer of a named statement. After a failure, the name is forgotten when it cannot serve again,
+    /// and the statement is prepared anew at its next run: a name whose preparation failed (postgres-nio
+    /// refuses it from then on; the server never had it, or has it unused until the connection closes when
+    /// only the first execution failed), one the server no longer has (26000), and one whose plan the
+    /// server will not change ("cached plan must not change result type", after a change to a table it
+    /// reads; deallocated with the next preparation).
+    private func waitNamed<T: Sendable>(
+        _ sent: EventLoopFuture<T>, _ key: PreparedStatementCache.Key, sql: String, preparing: Bool
+    ) throws -> T {
         do {
             return try PostgresAnswer.wait(for: sent, on: connection)
         } catch {
+            let failure = PostgresError(error, sql: sql)
+            if failure.isChangedResultType {
+                pooled.statements.discard(key, deallocate: true)
+            } else if preparing || failure.isUnknownPreparedStatement {
+                pooled.statements.discard(key, deallocate: false)
+            }
+            throw failure
+        }
+    }
+
+    /// Frees a prepared statement on the server: one round trip, rare (a statement evicted from a full
+    /// cache, or one whose plan went stale).
+    private func deallocate(_ name: String) throws {
+        let sql = "DEALLOCATE \(name)"
+        counter.roundTrip()
+        let sent = connection.query(PostgresQuery(unsafeSQL: sql), logger: logger)
+        try began?.settle()
+        do {
+            _ = try PostgresAnswer.wait(for: sent, on: connection)
+        } catch {
             throw PostgresError(error, sql: sql)
+        }
+    }
+
+    /// The kind of an argument, for the prepared statement's key (the server fixes a parameter's type
+    /// when the statement is prepared).
+    static func typeCode(_ value: SQLValue) -> UInt8 {
+        switch value {
+        case .null: 0
+        case .integer: 1
+        case .real: 2
+        case .text: 3
+        case .blob: 4
+        case .date: 5
         }
     }
 
