@@ -19,6 +19,10 @@ enum NamedStatement {
     struct Text: Sendable {
         let name: String
         let sql: String
+        /// The parameters' types, sent with the preparation as the unnamed statement sends them with each run:
+        /// the server then reads every argument in the type it was bound as, instead of guessing one from the
+        /// statement (`? IS NULL`, `COALESCE(?, …)`). `.null` (0) leaves that one to the server.
+        let types: [PostgresDataType]
     }
 
     static let current = TaskLocal<Text?>(wrappedValue: nil)
@@ -63,6 +67,7 @@ enum NamedStatement {
     struct Rows: PostgresPreparedStatement {
         static var name: String { text.name }
         static var sql: String { text.sql }
+        static var bindingDataTypes: [PostgresDataType] { text.types }
         typealias Row = PostgresRow
         let bindings: PostgresBindings
         func makeBindings() -> PostgresBindings { bindings }

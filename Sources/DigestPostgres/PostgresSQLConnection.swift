@@ -120,7 +120,7 @@ struct PostgresSQLConnection: SQLConnection {
         case .execute(let known):
             name = known
         }
-        let text = NamedStatement.Text(name: name, sql: translated.sql)
+        let text = NamedStatement.Text(name: name, sql: translated.sql, types: arguments.map(Self.dataType))
         counter.roundTrip()
         let sent = NamedStatement.rows(text, binds, on: pooled, logger: logger)
         try began?.settle()
@@ -160,6 +160,18 @@ struct PostgresSQLConnection: SQLConnection {
             _ = try PostgresAnswer.wait(for: sent, on: connection)
         } catch {
             throw PostgresError(error, sql: sql)
+        }
+    }
+
+    /// The type an argument is bound as (what `PostgresBindings.append` writes for it).
+    static func dataType(_ value: SQLValue) -> PostgresDataType {
+        switch value {
+        case .null: .null
+        case .integer: .int8
+        case .real: .float8
+        case .text: .text
+        case .blob: .bytea
+        case .date: PostgresTimestamp.psqlType
         }
     }
 
