@@ -75,7 +75,9 @@ import Testing
     @Test func disconnectAtEndOfDataIsRetriedOnANewConnection() async throws {
         let faulty = try SMTPSinkServer(flags: ["-q", "."])
         let transport = try SMTPTransport(settings: MailTests.smtp(faulty.url))
-        let retry = RetryPolicy(maxAttempts: 6, baseDelay: 0.6, maxDelay: 1, jitter: 0)
+        // One connection: the breaker opens at the second relay failure in a row, so the retry must find the
+        // healthy server up. 3 s leaves room for starting it on a loaded machine (0.6 s did not, once, in CI).
+        let retry = RetryPolicy(maxAttempts: 6, baseDelay: 3, maxDelay: 3, jitter: 0)
         let message = MailTests.message(7)
         let run = Task { await MailTests.send([message], over: transport, retry: retry) }
         // Wait until the faulty server has dropped the first session, then bring up a healthy one in place.
