@@ -96,7 +96,8 @@ struct PostgresSQLConnection: SQLConnection {
             case .date(let date): binds.append(PostgresTimestamp(date: date))
             }
         }
-        let key = PreparedStatementCache.Key(sql: translated.sql, types: arguments.map(Self.typeCode))
+        let types = arguments.map(Self.dataType)
+        let key = PreparedStatementCache.Key(sql: translated.sql, types: types)
         let name: String
         var preparing = false
         switch pooled.statements.run(key, placeholders: translated.count, wanted: wanted) {
@@ -120,7 +121,7 @@ struct PostgresSQLConnection: SQLConnection {
         case .execute(let known):
             name = known
         }
-        let text = NamedStatement.Text(name: name, sql: translated.sql, types: arguments.map(Self.dataType))
+        let text = NamedStatement.Text(name: name, sql: translated.sql, types: types)
         counter.roundTrip()
         let sent = NamedStatement.rows(text, binds, on: pooled, logger: logger)
         try began?.settle()
@@ -163,7 +164,8 @@ struct PostgresSQLConnection: SQLConnection {
         }
     }
 
-    /// The type an argument is bound as (what `PostgresBindings.append` writes for it).
+    /// The type an argument is bound as (what `PostgresBindings.append` writes for it): declared with a prepared
+    /// statement, and part of its key (the server fixes a parameter's type when the statement is prepared).
     static func dataType(_ value: SQLValue) -> PostgresDataType {
         switch value {
         case .null: .null
@@ -172,19 +174,6 @@ struct PostgresSQLConnection: SQLConnection {
         case .text: .text
         case .blob: .bytea
         case .date: PostgresTimestamp.psqlType
-        }
-    }
-
-    /// The kind of an argument, for the prepared statement's key (the server fixes a parameter's type
-    /// when the statement is prepared).
-    static func typeCode(_ value: SQLValue) -> UInt8 {
-        switch value {
-        case .null: 0
-        case .integer: 1
-        case .real: 2
-        case .text: 3
-        case .blob: 4
-        case .date: 5
         }
     }
 

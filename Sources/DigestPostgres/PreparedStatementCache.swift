@@ -23,7 +23,7 @@ struct PreparedStatementCache {
     /// A statement as the server sees it: the translated text and the types of its arguments.
     struct Key: Hashable {
         let sql: String
-        let types: [UInt8]
+        let types: [PostgresDataType]
     }
 
     /// What the caller wants from the statement.

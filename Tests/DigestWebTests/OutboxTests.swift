@@ -208,13 +208,7 @@ import Testing
     @Test func aFullBatchClaimsTheNextWhileItIsSent() async throws {
         let fixture = try SubscriptionFixture()
         let now = Date()
-        for number in 0..<12 {
-            try fixture.store.queueOutboxMail(
-                MailMessage(
-                    sender: try EmailAddress("digest@courier.example"), recipient: try EmailAddress("r\(number)@example.com"),
-                    messageID: "<m\(number)@courier.example>", data: Array("Subject: x\r\n\r\nx\r\n".utf8)),
-                purpose: "test", subscriberID: nil, now: now)
-        }
+        try queueMails(0..<12, in: fixture, now: now)
         let relay = HeldRelay()
         try await fixture.app(transport: relay).test(.router) { _ in
             // One connection: batches of 4. While the first mail waits at the relay, the second batch is claimed.
@@ -239,13 +233,7 @@ import Testing
     /// ahead (waiting for its claim to end).
     @Test func aStoppedBatchGivesBackWhatItDidNotSendAndWhatItClaimedAhead() throws {
         let fixture = try SubscriptionFixture()
-        for number in 1...4 {
-            try fixture.store.queueOutboxMail(
-                MailMessage(
-                    sender: try EmailAddress("digest@courier.example"), recipient: try EmailAddress("r\(number)@example.com"),
-                    messageID: "<m\(number)@courier.example>", data: Array("Subject: x\r\n\r\nx\r\n".utf8)),
-                purpose: "test", subscriberID: nil, now: Date())
-        }
+        try queueMails(1...4, in: fixture, now: Date())
         let batch = OutboxWorker.Batch()
         batch.fill(try fixture.store.claimOutbox(owner: "h:1", limit: 2, lease: 600, now: Date()))
         #expect(batch.take()?.id == 1)
@@ -261,6 +249,17 @@ import Testing
         #expect(batch.drain().map(\.id) == [2, 3, 4])
         #expect(try batch.takeAhead() == nil)
         #expect(!batch.holdsClaims && batch.drain().isEmpty)
+    }
+
+    /// Mails `<mN@courier.example>` to `rN@example.com` for each N of `numbers`, due `now`, in the outbox.
+    func queueMails(_ numbers: some Sequence<Int>, in fixture: SubscriptionFixture, now: Date) throws {
+        for number in numbers {
+            try fixture.store.queueOutboxMail(
+                MailMessage(
+                    sender: try EmailAddress("digest@courier.example"), recipient: try EmailAddress("r\(number)@example.com"),
+                    messageID: "<m\(number)@courier.example>", data: Array("Subject: x\r\n\r\nx\r\n".utf8)),
+                purpose: "test", subscriberID: nil, now: now)
+        }
     }
 
     /// One connection that holds every message until `release()`, then accepts each.

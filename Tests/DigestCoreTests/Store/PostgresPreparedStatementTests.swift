@@ -157,15 +157,17 @@ import Testing
     // MARK: The cache alone
 
     typealias Key = PreparedStatementCache.Key
+    /// The type an integer argument is bound as.
+    let integer = PostgresSQLConnection.dataType(.integer(0))
 
     @Test func statementsArePreparedFromTheirSecondRunForTheirRowsOnly() {
         var cache = PreparedStatementCache()
-        let select = Key(sql: "SELECT a FROM t WHERE b = $1", types: [1])
+        let select = Key(sql: "SELECT a FROM t WHERE b = $1", types: [integer])
         #expect(cache.run(select, placeholders: 1, wanted: .rows) == .unnamed)
         #expect(cache.run(select, placeholders: 1, wanted: .rows) == .prepare(name: "digest_1", deallocating: []))
         #expect(cache.run(select, placeholders: 1, wanted: .rows) == .execute(name: "digest_1"))
         // A count is never asked of a named statement; statements without placeholders are never prepared.
-        let update = Key(sql: "UPDATE t SET a = $1", types: [1])
+        let update = Key(sql: "UPDATE t SET a = $1", types: [integer])
         for _ in 1...3 { #expect(cache.run(update, placeholders: 1, wanted: .count) == .unnamed) }
         let plain = Key(sql: "SELECT 1", types: [])
         for _ in 1...3 { #expect(cache.run(plain, placeholders: 0, wanted: .rows) == .unnamed) }
@@ -174,7 +176,7 @@ import Testing
 
     @Test func theLeastRecentlyUsedIsDeallocatedWhenTheCacheIsFull() {
         var cache = PreparedStatementCache(threshold: 1, capacity: 2)
-        let a = Key(sql: "a $1", types: [1]), b = Key(sql: "b $1", types: [1]), c = Key(sql: "c $1", types: [1])
+        let a = Key(sql: "a $1", types: [integer]), b = Key(sql: "b $1", types: [integer]), c = Key(sql: "c $1", types: [integer])
         #expect(cache.run(a, placeholders: 1, wanted: .rows) == .prepare(name: "digest_1", deallocating: []))
         #expect(cache.run(b, placeholders: 1, wanted: .rows) == .prepare(name: "digest_2", deallocating: []))
         #expect(cache.run(a, placeholders: 1, wanted: .rows) == .execute(name: "digest_1"))
@@ -186,7 +188,7 @@ import Testing
 
     @Test func aDiscardedStatementIsPreparedAgainUnderANewName() {
         var cache = PreparedStatementCache()
-        let key = Key(sql: "SELECT * FROM t WHERE id = $1", types: [1])
+        let key = Key(sql: "SELECT * FROM t WHERE id = $1", types: [integer])
         _ = cache.run(key, placeholders: 1, wanted: .rows)
         _ = cache.run(key, placeholders: 1, wanted: .rows)
         cache.discard(key, deallocate: true)
