@@ -1,5 +1,3 @@
-import Foundation
-
 /// The content transfer encoding of one body part (RFC 2045 §6), chosen by size: quoted-printable
 /// keeps Latin text readable and nearly as small as it is, but triples every byte outside ASCII,
 /// so Arabic, Greek or Cyrillic text is a third smaller in base64. A part goes out in base64 only
@@ -31,27 +29,38 @@ public enum TransferEncoding: String, Sendable, Equatable {
     }
 }
 
+extension TransferEncoding {
+    /// `text` with each line end (LF, CR or CRLF) turned into CRLF, the canonical form of text that
+    /// base64 carries (RFC 2045 §6.8).
+    static func canonicalLineEnds(_ text: UnsafeBufferPointer<UInt8>) -> [UInt8] {
+        [UInt8](unsafeUninitializedCapacity: canonicalLength(text)) { buffer, count in
+            var output = 0
+            var index = 0
+            while index < text.count {
+                let byte = text[index]
+                if byte == 0x0D || byte == 0x0A {
+                    buffer[output] = 0x0D
+                    buffer[output + 1] = 0x0A
+                    output += 2
+                    if byte == 0x0D && index + 1 < text.count && text[index + 1] == 0x0A { index += 1 }
+                } else {
+                    buffer[output] = byte
+                    output += 1
+                }
+                index += 1
+            }
+            count = output
+        }
+    }
+}
+
 extension [UInt8] {
     /// Appends `text` in base64 (RFC 2045 §6.8) after turning each line end (LF, CR or CRLF)
     /// into CRLF, the canonical form of text: 76 characters per line, every line ended by CRLF.
     mutating func appendBase64(canonicalizing text: [UInt8]) {
-        var canonical: [UInt8] = []
-        canonical.reserveCapacity(text.count + text.count / 32)
-        var index = 0
-        while index < text.count {
-            let byte = text[index]
-            if byte == 0x0D {
-                canonical += [0x0D, 0x0A]
-                if index + 1 < text.count && text[index + 1] == 0x0A { index += 1 }
-            } else if byte == 0x0A {
-                canonical += [0x0D, 0x0A]
-            } else {
-                canonical.append(byte)
-            }
-            index += 1
-        }
-        let encoded = Data(canonical).base64EncodedData(options: [.lineLength76Characters, .endLineWithCarriageReturn, .endLineWithLineFeed])
-        append(contentsOf: encoded)
-        if !encoded.isEmpty { append(contentsOf: [0x0D, 0x0A]) }
+        let canonical = text.withUnsafeBufferPointer(TransferEncoding.canonicalLineEnds)
+        var lines = Base64Lines()
+        canonical.withUnsafeBufferPointer { lines.append(bytes: $0, to: &self) }
+        lines.finish(to: &self)
     }
 }

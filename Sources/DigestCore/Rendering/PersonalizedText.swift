@@ -43,6 +43,14 @@ struct PersonalizedText: Sendable {
     var hasFields: Bool { fieldCount > 0 }
     /// Bytes of the pieces encoded once, plus the worst case of the literal bytes of the others.
     private let encodedReserve: Int
+    /// The shorter transfer encoding for this text, judged once on its shared part (the values
+    /// of a reader are a few short lines and barely move the balance).
+    let transferEncoding: TransferEncoding
+    /// The base64 prepared once, when that is the encoding (nil otherwise, or when the text cannot be
+    /// spliced: see `Base64Form`).
+    private let base64: Base64Form?
+    /// Whether base64 copies are spliced from `Base64Form` (for tests).
+    var splicesBase64: Bool { base64 != nil }
 
     /// Placeholders are private-use characters around a per-process random nonce, so no
     /// title or summary from the database can forge one.
@@ -92,6 +100,8 @@ struct PersonalizedText: Sendable {
                         lines.reduce(0) { if case .literal(let bytes) = $1 { $0 + bytes.count } else { $0 } })
             }
         }
+        transferEncoding = Self.shorterEncoding(segments, encoded)
+        base64 = transferEncoding == .base64 ? Base64Form(segments) : nil
     }
 
     /// Splits `segments` into lines without fields (encoded now) and lines with fields (kept for
@@ -164,9 +174,8 @@ struct PersonalizedText: Sendable {
         }
     }
 
-    /// The shorter transfer encoding for this text, judged once on its shared part (the values
-    /// of a reader are a few short lines and barely move the balance).
-    var transferEncoding: TransferEncoding {
+    /// The shorter transfer encoding for text of `segments` whose quoted-printable is `encoded`.
+    private static func shorterEncoding(_ segments: [Segment], _ encoded: [EncodedPiece]) -> TransferEncoding {
         var quotedPrintable = 0
         var literal: [UInt8] = []
         for piece in encoded {
@@ -202,6 +211,7 @@ struct PersonalizedText: Sendable {
         switch encoding {
         case .quotedPrintable: appendQuotedPrintable(values, to: &message)
         case .base64:
+            if let base64, Base64Form.canSplice(values) { return base64.append(values, to: &message) }
             var bytes: [UInt8] = []
             bytes.reserveCapacity(literalCount)
             Self.fill(segments, values, into: &bytes)
