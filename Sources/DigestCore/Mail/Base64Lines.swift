@@ -54,7 +54,7 @@ struct Base64Lines {
         let whole = rest.count / 3 * 3
         if whole > 0 {
             let characters = Self.characters(of: UnsafeBufferPointer(rebasing: rest.prefix(whole)))
-            append(characters: characters, to: &output)
+            characters.withUnsafeBufferPointer { append(characters: $0, to: &output) }
             rest = rest.dropFirst(whole)
         }
         for byte in rest {
@@ -64,13 +64,13 @@ struct Base64Lines {
     }
 
     /// Copies `characters`, the base64 of whole groups, into the lines; nothing may be carried.
-    mutating func append(characters: [UInt8], to output: inout [UInt8]) {
+    mutating func append(characters: UnsafeBufferPointer<UInt8>, to output: inout [UInt8]) {
         precondition(carried == 0, "characters follow whole groups only")
         var start = 0
         while start < characters.count {
             breakFullLine(&output)
             let end = min(characters.count, start + Self.lineLength - column)
-            output += characters[start..<end]
+            output.append(contentsOf: UnsafeBufferPointer(rebasing: characters[start..<end]))
             column += end - start
             start = end
         }

@@ -211,7 +211,7 @@ struct PersonalizedText: Sendable {
         switch encoding {
         case .quotedPrintable: appendQuotedPrintable(values, to: &message)
         case .base64:
-            if let base64, Base64Form.canSplice(values) { return base64.append(values, to: &message) }
+            if let base64, base64.append(values, to: &message) { return }
             var bytes: [UInt8] = []
             bytes.reserveCapacity(literalCount)
             Self.fill(segments, values, into: &bytes)

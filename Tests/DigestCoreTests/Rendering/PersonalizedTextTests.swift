@@ -11,8 +11,8 @@ import Testing
     /// Base64 as RFC 2045 writes it, done the plain way: line ends made CRLF, Foundation's encoder,
     /// 76-character lines, the last one ended too.
     static func referenceBase64(_ text: String) -> [UInt8] {
-        let canonical = text.replacingOccurrences(of: "\r\n", with: "\n").replacingOccurrences(of: "\r", with: "\n")
-            .replacingOccurrences(of: "\n", with: "\r\n")
+        let canonical = text.replacingOccurrences(of: "\r\n", with: "\n")
+            .replacingOccurrences(of: "\r", with: "\n").replacingOccurrences(of: "\n", with: "\r\n")
         let encoded = Data(canonical.utf8).base64EncodedData(
             options: [.lineLength76Characters, .endLineWithCarriageReturn, .endLineWithLineFeed])
         return encoded.isEmpty ? [] : Array(encoded) + [0x0D, 0x0A]
@@ -87,9 +87,11 @@ import Testing
     @Test func quotedPrintableSplicesAreTheEncodingOfTheFilledText() {
         let name = PersonalizedText.placeholder(.name), link = PersonalizedText.placeholder(.unsubscribeURL)
         let text = PersonalizedText(
-            "Hello \(name),\n" + String(repeating: "a long line of text = with signs ", count: 5) + "\r\nend \(link) \n\ncafé ")
+            "Hello \(name),\n" + String(repeating: "a long line of text = with signs ", count: 5)
+                + "\r\nend \(link) \n\ncafé ")
         #expect(text.transferEncoding == .quotedPrintable)
-        for values: [Field: String] in [[:], [.name: "Salma"], [.name: "سلمى", .unsubscribeURL: String(repeating: "u", count: 90)]] {
+        let long = String(repeating: "u", count: 90)
+        for values: [Field: String] in [[:], [.name: "Salma"], [.name: "سلمى", .unsubscribeURL: long]] {
             var message: [UInt8] = []
             text.append(values, .quotedPrintable, to: &message)
             #expect(message == QuotedPrintable.encode(text.fill(values)))
