@@ -251,14 +251,79 @@ import Testing
         #expect(!batch.holdsClaims && batch.drain().isEmpty)
     }
 
+    /// A database that cannot record (its disk full) while a batch is out: the worker stops sending, and nothing
+    /// is lost. Over real SMTP the result of a mail is written before the next one may end, so at most one mail
+    /// per connection reaches the relay unrecorded; once there is room and the worker starts again, every mail
+    /// goes out, that one a second time.
+    @Test func aFullDiskStopsTheOutboxAndLosesNothing() async throws {
+        let mount = NSTemporaryDirectory() + "digest-outbox-disk-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: mount, withIntermediateDirectories: true)
+        let mounted = try await Programs.run("/bin/mount", ["-t", "tmpfs", "-o", "size=8m", "tmpfs", mount])
+        try #require(mounted.status == 0, "mounting a small tmpfs needs root (CI runs as root): \(mounted.standardError)")
+        var failure: (any Error)?
+        do { try await sendThroughAFullDisk(mount) } catch { failure = error }
+        _ = try? await Programs.run("/bin/umount", ["-l", mount])
+        if let failure { throw failure }
+    }
+
+    func sendThroughAFullDisk(_ mount: String) async throws {
+        let fixture = try SubscriptionFixture(directory: mount)
+        try queueMails(0..<12, in: fixture, now: Date())
+        func smtp(_ sink: SMTPSinkServer) -> (inout Configuration) -> Void {
+            { $0.mail.transport = .smtp; $0.mail.smtp = .init(url: sink.url, tls: .off, connections: 1, maxAttempts: 1) }
+        }
+        // A relay that waits 2 s before answering each DATA: the first mail is on the wire while the disk fills.
+        let slow = try SMTPSinkServer(flags: ["-w", "2"])
+        defer { slow.stop() }
+        try await fixture.app(edit: smtp(slow)).test(.router) { _ in
+            // One connection, batches of 4: while the first mail waits, the next batch is claimed too.
+            let deadline = Date() + 10
+            while try fixture.store.outboxCounts()[.sending, default: 0] < 8 && Date() < deadline {
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            #expect(try fixture.store.outboxCounts()[.sending, default: 0] == 8)
+            let filler = mount + "/filler"
+            FileManager.default.createFile(atPath: filler, contents: nil)
+            let handle = try #require(FileHandle(forWritingAtPath: filler))
+            while (try? handle.write(contentsOf: Data(count: 1 << 16))) != nil {}
+            try? handle.close()
+            #expect(throws: (any Error).self, "the disk is full") {
+                try fixture.store.queueOutboxMail(Self.mail(99), purpose: "test", subscriberID: nil, now: Date())
+            }
+            let taken = Date() + 10
+            while slow.messageCount < 1 && Date() < taken { try await Task.sleep(for: .milliseconds(20)) }
+            // Long enough for the next mail to have gone out had sending gone on (2 s at DATA), and for two looks.
+            try await Task.sleep(for: .seconds(3))
+            #expect(slow.messageCount == 1, "the relay took the first mail; the second was not let end unrecorded")
+            #expect(try fixture.store.outboxCounts()[.sent, default: 0] == 0)
+            try FileManager.default.removeItem(atPath: filler)
+        }
+        // The worker starts again (`digest serve` restarted): the claims it held are put back, and all goes out.
+        let sink = try SMTPSinkServer()
+        defer { sink.stop() }
+        try await fixture.app(edit: smtp(sink)).test(.router) { _ in
+            let deadline = Date() + 20
+            while try fixture.store.outboxCounts()[.sent, default: 0] < 12 && Date() < deadline {
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            #expect(try fixture.store.outboxCounts() == [.sent: 12])
+        }
+        let first = try slow.receivedMessages().compactMap(\.recipient)
+        let sent = try sink.receivedMessages().compactMap(\.recipient)
+        #expect(first == ["r0@example.com"])
+        #expect(Set(sent) == Set((0..<12).map { "r\($0)@example.com" }) && sent.count == 12, "\(sent)")
+    }
+
+    static func mail(_ number: Int) throws -> MailMessage {
+        MailMessage(
+            sender: try EmailAddress("digest@courier.example"), recipient: try EmailAddress("r\(number)@example.com"),
+            messageID: "<m\(number)@courier.example>", data: Array("Subject: x\r\n\r\nx\r\n".utf8))
+    }
+
     /// Mails `<mN@courier.example>` to `rN@example.com` for each N of `numbers`, due `now`, in the outbox.
     func queueMails(_ numbers: some Sequence<Int>, in fixture: SubscriptionFixture, now: Date) throws {
         for number in numbers {
-            try fixture.store.queueOutboxMail(
-                MailMessage(
-                    sender: try EmailAddress("digest@courier.example"), recipient: try EmailAddress("r\(number)@example.com"),
-                    messageID: "<m\(number)@courier.example>", data: Array("Subject: x\r\n\r\nx\r\n".utf8)),
-                purpose: "test", subscriberID: nil, now: now)
+            try fixture.store.queueOutboxMail(Self.mail(number), purpose: "test", subscriberID: nil, now: now)
         }
     }
 

@@ -118,11 +118,15 @@ final class OutboxWorker: Service, Sendable {
                 return batch.take().map { ($0, $0.message) }
             },
             record: { finished in
+                var unrecorded: (any Error)?
                 do {
                     try store.recordOutbox(finished.map { ($0.job, $0.result) }, retry: retry, now: now())
                 } catch {
-                    // Sending on would send mails whose results cannot be kept: stop, as the nightly run does.
-                    // The rows stay claimed; once the lease runs out they are sent again, same Message-ID.
+                    // Sending on would send mails whose results cannot be kept: stop at once, as the nightly run
+                    // does (the error thrown below keeps the mail on the wire from ending, so at most one per
+                    // connection reached the relay unrecorded). The rows stay claimed; they are sent again, same
+                    // Message-ID, once put back or once their lease runs out.
+                    unrecorded = error
                     batch.stop()
                     logger.error(
                         "outbox: cannot record results; sending stops until the next look",
@@ -140,6 +144,7 @@ final class OutboxWorker: Service, Sendable {
                     }
                     onResult?(item.message, item.result)
                 }
+                if let unrecorded { throw unrecorded }
             })
         // Mails claimed and not sent (a batch claimed ahead, or what was left when sending stopped): due again
         // at once, for the next look, instead of waiting out their lease. On the worker's own thread: a claim

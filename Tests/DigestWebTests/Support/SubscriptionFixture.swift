@@ -17,8 +17,8 @@ final class SubscriptionFixture: Sendable {
     var configuration: Configuration { web.configuration }
     let signer: LinkSigner
 
-    init() throws {
-        web = try WebFixture()
+    init(directory: String? = nil) throws {
+        web = try WebFixture(directory: directory)
         signer = try LinkSigner(secret: WebFixture.secret)
     }
 

@@ -15,8 +15,10 @@ final class WebFixture: @unchecked Sendable {
     let store: Store
     let configuration: Configuration
 
-    init() throws {
-        directory = NSTemporaryDirectory() + "digest-web-\(UUID().uuidString.prefix(8))"
+    /// `directory`: where the database and configuration go (a fresh temporary folder when nil).
+    init(directory folder: String? = nil) throws {
+        let directory = folder ?? NSTemporaryDirectory() + "digest-web-\(UUID().uuidString.prefix(8))"
+        self.directory = directory
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         var root = URL(fileURLWithPath: #filePath)
         while !FileManager.default.fileExists(atPath: root.appendingPathComponent("Package.swift").path) {
