@@ -296,9 +296,10 @@ import Testing
             try await Task.sleep(for: .seconds(3))
             #expect(slow.messageCount == 1, "the relay took the first mail; the second was not let end unrecorded")
             #expect(try fixture.store.outboxCounts()[.sent, default: 0] == 0)
-            try FileManager.default.removeItem(atPath: filler)
         }
-        // The worker starts again (`digest serve` restarted): the claims it held are put back, and all goes out.
+        // Room again once that worker has stopped, and it starts again (`digest serve` restarted): the claims it
+        // held are put back, and all goes out.
+        try FileManager.default.removeItem(atPath: mount + "/filler")
         let sink = try SMTPSinkServer()
         defer { sink.stop() }
         try await fixture.app(edit: smtp(sink)).test(.router) { _ in

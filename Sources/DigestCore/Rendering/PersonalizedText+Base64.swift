@@ -13,15 +13,19 @@ extension PersonalizedText {
         /// A piece refers to ranges of the two stores, so a reader's copy walks them without
         /// retaining an array per piece.
         enum Piece: Sendable {
-            /// A literal run with CRLF line ends (`canonical` in `bytes`), and where its base64
-            /// characters start in `characters` after skipping 0, 1 or 2 bytes (only the whole groups
-            /// that follow; none when the run is shorter).
-            case literal(canonical: Range<Int>, characters: (Int, Int, Int))
+            /// A literal run of `count` bytes with CRLF line ends; `edges` in `bytes` holds its first two
+            /// and last two bytes (the whole run when it is shorter than 5), and its base64 characters
+            /// start in `characters` at the offsets for skipping 0, 1 or 2 bytes (only the whole groups
+            /// that follow; none when the run is shorter than 5).
+            case literal(count: Int, edges: Range<Int>, characters: (Int, Int, Int))
             case field(Field)
         }
 
+        /// Runs shorter than this are encoded whole for each reader.
+        private static let shortRun = 5
+
         let pieces: [Piece]
-        /// The literal runs in canonical form, one after another.
+        /// The bytes each reader's copy encodes of the literal runs: the edges of each, one after another.
         private let bytes: [UInt8]
         /// Each literal's three encodings, one after another.
         private let characters: [UInt8]
@@ -40,17 +44,22 @@ extension PersonalizedText {
                     if literal.last == 0x0D && index + 1 < segments.count { return nil }
                     let canonical = literal.withUnsafeBufferPointer(TransferEncoding.canonicalLineEnds)
                     var starts = [0, 0, 0]
-                    canonical.withUnsafeBufferPointer { canonical in
-                        for skip in 0..<3 {
-                            starts[skip] = characters.count
-                            guard skip <= canonical.count else { continue }
-                            let whole = (canonical.count - skip) / 3 * 3
-                            characters += Base64Lines.characters(of: .init(rebasing: canonical[skip..<skip + whole]))
+                    let start = bytes.count
+                    if canonical.count < Self.shortRun {
+                        bytes += canonical
+                    } else {
+                        bytes += canonical.prefix(2) + canonical.suffix(2)
+                        canonical.withUnsafeBufferPointer { canonical in
+                            for skip in 0..<3 {
+                                starts[skip] = characters.count
+                                let whole = (canonical.count - skip) / 3 * 3
+                                let groups = canonical[skip..<skip + whole]
+                                characters += Base64Lines.characters(of: .init(rebasing: groups))
+                            }
                         }
                     }
-                    let range = bytes.count..<bytes.count + canonical.count
-                    pieces.append(.literal(canonical: range, characters: (starts[0], starts[1], starts[2])))
-                    bytes += canonical
+                    let offsets = (starts[0], starts[1], starts[2])
+                    pieces.append(.literal(count: canonical.count, edges: start..<bytes.count, characters: offsets))
                 }
             }
             self.pieces = pieces
@@ -75,19 +84,21 @@ extension PersonalizedText {
                                 return true
                             }
                             guard plain else { return false }
-                        case .literal(let range, let starts):
-                            // The bytes that complete the group begun before this run.
-                            let skip = (3 - lines.carried) % 3
-                            guard range.count >= skip + 3 else {
-                                lines.append(bytes: .init(rebasing: bytes[range]), to: &message)
+                        case .literal(let count, let edges, let starts):
+                            guard count >= Self.shortRun else {
+                                lines.append(bytes: .init(rebasing: bytes[edges]), to: &message)
                                 continue
                             }
-                            let groups = range.lowerBound + skip, tail = groups + (range.count - skip) / 3 * 3
+                            // The 0–2 bytes that complete the group begun before this run, its whole groups
+                            // from there (encoded once), and the 0–2 bytes left after them.
+                            let skip = (3 - lines.carried) % 3
+                            let left = (count - skip) % 3
                             let first = skip == 0 ? starts.0 : skip == 1 ? starts.1 : starts.2
-                            let encoded = first..<first + (tail - groups) / 3 * 4
-                            lines.append(bytes: .init(rebasing: bytes[range.lowerBound..<groups]), to: &message)
+                            let encoded = first..<first + (count - skip) / 3 * 4
+                            let (head, end) = (edges.lowerBound, edges.upperBound)
+                            lines.append(bytes: .init(rebasing: bytes[head..<head + skip]), to: &message)
                             lines.append(characters: .init(rebasing: characters[encoded]), to: &message)
-                            lines.append(bytes: .init(rebasing: bytes[tail..<range.upperBound]), to: &message)
+                            lines.append(bytes: .init(rebasing: bytes[end - left..<end]), to: &message)
                         }
                     }
                     return true

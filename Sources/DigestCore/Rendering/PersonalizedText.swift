@@ -37,6 +37,7 @@ struct PersonalizedText: Sendable {
     let segments: [Segment]
     /// Bytes of literal text, to reserve capacity once.
     let literalCount: Int
+    /// Empty when the text goes out in base64 (kept only to choose the encoding).
     let encoded: [EncodedPiece]
     /// Fields in the text (each may repeat).
     private let fieldCount: Int
@@ -90,8 +91,14 @@ struct PersonalizedText: Sendable {
         self.segments = segments
         literalCount = segments.reduce(0) { if case .literal(let bytes) = $1 { $0 + bytes.count } else { $0 } }
         fieldCount = segments.reduce(0) { if case .field = $1 { $0 + 1 } else { $0 } }
-        encoded = Self.encodedPieces(segments)
-        encodedReserve = encoded.reduce(0) { total, piece in
+        let quotedPrintable = Self.encodedPieces(segments)
+        transferEncoding = Self.shorterEncoding(segments, quotedPrintable)
+        // A rendered text lives in the composer's cache: only the encoding it goes out in is kept.
+        encoded = transferEncoding == .quotedPrintable ? quotedPrintable : []
+        base64 = transferEncoding == .base64 ? Base64Form(segments) : nil
+        // (A base64 text asked for quoted-printable is encoded whole: the worst case of all its literal bytes.)
+        let whole = encoded.isEmpty ? QuotedPrintable.worstCaseLength(literalCount) : 0
+        encodedReserve = encoded.reduce(whole) { total, piece in
             switch piece {
             case .encoded(let bytes): total + bytes.count
             case .lines(let lines):
@@ -100,8 +107,6 @@ struct PersonalizedText: Sendable {
                         lines.reduce(0) { if case .literal(let bytes) = $1 { $0 + bytes.count } else { $0 } })
             }
         }
-        transferEncoding = Self.shorterEncoding(segments, encoded)
-        base64 = transferEncoding == .base64 ? Base64Form(segments) : nil
     }
 
     /// Splits `segments` into lines without fields (encoded now) and lines with fields (kept for
@@ -228,6 +233,7 @@ struct PersonalizedText: Sendable {
     /// Appends the quoted-printable encoding of `fill(values)`: the lines encoded once are copied,
     /// the lines holding fields are filled and encoded.
     func appendQuotedPrintable(_ values: [Field: String], to message: inout [UInt8]) {
+        guard transferEncoding == .quotedPrintable else { return message.appendQuotedPrintable(fill(values)) }
         var line: [UInt8] = []
         for piece in encoded {
             switch piece {

@@ -37,6 +37,7 @@ import Testing
             "\(name)\(link)ab\(vote)\n\(Self.arabic)\(Self.arabic)\(Self.arabic)",
             "\(Self.arabic)\(name)a\(link)ع\(vote)\(Self.arabic)\n",
             String(repeating: Self.arabic + "\n", count: 6) + name,
+            "\(Self.arabic)\(name)abcd\(link)abcde\(vote)abcdef\(name)\n",
         ]
         var spliced = 0
         for template in templates {
@@ -91,10 +92,16 @@ import Testing
                 + "\r\nend \(link) \n\ncafé ")
         #expect(text.transferEncoding == .quotedPrintable)
         let long = String(repeating: "u", count: 90)
-        for values: [Field: String] in [[:], [.name: "Salma"], [.name: "سلمى", .unsubscribeURL: long]] {
-            var message: [UInt8] = []
-            text.append(values, .quotedPrintable, to: &message)
-            #expect(message == QuotedPrintable.encode(text.fill(values)))
+        // The second goes out in base64 and keeps no quoted-printable of its own: asked for it, it encodes it whole.
+        let arabic = PersonalizedText("\(Self.arabic)\(name)\n\(Self.arabic)")
+        #expect(arabic.transferEncoding == .base64)
+        for text in [text, arabic] {
+            for values: [Field: String] in [[:], [.name: "Salma"], [.name: "سلمى", .unsubscribeURL: long]] {
+                var message: [UInt8] = []
+                text.append(values, .quotedPrintable, to: &message)
+                #expect(message == QuotedPrintable.encode(text.fill(values)))
+                #expect(message.count <= text.reserve(values, .quotedPrintable))
+            }
         }
     }
 }
