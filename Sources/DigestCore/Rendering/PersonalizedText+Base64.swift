@@ -3,12 +3,12 @@ extension PersonalizedText {
     /// copied characters (the bodies of Arabic, Greek or Cyrillic editions go out in base64).
     ///
     /// Base64 encodes groups of three bytes, and where a literal run's groups begin depends on the
-    /// length of the reader's values before it. So each literal is kept in canonical form (CRLF line
-    /// ends) with its characters for each of the three places it can start in a group: after the 0,
-    /// 1 or 2 bytes it takes to complete the group already begun, the rest is whole groups, encoded
-    /// here. Per reader only those few bytes, the values and a literal's last 0–2 bytes are encoded,
-    /// and the lines of 76 characters are cut while copying. The result is byte for byte the base64
-    /// of the filled and canonicalized text.
+    /// length of the reader's values before it. So each literal is canonicalized (CRLF line ends) and
+    /// encoded here for each of the three places it can start in a group: after the 0, 1 or 2 bytes it
+    /// takes to complete the group already begun, the rest is whole groups. Per reader only those few
+    /// bytes, the values and a literal's last 0–2 bytes are encoded (so of the literal itself only its
+    /// first and last two bytes are kept), and the lines of 76 characters are cut while copying. The
+    /// result is byte for byte the base64 of the filled and canonicalized text.
     struct Base64Form: Sendable {
         /// A piece refers to ranges of the two stores, so a reader's copy walks them without
         /// retaining an array per piece.
