@@ -3,7 +3,8 @@
 ///
 /// Its quoted-printable encoding is prepared once too (`encoded`): quoted-printable starts afresh
 /// after every line end, so the lines without a field are encoded here, once per rendered digest,
-/// and only the lines holding a field are encoded per reader. The result is byte for byte the
+/// and only the lines holding a field are encoded per reader. A text that goes out in base64 has
+/// its base64 prepared once instead (`Base64Form`). Either way the result is byte for byte the
 /// encoding of the filled text.
 struct PersonalizedText: Sendable {
     /// The per-reader values a rendered digest can hold: the reader's name, address and links, and the vote
@@ -37,7 +38,7 @@ struct PersonalizedText: Sendable {
     let segments: [Segment]
     /// Bytes of literal text, to reserve capacity once.
     let literalCount: Int
-    /// Empty when the text goes out in base64 (kept only to choose the encoding).
+    /// The quoted-printable pieces; empty when the text goes out in base64 (they only served to choose).
     let encoded: [EncodedPiece]
     /// Fields in the text (each may repeat).
     private let fieldCount: Int
