@@ -12,12 +12,17 @@ public final class DigestComposer: Sendable {
     let replyTo: Mailbox?
     /// The sender's domain in its wire form, for Message-IDs and List-Id (worked out once, not per message).
     let senderDomain: String
-    private let cache = Mutex<[CacheKey: RenderedDigest]>([:])
+    /// Renderings, one per distinct selection.
+    private let cache = Mutex(
+        BoundedCache<CacheKey, RenderedDigest>(countLimit: cacheLimit, bytesLimit: cacheBytesLimit, size: \.keptBytes))
     /// Longest subject in characters, cut at a word with "…": a safeguard for subject templates, as
     /// `topTitle` is already cut at 60 (a 2,000-character title once made a 2,000-character subject).
     public static let subjectLimit = 100
     /// Distinct selections kept rendered; readers mostly share a handful.
     static let cacheLimit = 256
+    /// Bytes the renderings kept may hold (`RenderedDigest.keptBytes`): a rendering of a base64 edition keeps
+    /// its encoding for three alignments, ~200 KB for a 57 KB Arabic digest.
+    static let cacheBytesLimit = 32 << 20
 
     struct CacheKey: Hashable {
         var selection: DigestSelection
@@ -114,10 +119,7 @@ public final class DigestComposer: Sendable {
             length: subscriber.length, since: coversSince)
         if let cached = selections.withLock({ $0[key] }) { return cached }
         let selection = select()
-        selections.withLock { cache in
-            if cache.count >= Self.cacheLimit { cache.removeAll(keepingCapacity: true) }
-            cache[key] = selection
-        }
+        selections.withLock { $0.insert(selection, for: key) }
         return selection
     }
 
@@ -130,7 +132,7 @@ public final class DigestComposer: Sendable {
         var length: ReadingLength
         var since: Day?
     }
-    private let selections = Mutex<[SelectionKey: DigestSelection]>([:])
+    private let selections = Mutex(BoundedCache<SelectionKey, DigestSelection>(countLimit: cacheLimit))
 
     /// The Message-ID of `subscriber`'s copy of edition `date`: the same on every try, so a
     /// re-send after a crash is recognisable as the same message.
@@ -265,10 +267,7 @@ public final class DigestComposer: Sendable {
     private func rendered(_ key: CacheKey) -> RenderedDigest {
         if let cached = cache.withLock({ $0[key] }) { return cached }
         let rendered = render(key)
-        cache.withLock { cache in
-            if cache.count >= Self.cacheLimit { cache.removeAll(keepingCapacity: true) }
-            cache[key] = rendered
-        }
+        cache.withLock { $0.insert(rendered, for: key) }
         return rendered
     }
 

@@ -29,6 +29,8 @@ extension PersonalizedText {
         private let bytes: [UInt8]
         /// Each literal's three encodings, one after another.
         private let characters: [UInt8]
+        /// What it keeps, in bytes.
+        var keptBytes: Int { bytes.count + characters.count }
 
         /// Nil when the pieces cannot be canonicalized one at a time: a literal ending in CR
         /// followed by a field (a value starting with LF would make them one line end).

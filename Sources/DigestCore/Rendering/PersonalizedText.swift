@@ -53,6 +53,16 @@ struct PersonalizedText: Sendable {
     private let base64: Base64Form?
     /// Whether base64 copies are spliced from `Base64Form` (for tests).
     var splicesBase64: Bool { base64 != nil }
+    /// The bytes the text keeps: its literals and what it prepared of its encoding.
+    var keptBytes: Int {
+        literalCount
+            + encoded.reduce(0) { total, piece in
+                switch piece {
+                case .encoded(let bytes): total + bytes.count
+                case .lines: total
+                }
+            } + (base64?.keptBytes ?? 0)
+    }
 
     /// Placeholders are private-use characters around a per-process random nonce, so no
     /// title or summary from the database can forge one.

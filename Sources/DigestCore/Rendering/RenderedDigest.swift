@@ -18,6 +18,9 @@ struct RenderedDigest: Sendable {
         htmlEncoding = html.transferEncoding
         subjectField = subject.hasFields ? nil : try? MessageBuilder.subjectField(subject.fill([:]))
     }
+
+    /// The bytes its texts keep, for the composer's cache.
+    var keptBytes: Int { subject.keptBytes + text.keptBytes + html.keptBytes + (subjectField?.count ?? 0) }
 }
 
 /// A digest ready for one reader: the exact subject, bodies and wire bytes.
