@@ -179,7 +179,10 @@ struct DKIMSignerTests {
         #expect(try await Self.verify(refolded, signer: signer).map(\.ok) == [true, true])
     }
 
-    @Test func theComposerSignsEveryDigest() async throws {
+    /// The site in English (quoted-printable bodies) and in Arabic first (a body in base64, spliced from the
+    /// encoding prepared once per edition): both verify.
+    @Test(arguments: [["en", "ar"], ["ar", "en"]])
+    func theComposerSignsEveryDigest(languages: [String]) async throws {
         let directory = TemporaryDirectory()
         let (rsa, ed25519) = (try await DKIMTestKeys.rsa(), try await DKIMTestKeys.ed25519())
         let configuration = try Fixtures.configuration(in: directory) { json in
@@ -189,6 +192,9 @@ struct DKIMSignerTests {
                 ["domain": "courier.example", "selector": "ed2026", "privateKeyFile": ed25519],
             ]
             json["mail"] = mail
+            var site = json["site"] as! [String: Any]
+            site["languages"] = languages
+            json["site"] = site
         }
         #expect(configuration.mail.dkim.map(\.selector) == ["rsa2026", "ed2026"])
         let composer = try await DigestComposer.make(configuration: configuration, environment: ["DIGEST_SECRET": String(repeating: "s", count: 32)])
@@ -196,6 +202,8 @@ struct DKIMSignerTests {
         let store = try Fixtures.store(in: directory)
         let preview = DigestPreview(composer: composer, store: store)
         let (_, digest) = try preview.digest(date: Day("2026-11-24")!, subscriber: nil, now: Fixtures.date("2026-11-24T05:00:00Z"))
+        let text = String(decoding: digest.message.data, as: UTF8.self)
+        #expect(text.contains("Content-Transfer-Encoding: base64") == (languages.first == "ar"))
         let signatures = try await Self.verify(digest.message.data, signer: signer)
         #expect(signatures.map(\.ok) == [true, true])
         #expect(signatures.first?.headers.contains("list-unsubscribe-post") == true)
