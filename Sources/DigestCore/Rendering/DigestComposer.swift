@@ -241,7 +241,8 @@ public final class DigestComposer: Sendable {
         builder.fixed = fixedFields
         builder.subjectField = rendered.subjectField
         builder.dkim = signing ? dkim : nil
-        let (textEncoding, htmlEncoding) = (rendered.textEncoding, rendered.htmlEncoding)
+        // Each body's transfer encoding, chosen once per rendering by size (base64 for mostly non-Latin text).
+        let (textEncoding, htmlEncoding) = (rendered.text.transferEncoding, rendered.html.transferEncoding)
         let data = try builder.build(
             bodyReserve: rendered.text.reserve(values, textEncoding) + (html?.reserve(htmlValues, htmlEncoding) ?? 0),
             text: { rendered.text.append(values, textEncoding, to: &$0) },

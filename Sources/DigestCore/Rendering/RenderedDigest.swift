@@ -6,16 +6,11 @@ struct RenderedDigest: Sendable {
     var html: PersonalizedText
     /// The `Subject` header field, written once when the subject holds no per-reader field.
     var subjectField: [UInt8]?
-    /// Each body's transfer encoding, chosen once by size (base64 for mostly non-Latin text).
-    var textEncoding: TransferEncoding
-    var htmlEncoding: TransferEncoding
 
     init(subject: PersonalizedText, text: PersonalizedText, html: PersonalizedText) {
         self.subject = subject
         self.text = text
         self.html = html
-        textEncoding = text.transferEncoding
-        htmlEncoding = html.transferEncoding
         subjectField = subject.hasFields ? nil : try? MessageBuilder.subjectField(subject.fill([:]))
     }
 
