@@ -18,6 +18,8 @@ import DigestTestSupport
     /// A fresh store of `backend` with the example items frozen into the edition of 2026-11-24, two readers,
     /// the app, and the click counter it writes through (flushed by the tests, not by a timer).
     struct Setting {
+        /// Removed with the last copy of the setting.
+        let folder: TemporaryDirectory
         let directory: String
         let configuration: Configuration
         let store: Store
@@ -27,8 +29,8 @@ import DigestTestSupport
         let counter: ClickCounter
 
         init(_ counting: Configuration.ClickCounting, _ backend: StoreBackendName = .sqlite) async throws {
-            directory = NSTemporaryDirectory() + "digest-clicks-\(UUID().uuidString.prefix(8))"
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            folder = TemporaryDirectory("digest-clicks")
+            directory = folder.path
             let example = try Data(contentsOf: URL(fileURLWithPath: ServeHarness.root + "/config.example.json"))
             var json = try JSONSerialization.jsonObject(with: example) as! [String: Any]
             json["database"] =

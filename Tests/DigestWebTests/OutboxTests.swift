@@ -263,6 +263,7 @@ import Testing
         var failure: (any Error)?
         do { try await sendThroughAFullDisk(mount) } catch { failure = error }
         _ = try? await Programs.run("/bin/umount", ["-l", mount])
+        try? FileManager.default.removeItem(atPath: mount)
         if let failure { throw failure }
     }
 

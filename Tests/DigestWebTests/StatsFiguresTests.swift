@@ -30,14 +30,16 @@ import DigestTestSupport
 
     /// A configuration file over a fresh database of `backend`, site and sends in UTC at 06:00.
     struct Story {
+        /// Removed with the last copy of the story.
+        let folder: TemporaryDirectory
         let directory: String
         let config: String
         let configuration: Configuration
         let store: Store
 
         init(_ backend: StoreBackendName) throws {
-            directory = NSTemporaryDirectory() + "digest-stats-\(UUID().uuidString.prefix(8))"
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            folder = TemporaryDirectory("digest-stats")
+            directory = folder.path
             let example = try Data(contentsOf: URL(fileURLWithPath: ServeHarness.root + "/config.example.json"))
             var json = try JSONSerialization.jsonObject(with: example) as! [String: Any]
             json["database"] =
