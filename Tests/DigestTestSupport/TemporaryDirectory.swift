@@ -13,6 +13,14 @@ public final class TemporaryDirectory: @unchecked Sendable {
 
     public func file(_ name: String) -> String { path + "/" + name }
 
+    /// This process's environment with `TMPDIR` set to this folder: for a program that leaves files behind in
+    /// the temporary directory (Chromium its `org.chromium.Chromium.*` folders), so they go with this one.
+    public var environment: [String: String] {
+        var environment = ProcessInfo.processInfo.environment
+        environment["TMPDIR"] = path
+        return environment
+    }
+
     @discardableResult
     public func write(_ name: String, _ text: String) -> String {
         let file = file(name)

@@ -58,17 +58,22 @@ import Testing
             "/admin/readers?q=reader00&status=active", "/admin/readers/\(reader)", "/admin/items?date=2026-11-24",
             "/admin/preview?date=2026-11-24", "/admin/preview?date=2026-11-24&show=raw", "/admin/health",
         ]
+        // Chromium's leftovers in TMPDIR go with this folder.
+        let scratch = TemporaryDirectory("digest-chromium")
         let browsed = try await Programs.run(
-            "python3", [Self.script, server.base, Self.token, shots] + pages, timeout: 600)
+            "python3", [Self.script, server.base, Self.token, shots] + pages, environment: scratch.environment,
+            timeout: 600)
         #expect(browsed.status == 0 && browsed.standardOutput.hasSuffix("done\n"), "\(browsed.standardOutput)\n\(browsed.standardError)")
 
         // The archive's pages, which anyone may open, pass the same checks.
         let archive = try await Programs.run(
-            "python3", [Self.script, "public", server.base, shots, "/archive", "/archive/2026-11-24"], timeout: 300)
+            "python3", [Self.script, "public", server.base, shots, "/archive", "/archive/2026-11-24"],
+            environment: scratch.environment, timeout: 300)
         #expect(archive.status == 0 && archive.standardOutput.hasSuffix("done\n"), "\(archive.standardOutput)\n\(archive.standardError)")
 
         let acted = try await Programs.run(
-            "python3", [Self.script, "act", server.base, Self.token, "/admin/readers/\(reader)"], timeout: 240)
+            "python3", [Self.script, "act", server.base, Self.token, "/admin/readers/\(reader)"],
+            environment: scratch.environment, timeout: 240)
         #expect(acted.status == 0 && acted.standardOutput.hasSuffix("done\n"), "\(acted.standardOutput)\n\(acted.standardError)")
         #expect(try store.subscriber(id: reader)?.status == .unsubscribed)
         let audit = try store.auditLog(limit: 10)

@@ -27,7 +27,9 @@ import Testing
             try #require(FileManager.default.isExecutableFile(atPath: tool), "\(tool) missing: run scripts/setup --test")
         }
         // The python3 on PATH: the one `scripts/setup --test` installed Selenium for.
-        let result = try await Programs.run("python3", [Self.folder + "/" + script] + arguments, timeout: 240)
+        let scratch = TemporaryDirectory("digest-chromium")
+        let result = try await Programs.run(
+            "python3", [Self.folder + "/" + script] + arguments, environment: scratch.environment, timeout: 240)
         let output = result.standardOutput + "\n--stderr--\n" + result.standardError
         try? output.write(toFile: log, atomically: true, encoding: .utf8)
         return (result.status == 0 && ("\n" + result.standardOutput).contains("\ndone"), output)

@@ -120,7 +120,7 @@ import Testing
                 "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
                 "--user-data-dir=\(folder.file("profile"))", "--window-size=800,2200", "--virtual-time-budget=10000",
                 "--dump-dom", "file://\(file)",
-            ])
+            ], environment: folder.environment)
         guard let range = result.standardOutput.range(of: "data-widths=\"") else {
             throw ProgramError(message: "chromium gave no measurement (status \(result.status)): \(result.standardError.suffix(800))")
         }
