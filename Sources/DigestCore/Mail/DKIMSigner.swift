@@ -333,8 +333,8 @@ enum DKIMCanonicalization {
     ///
     /// This runs over every byte of every message of a signed send, so it goes sixteen bytes at a time (one
     /// SSE register): a word with no tab, no WSP after WSP and no CR after WSP is copied as it is (a lone
-    /// space between two other bytes stays what it was); only the words around a change go byte by byte. Written straight
-    /// into memory sized once (the result is never longer than the body plus a final CRLF).
+    /// space between two other bytes stays what it was); only the words around a change go byte by byte.
+    /// Written straight into memory sized once (the result is never longer than the body plus a final CRLF).
     static func relaxedBody(_ body: ArraySlice<UInt8>) -> [UInt8] {
         body.withUnsafeBufferPointer { bytes in
             [UInt8](unsafeUninitializedCapacity: bytes.count + 2) { output, written in
