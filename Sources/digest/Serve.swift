@@ -26,8 +26,7 @@ extension DigestCommand {
 
         func run() async throws {
             var (configuration, store) = try options.open()
-            if let host { configuration.web.host = host }
-            if let port { configuration.web.port = port }
+            configuration.web = configuration.web.listening(host: host, port: port)
             let app = try await buildApplication(
                 configuration: configuration, store: store, environment: ProcessInfo.processInfo.environment,
                 logger: options.logger)

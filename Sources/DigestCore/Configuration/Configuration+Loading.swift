@@ -228,9 +228,7 @@ private struct ConfigurationParser {
                 throw reader.error("replyTo", "expected a mailbox: \(error)")
             }
         }
-        guard let transport = try reader.choice("transport", as: Configuration.Transport.self) else {
-            throw reader.error("transport", "is required (\"smtp\" or \"maildir\")")
-        }
+        let chosenTransport = try reader.choice("transport", as: Configuration.Transport.self)
         let maildir = resolve(try reader.string("maildir") ?? "var/outbox")
         let unsubscribeMailto = try reader.string("unsubscribeMailto")
         if let unsubscribeMailto, (try? EmailAddress(unsubscribeMailto)) == nil {
@@ -240,6 +238,8 @@ private struct ConfigurationParser {
         if var smtpReader = try reader.object("smtp") {
             smtp = try parseSMTP(&smtpReader)
         }
+        // Without `mail.transport`: SMTP when `mail.smtp` names a server, else the Maildir (the embedded default).
+        let transport = chosenTransport ?? (smtp == nil ? .maildir : .smtp)
         if transport == .smtp && smtp == nil {
             throw reader.error("smtp", "is required when mail.transport is \"smtp\"")
         }

@@ -169,6 +169,17 @@ public struct Configuration: Sendable, Equatable {
         public var idleTimeoutSeconds: Double = 5
         /// Open connections past which a new one is closed at once.
         public var maxConnections: Int = 1024
+
+        /// These settings listening on `host` and `port` instead, when given (`digest serve --host --port`). A base
+        /// URL left to its default (`http://host:port`) follows them, so that links in mails and pages point
+        /// where the server now listens; one the file set stays.
+        public func listening(host newHost: String?, port newPort: Int?) -> Web {
+            var web = self
+            web.host = newHost ?? host
+            web.port = newPort ?? port
+            if baseURL == "http://\(host):\(port)" { web.baseURL = "http://\(web.host):\(web.port)" }
+            return web
+        }
     }
 
     /// A loopback address and port to listen on.

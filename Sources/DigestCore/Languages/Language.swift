@@ -24,9 +24,10 @@ public struct Language: Sendable {
         self.siteName = siteName
         catalogs = [catalog] + fallbacks.filter { $0.code != catalog.code }
         let own = catalog.entries
+        // `site.direction`, when the file gives it, wins over the catalog (README, "site.direction").
         direction =
-            own["language.direction"].flatMap { $0 == "rtl" || $0 == "ltr" ? $0 : nil }
-            ?? siteDirection ?? (Self.rightToLeft.contains(catalog.code.prefix(2).lowercased()) ? "rtl" : "ltr")
+            siteDirection ?? own["language.direction"].flatMap { $0 == "rtl" || $0 == "ltr" ? $0 : nil }
+            ?? (Self.rightToLeft.contains(catalog.code.prefix(2).lowercased()) ? "rtl" : "ltr")
         arabicIndicDigits = own["language.digits"] == "arabic-indic"
         let localeID = own["language.locale"].flatMap { $0.isEmpty ? nil : $0 } ?? catalog.code
         // The site's English pages have always been dated with the bare code's locale: keep it where the

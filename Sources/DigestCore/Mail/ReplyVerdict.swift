@@ -9,8 +9,8 @@
 /// | no reply (refused, reset, timed out), 421 | `relayUnavailable` | deferred; counts toward the breaker |
 /// | other 4xx                               | `tryLater`          | deferred                       |
 /// | 5.2.2, 552 (mailbox full)               | `tryLater`          | deferred, no bounce            |
-/// | 5.1.x (bad address), 5.2.x, 5.4.x, and 550/551/553 without an enhanced code | `readerRefused` | failed, a hard bounce |
-/// | 5.3.x, 5.5.x, 5.6.x, 5.7.x, 530, 535, 554 without an enhanced code, other 5xx | `relayRefused` | deferred, never a bounce |
+/// | 5.1.x (bad address), 5.2.x but 5.2.2-5.2.4, 5.4.x, and 550/551/553 without an enhanced code | `readerRefused` | failed, a hard bounce |
+/// | 5.2.3, 5.2.4, 5.3.x, 5.5.x, 5.6.x, 5.7.x, 530, 535, 554 without an enhanced code, other 5xx | `relayRefused` | deferred, never a bounce |
 ///
 /// "5.1.X Addressing Status … 5.7.X Security or Policy Status" — https://www.rfc-editor.org/rfc/rfc3463#section-3
 /// 5.1.7/5.1.8 name the *sender's* address, so they are the relay's (our) problem too.

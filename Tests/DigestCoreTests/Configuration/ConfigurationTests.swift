@@ -42,6 +42,34 @@ import Testing
         #expect(try parse { json in Self.setPath(&json, ["web", "adminSessionHours"], 0.5) }.web.adminSessionHours == 0.5)
     }
 
+    /// Without `mail.transport`, a configuration with a `mail.smtp` server sends through it; one without goes
+    /// to the Maildir.
+    @Test func transportDefaultsToSMTPWhenAServerIsGivenElseTheMaildir() throws {
+        #expect(try parse { json in Self.removePath(&json, ["mail", "transport"]) }.mail.transport == .smtp)
+        let maildir = try parse { json in
+            Self.removePath(&json, ["mail", "transport"])
+            Self.removePath(&json, ["mail", "smtp"])
+        }
+        #expect(maildir.mail.transport == .maildir)
+        #expect(maildir.mail.smtp == nil)
+        #expect(try parse { json in Self.setPath(&json, ["mail", "transport"], "maildir") }.mail.transport == .maildir)
+    }
+
+    /// `digest serve --host --port`: a base URL left to its default follows the address; one the file sets stays.
+    @Test func serveFlagsMoveADefaultBaseURLOnly() throws {
+        let defaulted = try parse { json in
+            Self.removePath(&json, ["web", "baseURL"])
+            Self.setPath(&json, ["web", "port"], 8080)
+        }.web
+        #expect(defaulted.baseURL == "http://\(defaulted.host):8080")
+        let moved = defaulted.listening(host: "127.0.0.2", port: 9090)
+        #expect((moved.host, moved.port, moved.baseURL) == ("127.0.0.2", 9090, "http://127.0.0.2:9090"))
+        #expect(defaulted.listening(host: nil, port: 9091).baseURL == "http://\(defaulted.host):9091")
+        let given = try parse { json in Self.setPath(&json, ["web", "baseURL"], "https://news.example") }.web
+        #expect(given.listening(host: "0.0.0.0", port: 9092).baseURL == "https://news.example")
+        #expect(given.listening(host: "0.0.0.0", port: 9092).port == 9092)
+    }
+
     static func removePath(_ json: inout [String: Any], _ path: [String]) {
         var web = json[path[0]] as! [String: Any]
         web[path[1]] = nil

@@ -94,6 +94,21 @@ import Testing
         #expect(english.text("digest.picks", count: 1) == "1 picks by reader votes")
     }
 
+    /// The catalog's `language.direction` decides, unless the configuration gives `site.direction`, which then
+    /// wins for the site's own language (and only for it).
+    @Test func siteDirectionWinsOverTheCatalogForTheSiteLanguage() throws {
+        var site = Self.site
+        site.languages = ["en", "ar"]
+        #expect(try Languages(templates: Self.templates, site: site).language("en").direction == "ltr")
+        #expect(try Languages(templates: Self.templates, site: site).language("ar").direction == "rtl")
+        site.explicitDirection = "rtl"
+        let languages = try Languages(templates: Self.templates, site: site)
+        #expect(languages.language("en").direction == "rtl")
+        #expect(languages.language("ar").direction == "rtl")
+        site.explicitDirection = "ltr"
+        #expect(try Languages(templates: Self.templates, site: site).language("ar").direction == "rtl")
+    }
+
     // MARK: Configuration
 
     @Test func sectionTitlesPerLanguageAndTheirErrors() throws {
