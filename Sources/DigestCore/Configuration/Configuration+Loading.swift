@@ -323,7 +323,7 @@ private struct ConfigurationParser {
         guard url.hasPrefix("smtp://") || url.hasPrefix("smtps://"), URL(string: url)?.host != nil else {
             throw reader.error("url", "expected smtp://HOST[:PORT] or smtps://HOST[:PORT], found \"\(url)\"")
         }
-        let tls = try reader.choice("tls", as: Configuration.TLSMode.self) ?? .required
+        let tls = try reader.choice("tls", as: Configuration.TLSMode.self) ?? Configuration.SMTP.defaultTLS
         if url.hasPrefix("smtps://") && tls == .off {
             throw reader.error("tls", "cannot be \"off\" with an smtps:// URL (implicit TLS)")
         }
@@ -332,14 +332,14 @@ private struct ConfigurationParser {
         if let passwordEnv, passwordEnv.contains(where: { !($0.isLetter || $0.isNumber || $0 == "_") }) {
             throw reader.error("passwordEnv", "expected the NAME of an environment variable, found \"\(passwordEnv)\"")
         }
-        let connections = try reader.integer("connections", in: 1...64) ?? 4
+        let connections = try reader.integer("connections", in: 1...64) ?? Configuration.SMTP.defaultConnections
         let maxPerSecond = try reader.number("maxPerSecond", in: 0...1_000_000) ?? 0
-        let timeoutSeconds = try reader.number("timeoutSeconds", in: 0.1...3600) ?? 30
+        let timeoutSeconds = try reader.number("timeoutSeconds", in: 0.1...3600) ?? Configuration.SMTP.defaultTimeoutSeconds
         let caFile = try reader.string("caFile").flatMap { $0.isEmpty ? nil : resolve($0) }
         if let caFile, !FileManager.default.isReadableFile(atPath: caFile) {
             throw reader.error("caFile", "expected a readable PEM file, but \(caFile) cannot be read")
         }
-        let maxAttempts = try reader.integer("maxAttempts", in: 1...20) ?? 3
+        let maxAttempts = try reader.integer("maxAttempts", in: 1...20) ?? Configuration.SMTP.defaultMaxAttempts
         try reader.finish()
         return .init(
             url: url, tls: tls, username: username, passwordEnv: passwordEnv, connections: connections,

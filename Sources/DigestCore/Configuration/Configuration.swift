@@ -90,10 +90,17 @@ public struct Configuration: Sendable, Equatable {
         /// How many times one message is tried before it is left `deferred` for the next run.
         public var maxAttempts: Int
 
+        /// What a key left out of `mail.smtp` means (README, the `mail.smtp` table): the loader's defaults and
+        /// this initializer's are these.
+        public static let defaultTLS = TLSMode.required
+        public static let defaultConnections = 4
+        public static let defaultTimeoutSeconds = 30.0
+        public static let defaultMaxAttempts = 3
+
         public init(
-            url: String, tls: TLSMode = .optional, username: String? = nil, passwordEnv: String? = nil,
-            connections: Int = 1, maxPerSecond: Double = 0, timeoutSeconds: Double = 30, caFile: String? = nil,
-            maxAttempts: Int = 3
+            url: String, tls: TLSMode = defaultTLS, username: String? = nil, passwordEnv: String? = nil,
+            connections: Int = defaultConnections, maxPerSecond: Double = 0,
+            timeoutSeconds: Double = defaultTimeoutSeconds, caFile: String? = nil, maxAttempts: Int = defaultMaxAttempts
         ) {
             self.url = url
             self.tls = tls
