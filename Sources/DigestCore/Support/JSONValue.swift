@@ -26,16 +26,41 @@ public enum JSONValue: Sendable, Equatable, Decodable {
         }
     }
 
-    /// Parses `data`, turning Foundation's decoding errors into one readable sentence.
+    /// Parses `data`, turning Foundation's decoding errors into one readable sentence that says where.
     public static func parse(_ data: Data) throws(JSONSyntaxError) -> JSONValue {
         do {
             return try JSONDecoder().decode(JSONValue.self, from: data)
         } catch let DecodingError.dataCorrupted(context) {
-            let underlying = (context.underlyingError as NSError?)?.userInfo[NSDebugDescriptionErrorKey] as? String
-            throw JSONSyntaxError(message: underlying ?? context.debugDescription)
+            throw JSONSyntaxError(message: whereItBreaks(data) ?? context.debugDescription)
         } catch {
             throw JSONSyntaxError(message: "\(error)")
         }
+    }
+
+    /// Where `data` stops being JSON, as "line L, column C: what": `JSONDecoder` says only that the data is not
+    /// valid, while `JSONSerialization` names the byte ("Invalid value around character 25."), counted from 0.
+    static func whereItBreaks(_ data: Data) -> String? {
+        let text: String
+        do {
+            _ = try JSONSerialization.jsonObject(with: data, options: .fragmentsAllowed)
+            return nil
+        } catch {
+            guard let described = (error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String else { return nil }
+            text = described
+        }
+        let bytes = [UInt8](data)
+        let lines = bytes.split(separator: 0x0A, omittingEmptySubsequences: false)
+        if text.localizedCaseInsensitiveContains("end of file") {
+            return "line \(lines.count): the text ends before the JSON does (a missing } or ], or a cut-off file)"
+        }
+        guard let marker = text.range(of: "character "),
+            let offset = Int(text[marker.upperBound...].prefix(while: \.isNumber)), offset <= bytes.count
+        else { return text }
+        let before = bytes[..<offset]
+        let line = before.count(where: { $0 == 0x0A }) + 1
+        let column = offset - (before.lastIndex(of: 0x0A).map { $0 + 1 } ?? 0) + 1
+        let what = text[..<(text.range(of: " around")?.lowerBound ?? text.endIndex)].lowercased()
+        return "line \(line), column \(column): \(what)"
     }
 
     /// A short name of the type, for "expected X, found Y" messages.

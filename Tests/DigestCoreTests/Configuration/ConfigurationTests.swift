@@ -95,6 +95,20 @@ import Testing
         }
     }
 
+    /// A syntax error is placed by line and column (JSONDecoder alone says only "not valid JSON"); a file cut off
+    /// says so.
+    @Test func badJSONSaysWhere() {
+        func message(_ text: String) -> String {
+            do {
+                _ = try Configuration.load(path: directory.write("bad.json", text))
+                return "loaded"
+            } catch { return "\(error)" }
+        }
+        #expect(message("{\n  \"site\": {\n    \"name\": \"x\",,\n  }\n}\n").contains("line 3, column 17: invalid value"))
+        #expect(message("{\n  \"a\": 1,\n  \"b\": [1, 2,, 3]\n}\n").contains("line 3, column 14"))
+        #expect(message("{\n  \"site\": {\n    \"name\": \"x\",\n  \"database\": ").contains("line 4: the text ends before"))
+    }
+
     @Test func pathResolutionPrefersFlagThenEnvironmentThenDefault() {
         #expect(Configuration.resolvePath(explicit: "a.json", environment: ["DIGEST_CONFIG": "b.json"]) == "a.json")
         #expect(Configuration.resolvePath(explicit: nil, environment: ["DIGEST_CONFIG": "b.json"]) == "b.json")
