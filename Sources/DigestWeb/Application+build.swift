@@ -2,6 +2,7 @@ import DigestCore
 import Foundation
 import Hummingbird
 import Logging
+import NIOCore
 import ServiceLifecycle
 
 /// Assembles the web application: the routes of every part, served at `web.host`:`web.port`, the
@@ -135,6 +136,7 @@ func buildWebApplication(
                 router: adminRouter,
                 server: ConnectionLimits(configuration.web).server,
                 configuration: .init(address: .hostname(listen.host, port: listen.port), serverName: "DailyDigest"),
+                onServerRunning: announce("admin pages without the token", host: listen.host, logger: logger),
                 logger: logger))
     }
     return Application(
@@ -143,7 +145,38 @@ func buildWebApplication(
         configuration: .init(
             address: .hostname(configuration.web.host, port: configuration.web.port), serverName: "DailyDigest"),
         services: services,
+        onServerRunning: announce(
+            "reader pages and the API (links in mails and pages: \(configuration.web.baseURL))",
+            host: configuration.web.host, logger: logger),
         logger: logger)
+}
+
+/// Why `digest serve` could not start listening, naming the addresses and what to change; nil for another error.
+public func listenFailure(_ error: any Error, web: Configuration.Web) -> ListenFailure? {
+    guard let error = error as? IOError, [EADDRINUSE, EACCES, EADDRNOTAVAIL].contains(error.errnoCode) else { return nil }
+    var addresses = "\(web.host):\(web.port) (web.host, web.port)"
+    if let admin = web.adminListen { addresses += " or \(admin.host):\(admin.port) (web.adminListen)" }
+    let why =
+        switch error.errnoCode {
+        case EADDRINUSE: "the address is in use: another `digest serve` or another program listens there; stop it, or choose another port (--port or the key)"
+        case EACCES: "permission denied: ports below 1024 need root or CAP_NET_BIND_SERVICE; use a port above 1023 behind a proxy"
+        default: "no interface of this machine has that address; use 127.0.0.1, 0.0.0.0 or one of its own"
+        }
+    return ListenFailure(description: "cannot listen on \(addresses): \(why)")
+}
+
+/// `digest serve` could not listen where its configuration says.
+public struct ListenFailure: Error, CustomStringConvertible {
+    public let description: String
+}
+
+/// Says at the default log level where a listener now answers (the port it really got, which differs from the
+/// configured one for port 0), so an operator who starts `digest serve` sees where to look.
+private func announce(_ what: String, host: String, logger: Logger) -> @Sendable (any Channel) async -> Void {
+    { channel in
+        let port = channel.localAddress?.port.map(String.init) ?? "?"
+        logger.notice("listening on http://\(host):\(port) for \(what)")
+    }
 }
 
 /// A router whose every answer carries the security headers, whose errors are pages from the

@@ -30,7 +30,11 @@ extension DigestCommand {
             let app = try await buildApplication(
                 configuration: configuration, store: store, environment: ProcessInfo.processInfo.environment,
                 logger: options.logger)
-            try await app.runService()
+            do {
+                try await app.runService()
+            } catch {
+                throw listenFailure(error, web: configuration.web) ?? error
+            }
         }
     }
 }

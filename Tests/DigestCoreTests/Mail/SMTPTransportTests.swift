@@ -76,8 +76,9 @@ import Testing
         let faulty = try SMTPSinkServer(flags: ["-q", "."])
         let transport = try SMTPTransport(settings: MailTests.smtp(faulty.url))
         // One connection: the breaker opens at the second relay failure in a row, so the retry must find the
-        // healthy server up. 3 s leaves room for starting it on a loaded machine (0.6 s did not, once, in CI).
-        let retry = RetryPolicy(maxAttempts: 6, baseDelay: 3, maxDelay: 3, jitter: 0)
+        // healthy server up. 5 s leaves room for noticing the drop and starting it on a loaded machine (0.6 s did
+        // not, once, in CI; 3 s did not, once, with a build running beside the suite: the retry met the faulty one).
+        let retry = RetryPolicy(maxAttempts: 6, baseDelay: 5, maxDelay: 5, jitter: 0)
         let message = MailTests.message(7)
         let run = Task { await MailTests.send([message], over: transport, retry: retry) }
         // Wait until the faulty server has dropped the first session, then bring up a healthy one in place.
