@@ -17,7 +17,8 @@ extension DigestCommand {
         }
 
         @OptionGroup var options: ConfigOptions
-        @Option(help: "Edition date YYYY-MM-DD (default: the next edition to close).") var date: Day?
+        @Option(help: "Edition date YYYY-MM-DD (default: the next edition to close).", transform: Day.argument)
+        var date: Day?
         @Option(
             help: """
                 Preview the digest of this subscriber: without --date, the edition they would get tonight (daily, \
@@ -61,6 +62,12 @@ extension DigestCommand {
     }
 }
 
-extension Day: ExpressibleByArgument {
-    public init?(argument: String) { self.init(argument) }
+extension Day {
+    /// `--date`: a calendar day as YYYY-MM-DD, or an error that says what is expected.
+    static func argument(_ text: String) throws -> Day {
+        guard let day = Day(text) else {
+            throw ValidationError("expected a calendar date as YYYY-MM-DD, such as 2026-11-24, not \"\(text)\"")
+        }
+        return day
+    }
 }

@@ -28,7 +28,9 @@ extension DigestCommand {
                 """)
 
         @OptionGroup var options: ConfigOptions
-        @Option(help: "Send this edition (YYYY-MM-DD) to every active reader who has not had it, now.") var date: Day?
+        @Option(
+            help: "Send this edition (YYYY-MM-DD) to every active reader who has not had it, now.", transform: Day.argument)
+        var date: Day?
         @Flag(help: "Render every due message and report, but send and record nothing.") var dryRun = false
         @Option(help: "Act as if it were this instant (ISO 8601), for testing schedules.") var now: String?
         @Flag(help: "If another run holds the lock, wait for it instead of exiting.") var wait = false

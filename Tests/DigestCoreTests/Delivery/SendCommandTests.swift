@@ -242,6 +242,16 @@ import Testing
         #expect(version.status == 0 && version.output.trimmingCharacters(in: .whitespacesAndNewlines) == DailyDigestVersion.current)
     }
 
+    /// A date that is not YYYY-MM-DD, or not a day of the calendar, is refused saying what is expected.
+    @Test func aBadDateSaysWhatIsExpected() async throws {
+        let (config, _) = try prepare(readers: 1)
+        for (command, date) in [("send", "24/11/2026"), ("preview", "2026-11-31")] {
+            let refused = try await run([command, "--config", config, "--date", date])
+            #expect(refused.status != 0)
+            #expect(refused.output.contains("expected a calendar date as YYYY-MM-DD, such as 2026-11-24, not \"\(date)\""), "\(refused.output)")
+        }
+    }
+
     @Test func reactivateUndoesBouncesByNameOrSinceAMoment() async throws {
         let (config, store) = try prepare(readers: 4)
         try markBounced(store, ["r0@example.com", "r1@example.com"], at: "2026-11-20T10:00:00Z")
