@@ -14,7 +14,8 @@ extension DigestCommand {
             let configuration = try options.load()
             let store = try configuration.openStore(create: true)
             let migrations = try store.appliedMigrations()
-            print("database \(store.path) is ready (\(migrations.count) migrations applied)")
+            // The count is the schema's, not this run's: a second `init` applies none and says the same.
+            print("database \(store.path) is ready: its schema has all \(migrations.count) migrations of this version")
             // Catalogs are not the database's business, but init is where a new site looks: say what is missing.
             let problems = DigestCore.Languages.check(templates: configuration.templates, site: configuration.site)
             for problem in problems { printError("warning: \(problem)") }

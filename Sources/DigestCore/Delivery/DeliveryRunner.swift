@@ -200,9 +200,8 @@ public final class DeliveryRunner: Sendable {
 
     /// Counts who would get what, rendering every message, without sending or writing.
     private func dryRun(editions: [Edition], options: Options, now: Date, summary: inout RunSummary) throws {
-        func compose(_ readers: [Subscriber], _ edition: Edition, coversSince: Day?) throws -> Int {
+        func compose(_ readers: [Subscriber], _ edition: Edition, coversSince: Day?) throws {
             let received = try composer.alreadyReceived(by: readers.compactMap(\.id), before: edition, in: store)
-            var composed = 0
             for subscriber in readers {
                 let digest = try composer.digest(
                     for: subscriber, in: edition, alreadyReceived: received[subscriber.id!] ?? [], now: now,
@@ -212,10 +211,8 @@ public final class DeliveryRunner: Sendable {
                     summary.reasons["nothing new for this reader", default: 0] += 1
                 } else {
                     summary.sent += 1
-                    composed += 1
                 }
             }
-            return composed
         }
         if let date = options.date, let edition = editions.first {
             var lastID: Int64 = 0
@@ -223,19 +220,21 @@ public final class DeliveryRunner: Sendable {
                 let page = try store.subscribers(status: .active, afterID: lastID, limit: options.batchSize)
                 guard let last = page.last?.id else { break }
                 lastID = last
-                _ = try compose(page.filter { !$0.isPaused(on: date) }, edition, coversSince: nil)
+                try compose(page.filter { !$0.isPaused(on: date) }, edition, coversSince: nil)
             }
             return
         }
+        // Each kind counts the readers it would queue, as a real run's report does (`readers:`), whether or not
+        // their message turns out to have nothing new.
         let outcome = try planner.plan(now: now, freeze: false) { assignments in
-            var composed: [EditionKind: Int] = [:]
+            var assigned: [EditionKind: Int] = [:]
             let groups = Dictionary(grouping: assignments) { "\($0.edition.date) \($0.edition.kind) \($0.coversSince?.description ?? "")" }
             for group in groups.values {
                 let edition = group[0].edition
-                composed[edition.kind, default: 0] += try compose(
-                    group.map(\.subscriber), edition, coversSince: group[0].coversSince)
+                try compose(group.map(\.subscriber), edition, coversSince: group[0].coversSince)
+                assigned[edition.kind, default: 0] += group.count
             }
-            return composed
+            return assigned
         }
         summary.planned(outcome)
     }

@@ -242,6 +242,30 @@ import Testing
         #expect(version.status == 0 && version.output.trimmingCharacters(in: .whitespacesAndNewlines) == DailyDigestVersion.current)
     }
 
+    /// `send --dry-run` reports the readers a run would queue, by kind, as the run itself then does: readers whose
+    /// message has nothing new count too (they are queued, then skipped), where the dry run counted only
+    /// the messages it composed.
+    @Test func aDryRunCountsReadersAsTheRunDoes() async throws {
+        _ = try Fixtures.configuration(in: directory)
+        let config = directory.file("config.json")
+        let examples = Fixtures.repositoryRoot + "/examples"
+        for arguments in [
+            ["init"], ["import", examples + "/items.json"], ["subscribers", "import", examples + "/subscribers.csv", "--confirmed"],
+        ] {
+            let done = try await run(arguments + ["--config", config])
+            #expect(done.status == 0, "\(arguments): \(done.output)")
+        }
+        func readersLine(_ output: String) -> String? {
+            output.split(separator: "\n").first { $0.trimmingCharacters(in: .whitespaces).hasPrefix("readers:") }
+                .map { $0.trimmingCharacters(in: .whitespaces) }
+        }
+        let dry = try await run(["send", "--config", config, "--dry-run", "--now", "2026-11-24T04:00:00Z"])
+        let real = try await run(["send", "--config", config, "--now", "2026-11-24T04:00:00Z"])
+        #expect(real.output.contains("nothing new for this reader"), "the example must skip someone: \(real.output)")
+        #expect(readersLine(real.output) != nil, "\(real.output)")
+        #expect(readersLine(dry.output) == readersLine(real.output), "dry: \(dry.output)\nreal: \(real.output)")
+    }
+
     /// A date that is not YYYY-MM-DD, or not a day of the calendar, is refused saying what is expected.
     @Test func aBadDateSaysWhatIsExpected() async throws {
         let (config, _) = try prepare(readers: 1)
