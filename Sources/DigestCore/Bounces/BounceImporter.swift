@@ -152,11 +152,13 @@ public struct BounceImportSummary: Sendable, Equatable, Codable {
         }
     }
 
+    /// What the reports did (the messages read are the inbound import's to count, in its own first line), then
+    /// the readers it bounced or unsubscribed and the reports it could not match.
     public var lines: [String] {
         var lines = [
-            "\(messages) message\(messages == 1 ? "" : "s") read; recorded: \(recorded.hard) hard bounce(s), "
-                + "\(recorded.soft) soft, \(recorded.failed) other failure(s), \(recorded.complaints) complaint(s); "
-                + "\(duplicates) already recorded, \(autoReplies) auto-reply(ies) ignored, \(unmatched.count) unmatched"
+            "bounce and complaint reports: \(recorded.hard) hard bounce(s), \(recorded.soft) soft, "
+                + "\(recorded.failed) other failure(s), \(recorded.complaints) complaint(s) recorded; "
+                + "\(duplicates) already recorded, \(unmatched.count) unmatched"
         ]
         lines += bounced.map { "bounced: \($0)" }
         lines += unsubscribed.map { "unsubscribed after a complaint: \($0)" }

@@ -27,15 +27,17 @@ public struct InboundImportSummary: Sendable, Equatable {
         }
     }
 
+    /// One count of every message read, by what it was, then what each did; the bounce and complaint reports'
+    /// own line only when there were some (one summary, not two that count the same messages differently).
     public var lines: [String] {
         let others = ["command", "refused", "letter", "auto-reply"].map { "\(applied[$0] ?? 0) \($0)" }
         var lines = [
-            "\(messages) message\(messages == 1 ? "" : "s") read: \(others.joined(separator: ", ")), "
-                + "\(duplicates) already applied"
+            "\(messages) message\(messages == 1 ? "" : "s") read: \(bounces.messages) bounce or complaint report(s), "
+                + "\(others.joined(separator: ", ")), \(duplicates) already applied"
         ]
         lines += details
         lines += notForwarded
-        lines += bounces.lines
+        if bounces.messages > 0 { lines += bounces.lines }
         return lines
     }
 }

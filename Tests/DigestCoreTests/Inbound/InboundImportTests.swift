@@ -216,6 +216,13 @@ struct InboundFixture {
         let summary = try fixture.importing(messages)
         #expect(summary.applied == ["letter": 2, "auto-reply": 1], "\(summary.lines)")
         #expect(summary.bounces.bounced == [fixture.readers[2].email.description], "\(summary.lines)")
+        // One count of the four messages, then what the report did: no second count that disagrees with it.
+        #expect(
+            summary.lines.first
+                == "4 messages read: 1 bounce or complaint report(s), 0 command, 0 refused, 2 letter, 1 auto-reply, "
+                + "0 already applied", "\(summary.lines)")
+        #expect(summary.lines.filter { $0.contains("message read") || $0.contains("messages read") }.count == 1, "\(summary.lines)")
+        #expect(summary.lines.contains { $0.hasPrefix("bounce and complaint reports: 1 hard bounce(s)") }, "\(summary.lines)")
         #expect(try fixture.reader(2).status == .bounced)
         #expect(try fixture.digestVotes().isEmpty)
         let outbox = try fixture.outbox()
