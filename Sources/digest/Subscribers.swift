@@ -213,6 +213,35 @@ struct SubscriberJSON: Encodable {
         confirmedAt = s.confirmedAt
         bounceCount = s.bounceCount
     }
+
+    enum CodingKeys: String, CodingKey {
+        case email, name, status, format, timeZone, deliveryHour, sections, cadence, weekday, pausedUntil
+        case maxStories, maxPosts, readingMinutes, language, createdAt, confirmedAt, bounceCount, bounces
+    }
+
+    /// Every key in every object, `null` where a reader has no value (the synthesized encoding leaves such keys
+    /// out, so a script reading `reader["pausedUntil"]` failed on most readers).
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(email, forKey: .email)
+        try c.encode(name, forKey: .name)
+        try c.encode(status, forKey: .status)
+        try c.encode(format, forKey: .format)
+        try c.encode(timeZone, forKey: .timeZone)
+        try c.encode(deliveryHour, forKey: .deliveryHour)
+        try c.encode(sections, forKey: .sections)
+        try c.encode(cadence, forKey: .cadence)
+        try c.encode(weekday, forKey: .weekday)
+        try c.encode(pausedUntil, forKey: .pausedUntil)
+        try c.encode(maxStories, forKey: .maxStories)
+        try c.encode(maxPosts, forKey: .maxPosts)
+        try c.encode(readingMinutes, forKey: .readingMinutes)
+        try c.encode(language, forKey: .language)
+        try c.encode(createdAt, forKey: .createdAt)
+        try c.encode(confirmedAt, forKey: .confirmedAt)
+        try c.encode(bounceCount, forKey: .bounceCount)
+        try c.encode(bounces, forKey: .bounces)
+    }
 }
 
 extension SubscriberStatus: ExpressibleByArgument {}

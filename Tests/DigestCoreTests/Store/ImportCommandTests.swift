@@ -45,6 +45,14 @@ import Testing
         _ = try await digest(["subscribers", "add", "ar@example.com", "--language", "ar", "--confirmed"], config: config)
         let arabic = try await digest(["subscribers", "list", "--json"], config: config)
         #expect(arabic.output.contains("\"email\":\"ar@example.com\"") && arabic.output.contains("\"language\":\"ar\""))
+        // Every key in every object: a reader without a name, pause or length has them as null.
+        let objects = try #require(
+            try JSONSerialization.jsonObject(with: Data(arabic.output.utf8)) as? [[String: Any]], "\(arabic.output)")
+        let keys = ["email", "name", "status", "format", "timeZone", "deliveryHour", "sections", "cadence", "weekday",
+                    "pausedUntil", "maxStories", "maxPosts", "readingMinutes", "language", "createdAt", "confirmedAt",
+                    "bounceCount", "bounces"]
+        for object in objects { #expect(Set(object.keys) == Set(keys), "\(object)") }
+        #expect(objects.first { $0["email"] as? String == "ar@example.com" }?["pausedUntil"] is NSNull)
         let unknown = try await digest(["subscribers", "add", "fr@example.com", "--language", "fr"], config: config)
         #expect(unknown.status != 0 && unknown.error.contains("language \"fr\" is not one of the site's languages (en, ar"))
         _ = try await digest(["subscribers", "remove", "ar@example.com"], config: config)
