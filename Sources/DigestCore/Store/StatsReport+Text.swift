@@ -19,7 +19,7 @@ extension StatsReport {
                 + "\(t.unsubscribes) unsubscribes, \(t.bounced) marked bounced, \(t.reactivated) reactivated, "
                 + "\(t.removed) removed")
         lines.append(
-            "Messages: \(t.editions) editions, \(t.sent) sent, \(t.deferred) deferred, \(t.failed) failed, "
+            "Messages: \(t.editions) edition\(t.editions == 1 ? "" : "s"), \(t.sent) sent, \(t.deferred) deferred, \(t.failed) failed, "
                 + "\(t.skipped) skipped (\(p.sent) sent the period before)")
         lines.append(
             "Reports received: \(t.hardBounces) hard bounces, \(t.softBounces) soft, \(t.otherBounces) other, "
@@ -49,8 +49,10 @@ extension StatsReport {
         if !editions.isEmpty {
             lines.append("Editions:")
             for edition in editions.reversed() {
+                // A day can have a daily edition and a weekly or catch-up one: the kind tells them apart.
+                let name = edition.kind == EditionKind.daily.rawValue ? edition.date : "\(edition.date) \(edition.kind)"
                 lines.append(
-                    "  \(edition.date)  \(edition.sent) sent, \(edition.deferred) deferred, \(edition.failed) failed, "
+                    "  \(name)  \(edition.sent) sent, \(edition.deferred) deferred, \(edition.failed) failed, "
                         + "\(edition.skipped) skipped; \(edition.hardBounces) hard bounces, \(edition.complaints) complaints; "
                         + "\(edition.clicks) clicks")
             }
