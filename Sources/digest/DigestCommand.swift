@@ -41,6 +41,14 @@ struct DigestCommand: AsyncParsableCommand {
             }
             setenv(Configuration.environmentVariable, value, 1)
         }
+        if let first = arguments.first, !first.hasPrefix("-") {
+            if first == "help" {
+                // `digest help send --config prod.json`: the help needs no configuration.
+                arguments = Self.droppingConfig(arguments)
+            } else if let refusal = Self.unknownCommand(first) {
+                exit(withError: refusal)
+            }
+        }
         do {
             var command = try parseAsRoot(arguments)
             if var command = command as? any AsyncParsableCommand {
@@ -51,5 +59,45 @@ struct DigestCommand: AsyncParsableCommand {
         } catch {
             exit(withError: error)
         }
+    }
+
+    /// Why `name` is not a command, with the nearest one when a letter or two is off; nil for a command. Without
+    /// it, `digest sned --config x` was answered "Unknown option '--config'", about the wrong word.
+    static func unknownCommand(_ name: String) -> ValidationError? {
+        let names = configuration.subcommands.map { $0._commandName }
+        guard !names.contains(name) else { return nil }
+        let nearest = names.map { (name: $0, distance: editDistance($0, name)) }.min { $0.distance < $1.distance }
+        let guess = nearest.flatMap { $0.distance <= 2 ? " (did you mean \"\($0.name)\"?)" : nil } ?? ""
+        return ValidationError(
+            "unknown command \"\(name)\"\(guess); the commands are \(names.joined(separator: ", ")), and "
+                + "`digest help COMMAND` explains each")
+    }
+
+    /// `arguments` without `--config FILE` and `--config=FILE`.
+    static func droppingConfig(_ arguments: [String]) -> [String] {
+        var kept: [String] = []
+        var skipNext = false
+        for argument in arguments {
+            if skipNext { skipNext = false; continue }
+            if argument == "--config" { skipNext = true; continue }
+            if argument.hasPrefix("--config=") { continue }
+            kept.append(argument)
+        }
+        return kept
+    }
+
+    /// Levenshtein distance: insertions, deletions and substitutions of one character each.
+    static func editDistance(_ a: String, _ b: String) -> Int {
+        let a = Array(a), b = Array(b)
+        guard !a.isEmpty else { return b.count }
+        var previous = Array(0...b.count)
+        for i in 1...a.count {
+            var current = [i] + Array(repeating: 0, count: b.count)
+            for j in stride(from: 1, through: b.count, by: 1) {
+                current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+            }
+            previous = current
+        }
+        return previous[b.count]
     }
 }

@@ -266,6 +266,19 @@ import Testing
         #expect(readersLine(dry.output) == readersLine(real.output), "dry: \(dry.output)\nreal: \(real.output)")
     }
 
+    /// A mistyped command is named as the mistake (with the nearest command), not as an unknown `--config`; help
+    /// takes a `--config` it does not need.
+    @Test func aMistypedCommandIsNamedWithTheNearestOne() async throws {
+        let (config, _) = try prepare(readers: 1)
+        let typo = try await run(["sned", "--config", config])
+        #expect(typo.status != 0)
+        #expect(typo.output.contains("unknown command \"sned\" (did you mean \"send\"?)"), "\(typo.output)")
+        let far = try await run(["--config", config, "frobnicate"])
+        #expect(far.status != 0 && far.output.contains("unknown command \"frobnicate\"; the commands are init,"), "\(far.output)")
+        let help = try await run(["help", "send", "--config", config])
+        #expect(help.status == 0 && help.output.contains("--dry-run"), "\(help.output)")
+    }
+
     /// A date that is not YYYY-MM-DD, or not a day of the calendar, is refused saying what is expected.
     @Test func aBadDateSaysWhatIsExpected() async throws {
         let (config, _) = try prepare(readers: 1)
