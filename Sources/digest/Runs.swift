@@ -7,8 +7,13 @@ extension DigestCommand {
         static let configuration = CommandConfiguration(abstract: "List the reports of past `send` runs, newest first.")
 
         @OptionGroup var options: ConfigOptions
-        @Option(help: "How many runs to show.") var limit = 20
+        // `.unconditional`: `--limit -1` is a value to refuse by name, not a missing value before an option "-1".
+        @Option(parsing: .unconditional, help: "How many runs to show (1 or more).") var limit = 20
         @Flag(help: "JSON instead of text.") var json = false
+
+        func validate() throws {
+            guard limit >= 1 else { throw ValidationError("--limit must be 1 or more, not \(limit)") }
+        }
 
         func run() async throws {
             let (_, store) = try options.open()

@@ -275,6 +275,8 @@ import Testing
         #expect(typo.output.contains("unknown command \"sned\" (did you mean \"send\"?)"), "\(typo.output)")
         let far = try await run(["--config", config, "frobnicate"])
         #expect(far.status != 0 && far.output.contains("unknown command \"frobnicate\"; the commands are init,"), "\(far.output)")
+        let negative = try await run(["runs", "--config", config, "--limit", "-1"])
+        #expect(negative.status != 0 && negative.output.contains("--limit must be 1 or more, not -1"), "\(negative.output)")
         let help = try await run(["help", "send", "--config", config])
         #expect(help.status == 0 && help.output.contains("--dry-run"), "\(help.output)")
     }
