@@ -184,8 +184,12 @@ public final class DeliveryRunner: Sendable {
     private func plan(_ options: Options, now: Date, summary: inout RunSummary) throws -> [Edition] {
         if let date = options.date {
             let frozen = try composer.ranker.edition(for: date, store: store, freeze: !options.dryRun, now: now)
+            // The report's `readers:` line, as a planned run's: who is queued by kind, and who is paused.
+            summary.paused += try store.pausedReaderCount(on: date)
             if !options.dryRun {
-                summary.queued += try store.queueDeliveries(editionID: frozen.id!, date: date, now: now)
+                let queued = try store.queueDeliveries(editionID: frozen.id!, date: date, now: now)
+                summary.queued += queued
+                if queued > 0 { summary.readers[frozen.kind.rawValue, default: 0] += queued }
             }
             summary.editions = [date.description]
             return [frozen]
@@ -220,7 +224,9 @@ public final class DeliveryRunner: Sendable {
                 let page = try store.subscribers(status: .active, afterID: lastID, limit: options.batchSize)
                 guard let last = page.last?.id else { break }
                 lastID = last
-                try compose(page.filter { !$0.isPaused(on: date) }, edition, coversSince: nil)
+                let unpaused = page.filter { !$0.isPaused(on: date) }
+                try compose(unpaused, edition, coversSince: nil)
+                if !unpaused.isEmpty { summary.readers[edition.kind.rawValue, default: 0] += unpaused.count }
             }
             return
         }

@@ -121,6 +121,14 @@ extension Store {
         }
     }
 
+    /// Active readers whose pause covers `date`: the ones `queueDeliveries` leaves out, for the run's report.
+    public func pausedReaderCount(on date: Day) throws -> Int {
+        try database.read { db in
+            try db.fetchValue(
+                "SELECT count(*) FROM subscribers WHERE status = 'active' AND pausedUntil > ?", date.sqlValue) ?? 0
+        }
+    }
+
     /// The distinct (time zone, delivery hour) pairs of active readers, defaults applied.
     public func activeDeliveryGroups(siteZone: String, sendHour: Int) throws -> [(timeZone: String, hour: Int)] {
         try database.read { db in

@@ -246,6 +246,26 @@ import Testing
     /// message has nothing new count too (they are queued, then skipped), where the dry run counted only
     /// the messages it composed.
     @Test func aDryRunCountsReadersAsTheRunDoes() async throws {
+        let config = try await exampleSite()
+        let dry = try await run(["send", "--config", config, "--dry-run", "--now", "2026-11-24T04:00:00Z"])
+        let real = try await run(["send", "--config", config, "--now", "2026-11-24T04:00:00Z"])
+        #expect(real.output.contains("nothing new for this reader"), "the example must skip someone: \(real.output)")
+        #expect(Self.readersLine(real.output) != nil, "\(real.output)")
+        #expect(Self.readersLine(dry.output) == Self.readersLine(real.output), "dry: \(dry.output)\nreal: \(real.output)")
+    }
+
+    /// `send --date D` reports its readers too, the paused ones among them (they were left out without a word).
+    @Test func sendingADateReportsItsReadersAndThePaused() async throws {
+        let config = try await exampleSite()
+        let dry = try await run(["send", "--config", config, "--date", "2026-11-24", "--dry-run"])
+        let real = try await run(["send", "--config", config, "--date", "2026-11-24"])
+        #expect(Self.readersLine(real.output) == "readers: 9 daily, 1 paused", "\(real.output)")
+        #expect(Self.readersLine(dry.output) == Self.readersLine(real.output), "dry: \(dry.output)\nreal: \(real.output)")
+    }
+
+    /// A site of the examples (`examples/items.json`, `examples/subscribers.csv`, confirmed) in this test's folder;
+    /// its configuration file.
+    func exampleSite() async throws -> String {
         _ = try Fixtures.configuration(in: directory)
         let config = directory.file("config.json")
         let examples = Fixtures.repositoryRoot + "/examples"
@@ -255,15 +275,12 @@ import Testing
             let done = try await run(arguments + ["--config", config])
             #expect(done.status == 0, "\(arguments): \(done.output)")
         }
-        func readersLine(_ output: String) -> String? {
-            output.split(separator: "\n").first { $0.trimmingCharacters(in: .whitespaces).hasPrefix("readers:") }
-                .map { $0.trimmingCharacters(in: .whitespaces) }
-        }
-        let dry = try await run(["send", "--config", config, "--dry-run", "--now", "2026-11-24T04:00:00Z"])
-        let real = try await run(["send", "--config", config, "--now", "2026-11-24T04:00:00Z"])
-        #expect(real.output.contains("nothing new for this reader"), "the example must skip someone: \(real.output)")
-        #expect(readersLine(real.output) != nil, "\(real.output)")
-        #expect(readersLine(dry.output) == readersLine(real.output), "dry: \(dry.output)\nreal: \(real.output)")
+        return config
+    }
+
+    static func readersLine(_ output: String) -> String? {
+        output.split(separator: "\n").first { $0.trimmingCharacters(in: .whitespaces).hasPrefix("readers:") }
+            .map { $0.trimmingCharacters(in: .whitespaces) }
     }
 
     /// A mistyped command is named as the mistake (with the nearest command), not as an unknown `--config`; help
